@@ -1,0 +1,13 @@
+// The list of subcommands. Each lives in its own module and registers itself on the
+// program; `setExit` records the exit code the command wants the process to end with.
+import type { Command } from 'commander';
+
+export type SetExit = (code: number) => void;
+export type CommandModule = (program: Command, setExit: SetExit) => void;
+
+const modules: CommandModule[] = [
+];
+
+export function registerCommands(program: Command, setExit: SetExit): void {
+  for (const m of modules) m(program, setExit);
+}
