@@ -421,8 +421,7 @@ export class Simulator {
   }
 
   private bump(d: LinkDirection, stat: LinkDirectionStat, n = 1): void {
-    d.stats[stat] += n;
-    this.trace.count(`link.${d.key}.${stat}`, n);
+    d.stats[stat] += n; // folded into counters() as link.<key>.<stat>
   }
 
   // ---------------------------------------------------------------- running
@@ -513,6 +512,7 @@ export class Simulator {
     const out: Record<string, number> = { ...this.trace.counterSnapshot() };
     for (const l of this.links) {
       for (const d of [l.ab, l.ba]) {
+        for (const [k, v] of Object.entries(d.stats)) if (v !== 0) out[`link.${d.key}.${k}`] = v;
         for (const r of d.rules) {
           for (const [k, v] of Object.entries(r.stats())) out[`fault.${d.key}.${r.label}.${k}`] = v;
         }
