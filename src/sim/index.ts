@@ -3,7 +3,7 @@
 export { Simulator, SimNode, SimLimitError } from './simulator.js';
 export type { SimulatorOptions, NodeContext, NodeFactory, FaultTarget, PortSpec } from './simulator.js';
 export { SimLink, LinkDirection, LINK_DIRECTION_STATS } from './link.js';
-export type { LinkConfig, LinkDirectionStat, PortRef } from './link.js';
+export type { LinkConfig, LinkDirectionStat, PortRef, FrameSink } from './link.js';
 export { FaultRule, applyRules } from './faults.js';
 export type { FaultSpec, FaultKind, InFlight } from './faults.js';
 export { Hub, LearningSwitch } from './boxes.js';

@@ -3,7 +3,6 @@
 // The timing itself (serialization, propagation) is driven by the simulator.
 import type { SeededRng } from '../util/rng.js';
 import type { FaultRule } from './faults.js';
-import type { PcapWriter } from './pcap.js';
 
 export interface LinkConfig {
   /** One-way propagation delay, integer microseconds. */
@@ -38,6 +37,11 @@ export const LINK_DIRECTION_STATS = [
 
 export type LinkDirectionStat = (typeof LINK_DIRECTION_STATS)[number];
 
+/** Anything that wants to see frames at a port: a pcap writer, a protocol observer. */
+export interface FrameSink {
+  record(timeUs: number, frame: Uint8Array): void;
+}
+
 /** An endpoint of a link: a node's interface. */
 export interface PortRef {
   readonly node: string;
@@ -67,10 +71,10 @@ export class LinkDirection {
   /** The frame being serialized now (undefined when idle). */
   onWire: Uint8Array | undefined;
   readonly stats: Record<LinkDirectionStat, number>;
-  /** Captures at the sending port (frames as they go onto the wire). */
-  readonly captureTx: PcapWriter[] = [];
-  /** Captures at the receiving port (frames as they arrive). */
-  readonly captureRx: PcapWriter[] = [];
+  /** Taps at the sending port (frames as they go onto the wire). */
+  readonly captureTx: FrameSink[] = [];
+  /** Taps at the receiving port (frames as they arrive). */
+  readonly captureRx: FrameSink[] = [];
 
   constructor(
     readonly link: SimLink,

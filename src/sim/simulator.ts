@@ -6,7 +6,7 @@ import type { FrameEndpoint } from '../stack/endpoint.js';
 import { SeededRng } from '../util/rng.js';
 import { EventQueue, type QueuedEvent } from './event-queue.js';
 import { FaultRule, applyRules, type FaultSpec } from './faults.js';
-import { LinkDirection, SimLink, type LinkConfig, type LinkDirectionStat, type PortRef } from './link.js';
+import { LinkDirection, SimLink, type FrameSink, type LinkConfig, type LinkDirectionStat, type PortRef } from './link.js';
 import { PcapWriter, type PcapOptions } from './pcap.js';
 import { Trace } from './trace.js';
 
@@ -248,17 +248,25 @@ export class Simulator {
 
   // ---------------------------------------------------------------- captures
 
-  /** Records every frame leaving and arriving at a port (as seen on the wire there). */
+  /** Records every frame leaving and arriving at a port (as seen on the wire there) in pcap format. */
   capturePort(name: string | SimNode, ifIndex: number, opts?: PcapOptions): PcapWriter {
+    const w = new PcapWriter(opts);
+    this.tapPort(name, ifIndex, w, 'both');
+    return w;
+  }
+
+  /**
+   * Shows a sink every frame leaving the port (tx: when it starts onto the wire) and/or
+   * arriving at it (rx: at delivery, even to a crashed node). Sinks must not throw.
+   */
+  tapPort(name: string | SimNode, ifIndex: number, sink: FrameSink, which: 'tx' | 'rx' | 'both' = 'both'): void {
     const node = this.node(name);
     const link = node.ports.get(ifIndex);
-    if (!link) throw new Error(`no link at ${node.name}:${ifIndex}; capture a port after linking it`);
-    const w = new PcapWriter(opts);
+    if (!link) throw new Error(`no link at ${node.name}:${ifIndex}; tap a port after linking it`);
     const out = link.directionFrom({ node: node.name, ifIndex });
     const inc = out === link.ab ? link.ba : link.ab;
-    out.captureTx.push(w);
-    inc.captureRx.push(w);
-    return w;
+    if (which !== 'rx') out.captureTx.push(sink);
+    if (which !== 'tx') inc.captureRx.push(sink);
   }
 
   /** Records a link as seen from its `side` end (default a). */
@@ -416,7 +424,7 @@ export class Simulator {
     this.flush(node);
   }
 
-  private recordCaptures(ws: PcapWriter[], frame: Uint8Array): void {
+  private recordCaptures(ws: FrameSink[], frame: Uint8Array): void {
     for (const w of ws) w.record(this.now, frame);
   }
 
