@@ -167,3 +167,22 @@ test('active open: ephemeral ports are distinct and the app exists before establ
   const c = demux.connect(LOCAL, REMOTE, 81, () => ({ onData() {}, onEnd() {} }), 0);
   assert.match(c.id, /^10\.0\.0\.2:5000\d>10\.0\.0\.1:81$/);
 });
+
+test('paused reading keeps bytes in the engine; resume delivers them, then onEnd; onOpen on establishment', () => {
+  const { demux, made } = setup();
+  const log: string[] = [];
+  let conn: import('./tcp-demux.js').HostStreamConnection | undefined;
+  demux.connect(LOCAL, REMOTE, 80, (c) => {
+    conn = c;
+    return { onOpen() { log.push('open'); }, onData(d) { log.push(`data ${d.length}`); c.pauseReading(); }, onEnd() { log.push('end'); } };
+  }, 0);
+  const e = made[0]!;
+  e.events.push({ type: 'established' }, { type: 'readable' }, { type: 'peer-fin' });
+  e.inbox.push(new Uint8Array(1), new Uint8Array(2));
+  demux.handleSegment(LOCAL, REMOTE, seg({ srcPort: 80, dstPort: e.tuple.localPort, flags: tcpFlags({ ack: true }) }), 0);
+  assert.deepEqual(log, ['open', 'data 1'], 'paused after the first chunk: no more data, no end yet');
+  assert.equal(e.readableBytes(), 2);
+  conn!.resumeReading();
+  demux.handleTimeout(1);                                    // what a driver's kick() does
+  assert.deepEqual(log, ['open', 'data 1', 'data 2', 'end'], 'end follows the last byte even while paused again');
+});
