@@ -2,7 +2,6 @@
 // subnet plus a default gateway, ICMP echo, UDP sockets and TCP connections.
 // TCP demultiplexing is in tcp-demux.ts, ARP state in arp-cache.ts; TCP itself in src/tcp/.
 import type { FrameEndpoint, OutgoingFrame } from './endpoint.js';
-import type { StreamApp, StreamConnection, StreamService } from './app.js';
 import type { Rng } from '../util/rng.js';
 import type { FourTuple } from '../tcp/four-tuple.js';
 import { BROADCAST_MAC, ZERO_MAC, formatIpv4, macEquals, parseIpv4, parseMac, prefixMask } from '../wire/addr.js';
@@ -15,7 +14,7 @@ import { emitTcpSegment, parseTcpSegment, tcpSegmentLen, type TcpRepr } from '..
 import type { WireError } from '../wire/result.js';
 import { ArpCache, DEFAULT_ARP_LIMITS, type ArpLimits } from './arp-cache.js';
 import { Counters } from './counters.js';
-import { DEFAULT_TCP_DEMUX_LIMITS, TcpDemux, type TcpDemuxLimits } from './tcp-demux.js';
+import { DEFAULT_TCP_DEMUX_LIMITS, TcpDemux, type HostStreamConnection, type HostStreamService, type TcpDemuxLimits } from './tcp-demux.js';
 import type { TcpEngine, TcpEngineFactory } from './tcp-engine.js';
 
 export interface HostConfig<C extends TcpEngine = TcpEngine> {
@@ -143,7 +142,8 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
 
   // ---- applications -------------------------------------------------------
 
-  listen(port: number, service: StreamService): void {
+  /** Accepts connections on `port`; `service` makes one app per connection at establishment. */
+  listen(port: number, service: HostStreamService): void {
     if (this.tcp === undefined) throw new Error(`${this.name}: no TCP engine configured`);
     this.tcp.listen(port, service);
   }
@@ -152,7 +152,8 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
     this.tcp?.unlisten(port);
   }
 
-  connect(ip: string | number, port: number, makeApp: (conn: StreamConnection) => StreamApp, nowUs: number): StreamConnection {
+  /** Active open from an ephemeral port; the app is made at once and gets onOpen() at establishment. */
+  connect(ip: string | number, port: number, makeApp: HostStreamService, nowUs: number): HostStreamConnection {
     if (this.tcp === undefined) throw new Error(`${this.name}: no TCP engine configured`);
     const remote = this.resolveIp(ip);
     this.nowUs = Math.max(this.nowUs, nowUs);

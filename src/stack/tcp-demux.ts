@@ -6,7 +6,7 @@ import { tcpFlags, type TcpRepr } from '../wire/tcp.js';
 import { formatIpv4 } from '../wire/addr.js';
 import { isnFor } from '../tcp/isn.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
-import type { StreamApp, StreamConnection, StreamService } from './app.js';
+import type { StreamApp, StreamConnection } from './app.js';
 import type { Counters } from './counters.js';
 import { DeadlineHeap } from './deadline-heap.js';
 import type { TcpEngine, TcpEngineFactory } from './tcp-engine.js';
@@ -27,7 +27,22 @@ export const DEFAULT_TCP_DEMUX_LIMITS: TcpDemuxLimits = {
   synBacklog: 128, maxConnections: 16_384, ephemeralLow: 49_152, ephemeralHigh: 65_535, maxEventsPerRound: 1024,
 };
 
-interface Listener { port: number; service: StreamService; halfOpen: number }
+/**
+ * The host's StreamConnection, with receive flow control for adapters such as
+ * net.ts: while reading is paused the engine keeps the bytes and its window closes.
+ */
+export interface HostStreamConnection extends StreamConnection {
+  readonly tuple: FourTuple;
+  /** Stop onData() calls; bytes stay in the TCP receive buffer (the advertised window shrinks). */
+  pauseReading(): void;
+  /** Resume onData(); waiting bytes are delivered on the host's next handle* call (drivers: kick()). */
+  resumeReading(): void;
+}
+
+/** A service that may use the host's flow-control extension (a plain StreamService fits too). */
+export type HostStreamService = (conn: HostStreamConnection) => StreamApp;
+
+interface Listener { port: number; service: HostStreamService; halfOpen: number }
 
 /** One row of the connection table. */
 export class TcpEntry<C extends TcpEngine> {
@@ -36,15 +51,32 @@ export class TcpEntry<C extends TcpEngine> {
   listener: Listener | undefined;
   /** write() accepted less than offered: the app wants onWritable(). */
   wantWritable = false;
+  /** The app asked not to get onData() for now (bytes stay in the engine; its window closes). */
+  readPaused = false;
+  /** Resumed while bytes are waiting: deliver on the next dispatch. */
+  redeliver = false;
+  /** FIN received; onEnd() goes out once every byte before it has been delivered. */
+  peerFin = false;
+  endDelivered = false;
   closed = false;
   deadlineUs: number | undefined;
-  readonly stream: StreamConnection;
+  readonly stream: HostStreamConnection;
 
   constructor(readonly key: string, readonly tuple: FourTuple, readonly conn: C, demux: TcpDemux<C>) {
     const id = `${formatIpv4(tuple.localIp)}:${tuple.localPort}>${formatIpv4(tuple.remoteIp)}:${tuple.remotePort}`;
     const entry = this;
-    this.stream = {
+    const stream: HostStreamConnection = {
       id,
+      tuple,
+      pauseReading(): void {
+        entry.readPaused = true;
+      },
+      resumeReading(): void {
+        if (!entry.readPaused) return;
+        entry.readPaused = false;
+        entry.redeliver = true;
+        demux.touch(entry);
+      },
       write(data: Uint8Array): number {
         if (entry.closed) return 0;
         const n = entry.conn.send(data);
@@ -66,6 +98,7 @@ export class TcpEntry<C extends TcpEngine> {
         demux.touch(entry);
       },
     };
+    this.stream = stream;
   }
 }
 
@@ -95,7 +128,7 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     this.nextEphemeral = limits.ephemeralLow + (ephemeralSeed % span);
   }
 
-  listen(port: number, service: StreamService): void {
+  listen(port: number, service: HostStreamService): void {
     const old = this.listeners.get(port);
     this.listeners.set(port, { port, service, halfOpen: old?.halfOpen ?? 0 });
   }
@@ -104,7 +137,7 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     this.listeners.delete(port);
   }
 
-  connect(localIp: number, remoteIp: number, remotePort: number, makeApp: (conn: StreamConnection) => StreamApp, nowUs: number): StreamConnection {
+  connect(localIp: number, remoteIp: number, remotePort: number, makeApp: HostStreamService, nowUs: number): HostStreamConnection {
     if (this.table.size >= this.limits.maxConnections) throw new Error('connection table full');
     const span = this.limits.ephemeralHigh - this.limits.ephemeralLow + 1;
     for (let tries = 0; tries < span; tries++) {
@@ -199,6 +232,10 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
   }
 
   private drainEvents(e: TcpEntry<C>): void {
+    if (e.redeliver) {
+      e.redeliver = false;
+      this.deliver(e);
+    }
     for (let n = 0; n < this.limits.maxEventsPerRound; n++) {
       const ev = e.conn.pollEvent();
       if (ev === undefined) return;
@@ -213,6 +250,7 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
           } else {
             this.counters.inc('tcp-established-active');
           }
+          e.app?.onOpen?.();
           break;
         case 'readable':
           this.deliver(e);
@@ -224,11 +262,11 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
           }
           break;
         case 'peer-fin':
+          e.peerFin = true;
           this.deliver(e);
-          e.app?.onEnd();
           break;
         case 'closed':
-          this.deliver(e);
+          this.deliver(e, true);
           if (e.listener !== undefined) { e.listener.halfOpen--; e.listener = undefined; }
           e.closed = true;
           this.counters.inc(`tcp-closed-${ev.reason}`);
@@ -241,13 +279,23 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     this.touchedEv.add(e);                         // more events than one round allows: continue next round
   }
 
-  private deliver(e: TcpEntry<C>): void {
-    if (e.app === undefined) return;
-    for (let n = 0; n < 1024 && e.conn.readableBytes() > 0; n++) {
+  /** Hands in-order bytes to the app (unless paused, or `final` at close), then onEnd() after a FIN. */
+  private deliver(e: TcpEntry<C>, final = false): void {
+    const app = e.app;
+    if (app === undefined) return;
+    for (let n = 0; n < 1024 && (final || !e.readPaused) && e.conn.readableBytes() > 0; n++) {
       const data = e.conn.read();
       if (data.length === 0) break;
-      e.app.onData(data);
-      if (e.app === undefined) break;
+      app.onData(data);
+    }
+    if (e.conn.readableBytes() > 0 && !e.readPaused && !final) {
+      this.touchedEv.add(e);                       // more than one round's worth: continue next round
+      e.redeliver = true;
+      return;
+    }
+    if (e.peerFin && !e.endDelivered && e.conn.readableBytes() === 0) {
+      e.endDelivered = true;
+      app.onEnd();
     }
   }
 
