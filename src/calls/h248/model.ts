@@ -184,8 +184,8 @@ export interface TerminationAudit {
   readonly statistics?: StatisticsDescriptor;
   readonly packages?: readonly PackageVersion[];
   readonly error?: ErrorDescriptor;
-  /** auditReturnItem: descriptor tokens returned empty (e.g. capabilities not available). */
-  readonly emptyItems?: readonly AuditItem[];
+  /** auditReturnItem: descriptor tokens returned without content (e.g. `M`, `DM`, `PG`). */
+  readonly emptyItems?: readonly AuditReturnItem[];
 }
 
 export interface AmmsReply extends CommandBase {
@@ -361,6 +361,9 @@ export type EventBufferDescriptor = readonly EventBufferEntry[];
 export type AuditItem =
   | 'media' | 'modem' | 'mux' | 'events' | 'signals' | 'digitMap'
   | 'statistics' | 'observedEvents' | 'packages' | 'eventBuffer';
+
+/** auditReturnItem = (MuxToken / ModemToken / MediaToken / DigitMapToken / StatsToken / ObservedEventsToken / PackagesToken) */
+export type AuditReturnItem = 'mux' | 'modem' | 'media' | 'digitMap' | 'statistics' | 'observedEvents' | 'packages';
 
 /** Audit{} — empty list means "audit nothing, just check the termination exists". */
 export interface AuditDescriptor { readonly items: readonly AuditItem[] }
