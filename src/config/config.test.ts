@@ -10,6 +10,9 @@ import { ROLES, SECTION_OF, validateConfig } from './schema.js';
 import { formatConfigErrors, loadConfigFile, parseConfigText } from './load.js';
 import { closest, formatConfigError } from './validate.js';
 import { isIpv4, isMac, parseHostPort } from './address.js';
+import { livenessFromConfig } from './runtime.js';
+import { defaultLiveness, validateLiveness } from '../sttcp/liveness.js';
+import fc from 'fast-check';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
 
@@ -213,4 +216,19 @@ test('address syntax', () => {
   for (const bad of ['10.0.1.2', ':80', '10.0.1.256:80', '10.0.1.2:65536', 'a b:1', '::1:80', '10.0.1.2:-1']) assert.equal(parseHostPort(bad), undefined, bad);
   assert.ok(isIpv4('0.0.0.0') && !isIpv4('01.2.3.4') && !isIpv4('1.2.3'));
   assert.ok(isMac('02:00:5E:00:00:0a') && !isMac('02-00-5e-00-00-0a'));
+});
+
+test('every liveness setting the schema accepts is one the ST-TCP liveness rules accept', () => {
+  const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
+  console.log(`config.test.ts fast-check seed ${seed} (replay: FC_SEED=${seed} npm test -- src/config/config.test.ts)`);
+  const d = validateConfig(primary());
+  assert.ok(d.ok && d.config.role === 'sttcp-primary');
+  assert.deepEqual(livenessFromConfig(d.config.sttcp), { heartbeatUs: 10_000, missLimit: 3, leaseUs: 20_000, marginUs: 2_000 });
+  assert.deepEqual(livenessFromConfig(d.config.sttcp), { ...defaultLiveness }, 'the config defaults are the module defaults');
+  fc.assert(fc.property(fc.integer({ min: -5, max: 20_000 }), fc.integer({ min: -1, max: 200 }), fc.integer({ min: -5, max: 70_000 }), fc.integer({ min: -1, max: 20_000 }), (hb, miss, lease, margin) => {
+    const c = primary();
+    Object.assign(c.sttcp, { heartbeatMs: hb, missCount: miss, leaseMs: lease, leaseMarginMs: margin });
+    const r = validateConfig(c);
+    if (r.ok && r.config.role === 'sttcp-primary') assert.deepEqual(validateLiveness(livenessFromConfig(r.config.sttcp)), []);
+  }), { seed, numRuns: 500 });
 });
