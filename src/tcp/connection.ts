@@ -15,7 +15,7 @@ import type { FourTuple } from './four-tuple.js';
 import { emitSyn, openActive, openPassive } from './handshake.js';
 import { handleSegment } from './input.js';
 import { becomeClosed } from './lifecycle.js';
-import { buildSegment } from './output.js';
+import { ackField, ackGated, buildSegment } from './output.js';
 import { readBytes } from './receiver.js';
 import { nextSegment } from './sender.js';
 import { seqAdd } from './seq.js';
@@ -110,7 +110,12 @@ export class TcpConnection {
       return buildSegment(t, nowUs, { seq: seqAdd(t.sndUna, -1), flags: { ack: true } });
     }
     armPersist(t, nowUs);
-    if (t.ackNow) return buildSegment(t, nowUs, { seq: t.sndNxt, flags: { ack: true } });
+    if (t.ackNow) {
+      // While the ACK gate holds, a pure ACK repeating the last one would reach the peer
+      // as a duplicate ACK and trigger a spurious fast retransmit: send it when the gate moves.
+      if (ackGated(t) && ackField(t) === t.lastAckSent) { t.ackNow = false; return undefined; }
+      return buildSegment(t, nowUs, { seq: t.sndNxt, flags: { ack: true } });
+    }
     return undefined;
   }
 
@@ -189,6 +194,18 @@ export class TcpConnection {
 
   snapshot(): TcpSnapshot {
     return snapshotOf(this.t);
+  }
+
+  /**
+   * ST-TCP sync mode: acknowledge received bytes only up to `seq` (undefined lifts the
+   * limit). Bytes beyond it are still received and delivered; only the ACK waits. Raising
+   * the limit past what was acknowledged sends an ACK at once.
+   */
+  setAckLimit(seq: number | undefined): void {
+    const t = this.t;
+    const before = ackField(t);
+    t.ackLimit = seq === undefined ? undefined : seq >>> 0;
+    if (ackField(t) !== before && isSynchronized(t.state)) t.ackNow = true;
   }
 
   stats(): TcpStats & { cwnd: number; ssthresh: number; srttUs: number | undefined; rtoUs: number } {
