@@ -50,6 +50,8 @@ export interface TcpSequenceInfo {
   inRecovery: boolean;
   tsOn: boolean;
   sackOn: boolean;
+  /** Window scaling negotiated (RFC 7323 §2.2: both SYNs carried the option). */
+  wsOn: boolean;
   sndWndShift: number;
   rcvWndShift: number;
   sndMss: number;
@@ -219,7 +221,7 @@ export class TcpConnection {
     return {
       iss: t.iss, irs: t.irs, sndUna: t.sndUna, sndNxt: t.sndNxt, sndMax: t.sndMax, sndWnd: t.sndWnd,
       rcvNxt: t.rcvNxt, rcvWnd: Math.max(0, (t.rcvAdv - t.rcvNxt) | 0), cwnd: t.cc.window(), ssthresh: t.cc.ssthresh(),
-      srttUs: t.rtt.srttUs(), rtoUs: t.rtt.rtoUs(), inRecovery: t.inRecovery, tsOn: t.tsOn, sackOn: t.sackOn,
+      srttUs: t.rtt.srttUs(), rtoUs: t.rtt.rtoUs(), inRecovery: t.inRecovery, tsOn: t.tsOn, sackOn: t.sackOn, wsOn: t.wsOn,
       sndWndShift: t.sndWndShift, rcvWndShift: t.rcvWndShift, sndMss: t.sndMss,
     };
   }
