@@ -109,7 +109,9 @@ export class TcpConnection {
       // already-acknowledged sequence number, SND.UNA - 1, which forces the peer to ACK.
       t.probePending = false;
       t.keepalivePending = false;
-      return buildSegment(t, nowUs, { seq: seqAdd(t.sndUna, -1), flags: { ack: true } });
+      const probe = buildSegment(t, nowUs, { seq: seqAdd(t.sndUna, -1), flags: { ack: true } });
+      armPersist(t, nowUs);
+      return probe;
     }
     armPersist(t, nowUs);
     if (t.ackNow) {
