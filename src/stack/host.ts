@@ -171,6 +171,12 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
     return this.tcp.adopt(tuple, conn, makeApp);
   }
 
+  /** A connection was changed from outside (e.g. its ACK limit raised): poll it for output on the next drain. */
+  pokeTcp(tuple: FourTuple, nowUs: number): void {
+    this.nowUs = Math.max(this.nowUs, nowUs);
+    this.tcp?.poke(tuple);
+  }
+
   udpBind(port: number, onDatagram: UdpHandler): void {
     if (!this.udp.has(port) && this.udp.size >= this.udpPortsMax) throw new Error(`${this.name}: too many UDP ports bound`);
     this.udp.set(port, onDatagram);
