@@ -2,7 +2,9 @@
 // each lives in its own file under ./benchmarks/.
 import type { Benchmark } from './types.js';
 import { tcpCpu } from './benchmarks/tcp-cpu.js';
+import { simBulk } from './benchmarks/sim-bulk.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   tcpCpu,
+  simBulk,
 ];
