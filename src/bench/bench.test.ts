@@ -1,3 +1,5 @@
+// The bench harness without real benchmarks: formatting, BENCHMARKS.md section replacement,
+// machine description, requirement checks and the runner's filter/skip/failure handling.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';

@@ -1,3 +1,4 @@
+// FourTuple helpers: reversal, equality and map keys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { reverseTuple, tupleEquals, tupleKey, type FourTuple } from './four-tuple.js';

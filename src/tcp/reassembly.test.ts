@@ -1,3 +1,5 @@
+// Reassembly: out-of-order storage, window and segment bounds, RFC 2018 SACK block order,
+// and properties: any permutation/duplication of a stream comes back exact; hostile input is bounded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

@@ -1,3 +1,5 @@
+// SackScoreboard: merging, bounds, and RFC 6675 IsLost/SetPipe/NextSeg by example and against a
+// brute-force per-byte model; hostile SACK blocks keep every invariant.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

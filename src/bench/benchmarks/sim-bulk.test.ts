@@ -1,3 +1,4 @@
+// sim-bulk's transfer across the simulator works, with and without loss (correctness only; no timing asserted).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BulkPattern } from './bulk-pattern.js';
