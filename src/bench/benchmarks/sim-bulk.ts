@@ -139,7 +139,7 @@ export function simBulkRows(r: SimBulkRun, label: string, lossless: boolean): Be
     { metric: 'virtual transfer time', value: r.virtualUs / 1e6, unit: 's', note: 'simulated seconds' },
     { metric: 'goodput in virtual time', value: (r.bytes * 8) / r.virtualUs / 1e3, unit: 'Gbit/s', note: 'what the simulated link carried' },
     { metric: 'CPU time', value: cpuS, unit: 's', note: 'process.cpuUsage user + system' },
-    { metric: 'wall time', value: r.wallUs / 1e6, unit: 's' },
+    { metric: 'wall time', value: r.wallUs / 1e6, unit: 's', note: 'includes waiting for the CPU on a busy machine (see Load)' },
   ];
   return rows.map((row) => ({ ...row, metric: `${label}: ${row.metric}` }));
 }
