@@ -380,7 +380,11 @@ export class ShadowConnection {
       end: () => live.end(),
       destroy: () => live.destroy(),
     };
-    if (this.app) return this.app;
+    if (this.app) {
+      // The replica was waiting for room in the shadow's buffer: the live connection has room now.
+      if (this.wantWritable) { this.wantWritable = false; this.app.onWritable?.(); }
+      return this.app;
+    }
     // Taken over inside the handshake: the replica starts with the live connection.
     this.phase = 'open';
     this.app = this.service(this.facade);
