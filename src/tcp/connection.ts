@@ -18,7 +18,7 @@ import { becomeClosed } from './lifecycle.js';
 import { buildSegment } from './output.js';
 import { readBytes } from './receiver.js';
 import { nextSegment } from './sender.js';
-import { seqAdd } from './seq.js';
+import { seqAdd, seqGt } from './seq.js';
 import type { TcpSnapshot } from './snapshot.js';
 import { snapshotOf, tcbFromSnapshot } from './snapshot.js';
 import type { TcpCloseReason, TcpEvent, TcpStateName, TcpStats } from './state.js';
@@ -53,6 +53,17 @@ export interface TcpSequenceInfo {
   sndWndShift: number;
   rcvWndShift: number;
   sndMss: number;
+}
+
+/**
+ * Sequence number for a segment without text: SND.NXT in RFC terms, but the highest sequence
+ * sent (not the go-back-N pointer after an RTO: a peer that already holds those bytes would
+ * find an older number unacceptable and ignore our ACK), kept inside the peer's window as
+ * Linux's tcp_acceptable_seq() does.
+ */
+function ackSeq(t: Tcb): number {
+  const wndEnd = seqAdd(t.sndUna, t.sndWnd);
+  return seqGt(t.sndMax, wndEnd) && t.sndWnd > 0 ? wndEnd : t.sndMax;
 }
 
 export class TcpConnection {
@@ -112,7 +123,7 @@ export class TcpConnection {
       return probe;
     }
     armPersist(t, nowUs);
-    if (t.ackNow) return buildSegment(t, nowUs, { seq: t.sndNxt, flags: { ack: true } });
+    if (t.ackNow) return buildSegment(t, nowUs, { seq: ackSeq(t), flags: { ack: true } });
     return undefined;
   }
 

@@ -114,7 +114,7 @@ test('property: restore every N segments over a lossy pipe stays byte-exact', ()
   fc.assert(fc.property(
     fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 0, max: 10 }), fc.integer({ min: 5, max: 80 }), fc.boolean(),
     (seed, lossPct, every, sack) => {
-      const cfg = { sack, timeWaitUs: 500_000 };
+      const cfg = { sack, timeWaitUs: 30_000_000 };
       const r = runPair({
         seed, aToB: 150_000, bToA: 50_000, lossRate: lossPct / 100, dupRate: 0.01, jitterUs: 700, restoreEvery: every,
         cfgA: cfg, cfgB: cfg,

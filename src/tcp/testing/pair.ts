@@ -29,6 +29,8 @@ export interface PairOptions {
   readChunk?: number;
   /** Application writes at most this many bytes per call. */
   writeChunk?: number;
+  /** Called for every segment put on the pipe (debugging aid). */
+  log?: (line: string) => void;
 }
 
 export interface PairResult {
@@ -103,7 +105,12 @@ export function runPair(o: PairOptions): PairResult {
 
   const send = (seg: TcpRepr, toB: boolean): void => {
     segments++;
-    if (netRng.nextFloat() < loss) return;
+    const lost = netRng.nextFloat() < loss;
+    if (o.log) {
+      const f = Object.entries(seg.flags).filter(([, v]) => v).map(([k]) => k).join(',');
+      o.log(`${now} ${toB ? 'A>B' : 'B>A'} ${lost ? 'LOST ' : ''}[${f}] seq=${seg.seq} ack=${seg.ack} win=${seg.window} len=${seg.payload.length} ${JSON.stringify(seg.options)}`);
+    }
+    if (lost) return;
     const copies = netRng.nextFloat() < dup ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       pipe.push({ atUs: now + latency + Math.floor(netRng.nextFloat() * jitter), order: order++, seg: clone(seg), toB });
@@ -181,6 +188,14 @@ export function runPair(o: PairOptions): PairResult {
     }
     if (a.conn && da !== undefined && da <= now) { a.conn.handleTimeout(now); pump(a, true); }
     if (b.conn && db !== undefined && db <= now) { b.conn.handleTimeout(now); pump(b, false); }
+  }
+  // The application reads whatever is still queued (a slow reader finishes eventually).
+  for (const s of [a, b]) {
+    while (s.conn !== undefined && s.conn.readableBytes() > 0) {
+      const d = s.conn.read();
+      s.received.push(d.slice());
+      s.receivedBytes += d.length;
+    }
   }
   const cat = (parts: Uint8Array[], n: number): Uint8Array => {
     const out = new Uint8Array(n);
