@@ -234,3 +234,15 @@ test('window shrunk to zero under data in flight: retransmissions probe, no time
   for (let i = 0; i < 20 && tr.conn.closeReason === undefined; i++) { tr.advanceToDeadline(); tr.drainSend(); }
   assert.equal(tr.conn.closeReason, 'timeout');
 });
+
+test('Nagle (Minshall): the small tail of a reply is not held behind full-sized segments', () => {
+  const tr = established({ nagle: true });
+  tr.conn.send(fill(2500));
+  tr.expectSend({ seq: A, payload: fill(2500).subarray(0, 1000) });
+  tr.expectSend({ seq: A + 1000, payload: fill(2500).subarray(1000, 2000) });
+  tr.expectSend({ seq: A + 2000, flags: { ack: true, psh: true }, payload: fill(2500).subarray(2000) }, 'no small segment outstanding');
+  tr.conn.send(fill(10));
+  tr.expectNoSend('now a small segment is outstanding');
+  tr.recv({ seq: P, ack: A + 2500 });
+  tr.expectSend({ seq: A + 2500, flags: { ack: true, psh: true }, payload: fill(10) });
+});
