@@ -3,7 +3,7 @@
 // the way an analyst reads a capture. It never influences the run; bad frames are counted.
 import { parseEthernetFrame, ETHERTYPE } from '../wire/ethernet.js';
 import { parseIpv4Packet, IP_PROTOCOL } from '../wire/ipv4.js';
-import { parseTcpSegment } from '../wire/tcp.js';
+import { parseTcpSegment, type TcpFlags } from '../wire/tcp.js';
 import { formatIpv4 } from '../wire/addr.js';
 import { seqDiff } from '../tcp/seq.js';
 import type { FrameSink } from './link.js';
@@ -23,6 +23,18 @@ export interface TcpFlowStats {
   lastUs: number;
 }
 
+/** One segment as the observer saw it (for narratives and scripted checks). */
+export interface ObservedSegment {
+  timeUs: number;
+  flow: string;
+  flags: TcpFlags;
+  seq: number;
+  ack: number;
+  payloadBytes: number;
+  /** Carries bytes below the highest sequence number already seen in its direction. */
+  retransmit: boolean;
+}
+
 /** Flows tracked at most (a bound; more are counted in `untracked`). */
 const MAX_FLOWS = 4096;
 
@@ -31,6 +43,9 @@ export class TcpObserver implements FrameSink {
   nonTcp = 0;
   unparsable = 0;
   untracked = 0;
+
+  /** Called for every TCP segment observed (after the counters are updated). */
+  constructor(private readonly onSegment?: (s: ObservedSegment) => void) {}
 
   record(timeUs: number, frame: Uint8Array): void {
     const eth = parseEthernetFrame(frame);
@@ -60,11 +75,14 @@ export class TcpObserver implements FrameSink {
       f.dataSegments++;
       f.payloadBytes += t.payload.length;
     }
+    let retransmit = false;
     if (len > 0) {
       const end = (t.seq + len) >>> 0;
-      if (f.highSeq !== undefined && seqDiff(t.seq, f.highSeq) < 0 && t.payload.length > 0) f.retransmits++;
+      retransmit = f.highSeq !== undefined && seqDiff(t.seq, f.highSeq) < 0 && t.payload.length > 0;
+      if (retransmit) f.retransmits++;
       if (f.highSeq === undefined || seqDiff(end, f.highSeq) > 0) f.highSeq = end;
     }
+    this.onSegment?.({ timeUs, flow: key, flags: t.flags, seq: t.seq, ack: t.ack, payloadBytes: t.payload.length, retransmit });
   }
 
   /** Per-direction statistics, in order of first appearance. */
