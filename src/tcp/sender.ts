@@ -207,7 +207,10 @@ export function nextSegment(t: Tcb, nowUs: number): TcpRepr | undefined {
       return seg;
     }
   }
-  return newData(t, nowUs, cwnd - flightSize(t));
+  // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
+  // (FlightSize may reach cwnd + 2 SMSS), so small windows still collect three dup ACKs.
+  const limited = Math.min(t.dupAcks, DUP_THRESH - 1) * t.segMax;
+  return newData(t, nowUs, cwnd + limited - flightSize(t));
 }
 
 function skipSacked(t: Tcb): void {
