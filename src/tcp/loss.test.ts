@@ -165,3 +165,16 @@ test('RFC 3042 limited transmit: the first two duplicate ACKs each release one n
   tr.recv({ seq: P, ack: A });
   tr.expectSend({ seq: A, payload: data.subarray(0, 1000) }, 'third: fast retransmit');
 });
+
+test('SACK reneging: a cumulative ACK stopping at SACKed data clears the scoreboard (RFC 2018 §8)', () => {
+  const tr = established({ sack: true }, L, R, SACK_PEER);
+  const data = fill(3000);
+  tr.conn.send(data);
+  tr.drainSend();
+  tr.recv({ seq: P, ack: A, options: { sack: [{ left: A + 1000, right: A + 3000 }] } });
+  tr.advanceToDeadline();
+  tr.expectSend({ seq: A, payload: data.subarray(0, 1000) }, 'first RTO: the hole only');
+  tr.recv({ seq: P, ack: A + 1000 }); // it held A+1000.. yet ACKs only up to it: reneged
+  assert.equal(tr.conn.stats().sackReneging, 1);
+  tr.expectSend({ seq: A + 1000, payload: data.subarray(1000, 2000) }, 'go-back-N resends what was SACKed');
+});

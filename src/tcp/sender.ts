@@ -49,6 +49,12 @@ export function processAck(t: Tcb, seg: TcpRepr, nowUs: number): void {
     takeRttSample(t, seg, ack, nowUs);
     t.sendBuffer.ackTo(seqMin(ack, t.sendBuffer.endSeq()));
     t.sndUna = ack;
+    if (t.sackOn && t.scoreboard.isSacked(ack)) {
+      // RFC 2018 §8 reneging: the cumulative ACK stops at data the receiver had SACKed, so it
+      // discarded it. Forget the scoreboard, or go-back-N would skip that data forever.
+      t.scoreboard.clear();
+      t.stats.sackReneging++;
+    }
     if (seqLt(t.sndNxt, ack)) t.sndNxt = ack; // an ACK for data sent before an RTO rewound sndNxt
     if (seqLt(t.highRxt, ack)) t.highRxt = ack;
     t.consecutiveRtos = 0;
