@@ -270,7 +270,7 @@ class Printer {
     if (/[^\x00-\xff]/.test(text)) throw new H248EncodeError('SDP text must be octets (Latin-1)');
     const escaped = text.replace(/}/g, '\\}');
     if (text === '') return `${this.t(tok)}{}`;
-    return `${this.t(tok)}${this.long ? ' ' : ''}{\n${escaped}\n${this.long ? '  '.repeat(ind) : ''}}`;
+    return `${this.t(tok)}${this.long ? ' ' : ''}{\n${escaped}\n}`;
   }
 
   localControl(lc: M.LocalControlDescriptor, ind: number): string {
