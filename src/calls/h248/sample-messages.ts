@@ -79,6 +79,28 @@ export function sampleMessages(): [string, M.Message][] {
     ['mgc acknowledges replies (TransactionResponseAck)', M.message(1, MGC, { kind: 'responseAck', acks: [{ first: 25, last: 25 }, { first: 27, last: 30 }] })],
     ['several transactions in one message', M.message(1, MGC, { kind: 'responseAck', acks: [{ first: 31, last: 31 }] },
       M.request(32, M.action('-', M.modify('al/4', { signals: [] }))))],
+    ['mgc requests with embedded signals and events, keep-active, signal list', M.message(1, MGC, M.request(33, M.action('-',
+      M.modify('al/5', {
+        events: M.events(104, { name: 'al/of', embed: { signals: [M.signal('cg/dt')], events: M.events(105, 'al/on', { name: 'dd/ce', digitMap: { value: '(xxxx|0xxxxxxx)' } }) } }),
+        signals: [{ kind: 'list', listId: 1, signals: [M.signal('cg/rt', undefined, { keepActive: true }), M.signal('al/ri', { cad: 'std' }, { signalType: 'brief' })] }],
+      }))))],
+    ['mgc takes a line out of service (TerminationState, ServiceStates, Buffer)', M.message(1, MGC, M.request(34, M.action('-',
+      M.modify('al/6', { media: { terminationState: { serviceState: 'outOfService', bufferLockStep: true }, streams: [] } }))))],
+    ['mgc sets an event buffer (EventBuffer)', M.message(1, MGC, M.request(41, M.action('-',
+      M.modify('al/6', { eventBuffer: [{ name: 'al/of' }] }))))],
+    ['optional and wildcard-reply commands on a wildcarded termination', M.message(1, MGC, M.request(35, M.action('-',
+      M.subtract('al/*', undefined, { optional: true, wildcardReply: true }))))],
+    ['mg reports a wildcarded subtract', M.message(1, MG, M.reply(35, M.actionReply('-', { type: 'subtract', terminationIds: ['al/*'], wildcardReply: true })))],
+    ['emergency and priority context properties', M.message(1, MGC, M.request(36, { contextId: 9, contextProperties: { priority: 1, emergency: true }, commands: [M.modify('al/1')] }))],
+    // tshark 4.0 wants a command after ContextAudit (alone it reports 'Missing "{"'), so the audit carries one.
+    ['context audit', M.message(1, MGC, M.request(37, { contextId: 9, contextAudit: ['topology', 'priority'], commands: [M.auditValue('al/1')] }))],
+    ['graceful and forced service changes with delay', M.message(1, MG, M.request(38,
+      M.action('-', M.serviceChange('al/7', { method: 'graceful', reason: { code: M.ServiceChangeReasons.terminationTakenOutOfService }, delay: 30 })),
+      M.action('-', M.serviceChange('al/8', { method: 'forced', reason: { code: M.ServiceChangeReasons.terminationMalfunctioning } }))))],
+    ['disconnected mg reconnects (ServiceChange Disconnected)', M.message(1, MG, M.request(39, M.action('-',
+      M.serviceChange('ROOT', { method: 'disconnected', reason: { code: M.ServiceChangeReasons.lossOfLowerLayerConnectivity }, address: '[10.0.0.11]:2944' }))))],
+    ['several terminations in one command (termIDList, version 2)', M.message(2, MGC, M.request(40, M.action('-',
+      M.modify(['al/1', 'al/2'], { signals: [] }))))],
     ['message-level error', { version: 1, mId: MG, body: { kind: 'error', error: { code: 400, text: 'Syntax error in message' } } }],
   ];
 }

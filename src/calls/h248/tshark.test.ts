@@ -81,6 +81,21 @@ function pcap(frames: Uint8Array[]): Uint8Array {
   return out;
 }
 
+/**
+ * Valid messages that tshark 4.0's Megaco dissector cannot decode (its limits, not ours);
+ * they stay in the corpus for the codec's own tests and are left out here, by name.
+ */
+const TSHARK_UNSUPPORTED: Readonly<Record<string, string>> = {
+  'mgc sets an event buffer (EventBuffer)': 'EventBuffer descriptor unknown to the dissector ("No Descriptor detectable")',
+  'several terminations in one command (termIDList, version 2)': 'bracketed termIDList (H.248.1 v2) read as one id, then "Missing \"=\""',
+};
+
+function corpus(): [string, ReturnType<typeof sampleMessages>[number][1]][] {
+  const all = sampleMessages();
+  for (const label of Object.keys(TSHARK_UNSUPPORTED)) assert.ok(all.some(([l]) => l === label), `stale exclusion ${label}`);
+  return all.filter(([l]) => !(l in TSHARK_UNSUPPORTED));
+}
+
 const MGC_IP = 0x0a000001;
 const MG_IP = 0x0a00000b;
 
@@ -105,7 +120,7 @@ test('tshark decodes every printed message over UDP 2944 without malformed field
   try {
     const frames: Uint8Array[] = [];
     for (const form of ['long', 'compact'] as const) {
-      for (const [, m] of sampleMessages()) {
+      for (const [, m] of corpus()) {
         const fromMg = m.mId.startsWith('[10.0.0.11]');
         frames.push(frame('udp', fromMg ? MG_IP : MGC_IP, fromMg ? MGC_IP : MG_IP, 2944, 2944, encodeMessage(m, { form })));
       }
@@ -125,7 +140,7 @@ test('tshark decodes TPKT-framed messages over TCP 2944 (Annex D.2)', { skip }, 
     const frames: Uint8Array[] = [];
     let seqMg = 1000;
     let seqMgc = 5000;
-    for (const [, m] of sampleMessages()) {
+    for (const [, m] of corpus()) {
       const fromMg = m.mId.startsWith('[10.0.0.11]');
       const data = encodeTpkt(encodeMessage(m, { form: 'compact' }));
       if (fromMg) { frames.push(frame('tcp', MG_IP, MGC_IP, 40001, 2944, data, seqMg)); seqMg += data.length; }
