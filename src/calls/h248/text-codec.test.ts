@@ -183,3 +183,15 @@ test('random mutations of valid messages never throw and always yield a result',
     }
   }), { seed, numRuns: 300 });
 });
+
+test('termination wildcards', () => {
+  assert.equal(M.terminationMatches('al/*', 'al/1'), true);
+  assert.equal(M.terminationMatches('al/*', 'al/1/2'), true);
+  assert.equal(M.terminationMatches('al/*', 'rtp/1'), false);
+  assert.equal(M.terminationMatches('*', 'ROOT'), true);
+  assert.equal(M.terminationMatches('rtp/$', 'rtp/7'), true);
+  assert.equal(M.terminationMatches('al/1', 'al/10'), false);
+  assert.equal(M.terminationMatches('a.b', 'axb'), false);
+  assert.equal(M.isWildcard('tr/3/*'), true);
+  assert.equal(M.isWildcard('tr/3/1'), false);
+});

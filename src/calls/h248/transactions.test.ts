@@ -268,3 +268,33 @@ test('seeded lossy link: every request ends exactly once (reply or timeout) and 
   assert.equal(c.outstandingCount(), 0);
   assert.equal(g.inProgressCount(), 0);
 });
+
+test('arbitrary datagrams never throw and leave the engine bounded and usable', () => {
+  const seed = Number(process.env.H248_SEED ?? Date.now() % 2 ** 31);
+  console.log(`h248 transactions garbage seed=${seed} (replay: H248_SEED=${seed} npm test -- src/calls/h248/transactions)`);
+  const rng = new SeededRng(seed);
+  const { c, g } = engines();
+  const valid = [
+    `!/1 ${MGC} T=7{C=-{MF=al/1}}`, `!/1 ${MGC} K{1-4000000000}`, `!/1 ${MGC} P=9{C=-{MF=al/1}}`, `!/1 ${MGC} PN=9{}`,
+    `!/1 ${MGC} ER=400{"x"}`, `!/1 ${MGC} T=8{C=-{A=al/1{M{L{v=0}}}}}`,
+  ].map((t) => new TextEncoder().encode(t));
+  for (let i = 0; i < 3_000; i++) {
+    let b: Uint8Array;
+    if (rng.nextFloat() < 0.5) {
+      b = new Uint8Array(rng.nextInt(200));
+      for (let k = 0; k < b.length; k++) b[k] = rng.nextInt(256);
+    } else {
+      b = valid[rng.nextInt(valid.length)]!.slice();
+      for (let k = rng.nextInt(4); k > 0; k--) b[rng.nextInt(b.length)] = rng.nextInt(256);
+    }
+    g.handle(b, i * 1_000);
+    g.handleTimeout(i * 1_000);
+    drain(g);
+    for (const e of events(g)) if (e.type === 'request') g.sendReply(M.reply(e.transactionId, M.actionReply('-')), i * 1_000);
+  }
+  assert.ok(g.counters.parseErrors > 1_000);
+  // still works afterwards
+  c.sendRequest(modifyLine, 10_000_000);
+  deliver(c, g, 10_000_000);
+  assert.deepEqual(events(g).map((e) => e.type), ['request']);
+});
