@@ -258,8 +258,7 @@ export const transactionArb: fc.Arbitrary<M.Transaction> = fc.oneof(
 );
 
 export const messageArb: fc.Arbitrary<M.Message> = rec({
-  // Version 2 or 3: version 1 has no termIDList, and the generators use lists freely.
-  version: fc.integer({ min: 2, max: 3 }),
+  version: fc.integer({ min: 1, max: 3 }),
   mId: mIdArb,
   body: fc.oneof(
     { weight: 9, arbitrary: smallList(transactionArb, 1, 3).map((transactions) => ({ kind: 'transactions' as const, transactions })) },

