@@ -298,3 +298,18 @@ test('arbitrary datagrams never throw and leave the engine bounded and usable', 
   deliver(c, g, 10_000_000);
   assert.deepEqual(events(g).map((e) => e.type), ['request']);
 });
+
+test('a model with no text form is refused (request) or answered with 500 (reply), never thrown', () => {
+  const { c, g } = engines();
+  const bad = [M.action('-', M.add('bad id'))];
+  const r = c.sendRequest(bad, 0);
+  assert.ok(!r.ok && r.reason === 'unencodable');
+  assert.equal(c.outstandingCount(), 0);
+  c.sendRequest(modifyLine, 0);
+  deliver(c, g, 0);
+  const [ev] = events(g);
+  assert.ok(ev && ev.type === 'request');
+  assert.equal(g.sendReply(M.errorReply(ev.transactionId, 400, 'has "quotes"'), 1), true);
+  assert.deepEqual(drain(g).map(text), [`!/1 ${MG} P=${ev.transactionId}{ER=500{"Internal software failure"}}`]);
+  assert.equal(g.counters.encodeErrors, 1);
+});

@@ -76,13 +76,13 @@ export type TransactionEvent =
 
 export type SendResult =
   | { readonly ok: true; readonly transactionId: number }
-  | { readonly ok: false; readonly reason: 'outstanding-limit' | 'too-large' };
+  | { readonly ok: false; readonly reason: 'outstanding-limit' | 'too-large' | 'unencodable'; readonly detail?: string };
 
 export interface TransactionCounters {
   datagramsIn: number; datagramsOut: number; parseErrors: number;
   requestsSent: number; retransmits: number; timeouts: number; repliesReceived: number; duplicateReplies: number; unknownReplies: number;
   requestsReceived: number; duplicateRequests: number; duplicatesAfterAck: number; pendingsSent: number; pendingsReceived: number;
-  acksSent: number; acksReceived: number; repliesSent: number; repliesTooLarge: number; overloadRejects: number; cacheEvictions: number; queueDrops: number;
+  acksSent: number; acksReceived: number; repliesSent: number; repliesTooLarge: number; overloadRejects: number; cacheEvictions: number; queueDrops: number; encodeErrors: number;
 }
 
 interface Outstanding {
@@ -118,7 +118,7 @@ export class TransactionEngine {
   readonly counters: TransactionCounters = {
     datagramsIn: 0, datagramsOut: 0, parseErrors: 0, requestsSent: 0, retransmits: 0, timeouts: 0, repliesReceived: 0,
     duplicateReplies: 0, unknownReplies: 0, requestsReceived: 0, duplicateRequests: 0, duplicatesAfterAck: 0, pendingsSent: 0,
-    pendingsReceived: 0, acksSent: 0, acksReceived: 0, repliesSent: 0, repliesTooLarge: 0, overloadRejects: 0, cacheEvictions: 0, queueDrops: 0,
+    pendingsReceived: 0, acksSent: 0, acksReceived: 0, repliesSent: 0, repliesTooLarge: 0, overloadRejects: 0, cacheEvictions: 0, queueDrops: 0, encodeErrors: 0,
   };
 
   constructor(config: TransactionConfig, firstTransactionId = 1) {
@@ -162,7 +162,14 @@ export class TransactionEngine {
     if (this.outstanding.size >= this.cfg.maxOutstanding) return { ok: false, reason: 'outstanding-limit' };
     const transactionId = this.allocateId();
     const req: M.TransactionRequest = { kind: 'request', transactionId, actions };
-    const bytes = this.encode([req]);
+    let bytes: Uint8Array;
+    try {
+      bytes = this.encode([req]);
+    } catch (e) {
+      // Our own caller built a model with no text form (H248EncodeError): refuse, never throw on the call path.
+      this.counters.encodeErrors++;
+      return { ok: false, reason: 'unencodable', detail: String(e) };
+    }
     if (bytes.length > this.cfg.maxDatagramBytes) return { ok: false, reason: 'too-large' };
     const rtoUs = this.currentRto();
     this.outstanding.set(transactionId, { actions, bytes, firstSentUs: nowUs, deadlineUs: nowUs + rtoUs, rtoUs, retransmits: 0, pendings: 0 });
@@ -183,7 +190,14 @@ export class TransactionEngine {
     const ip = this.inProgress.get(reply.transactionId);
     if (!ip) return false;
     this.inProgress.delete(reply.transactionId);
-    let bytes = this.encode([reply]);
+    let bytes: Uint8Array;
+    try {
+      bytes = this.encode([reply]);
+    } catch {
+      // The user's reply has no text form: the peer still gets an answer (500 Internal software failure).
+      this.counters.encodeErrors++;
+      bytes = this.encode([{ kind: 'reply', transactionId: reply.transactionId, error: { code: ErrorCodes.internalFailure, text: 'Internal software failure' }, actions: [] }]);
+    }
     if (bytes.length > this.cfg.maxDatagramBytes) {
       // H.248.8 533: Response exceeds maximum transport PDU size.
       this.counters.repliesTooLarge++;
