@@ -194,3 +194,13 @@ test('termination wildcards', () => {
   assert.equal(M.isWildcard('tr/3/*'), true);
   assert.equal(M.isWildcard('tr/3/1'), false);
 });
+
+test('every sample message survives print-then-parse in both forms', async () => {
+  const { sampleMessages } = await import('./sample-messages.js');
+  const labels = new Set<string>();
+  for (const [label, m] of sampleMessages()) {
+    assert.ok(!labels.has(label), `duplicate label ${label}`);
+    labels.add(label);
+    for (const form of ['long', 'compact'] as const) assert.deepEqual(parseOk(printMessage(m, { form })), m, `${label} (${form})`);
+  }
+});
