@@ -90,6 +90,12 @@ const TSHARK_UNSUPPORTED: Readonly<Record<string, string>> = {
   'several terminations in one command (termIDList, version 2)': 'bracketed termIDList (H.248.1 v2) read as one id, then "Missing \"=\""',
 };
 
+/** Decoded without any error or warning, but tshark 4.0 skips part of them: left out of the command count only. */
+const TSHARK_PARTIAL: Readonly<Record<string, string>> = {
+  'several transactions in one message': 'only the first transaction of a message is dissected when it is a ResponseAck',
+  'context audit': 'the command after ContextAudit is not dissected',
+};
+
 function corpus(): [string, ReturnType<typeof sampleMessages>[number][1]][] {
   const all = sampleMessages();
   for (const label of Object.keys(TSHARK_UNSUPPORTED)) assert.ok(all.some(([l]) => l === label), `stale exclusion ${label}`);
@@ -103,6 +109,29 @@ function runTshark(file: string, extra: string[]): string {
   const r = spawnSync('tshark', ['-r', file, '-V', '-o', 'megaco.ctx_info:FALSE', ...extra], { encoding: 'utf8', maxBuffer: 64 << 20 });
   assert.equal(r.status, 0, `tshark failed: ${r.stderr}`);
   return r.stdout;
+}
+
+/** Commands per tshark name across the corpus (requests and replies), for a positive check of the decode. */
+function expectedCommands(msgs: ReturnType<typeof corpus>): Map<string, number> {
+  const name: Record<string, string> = { add: 'Add', modify: 'Modify', move: 'Move', subtract: 'Subtract', auditValue: 'AuditValue', auditCapabilities: 'AuditCapability', notify: 'Notify', serviceChange: 'ServiceChange' };
+  const n = new Map<string, number>();
+  for (const [, m] of msgs) {
+    if (m.body.kind !== 'transactions') continue;
+    for (const t of m.body.transactions) {
+      const actions = t.kind === 'request' || t.kind === 'reply' ? t.actions : [];
+      for (const a of actions) for (const c of a.commands) n.set(name[c.type]!, (n.get(name[c.type]!) ?? 0) + 1);
+    }
+  }
+  return n;
+}
+
+/** In long form tshark names each decoded command once as "Command: <Name>" inside its subtree. */
+function assertCommandsDecoded(longFormOut: string, expected: Map<string, number>): void {
+  assert.ok(expected.size >= 8, 'corpus holds all eight commands');
+  for (const [cmd, count] of expected) {
+    const seen = longFormOut.split('\n').filter((l) => l.trim() === `Command: ${cmd}`).length;
+    assert.equal(seen, count, `tshark decoded ${seen} ${cmd} commands, expected ${count}`);
+  }
 }
 
 function assertClean(out: string, expectedPackets: number): void {
@@ -127,7 +156,11 @@ test('tshark decodes every printed message over UDP 2944 without malformed field
     }
     const file = join(dir, 'h248-udp.pcap');
     writeFileSync(file, pcap(frames));
-    assertClean(runTshark(file, ['-d', 'udp.port==2944,megaco']), frames.length);
+    const out = runTshark(file, ['-d', 'udp.port==2944,megaco']);
+    assertClean(out, frames.length);
+    const longFrames = out.split(/\n(?=Frame \d+:)/).slice(0, frames.length / 2).join('\n');
+    for (const label of Object.keys(TSHARK_PARTIAL)) assert.ok(corpus().some(([l]) => l === label), `stale partial ${label}`);
+    assertCommandsDecoded(longFrames, expectedCommands(corpus().filter(([l]) => !(l in TSHARK_PARTIAL))));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
