@@ -126,6 +126,9 @@ test('malformed input yields typed errors with the H.248 code to answer, never a
   assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=79{C=-{A=a{E=1{al/on},E=2{al/of}}}}').h248Code, 448);
   assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=4294967296{C=-{A=a}}').h248Code, 400);
   assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=1{C=-{SC=ROOT{SV{MT=RS}}}}').h248Code, 442);
+  // well-formed tokens in a combination the protocol forbids: 401 Protocol Error
+  assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=1{C=-{SC=ROOT{SV{MT=FL,RE=909,AD=2944,MG=[1.2.3.5]}}}}').h248Code, 401);
+  assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=1{C=-{MF=al/1{M{O{MO=SR},ST=2{O{MO=RC}}}}}}').h248Code, 401);
   assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=1{C=-{A=a{M{L{v=0').code, 'malformed');
   assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=1{C=-{A=a}} garbage').h248Code, 400);
 });

@@ -113,7 +113,7 @@ export class MediaParser {
       } while (s.more());
     }
     s.close('Media');
-    if (hasDirect && streams.length > 0) s.fail('Media mixes stream parameters and Stream descriptors');
+    if (hasDirect && streams.length > 0) s.fail('Media mixes stream parameters and Stream descriptors', ErrorCodes.protocolError);
     return {
       ...(terminationState ? { terminationState } : {}),
       streams: hasDirect ? [direct] : streams,
@@ -409,7 +409,7 @@ export class MediaParser {
     } while (s.more());
     s.close('Services');
     if (method === undefined || reason === undefined) s.fail('ServiceChange needs Method and Reason', ErrorCodes.syntaxErrorInCommand);
-    if (rest.address !== undefined && rest.mgcIdToTry !== undefined) s.fail('ServiceChangeAddress and MgcIdToTry are mutually exclusive');
+    if (rest.address !== undefined && rest.mgcIdToTry !== undefined) s.fail('ServiceChangeAddress and MgcIdToTry are mutually exclusive', ErrorCodes.protocolError);
     return { method, reason, ...rest, ...(Object.keys(ext).length > 0 ? { extensions: ext } : {}) };
   }
 
@@ -489,7 +489,7 @@ export class MediaParser {
       } while (s.more());
     }
     s.close('Services');
-    if (out.address !== undefined && out.mgcIdToTry !== undefined) s.fail('ServiceChangeAddress and MgcIdToTry are mutually exclusive');
+    if (out.address !== undefined && out.mgcIdToTry !== undefined) s.fail('ServiceChangeAddress and MgcIdToTry are mutually exclusive', ErrorCodes.protocolError);
     return out;
   }
 }

@@ -481,7 +481,7 @@ class Parser extends DescriptorParser {
       s.open('action reply');
       if (s.peek() !== '}') {
         do {
-          if (error) s.fail('error descriptor must be the last element of an action reply');
+          if (error) s.fail('error descriptor must be the last element of an action reply', ErrorCodes.protocolError);
           const save = s.pos;
           const item = s.word('command reply');
           if (isToken(item, 'Error')) { s.pos = save; error = this.errorDescriptor(); continue; }
