@@ -107,7 +107,7 @@ const MG_IP = 0x0a00000b;
 
 function runTshark(file: string, extra: string[]): string {
   const r = spawnSync('tshark', ['-r', file, '-V', '-o', 'megaco.ctx_info:FALSE', ...extra], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  assert.equal(r.status, 0, `tshark failed: ${r.stderr}`);
+  assert.equal(r.status, 0, `tshark failed: ${r.error?.message ?? r.stderr}`);
   return r.stdout;
 }
 
