@@ -533,7 +533,7 @@ export function media(p: { mode?: StreamMode; local?: string; remote?: string; s
   return { streams: [stream] };
 }
 
-/** Events descriptor: events({ requestId: 1, events: [...] }) or events(1, 'al/of', 'al/on'). */
+/** Events descriptor: events(1, 'al/of', { name: 'al/on', params: { strict: 'state' } }). */
 export function events(requestId: number, ...names: (PkgdName | RequestedEvent)[]): EventsDescriptor {
   return { requestId, events: names.map((n) => (typeof n === 'string' ? { name: n } : n)) };
 }
