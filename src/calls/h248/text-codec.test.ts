@@ -166,6 +166,7 @@ test('print-then-parse is the identity (long and compact), property', () => {
     const r = parseMessage(text);
     if (!r.ok) throw new Error(`parse failed: ${r.error.detail} at ${r.error.offset}\n${text}`);
     assert.deepEqual(r.value, m);
+    assert.equal(printMessage(r.value, { form }), text, 'printing is canonical');
   }), { seed, numRuns });
 });
 
