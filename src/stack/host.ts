@@ -15,9 +15,10 @@ import type { WireError } from '../wire/result.js';
 import { ArpCache, DEFAULT_ARP_LIMITS, type ArpLimits } from './arp-cache.js';
 import { Counters } from './counters.js';
 import { DEFAULT_TCP_DEMUX_LIMITS, TcpDemux, type HostStreamConnection, type HostStreamService, type TcpDemuxLimits } from './tcp-demux.js';
-import type { TcpEngine, TcpEngineFactory } from './tcp-engine.js';
+import { tcpConnectionFactory, type TcpEngine, type TcpEngineFactory } from './tcp-engine.js';
+import type { TcpConnection, TcpConfig } from '../tcp/connection.js';
 
-export interface HostConfig<C extends TcpEngine = TcpEngine> {
+export interface HostConfig<C extends TcpEngine = TcpConnection> {
   name: string;
   mac: string;
   ip: string;
@@ -28,7 +29,9 @@ export interface HostConfig<C extends TcpEngine = TcpEngine> {
   rng: Rng;
   /** RFC 6528 secret; drawn from `rng` when absent. */
   isnKey?: Uint8Array;
-  /** Makes TCP connections. Without one the host answers every SYN with RST. */
+  /** Settings for every TCP connection (default mss = mtu - 40, the rest defaultTcpConfig()). */
+  tcp?: Partial<TcpConfig>;
+  /** Makes TCP connections; default TcpConnection with `tcp`. (Tests and shadow engines replace it.) */
   tcpFactory?: TcpEngineFactory<C>;
   arpTimeoutUs?: number;
   arp?: Partial<ArpLimits>;
@@ -43,7 +46,7 @@ export interface HostConfig<C extends TcpEngine = TcpEngine> {
 export type UdpHandler = (srcIp: string, srcPort: number, data: Uint8Array, nowUs: number) => void;
 export type EchoReplyHandler = (srcIp: string, identifier: number, sequence: number, data: Uint8Array, nowUs: number) => void;
 
-export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
+export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint {
   readonly name: string;
   readonly mac: Uint8Array;
   readonly ip: number;
@@ -53,7 +56,7 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
   private readonly ttl: number;
   private readonly counter = new Counters();
   private readonly arp: ArpCache;
-  private readonly tcp: TcpDemux<C> | undefined;
+  private readonly tcp: TcpDemux<C>;
   private readonly udp = new Map<number, UdpHandler>();
   private readonly udpPortsMax: number;
   private echoReplyHandler: EchoReplyHandler | undefined;
@@ -91,8 +94,10 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
       for (let i = 0; i < 16; i += 4) new DataView(key.buffer).setUint32(i, cfg.rng.nextU32());
     }
     const ephemeralSeed = cfg.rng.nextU32();
-    this.tcp = cfg.tcpFactory === undefined ? undefined : new TcpDemux<C>(
-      cfg.tcpFactory, key, { ...DEFAULT_TCP_DEMUX_LIMITS, ...cfg.tcpLimits }, this.counter,
+    const factory = cfg.tcpFactory
+      ?? (tcpConnectionFactory({ mss: this.mtu - 40, ...cfg.tcp }) as unknown as TcpEngineFactory<C>);
+    this.tcp = new TcpDemux<C>(
+      factory, key, { ...DEFAULT_TCP_DEMUX_LIMITS, ...cfg.tcpLimits }, this.counter,
       (tuple, seg) => this.sendTcp(tuple, seg), ephemeralSeed);
   }
 
@@ -114,7 +119,7 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
     this.nowUs = nowUs;
     this.arp.handleTimeout(nowUs);
     this.sendArpRequests();
-    this.tcp?.handleTimeout(nowUs);
+    this.tcp.handleTimeout(nowUs);
   }
 
   pollTransmit(): OutgoingFrame | undefined {
@@ -126,7 +131,7 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
         this.counter.inc('tx-frames');
         return { ifIndex: 0, frame };
       }
-      const next = this.tcp?.pollSegment(this.nowUs);
+      const next = this.tcp.pollSegment(this.nowUs);
       if (next === undefined) return undefined;
       this.sendTcp(next.tuple, next.seg);
     }
@@ -134,7 +139,7 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
 
   pollDeadline(): number | undefined {
     const a = this.arp.nextDeadline();
-    const t = this.tcp?.pollDeadline(this.nowUs);
+    const t = this.tcp.pollDeadline(this.nowUs);
     if (a === undefined) return t;
     if (t === undefined) return a;
     return Math.min(a, t);
@@ -144,17 +149,15 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
 
   /** Accepts connections on `port`; `service` makes one app per connection at establishment. */
   listen(port: number, service: HostStreamService): void {
-    if (this.tcp === undefined) throw new Error(`${this.name}: no TCP engine configured`);
     this.tcp.listen(port, service);
   }
 
   unlisten(port: number): void {
-    this.tcp?.unlisten(port);
+    this.tcp.unlisten(port);
   }
 
   /** Active open from an ephemeral port; the app is made at once and gets onOpen() at establishment. */
   connect(ip: string | number, port: number, makeApp: HostStreamService, nowUs: number): HostStreamConnection {
-    if (this.tcp === undefined) throw new Error(`${this.name}: no TCP engine configured`);
     const remote = this.resolveIp(ip);
     this.nowUs = Math.max(this.nowUs, nowUs);
     return this.tcp.connect(this.ip, remote, port, makeApp, nowUs);
@@ -201,7 +204,7 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
   }
 
   tcpConnections(): Array<{ tuple: FourTuple; state: string; connection: C }> {
-    return (this.tcp?.entries() ?? []).map((e) => ({ tuple: e.tuple, state: e.conn.state, connection: e.conn }));
+    return this.tcp.entries().map((e) => ({ tuple: e.tuple, state: e.conn.state, connection: e.conn }));
   }
 
   /** Whether an ARP entry exists for ip (for tests and diagnostics). */
@@ -261,7 +264,6 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
         const t = parseTcpSegment(ip.payload, ip.src, ip.dst);
         if (!t.ok) { this.dropParse(t.error); return; }
         this.counter.inc('tcp-in');
-        if (this.tcp === undefined) { this.rstWithoutEngine(ip.src, t.value); return; }
         // The driver may reuse the frame buffer; the engine may keep payload bytes.
         const seg = t.value.payload.length > 0 ? { ...t.value, payload: t.value.payload.slice() } : t.value;
         this.tcp.handleSegment(this.ip, ip.src, seg, nowUs);
@@ -296,17 +298,6 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
       default:
         this.counter.inc('drop-ipv4-unknown-protocol');
     }
-  }
-
-  /** RFC 9293 §3.10.7.1 without a TCP engine: every non-RST segment gets a RST. */
-  private rstWithoutEngine(remoteIp: number, seg: TcpRepr): void {
-    if (seg.flags.rst) { this.counter.inc('drop-tcp-rst-no-connection'); return; }
-    const len = seg.payload.length + (seg.flags.syn ? 1 : 0) + (seg.flags.fin ? 1 : 0);
-    const tuple: FourTuple = { localIp: this.ip, localPort: seg.dstPort, remoteIp, remotePort: seg.srcPort };
-    this.counter.inc('tcp-rst-no-connection');
-    this.sendTcp(tuple, seg.flags.ack
-      ? { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: seg.ack, ack: 0, flags: { fin: false, syn: false, rst: true, psh: false, ack: false, urg: false, ece: false, cwr: false }, window: 0, urgentPointer: 0, options: {}, payload: new Uint8Array(0) }
-      : { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: 0, ack: (seg.seq + len) >>> 0, flags: { fin: false, syn: false, rst: true, psh: false, ack: true, urg: false, ece: false, cwr: false }, window: 0, urgentPointer: 0, options: {}, payload: new Uint8Array(0) });
   }
 
   // ---- send path ----------------------------------------------------------
