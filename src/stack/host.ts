@@ -5,7 +5,7 @@ import type { FrameEndpoint, OutgoingFrame } from './endpoint.js';
 import type { Rng } from '../util/rng.js';
 import type { FourTuple } from '../tcp/four-tuple.js';
 import { BROADCAST_MAC, ZERO_MAC, formatIpv4, macEquals, parseIpv4, parseMac, prefixMask } from '../wire/addr.js';
-import { ETHERNET_HEADER_LEN, ETHERTYPE, emitEthernetFrame, parseEthernetFrame } from '../wire/ethernet.js';
+import { ETHERNET_HEADER_LEN, ETHERTYPE, emitEthernetFrame } from '../wire/ethernet.js';
 import { emitArpPacket, parseArpPacket, ARP_PACKET_LEN, type ArpRepr } from '../wire/arp.js';
 import { FRAGMENT_DETAIL, IPV4_HEADER_LEN, IP_PROTOCOL, emitIpv4Packet, parseIpv4Packet } from '../wire/ipv4.js';
 import { emitIcmpMessage, icmpMessageLen, parseIcmpMessage, type IcmpRepr } from '../wire/icmp.js';
@@ -107,12 +107,19 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     this.nowUs = nowUs;
     this.counter.inc('rx-frames');
     if (ifIndex !== 0) { this.counter.inc('drop-rx-bad-interface'); return; }
-    const eth = parseEthernetFrame(frame);
-    if (!eth.ok) { this.dropParse(eth.error); return; }
-    const dst = eth.value.dst;
-    if (!macEquals(dst, this.mac) && !macEquals(dst, BROADCAST_MAC)) { this.counter.inc('drop-ethernet-not-for-us'); return; }
-    if (eth.value.ethertype === ETHERTYPE.arp) this.handleArp(eth.value.payload, nowUs);
-    else this.handleIpv4(eth.value.payload, nowUs);
+    // The Ethernet header is read in place (no Repr): this runs once per frame at line rate.
+    if (frame.length < ETHERNET_HEADER_LEN) { this.counter.inc('drop-ethernet-truncated'); return; }
+    if (!this.macIsUsOrBroadcast(frame)) { this.counter.inc('drop-ethernet-not-for-us'); return; }
+    const ethertype = (frame[12]! << 8) | frame[13]!;
+    if (ethertype === ETHERTYPE.ipv4) this.handleIpv4(frame.subarray(ETHERNET_HEADER_LEN), nowUs);
+    else if (ethertype === ETHERTYPE.arp) this.handleArp(frame.subarray(ETHERNET_HEADER_LEN), nowUs);
+    else this.counter.inc('drop-ethernet-unsupported');
+  }
+
+  private macIsUsOrBroadcast(f: Uint8Array): boolean {
+    const m = this.mac;
+    if (f[0] === m[0] && f[1] === m[1] && f[2] === m[2] && f[3] === m[3] && f[4] === m[4] && f[5] === m[5]) return true;
+    return f[0] === 0xff && f[1] === 0xff && f[2] === 0xff && f[3] === 0xff && f[4] === 0xff && f[5] === 0xff;
   }
 
   handleTimeout(nowUs: number): void {
@@ -264,9 +271,8 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
         const t = parseTcpSegment(ip.payload, ip.src, ip.dst);
         if (!t.ok) { this.dropParse(t.error); return; }
         this.counter.inc('tcp-in');
-        // The driver may reuse the frame buffer; the engine may keep payload bytes.
-        const seg = t.value.payload.length > 0 ? { ...t.value, payload: t.value.payload.slice() } : t.value;
-        this.tcp.handleSegment(this.ip, ip.src, seg, nowUs);
+        // The payload is a view into the driver's frame; engines copy what they keep (tcp-engine.ts).
+        this.tcp.handleSegment(this.ip, ip.src, t.value, nowUs);
         return;
       }
       case IP_PROTOCOL.udp: {

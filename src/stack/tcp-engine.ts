@@ -10,6 +10,7 @@ import { normalizeConfig } from '../tcp/config.js';
 export type { TcpEvent } from '../tcp/state.js';
 
 export interface TcpEngine {
+  /** `seg.payload` is a view into the driver's frame, valid only during the call: copy what you keep. */
   handleSegment(seg: TcpRepr, nowUs: number): void;
   handleTimeout(nowUs: number): void;
   pollTransmit(nowUs: number): TcpRepr | undefined;
