@@ -195,3 +195,70 @@ test('random frames addressed to a host with live connections never throw', () =
   assert.ok(p.runUntil(() => c.state.ended, 30_000_000));
   assert.equal(c.state.received, 10_000);
 });
+
+test('takeover: a backup adds the service address, adopts the restored connection, announces, and the stream goes on byte-exact', async () => {
+  const { TcpConnection } = await import('../tcp/connection.js');
+  const client = host(1), primary = host(2);
+  const backup = new Host({ name: 'backup', mac: '02:00:00:00:00:0b', ip: '10.0.0.3', prefixLen: 24, rng: new SeededRng(77) });
+  const p = new Pump([client, primary, backup], 100);
+  const received: Uint8Array[] = [];
+  const sink = (): StreamApp => ({ onData(d) { received.push(d.slice()); }, onEnd() {} });
+  primary.listen(80, () => sink());
+  const data = pattern(400_000, 9);
+  const c = sender(data);
+  client.connect('10.0.0.2', 80, c.make, 0);
+  // Run until part of the stream has arrived, then crash the primary right after a snapshot.
+  assert.ok(p.runUntil(() => received.reduce((s, b) => s + b.length, 0) > 100_000, 10_000_000));
+  const row = primary.tcpConnections()[0]!;
+  const snap = row.connection.snapshot();
+  // The primary is gone, mid-transfer: its port on the segment now drops everything.
+  p.hosts[1] = { handleFrame() {}, handleTimeout() {}, pollTransmit: () => undefined, pollDeadline: () => undefined };
+  backup.addAlias('10.0.0.2');
+  backup.adopt(TcpConnection.restore(snap), row.tuple, () => sink(), p.nowUs);
+  backup.announce(p.nowUs, '10.0.0.2');
+  assert.ok(p.runUntil(() => received.reduce((s, b) => s + b.length, 0) >= data.length, 120_000_000), 'all bytes arrive');
+  assert.ok(Buffer.concat(received).equals(Buffer.from(data)), 'no byte lost or duplicated across the takeover');
+  assert.equal(client.counters()['arp-gratuitous'], 1);
+  assert.equal(backup.counters()['tcp-adopted'], 1);
+  assert.equal(c.state.closed === 'reset', false);
+});
+
+test('an app that throws is aborted alone; other connections go on', () => {
+  const errors: string[] = [];
+  const a = host(1), b = host(2, { onAppError: (e, id) => errors.push(`${id}: ${(e as Error).message}`) });
+  const p = new Pump([a, b]);
+  let n = 0;
+  b.listen(7, (conn) => {
+    const bad = n++ === 0;
+    const echo = echoService(conn);
+    return { ...echo, onData(d) { if (bad) throw new Error('app bug'); echo.onData(d); } };
+  });
+  const c1 = sender(new Uint8Array(100)), c2 = sender(pattern(50_000, 6));
+  a.connect('10.0.0.2', 7, c1.make, 0);
+  p.run(1_000);
+  a.connect('10.0.0.2', 7, c2.make, p.nowUs);
+  assert.ok(p.runUntil(() => c2.state.ended && c1.state.closed !== undefined, 10_000_000));
+  assert.equal(c1.state.closed, 'reset');
+  assert.equal(c2.state.received, 50_000);
+  assert.equal(b.counters()['tcp-app-exception'], 1);
+  assert.match(errors[0]!, /^10\.0\.0\.2:7>10\.0\.0\.1:\d+: app bug$/);
+});
+
+test('aliases: ARP, ping and TCP answer for every owned address, from that address', () => {
+  const a = host(1), b = host(2, { aliases: ['10.0.0.20'] });
+  const p = new Pump([a, b]);
+  const from: string[] = [];
+  a.onEchoReply((src) => from.push(src));
+  a.ping('10.0.0.20', 1, 1, new Uint8Array(0), 0);
+  a.ping('10.0.0.2', 1, 2, new Uint8Array(0), 0);
+  p.run(1_000_000);
+  assert.deepEqual(from.sort(), ['10.0.0.2', '10.0.0.20']);
+  b.listen(7, echoService);
+  const c = sender(new TextEncoder().encode('via alias'));
+  const conn = a.connect('10.0.0.20', 7, c.make, p.nowUs);
+  assert.ok(p.runUntil(() => c.state.ended, 5_000_000));
+  assert.match(conn.id, />10\.0\.0\.20:7$/);
+  assert.deepEqual(b.tcpConnections().map((r) => r.tuple.localIp), [0x0a000014]);
+  assert.deepEqual(b.addresses(), ['10.0.0.2', '10.0.0.20']);
+  assert.throws(() => b.addAlias('10.0.1.1'), /not on the subnet/);
+});

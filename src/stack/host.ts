@@ -24,6 +24,8 @@ export interface HostConfig<C extends TcpEngine = TcpConnection> {
   ip: string;
   prefixLen: number;
   gateway?: string;
+  /** Further addresses on the same subnet this host answers for (e.g. a service address); addAlias() adds more. */
+  aliases?: string[];
   /** IP MTU of the interface (default 1500). */
   mtu?: number;
   rng: Rng;
@@ -41,6 +43,12 @@ export interface HostConfig<C extends TcpEngine = TcpConnection> {
   /** UDP datagrams per bound port delivered per call are unbounded (callback); bound ports at most this many. */
   udpPortsMax?: number;
   ttl?: number;
+  /**
+   * Called when an app callback throws. The host aborts that connection, finishes
+   * delivering other connections' events, and counts 'tcp-app-exception'. Without a
+   * handler the first error is rethrown after that cleanup (a programming error).
+   */
+  onAppError?: (err: unknown, connectionId: string) => void;
 }
 
 export type UdpHandler = (srcIp: string, srcPort: number, data: Uint8Array, nowUs: number) => void;
@@ -52,6 +60,8 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
   readonly ip: number;
   readonly mtu: number;
   private readonly mask: number;
+  /** Every address this host owns: `ip` first, then aliases. */
+  private readonly addrs = new Set<number>();
   private readonly gateway: number | undefined;
   private readonly ttl: number;
   private readonly counter = new Counters();
@@ -77,6 +87,8 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     this.mac = mac;
     this.ip = ip;
     this.mask = prefixMask(cfg.prefixLen);
+    this.addrs.add(ip);
+    for (const a of cfg.aliases ?? []) this.addAlias(a);
     if (cfg.gateway !== undefined) {
       const gw = parseIpv4(cfg.gateway);
       if (gw === undefined || (gw & this.mask) !== (ip & this.mask)) throw new Error(`${cfg.name}: gateway ${cfg.gateway} not on the subnet`);
@@ -94,11 +106,13 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
       for (let i = 0; i < 16; i += 4) new DataView(key.buffer).setUint32(i, cfg.rng.nextU32());
     }
     const ephemeralSeed = cfg.rng.nextU32();
+    // RFC 9293 §3.7.1: the MSS we offer is what fits in our MTU after the IP and TCP headers.
+    const mss = Math.min(cfg.tcp?.mss ?? this.mtu - 40, this.mtu - 40);
     const factory = cfg.tcpFactory
-      ?? (tcpConnectionFactory({ mss: this.mtu - 40, ...cfg.tcp }) as unknown as TcpEngineFactory<C>);
+      ?? (tcpConnectionFactory({ ...cfg.tcp, mss }) as unknown as TcpEngineFactory<C>);
     this.tcp = new TcpDemux<C>(
       factory, key, { ...DEFAULT_TCP_DEMUX_LIMITS, ...cfg.tcpLimits }, this.counter,
-      (tuple, seg) => this.sendTcp(tuple, seg), ephemeralSeed);
+      (tuple, seg) => this.sendTcp(tuple, seg), ephemeralSeed, cfg.onAppError);
   }
 
   // ---- FrameEndpoint ------------------------------------------------------
@@ -180,30 +194,67 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
   }
 
   /** Sends one datagram; larger than the MTU allows (no fragmentation) → counted and dropped. */
-  udpSend(dstIp: string | number, dstPort: number, srcPort: number, data: Uint8Array, nowUs: number): void {
+  udpSend(dstIp: string | number, dstPort: number, srcPort: number, data: Uint8Array, nowUs: number, srcIp?: string | number): void {
     this.nowUs = Math.max(this.nowUs, nowUs);
     const dst = this.resolveIp(dstIp);
+    const src = srcIp === undefined ? this.ip : this.resolveIp(srcIp);
+    if (!this.addrs.has(src)) throw new Error(`${this.name}: ${formatIpv4(src)} is not one of our addresses`);
     const len = UDP_HEADER_LEN + data.length;
     if (IPV4_HEADER_LEN + len > this.mtu) { this.counter.inc('drop-udp-too-big'); return; }
-    this.sendIpv4(dst, IP_PROTOCOL.udp, len, false, (buf, off) => emitUdpDatagram({ srcPort, dstPort, payload: data }, buf, off, this.ip, dst));
+    this.sendIpv4(src, dst, IP_PROTOCOL.udp, len, false, (buf, off) => emitUdpDatagram({ srcPort, dstPort, payload: data }, buf, off, src, dst));
     this.counter.inc('udp-out');
   }
 
   /** Sends an ICMP echo request (RFC 792); replies go to onEchoReply(). */
   ping(dstIp: string | number, identifier: number, sequence: number, data: Uint8Array, nowUs: number): void {
     this.nowUs = Math.max(this.nowUs, nowUs);
-    this.sendIcmp(this.resolveIp(dstIp), { kind: 'echo-request', identifier, sequence, data });
+    this.sendIcmp(this.ip, this.resolveIp(dstIp), { kind: 'echo-request', identifier, sequence, data });
   }
 
   onEchoReply(handler: EchoReplyHandler | undefined): void {
     this.echoReplyHandler = handler;
   }
 
-  /** Gratuitous ARP (RFC 5227 §3 announcement form): tells the segment this IP is at our MAC. */
-  announce(nowUs: number): void {
+  /**
+   * Gratuitous ARP (RFC 5227 §3 announcement form) for `ip` (default: every address we
+   * own): tells the segment the address is at our MAC. Used at takeover.
+   */
+  announce(nowUs: number, ip?: string | number): void {
     this.nowUs = Math.max(this.nowUs, nowUs);
-    this.sendArp({ operation: 'request', senderMac: this.mac, senderIp: this.ip, targetMac: ZERO_MAC, targetIp: this.ip }, BROADCAST_MAC);
-    this.counter.inc('arp-announce');
+    const list = ip === undefined ? [...this.addrs] : [this.resolveIp(ip)];
+    for (const a of list) {
+      if (!this.addrs.has(a)) throw new Error(`${this.name}: ${formatIpv4(a)} is not one of our addresses`);
+      this.sendArp({ operation: 'request', senderMac: this.mac, senderIp: a, targetMac: ZERO_MAC, targetIp: a }, BROADCAST_MAC);
+      this.counter.inc('arp-announce');
+    }
+  }
+
+  /** Starts answering for another address on our subnet (then announce() it to take it over). */
+  addAlias(ip: string | number): void {
+    const a = this.resolveIp(ip);
+    if ((a & this.mask) !== (this.ip & this.mask)) throw new Error(`${this.name}: alias ${formatIpv4(a)} not on the subnet`);
+    this.addrs.add(a);
+  }
+
+  /** Stops answering for an alias (its connections stay in the table until they close). */
+  removeAlias(ip: string | number): void {
+    const a = this.resolveIp(ip);
+    if (a !== this.ip) this.addrs.delete(a);
+  }
+
+  addresses(): string[] {
+    return [...this.addrs].map(formatIpv4);
+  }
+
+  /**
+   * Installs an existing engine (e.g. TcpConnection.restore() of a replicated snapshot,
+   * or a shadow made live at takeover) under `tuple`; its local address must be ours.
+   * The app is made at once and, if the engine is past the handshake, gets onOpen().
+   */
+  adopt(connection: C, tuple: FourTuple, makeApp: HostStreamService, nowUs: number): HostStreamConnection {
+    if (!this.addrs.has(tuple.localIp)) throw new Error(`${this.name}: ${formatIpv4(tuple.localIp)} is not one of our addresses`);
+    this.nowUs = Math.max(this.nowUs, nowUs);
+    return this.tcp.adopt(connection, tuple, makeApp);
   }
 
   counters(): Readonly<Record<string, number>> {
@@ -230,7 +281,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     if (!r.ok) { this.dropParse(r.error); return; }
     const a = r.value;
     this.counter.inc('arp-in');
-    if (a.senderIp === this.ip) {
+    if (this.addrs.has(a.senderIp)) {
       // Someone else claims our address (or our own announcement looped back).
       if (!macEquals(a.senderMac, this.mac)) this.counter.inc('arp-conflict');
       return;
@@ -238,13 +289,13 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     if (a.senderIp === 0 || (a.senderMac[0]! & 1) !== 0) { this.counter.inc('drop-arp-bad-sender'); return; }
     // RFC 826 "Packet Reception": update an existing entry (this is how a gratuitous ARP
     // moves an address at takeover); add one when the packet is for us or we are asking.
-    const forUs = a.targetIp === this.ip;
+    const forUs = this.addrs.has(a.targetIp);
     if (this.arp.has(a.senderIp) || forUs || this.arp.isPending(a.senderIp)) {
       if (a.senderIp === a.targetIp) this.counter.inc('arp-gratuitous');
       this.releasePending(a.senderIp, a.senderMac, nowUs);
     }
     if (forUs && a.operation === 'request') {
-      this.sendArp({ operation: 'reply', senderMac: this.mac, senderIp: this.ip, targetMac: a.senderMac, targetIp: a.senderIp }, a.senderMac);
+      this.sendArp({ operation: 'reply', senderMac: this.mac, senderIp: a.targetIp, targetMac: a.senderMac, targetIp: a.senderIp }, a.senderMac);
     }
   }
 
@@ -260,7 +311,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     if (!r.ok) { this.dropParse(r.error); return; }
     const ip = r.value;
     const broadcast = ip.dst === 0xffffffff || ip.dst === ((this.ip | ~this.mask) >>> 0);
-    if (ip.dst !== this.ip && !broadcast) { this.counter.inc('drop-ipv4-not-for-us'); return; }
+    if (!broadcast && !this.addrs.has(ip.dst)) { this.counter.inc('drop-ipv4-not-for-us'); return; }
     // RFC 1122 §3.2.1.3: a source address that is broadcast or multicast is discarded.
     if (ip.src === 0xffffffff || (ip.src >>> 28) === 0xe || ip.src === ((this.ip | ~this.mask) >>> 0)) {
       this.counter.inc('drop-ipv4-bad-source'); return;
@@ -272,7 +323,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
         if (!t.ok) { this.dropParse(t.error); return; }
         this.counter.inc('tcp-in');
         // The payload is a view into the driver's frame; engines copy what they keep (tcp-engine.ts).
-        this.tcp.handleSegment(this.ip, ip.src, t.value, nowUs);
+        this.tcp.handleSegment(ip.dst, ip.src, t.value, nowUs);
         return;
       }
       case IP_PROTOCOL.udp: {
@@ -292,7 +343,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
           // RFC 1122 §3.2.2.6: an echo request to a broadcast address MAY be ignored.
           if (broadcast) { this.counter.inc('drop-icmp-broadcast-echo'); return; }
           this.counter.inc('icmp-echo-request-in');
-          this.sendIcmp(ip.src, { kind: 'echo-reply', identifier: msg.identifier, sequence: msg.sequence, data: msg.data.slice() });
+          this.sendIcmp(ip.dst, ip.src, { kind: 'echo-reply', identifier: msg.identifier, sequence: msg.sequence, data: msg.data.slice() });
         } else if (msg.kind === 'echo-reply') {
           this.counter.inc('icmp-echo-reply-in');
           this.echoReplyHandler?.(formatIpv4(ip.src), msg.identifier, msg.sequence, msg.data.slice(), nowUs);
@@ -319,21 +370,21 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     const len = tcpSegmentLen(seg);
     if (IPV4_HEADER_LEN + len > this.mtu) { this.counter.inc('drop-tcp-too-big'); return; }
     this.counter.inc('tcp-out');
-    this.sendIpv4(tuple.remoteIp, IP_PROTOCOL.tcp, len, true, (buf, off) => emitTcpSegment(seg, buf, off, tuple.localIp, tuple.remoteIp));
+    this.sendIpv4(tuple.localIp, tuple.remoteIp, IP_PROTOCOL.tcp, len, true, (buf, off) => emitTcpSegment(seg, buf, off, tuple.localIp, tuple.remoteIp));
   }
 
-  private sendIcmp(dst: number, msg: IcmpRepr): void {
+  private sendIcmp(src: number, dst: number, msg: IcmpRepr): void {
     const len = icmpMessageLen(msg);
     if (IPV4_HEADER_LEN + len > this.mtu) { this.counter.inc('drop-icmp-too-big'); return; }
     this.counter.inc('icmp-out');
-    this.sendIpv4(dst, IP_PROTOCOL.icmp, len, false, (buf, off) => emitIcmpMessage(msg, buf, off));
+    this.sendIpv4(src, dst, IP_PROTOCOL.icmp, len, false, (buf, off) => emitIcmpMessage(msg, buf, off));
   }
 
   /**
    * Builds Ethernet + IPv4 + the L4 bytes (written by `emitL4`) in one buffer, inside
    * out, and sends it to the next hop: the destination on our subnet, else the gateway.
    */
-  private sendIpv4(dst: number, protocol: number, l4Len: number, dontFragment: boolean, emitL4: (buf: Uint8Array, offset: number) => void): void {
+  private sendIpv4(src: number, dst: number, protocol: number, l4Len: number, dontFragment: boolean, emitL4: (buf: Uint8Array, offset: number) => void): void {
     const broadcast = dst === 0xffffffff || dst === ((this.ip | ~this.mask) >>> 0);
     let nextHop = dst;
     if (!broadcast && (dst & this.mask) !== (this.ip & this.mask)) {
@@ -345,7 +396,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     const frame = new Uint8Array(l4Off + l4Len);
     emitL4(frame, l4Off);
     this.identification = (this.identification + 1) & 0xffff;
-    emitIpv4Packet({ dscp: 0, ecn: 0, identification: this.identification, dontFragment, ttl: this.ttl, protocol, src: this.ip, dst, payload: frame.subarray(l4Off) }, frame, ipOff);
+    emitIpv4Packet({ dscp: 0, ecn: 0, identification: this.identification, dontFragment, ttl: this.ttl, protocol, src, dst, payload: frame.subarray(l4Off) }, frame, ipOff);
     const mac = broadcast ? BROADCAST_MAC : this.arp.lookup(nextHop, this.nowUs);
     emitEthernetFrame({ dst: mac ?? ZERO_MAC, src: this.mac, ethertype: ETHERTYPE.ipv4, payload: frame.subarray(ipOff) }, frame, 0);
     if (mac === undefined) this.arp.enqueue(nextHop, frame, this.nowUs);

@@ -123,6 +123,7 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     private readonly counters: Counters,
     private readonly send: TcpSend,
     ephemeralSeed: number,
+    private readonly onAppError?: (err: unknown, connectionId: string) => void,
   ) {
     const span = limits.ephemeralHigh - limits.ephemeralLow + 1;
     this.nextEphemeral = limits.ephemeralLow + (ephemeralSeed % span);
@@ -155,6 +156,22 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
       return e.stream;
     }
     throw new Error(`no free ephemeral port towards ${formatIpv4(remoteIp)}:${remotePort}`);
+  }
+
+  /** Installs an existing engine under `tuple` (see Host.adopt). */
+  adopt(conn: C, tuple: FourTuple, makeApp: HostStreamService): HostStreamConnection {
+    const key = tupleKey(tuple);
+    const old = this.table.get(key);
+    if (old !== undefined && !old.closed) throw new Error(`connection ${old.stream.id} exists`);
+    if (this.table.size >= this.limits.maxConnections) throw new Error('connection table full');
+    const e = new TcpEntry(key, tuple, conn, this);
+    this.table.set(key, e);
+    this.counters.inc('tcp-adopted');
+    e.app = makeApp(e.stream);
+    if (conn.state !== 'SYN-SENT' && conn.state !== 'SYN-RECEIVED') e.app.onOpen?.();
+    this.touch(e);
+    this.dispatch();
+    return e.stream;
   }
 
   /** A parsed, checksum-verified segment addressed to this host. */
@@ -220,15 +237,27 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
   dispatch(): void {
     if (this.dispatching) return;                  // an app callback re-entered via write(): the outer loop continues
     this.dispatching = true;
+    let firstError: { err: unknown } | undefined;
     try {
       for (let round = 0; this.touchedEv.size > 0 && round < 64; round++) {
         const batch = [...this.touchedEv];
         this.touchedEv.clear();
-        for (const e of batch) this.drainEvents(e);
+        for (const e of batch) {
+          try {
+            this.drainEvents(e);
+          } catch (err) {
+            // An app bug must not stall other connections: abort this one, go on, report.
+            this.counters.inc('tcp-app-exception');
+            if (!e.closed) { e.conn.abort(); this.touch(e); }
+            if (this.onAppError !== undefined) this.onAppError(err, e.stream.id);
+            else firstError ??= { err };
+          }
+        }
       }
     } finally {
       this.dispatching = false;
     }
+    if (firstError !== undefined) throw firstError.err;
   }
 
   private drainEvents(e: TcpEntry<C>): void {
