@@ -214,7 +214,7 @@ test('takeover: a backup adds the service address, adopts the restored connectio
   // The primary is gone, mid-transfer: its port on the segment now drops everything.
   p.hosts[1] = { handleFrame() {}, handleTimeout() {}, pollTransmit: () => undefined, pollDeadline: () => undefined };
   backup.addAlias('10.0.0.2');
-  backup.adopt(TcpConnection.restore(snap), row.tuple, () => sink(), p.nowUs);
+  backup.adoptTcp(row.tuple, TcpConnection.restore(snap), () => sink(), p.nowUs);
   backup.announce(p.nowUs, '10.0.0.2');
   assert.ok(p.runUntil(() => received.reduce((s, b) => s + b.length, 0) >= data.length, 120_000_000), 'all bytes arrive');
   assert.ok(Buffer.concat(received).equals(Buffer.from(data)), 'no byte lost or duplicated across the takeover');

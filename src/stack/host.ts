@@ -247,14 +247,15 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
   }
 
   /**
-   * Installs an existing engine (e.g. TcpConnection.restore() of a replicated snapshot,
-   * or a shadow made live at takeover) under `tuple`; its local address must be ours.
-   * The app is made at once and, if the engine is past the handshake, gets onOpen().
+   * Installs an existing engine (e.g. TcpConnection.restore() of a replicated snapshot
+   * at an ST-TCP takeover, or a CRAFT splice) under `tuple`; its local address must be
+   * ours (the primary address or an alias). The app is made at once and, if the engine
+   * is past the handshake, gets onOpen().
    */
-  adopt(connection: C, tuple: FourTuple, makeApp: HostStreamService, nowUs: number): HostStreamConnection {
-    if (!this.addrs.has(tuple.localIp)) throw new Error(`${this.name}: ${formatIpv4(tuple.localIp)} is not one of our addresses`);
+  adoptTcp(tuple: FourTuple, conn: C, makeApp: HostStreamService, nowUs: number): HostStreamConnection {
+    if (!this.addrs.has(tuple.localIp)) throw new Error(`${this.name}: adopted connection is for ${formatIpv4(tuple.localIp)}, not one of our addresses`);
     this.nowUs = Math.max(this.nowUs, nowUs);
-    return this.tcp.adopt(connection, tuple, makeApp);
+    return this.tcp.adopt(tuple, conn, makeApp);
   }
 
   counters(): Readonly<Record<string, number>> {

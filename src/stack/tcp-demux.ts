@@ -158,13 +158,17 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     throw new Error(`no free ephemeral port towards ${formatIpv4(remoteIp)}:${remotePort}`);
   }
 
-  /** Installs an existing engine under `tuple` (see Host.adopt). */
-  adopt(conn: C, tuple: FourTuple, makeApp: HostStreamService): HostStreamConnection {
+  /**
+   * Installs a connection that was built elsewhere (restored from a snapshot: an
+   * ST-TCP takeover, a CRAFT splice) and binds an application to it. The engine keeps
+   * its own sequence numbers; the table only learns its 4-tuple. The app gets onOpen()
+   * at once when the engine is past the handshake.
+   */
+  adopt(tuple: FourTuple, conn: C, makeApp: HostStreamService): HostStreamConnection {
     const key = tupleKey(tuple);
-    const old = this.table.get(key);
-    if (old !== undefined && !old.closed) throw new Error(`connection ${old.stream.id} exists`);
+    if (this.table.get(key)?.closed === false) throw new Error(`adopt: ${key} is already in the connection table`);
     if (this.table.size >= this.limits.maxConnections) throw new Error('connection table full');
-    const e = new TcpEntry(key, tuple, conn, this);
+    const e = new TcpEntry(key, { ...tuple }, conn, this);
     this.table.set(key, e);
     this.counters.inc('tcp-adopted');
     e.app = makeApp(e.stream);

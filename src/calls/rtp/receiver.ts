@@ -1,0 +1,121 @@
+// Per-stream RTP reception statistics: loss, reordering, duplicates, jitter
+// (RFC 3550 §6.4.1, Appendix A.1/A.3/A.8) and the largest inter-arrival gap — the
+// figure that shows whether media stopped during a controller failover.
+import { parseRtp } from './packet.js';
+import type { WireError } from '../../wire/result.js';
+import { G711_SAMPLE_RATE_HZ } from './sender.js';
+
+/** Bound on distinct SSRCs tracked by one receiver (each stream is one call leg). */
+const STREAMS_MAX = 64;
+/** Window of recent sequence numbers remembered to tell duplicates from reordering. */
+const RECENT_SEQ_MAX = 128;
+
+export interface RtpStreamStats {
+  readonly ssrc: number;
+  readonly packets: number;
+  /** RFC 3550 §A.3: expected − received (never negative here). */
+  readonly lost: number;
+  readonly reordered: number;
+  readonly duplicates: number;
+  /** Largest time between two consecutive arrivals on this stream. */
+  readonly largestGapUs: number;
+  /** RFC 3550 §A.8 interarrival jitter, in microseconds. */
+  readonly jitterUs: number;
+  readonly firstArrivalUs: number;
+  readonly lastArrivalUs: number;
+}
+
+interface StreamState {
+  ssrc: number;
+  baseSeq: number;
+  /** Extended highest sequence number (cycles × 65536 + seq). */
+  maxExt: number;
+  packets: number;
+  reordered: number;
+  duplicates: number;
+  largestGapUs: number;
+  lastArrivalUs: number;
+  firstArrivalUs: number;
+  transitPrev: number | undefined;
+  jitter: number;
+  recent: Set<number>;
+  recentOrder: number[];
+}
+
+export class RtpReceiver {
+  private readonly streams = new Map<number, StreamState>();
+  private errors = 0;
+  private droppedStreams = 0;
+  lastError: WireError | undefined;
+
+  /** Feeds one datagram. Returns false (and counts) if it is not valid RTP. */
+  handleDatagram(bytes: Uint8Array, nowUs: number): boolean {
+    const r = parseRtp(bytes);
+    if (!r.ok) { this.errors++; this.lastError = r.error; return false; }
+    const p = r.value;
+    let st = this.streams.get(p.ssrc);
+    if (!st) {
+      if (this.streams.size >= STREAMS_MAX) { this.droppedStreams++; return false; }
+      st = {
+        ssrc: p.ssrc, baseSeq: p.sequenceNumber, maxExt: p.sequenceNumber, packets: 0, reordered: 0,
+        duplicates: 0, largestGapUs: 0, lastArrivalUs: nowUs, firstArrivalUs: nowUs, transitPrev: undefined,
+        jitter: 0, recent: new Set(), recentOrder: [],
+      };
+      this.streams.set(p.ssrc, st);
+    }
+    // Extend the 16-bit sequence number relative to the highest seen (RFC 3550 §A.1).
+    const maxSeq = st.maxExt & 0xffff;
+    const delta = ((p.sequenceNumber - maxSeq + 0x8000) & 0xffff) - 0x8000; // signed 16-bit distance
+    const ext = st.maxExt + delta;
+    if (st.recent.has(ext)) { st.duplicates++; return true; }
+    st.recent.add(ext); st.recentOrder.push(ext);
+    if (st.recentOrder.length > RECENT_SEQ_MAX) st.recent.delete(st.recentOrder.shift()!);
+    if (st.packets > 0) {
+      if (delta > 0) st.maxExt = ext; else st.reordered++;
+      const gap = nowUs - st.lastArrivalUs;
+      if (gap > st.largestGapUs) st.largestGapUs = gap;
+    }
+    if (ext < st.baseSeq) st.baseSeq = ext;
+    st.packets++;
+    st.lastArrivalUs = nowUs;
+    // RFC 3550 §A.8: J += (|D| − J) / 16, in timestamp units; converted on read.
+    const arrivalTs = (nowUs * G711_SAMPLE_RATE_HZ) / 1e6;
+    const transit = arrivalTs - p.timestamp;
+    if (st.transitPrev !== undefined) {
+      let d = transit - st.transitPrev;
+      // Timestamps wrap at 2^32: fold the difference into a signed range.
+      d = ((d % 4294967296) + 4294967296 + 2147483648) % 4294967296 - 2147483648;
+      st.jitter += (Math.abs(d) - st.jitter) / 16;
+    }
+    st.transitPrev = transit;
+    return true;
+  }
+
+  stats(): RtpStreamStats[] {
+    return [...this.streams.values()].map((st) => ({
+      ssrc: st.ssrc,
+      packets: st.packets,
+      lost: Math.max(0, st.maxExt - st.baseSeq + 1 - st.packets),
+      reordered: st.reordered,
+      duplicates: st.duplicates,
+      largestGapUs: st.largestGapUs,
+      jitterUs: Math.round((st.jitter * 1e6) / G711_SAMPLE_RATE_HZ),
+      firstArrivalUs: st.firstArrivalUs,
+      lastArrivalUs: st.lastArrivalUs,
+    }));
+  }
+
+  /** Largest gap over all streams, including the time since the last packet if still expected. */
+  largestGapUs(nowUs?: number): number {
+    let g = 0;
+    for (const st of this.streams.values()) {
+      g = Math.max(g, st.largestGapUs);
+      if (nowUs !== undefined) g = Math.max(g, nowUs - st.lastArrivalUs);
+    }
+    return g;
+  }
+
+  counters(): { parseErrors: number; droppedStreams: number } {
+    return { parseErrors: this.errors, droppedStreams: this.droppedStreams };
+  }
+}
