@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { Readable, Writable } from 'node:stream';
 import { Host } from './host.js';
 import { SeededRng } from '../util/rng.js';
-import { connect, createServer, type HostDriver, type Socket } from './net.js';
+import { connect, createServer, hostDriverFromRunner, type HostDriver, type Socket } from './net.js';
 
 /** Hosts on one in-memory segment, pumped on the real clock; one HostDriver per host. */
 class MemoryLan {
@@ -136,4 +136,19 @@ test('connect to a closed port fails with ECONNREFUSED', async () => {
   const err = await new Promise<Error & { code?: string }>((r) => client.once('error', r));
   assert.equal(err.code, 'ECONNREFUSED');
   l.stop();
+});
+
+test('hostDriverFromRunner: kicks in one stretch coalesce into one run at the runner clock', async () => {
+  const h = new Host({ name: 'h', mac: '02:00:00:00:00:09', ip: '10.0.0.9', prefixLen: 24, rng: new SeededRng(9) });
+  const runs: number[] = [];
+  const runner = { nowUs: () => 1234, run<T>(fn: (now: number) => T): T { runs.push(1234); return fn(1234); } };
+  const d = hostDriverFromRunner(h, runner);
+  d.kick(); d.kick(); d.kick();
+  assert.deepEqual(runs, []);
+  await Promise.resolve();
+  assert.deepEqual(runs, [1234]);
+  d.kick();
+  await Promise.resolve();
+  assert.equal(runs.length, 2);
+  assert.equal(d.nowUs(), 1234);
 });

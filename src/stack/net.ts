@@ -230,3 +230,30 @@ export function connect(driver: HostDriver, to: { host: string; port: number }, 
   driver.kick();
   return socket;
 }
+
+/** A driver that can run a call at its current time and then drain and reschedule (TapDriver.run). */
+export interface HostRunner {
+  nowUs(): number;
+  run<T>(fn: (nowUs: number) => T): T;
+}
+
+/**
+ * Adapts a runner (e.g. src/drivers/tap/tap-driver.ts TapDriver) to HostDriver: kicks
+ * made in one synchronous stretch coalesce into one run() of host.handleTimeout(now)
+ * on the next microtask, which delivers pending events, drains and reschedules.
+ */
+export function hostDriverFromRunner(host: Host, runner: HostRunner): HostDriver {
+  let pending = false;
+  return {
+    host,
+    nowUs: () => runner.nowUs(),
+    kick(): void {
+      if (pending) return;
+      pending = true;
+      queueMicrotask(() => {
+        pending = false;
+        runner.run((now) => host.handleTimeout(now));
+      });
+    },
+  };
+}
