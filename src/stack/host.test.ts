@@ -49,6 +49,8 @@ test('UDP between two hosts, unbound port counted', () => {
   p.run(100_000);
   assert.deepEqual(got, [0, 1, 2, 3, 4].map((i) => `10.0.0.1:4000 m${i}`), 'frames queued during ARP keep their order');
   assert.equal(b.counters()['drop-udp-no-port'], 1);
+  assert.equal(b.counters()['icmp-port-unreachable-out'], 1);
+  assert.equal(a.counters()['icmp-other-in'], 1, 'RFC 1122 §4.1.3.1 port unreachable came back');
   a.udpSend('10.0.0.2', 5000, 4000, new Uint8Array(1473), p.nowUs);
   assert.equal(a.counters()['drop-udp-too-big'], 1, 'no fragmentation: 1473 + 28 > 1500');
 });
@@ -262,4 +264,31 @@ test('mutated ARP frames never throw', () => {
     p.drain();
   }), 1000);
   p.run(10_000_000);
+});
+
+test('ICMP port unreachable quotes the datagram and is rate-limited', () => {
+  const a = host(1), b = host(2, { icmpErrorsPerSecond: 10 });
+  const p = new Pump([a, b]);
+  for (let i = 0; i < 30; i++) a.udpSend('10.0.0.2', 9, 1000 + i, te.encode('x'), 0);
+  p.run(100_000);
+  assert.equal(b.counters()['icmp-port-unreachable-out'], 10);
+  assert.equal(b.counters()['icmp-error-rate-limited'], 20);
+  const icmp = p.sent.filter((s) => s.from === 1 && s.frame[23] === 1).map((s) => s.frame);
+  assert.equal(icmp.length, 10);
+  // type 3 code 3, then the quoted IPv4 header (20) + UDP header (8) of the first datagram.
+  const m = icmp[0]!.subarray(34);
+  assert.deepEqual([m[0], m[1], m.length], [3, 3, 8 + 28]);
+  assert.equal((m[8 + 20]! << 8) | m[8 + 21]!, 1000, 'quoted UDP source port');
+  p.run(1_000_000);                                           // tokens refill over time
+  a.udpSend('10.0.0.2', 9, 2000, te.encode('x'), p.nowUs);
+  p.run(100_000);
+  assert.equal(b.counters()['icmp-port-unreachable-out'], 11);
+});
+
+test('a packet claiming our own address as source is dropped', () => {
+  const b = host(2);
+  const f = tcpFrame(seg({ flags: tcpFlags({ syn: true }) }), 0x0a000002, 0x0a000002);
+  b.handleFrame(0, f, 0);
+  assert.equal(b.counters()['drop-ipv4-bad-source'], 1);
+  assert.equal(b.pollTransmit(), undefined);
 });

@@ -43,6 +43,8 @@ export interface HostConfig<C extends TcpEngine = TcpConnection> {
   /** UDP datagrams per bound port delivered per call are unbounded (callback); bound ports at most this many. */
   udpPortsMax?: number;
   ttl?: number;
+  /** ICMP port-unreachable messages per second at most (burst of the same size); 0 = never send. Default 100. */
+  icmpErrorsPerSecond?: number;
   /**
    * Called when an app callback throws. The host aborts that connection, finishes
    * delivering other connections' events, and counts 'tcp-app-exception'. Without a
@@ -70,6 +72,10 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
   private readonly udp = new Map<number, UdpHandler>();
   private readonly udpPortsMax: number;
   private echoReplyHandler: EchoReplyHandler | undefined;
+  /** Token bucket for ICMP errors (RFC 1812 §4.3.2.8 / RFC 1122 §4.1.3.1: rate-limited). */
+  private icmpTokens: number;
+  private icmpRefillUs = 0;
+  private readonly icmpErrorsPerSecond: number;
   private readonly txq: Uint8Array[] = [];
   private txHead = 0;
   private readonly txQueueMax: number;
@@ -98,6 +104,8 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     this.ttl = cfg.ttl ?? 64;
     this.txQueueMax = cfg.txQueueMax ?? 4096;
     this.udpPortsMax = cfg.udpPortsMax ?? 1024;
+    this.icmpErrorsPerSecond = cfg.icmpErrorsPerSecond ?? 100;
+    this.icmpTokens = this.icmpErrorsPerSecond;
     this.identification = cfg.rng.nextU32() & 0xffff;
     this.arp = new ArpCache({ ...DEFAULT_ARP_LIMITS, ...(cfg.arpTimeoutUs !== undefined ? { timeoutUs: cfg.arpTimeoutUs } : {}), ...cfg.arp }, this.counter);
     let key = cfg.isnKey;
@@ -314,7 +322,8 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     const broadcast = ip.dst === 0xffffffff || ip.dst === ((this.ip | ~this.mask) >>> 0);
     if (!broadcast && !this.addrs.has(ip.dst)) { this.counter.inc('drop-ipv4-not-for-us'); return; }
     // RFC 1122 §3.2.1.3: a source address that is broadcast or multicast is discarded.
-    if (ip.src === 0xffffffff || (ip.src >>> 28) === 0xe || ip.src === ((this.ip | ~this.mask) >>> 0)) {
+    // Our own address as source from the wire is spoofed or looped (RFC 1812 §5.3.7 martian).
+    if (ip.src === 0xffffffff || (ip.src >>> 28) === 0xe || ip.src === ((this.ip | ~this.mask) >>> 0) || this.addrs.has(ip.src)) {
       this.counter.inc('drop-ipv4-bad-source'); return;
     }
     switch (ip.protocol) {
@@ -331,7 +340,12 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
         const u = parseUdpDatagram(ip.payload, ip.src, ip.dst);
         if (!u.ok) { this.dropParse(u.error); return; }
         const h = this.udp.get(u.value.dstPort);
-        if (h === undefined) { this.counter.inc('drop-udp-no-port'); return; }
+        if (h === undefined) {
+          this.counter.inc('drop-udp-no-port');
+          // RFC 1122 §4.1.3.1: SHOULD send Port Unreachable — never for broadcasts (§3.2.2).
+          if (!broadcast) this.sendPortUnreachable(bytes, ip.dst, ip.src, nowUs);
+          return;
+        }
         this.counter.inc('udp-in');
         h(formatIpv4(ip.src), u.value.srcPort, u.value.payload.slice(), nowUs);
         return;
@@ -356,6 +370,20 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
       default:
         this.counter.inc('drop-ipv4-unknown-protocol');
     }
+  }
+
+  /** RFC 792 Destination Unreachable, code 3: the offending IP header + its first 8 data bytes. */
+  private sendPortUnreachable(packet: Uint8Array, src: number, dst: number, nowUs: number): void {
+    const rate = this.icmpErrorsPerSecond;
+    if (rate <= 0) return;
+    this.icmpTokens = Math.min(rate, this.icmpTokens + ((nowUs - this.icmpRefillUs) * rate) / 1_000_000);
+    this.icmpRefillUs = nowUs;
+    if (this.icmpTokens < 1) { this.counter.inc('icmp-error-rate-limited'); return; }
+    this.icmpTokens -= 1;
+    const headerLen = (packet[0]! & 0x0f) * 4;
+    const quoted = packet.slice(0, Math.min(packet.length, headerLen + 8));
+    this.counter.inc('icmp-port-unreachable-out');
+    this.sendIcmp(src, dst, { kind: 'other', type: 3, code: 3, rest: 0, data: quoted });
   }
 
   // ---- send path ----------------------------------------------------------
