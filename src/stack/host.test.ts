@@ -9,7 +9,7 @@ import { SeededRng } from '../util/rng.js';
 import { parseIpv4, formatMac } from '../wire/addr.js';
 import { parseEthernetFrame, emitEthernetFrame, ETHERTYPE } from '../wire/ethernet.js';
 import { parseIpv4Packet, emitIpv4Packet } from '../wire/ipv4.js';
-import { parseArpPacket } from '../wire/arp.js';
+import { emitArpPacket, parseArpPacket } from '../wire/arp.js';
 import { parseTcpSegment, emitTcpSegment, tcpSegmentLen, tcpFlags, type TcpRepr } from '../wire/tcp.js';
 import { checkProperty } from '../wire/prop.js';
 
@@ -291,4 +291,23 @@ test('a packet claiming our own address as source is dropped', () => {
   b.handleFrame(0, f, 0);
   assert.equal(b.counters()['drop-ipv4-bad-source'], 1);
   assert.equal(b.pollTransmit(), undefined);
+});
+
+test('RFC 5227 probes: an address we own is defended, others ignored, nothing cached', () => {
+  const b = host(2, { aliases: ['10.0.0.20'] });
+  const probe = (target: number): Uint8Array => {
+    const f = new Uint8Array(42);
+    emitArpPacket({ operation: 'request', senderMac: new Uint8Array([2, 0, 0, 0, 0, 0x0c]), senderIp: 0, targetMac: new Uint8Array(6), targetIp: target }, f, 14);
+    emitEthernetFrame({ dst: new Uint8Array(6).fill(0xff), src: new Uint8Array([2, 0, 0, 0, 0, 0x0c]), ethertype: ETHERTYPE.arp, payload: f.subarray(14) }, f, 0);
+    return f;
+  };
+  b.handleFrame(0, probe(0x0a000014), 0);
+  const out = b.pollTransmit();
+  assert.ok(out !== undefined);
+  const r = parseArpPacket(out.frame.subarray(14));
+  assert.ok(r.ok && r.value.operation === 'reply' && r.value.senderIp === 0x0a000014 && r.value.targetIp === 0);
+  b.handleFrame(0, probe(0x0a000063), 0);
+  assert.equal(b.pollTransmit(), undefined);
+  assert.deepEqual([b.counters()['arp-probe-defended'], b.counters()['arp-probe-ignored']], [1, 1]);
+  assert.equal(b.arpKnows(0), false);
 });

@@ -295,7 +295,17 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
       if (!macEquals(a.senderMac, this.mac)) this.counter.inc('arp-conflict');
       return;
     }
-    if (a.senderIp === 0 || (a.senderMac[0]! & 1) !== 0) { this.counter.inc('drop-arp-bad-sender'); return; }
+    if ((a.senderMac[0]! & 1) !== 0) { this.counter.inc('drop-arp-bad-sender'); return; }
+    if (a.senderIp === 0) {
+      // RFC 5227 §2.1.1 probe for an address we own: defend it with a reply; never cache a 0 sender.
+      if (a.operation === 'request' && this.addrs.has(a.targetIp)) {
+        this.counter.inc('arp-probe-defended');
+        this.sendArp({ operation: 'reply', senderMac: this.mac, senderIp: a.targetIp, targetMac: a.senderMac, targetIp: 0 }, a.senderMac);
+      } else {
+        this.counter.inc('arp-probe-ignored');
+      }
+      return;
+    }
     // RFC 826 "Packet Reception": update an existing entry (this is how a gratuitous ARP
     // moves an address at takeover); add one when the packet is for us or we are asking.
     const forUs = this.addrs.has(a.targetIp);
