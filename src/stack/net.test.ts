@@ -152,3 +152,40 @@ test('hostDriverFromRunner: kicks in one stretch coalesce into one run at the ru
   assert.equal(runs.length, 2);
   assert.equal(d.nowUs(), 1234);
 });
+
+test('a server socket that does not read closes the TCP window; nothing piles up unbounded', async () => {
+  const l = lan();
+  const [cd, sd] = l.drivers as [HostDriver, HostDriver];
+  let serverSock: Socket | undefined;
+  const server = createServer(sd, (sock) => { serverSock = sock; sock.pause(); });
+  server.listen(7);
+  const client = connect(cd, { host: '10.0.0.2', port: 7 });
+  await new Promise<void>((r) => client.once('connect', r));
+  const total = 4 << 20;
+  const chunk = Buffer.alloc(65536, 0x5a);
+  let written = false;
+  const writeAll = (async () => {
+    for (let off = 0; off < total; off += chunk.length) {
+      if (!client.write(chunk)) await new Promise((r) => client.once('drain', r));
+    }
+    written = true;
+  })();
+  await new Promise((r) => setTimeout(r, 500));
+  // The paused server buffered at most its stream high-water mark plus one delivery; the
+  // rest waits in TCP buffers bounded by the config (256 KiB each way), and the client waits.
+  const buffered = serverSock!.readableLength;
+  const engine = sd.host.tcpConnections()[0]!.connection;
+  assert.ok(buffered <= 4 * 65536, `server stream buffer ${buffered}`);
+  assert.ok(engine.readableBytes() <= 256 * 1024, `engine receive queue ${engine.readableBytes()}`);
+  assert.equal(written, false, 'the client is held back');
+  console.log(`# paused: stream ${buffered} B, engine ${engine.readableBytes()} B, client accepted ${client.bytesWritten} B`);
+  let got = 0;
+  const done = new Promise<void>((r) => serverSock!.on('data', (d: Buffer) => { got += d.length; if (got >= total) r(); }));
+  serverSock!.resume();
+  await writeAll;
+  await done;
+  assert.equal(got, total);
+  client.destroy();
+  server.close();
+  l.stop();
+});
