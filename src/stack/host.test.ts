@@ -311,3 +311,19 @@ test('RFC 5227 probes: an address we own is defended, others ignored, nothing ca
   assert.deepEqual([b.counters()['arp-probe-defended'], b.counters()['arp-probe-ignored']], [1, 1]);
   assert.equal(b.arpKnows(0), false);
 });
+
+test('learnNeighbor releases frames waiting for ARP and spares the next resolution', () => {
+  const a = host(1);
+  a.udpSend('10.0.0.2', 9, 9, te.encode('q'), 0);
+  const req = a.pollTransmit();
+  assert.ok(req !== undefined && req.frame[12] === 0x08 && req.frame[13] === 0x06, 'ARP request first');
+  assert.equal(a.pollTransmit(), undefined);
+  a.learnNeighbor('10.0.0.2', new Uint8Array([2, 0, 0, 0, 0, 2]), 10);
+  const out = a.pollTransmit();
+  assert.ok(out !== undefined);
+  assert.equal(formatMac(out.frame.subarray(0, 6)), '02:00:00:00:00:02');
+  a.learnNeighbor('10.0.1.5', new Uint8Array([2, 0, 0, 0, 0, 5]), 10);
+  assert.equal(a.arpKnows('10.0.1.5'), false, 'off-subnet neighbours are ignored');
+  a.udpSend('10.0.0.2', 9, 9, te.encode('r'), 20);
+  assert.equal(a.counters()['arp-request-out'], 1);
+});

@@ -40,7 +40,7 @@ export interface HostConfig<C extends TcpEngine = TcpConnection> {
   tcpLimits?: Partial<TcpDemuxLimits>;
   /** Frames waiting in the transmit queue before new ones are dropped (drivers drain after every call). */
   txQueueMax?: number;
-  /** UDP datagrams per bound port delivered per call are unbounded (callback); bound ports at most this many. */
+  /** Bound UDP ports at most (default 1024). */
   udpPortsMax?: number;
   ttl?: number;
   /** ICMP port-unreachable messages per second at most (burst of the same size); 0 = never send. Default 100. */
