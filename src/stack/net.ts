@@ -48,8 +48,6 @@ export class Socket extends Duplex {
   private conn: HostStreamConnection | undefined;
   private pendingWrite: { data: Uint8Array; cb: (err?: Error | null) => void } | undefined;
   private opened = false;
-  /** end() before the handshake completed: the FIN waits for onOpen (a CLOSE in SYN-SENT would abandon the connection, RFC 9293 §3.10.4). */
-  private endWhenOpen = false;
   private tcpClosed = false;
   /** Destroyed by the app without error: a later byte from the peer is answered with RST (as Linux does). */
   private orphaned = false;
@@ -73,7 +71,6 @@ export class Socket extends Duplex {
         this.opened = true;
         this.connecting = false;
         this.flushWrite();
-        if (this.endWhenOpen) conn.end();
         this.emit('connect');
         this.emit('ready');
       },
@@ -133,9 +130,9 @@ export class Socket extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    // Half-close: FIN after every queued byte (RFC 9293 §3.10.4 CLOSE).
-    if (!this.opened) this.endWhenOpen = true;
-    else this.conn?.end();
+    // Half-close: FIN after every queued byte (RFC 9293 §3.10.4 CLOSE); before the
+    // handshake completes the host holds the FIN until 'established'.
+    this.conn?.end();
     this.driver.kick();
     cb();
   }

@@ -58,6 +58,12 @@ export class TcpEntry<C extends TcpEngine> {
   /** FIN received; onEnd() goes out once every byte before it has been delivered. */
   peerFin = false;
   endDelivered = false;
+  /**
+   * end() before the handshake completed: the FIN waits for 'established'. A CLOSE in
+   * SYN-SENT deletes the TCB and drops queued data (RFC 9293 §3.10.4); StreamConnection
+   * promises a FIN after every queued byte.
+   */
+  endWhenOpen = false;
   closed = false;
   deadlineUs: number | undefined;
   readonly stream: HostStreamConnection;
@@ -89,6 +95,7 @@ export class TcpEntry<C extends TcpEngine> {
       },
       end(): void {
         if (entry.closed) return;
+        if (entry.conn.state === 'SYN-SENT') { entry.endWhenOpen = true; return; }
         entry.conn.close();
         demux.touch(entry);
       },
@@ -291,6 +298,7 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
           } else {
             this.counters.inc('tcp-established-active');
           }
+          if (e.endWhenOpen) { e.endWhenOpen = false; e.conn.close(); }
           e.app?.onOpen?.();
           break;
         case 'readable':
@@ -362,9 +370,13 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     }
   }
 
-  /** Earliest engine deadline; `nowUs` if some engine has not been drained yet. */
+  /**
+   * Earliest engine deadline; `nowUs` if some engine has not been drained yet or has
+   * events for its app (an app call made outside a handle* call, e.g. destroy(): the
+   * driver's prompt handleTimeout() then delivers them).
+   */
   pollDeadline(nowUs: number): number | undefined {
-    if (this.touchedTx.size > 0) return nowUs;
+    if (this.touchedTx.size > 0 || this.touchedEv.size > 0) return nowUs;
     return this.timers.peek();
   }
 
