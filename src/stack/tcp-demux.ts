@@ -195,6 +195,8 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
 
   /** A parsed, checksum-verified segment addressed to this host. */
   handleSegment(localIp: number, remoteIp: number, seg: TcpRepr, nowUs: number): void {
+    // Port 0 is reserved (RFC 6335 §6): no connection can use it; Linux drops such segments too.
+    if (seg.srcPort === 0 || seg.dstPort === 0) { this.counters.inc('drop-tcp-port-zero'); return; }
     const tuple: FourTuple = { localIp, localPort: seg.dstPort, remoteIp, remotePort: seg.srcPort };
     const key = tupleKey(tuple);
     const e = this.table.get(key);
