@@ -262,3 +262,38 @@ test('aliases: ARP, ping and TCP answer for every owned address, from that addre
   assert.deepEqual(b.addresses(), ['10.0.0.2', '10.0.0.20']);
   assert.throws(() => b.addAlias('10.0.1.1'), /not on the subnet/);
 });
+
+test('checksum-valid forged segments for a live connection (any flags, options, ack; sequence off the window) do not disturb it', async () => {
+  const { emitTcpSegment, tcpSegmentLen } = await import('../wire/tcp.js');
+  const { emitIpv4Packet } = await import('../wire/ipv4.js');
+  const { emitEthernetFrame } = await import('../wire/ethernet.js');
+  const { arbTcpFlags, arbTcpOptions } = await import('../wire/arbitraries.js');
+  const a = host(1), b = host(2);
+  const p = new Pump([a, b], 100);
+  b.listen(7, echoService);
+  const data = pattern(200_000, 8);
+  const c = sender(data);
+  a.connect('10.0.0.2', 7, c.make, 0);
+  assert.ok(p.runUntil(() => c.state.received > 20_000, 10_000_000));
+  const row = b.tcpConnections()[0]!;
+  const info = row.connection.info();
+  let forged = 0;
+  checkProperty('forged-segments', FILE, fc.property(
+    arbTcpFlags, arbTcpOptions, fc.nat(0xffffffff), fc.integer({ min: 0x4000_0000, max: 0xbfff_ffff }), fc.uint8Array({ maxLength: 64 }),
+    (flags, options, ack, seqOffset, payload) => {
+      // Far outside any window either side could have: the forged bytes can never be in-window.
+      const seq = (info.rcvNxt + seqOffset) >>> 0;
+      const seg = { srcPort: row.tuple.remotePort, dstPort: 7, seq, ack, flags, window: 1000, urgentPointer: 0, options, payload };
+      const f = new Uint8Array(34 + tcpSegmentLen(seg));
+      emitTcpSegment(seg, f, 34, row.tuple.remoteIp, row.tuple.localIp);
+      emitIpv4Packet({ dscp: 0, ecn: 0, identification: 9, dontFragment: true, ttl: 64, protocol: 6, src: row.tuple.remoteIp, dst: row.tuple.localIp, payload: f.subarray(34) }, f, 14);
+      emitEthernetFrame({ dst: b.mac, src: a.mac, ethertype: 0x0800, payload: f.subarray(14) }, f, 0);
+      b.handleFrame(0, f, p.nowUs);
+      forged++;
+      p.drain();
+    }), 300);
+  assert.ok(p.runUntil(() => c.state.ended, 60_000_000), `transfer completes (got ${c.state.received})`);
+  assert.equal(forged, 300);
+  assert.ok(Buffer.from(c.bytes()).equals(Buffer.from(data)), 'byte stream intact');
+  assert.notEqual(c.state.closed, 'reset');
+});
