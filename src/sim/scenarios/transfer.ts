@@ -3,7 +3,7 @@
 // payload and verifying what arrives by length and SHA-256. Used by the seeded tests
 // in test/sim/ and by `unbroken demo`; it builds and runs a simulation, nothing more.
 import { Simulator } from '../simulator.js';
-import { LearningSwitch } from '../boxes.js';
+import { LearningSwitch, type MirrorConfig } from '../boxes.js';
 import { TcpObserver, type ObservedSegment } from '../tcp-observer.js';
 import type { LinkConfig, SimLink } from '../link.js';
 import type { FaultSpec } from '../faults.js';
@@ -39,6 +39,11 @@ export interface TransferOptions {
   onEvent?: (e: TransferEvent) => void;
   /** When to open the connection (virtual µs). Default 1000. */
   startUs?: number;
+  /** Switch size (client on port 0, server on port 1; default 2) and an optional mirror session. */
+  switchPorts?: number;
+  mirror?: MirrorConfig;
+  /** Called once the client, server and switch exist, before anything runs: add nodes, links, faults. */
+  setup?: (sim: Simulator) => void;
 }
 
 export type TransferEventKind = 'connect' | 'established' | 'progress' | 'retransmit' | 'fin' | 'rst' | 'closed' | 'complete';
@@ -166,7 +171,7 @@ export function runTransfer(o: TransferOptions): TransferResult {
   };
 
   const factory = tcpEngineFactory(o.tcp);
-  sim.addNode('switch', new LearningSwitch({ ports: 2 }));
+  sim.addNode('switch', new LearningSwitch({ ports: o.switchPorts ?? 2, ...(o.mirror ? { mirror: o.mirror } : {}) }));
   const client = sim.addNode(CLIENT.name, (ctx) => new Host({ name: CLIENT.name, mac: CLIENT.mac, ip: CLIENT.ip, prefixLen: 24, rng: ctx.rng, tcpFactory: factory }));
   const server = sim.addNode(SERVER.name, (ctx) => new Host({ name: SERVER.name, mac: SERVER.mac, ip: SERVER.ip, prefixLen: 24, rng: ctx.rng, tcpFactory: factory }));
   const clientLink: SimLink = sim.link([CLIENT.name, 0], ['switch', 0], link);
@@ -211,6 +216,7 @@ export function runTransfer(o: TransferOptions): TransferResult {
   sim.tapPort(CLIENT.name, 0, observer);
   const pcap = o.capture ? sim.capturePort(CLIENT.name, 0) : undefined;
 
+  o.setup?.(sim);
   server.as<Host>().listen(SERVER_PORT, (conn) => sPeer.app(conn));
   sim.at(startUs, () => {
     client.as<Host>().connect(SERVER.ip, SERVER_PORT, (conn) => cPeer.app(conn), sim.nowUs);
