@@ -200,17 +200,21 @@ export function runTransfer(o: TransferOptions): TransferResult {
   let firstRstUs: number | undefined;
   const observer = new TcpObserver((s: ObservedSegment) => {
     const side = s.flow.startsWith(clientFlowPrefix) ? 'client' : 'server';
-    if (s.flags.syn && !s.flags.ack) emit('connect', side, `${side} sends SYN (${s.flow})`);
-    else if (s.flags.syn && s.flags.ack) emit('established', side, `${side} answers SYN-ACK: connection open`);
+    if (s.flags.syn && !s.flags.ack && !s.retransmit) emit('connect', side, `${side} sends SYN (${s.flow})`);
+    else if (s.flags.syn && s.flags.ack && !s.retransmit) emit('established', side, `${side} answers SYN-ACK: connection open`);
     if (s.flags.rst) {
       firstRstUs ??= s.timeUs;
-      emit('rst', side, `${side} sends RST`);
+      const closedAlready = (side === 'client' ? cPeer : sPeer).closed !== undefined;
+      emit('rst', side, closedAlready
+        ? `${side} sends RST (its connection is already closed: this answers a late duplicate)`
+        : `${side} sends RST`);
     }
     if (s.flags.fin && !s.retransmit) emit('fin', side, `${side} sends FIN after ${side === 'client' ? o.clientBytes : o.serverBytes} bytes`);
     // Name the first few retransmissions; the rest show in the totals.
     if (s.retransmit && announcedRetransmits < 5) {
       announcedRetransmits++;
-      emit('retransmit', side, `${side} retransmits ${s.payloadBytes} bytes at seq ${s.seq}${announcedRetransmits === 5 ? ' (further ones are only counted)' : ''}`);
+      const what = s.payloadBytes > 0 ? `${s.payloadBytes} bytes` : s.flags.fin ? 'its FIN' : 'its SYN';
+      emit('retransmit', side, `${side} retransmits ${what} at seq ${s.seq}${announcedRetransmits === 5 ? ' (further ones are only counted)' : ''}`);
     }
   });
   sim.tapPort(CLIENT.name, 0, observer);
