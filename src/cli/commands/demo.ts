@@ -12,7 +12,7 @@ function parseSeed(v: string): number {
   return n;
 }
 
-export function registerDemo(program: Command, setExit: SetExit): void {
+export function demoCommand(program: Command, setExit: SetExit): void {
   program
     .command('demo')
     .description('simulate a TCP transfer between two of our hosts over a lossy link, verify every byte, and tell what happened')

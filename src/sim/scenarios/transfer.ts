@@ -44,6 +44,8 @@ export interface TransferOptions {
   mirror?: MirrorConfig;
   /** Called once the client, server and switch exist, before anything runs: add nodes, links, faults. */
   setup?: (sim: Simulator) => void;
+  /** Run until both connections closed (default), or only the client's (when the server is crashed on purpose). */
+  until?: 'both-closed' | 'client-closed';
 }
 
 export type TransferEventKind = 'connect' | 'established' | 'progress' | 'retransmit' | 'fin' | 'rst' | 'closed' | 'complete';
@@ -60,7 +62,10 @@ export interface DirectionResult {
   receivedBytes: number;
   sentSha256: string;
   receivedSha256: string;
+  /** Every byte arrived, exactly once, in order. */
   match: boolean;
+  /** What arrived is an exact prefix of what was sent (true when match; the safety half when a run fails). */
+  prefix: boolean;
 }
 
 export interface TransferResult {
@@ -108,7 +113,7 @@ class BulkPeer {
 
   constructor(
     readonly side: 'client' | 'server',
-    payloadSeed: number,
+    readonly payloadSeed: number,
     bytes: number,
     private readonly expectBytes: number,
     private readonly now: () => number,
@@ -157,6 +162,14 @@ class BulkPeer {
       },
     };
   }
+}
+
+/** Whether the sink holds exactly the first sink.bytes bytes of the payload stream `seed`. */
+function isPrefix(seed: number, totalBytes: number, sink: PayloadSink): boolean {
+  if (sink.bytes > totalBytes) return false;
+  const src = new PayloadSource(seed, totalBytes);
+  for (let left = sink.bytes; left > 0;) left -= src.next(Math.min(left, 1 << 20)).length;
+  return src.sha256() === sink.sha256();
 }
 
 export function runTransfer(o: TransferOptions): TransferResult {
@@ -225,19 +238,27 @@ export function runTransfer(o: TransferOptions): TransferResult {
   sim.at(startUs, () => {
     client.as<Host>().connect(SERVER.ip, SERVER_PORT, (conn) => cPeer.app(conn), sim.nowUs);
   });
-  sim.runWhile(() => closedUs === undefined, limitUs);
+  if (o.until === 'client-closed') sim.runWhile(() => cPeer.closed === undefined, limitUs);
+  else sim.runWhile(() => closedUs === undefined, limitUs);
 
-  const dir = (from: BulkPeer, to: BulkPeer): DirectionResult => ({
-    sentBytes: from.tx.totalBytes,
-    receivedBytes: to.rx.bytes,
-    sentSha256: from.tx.sha256(),
-    receivedSha256: to.rx.sha256(),
-    match: to.rx.bytes === from.tx.totalBytes && to.rx.sha256() === from.tx.sha256(),
-  });
+  const dir = (from: BulkPeer, to: BulkPeer): DirectionResult => {
+    const match = to.rx.bytes === from.tx.totalBytes && to.rx.sha256() === from.tx.sha256();
+    return {
+      sentBytes: from.tx.totalBytes,
+      receivedBytes: to.rx.bytes,
+      sentSha256: from.tx.sha256(),
+      receivedSha256: to.rx.sha256(),
+      match,
+      prefix: match || isPrefix(from.payloadSeed, from.tx.totalBytes, to.rx),
+    };
+  };
   const c2s = dir(cPeer, sPeer);
   const s2c = dir(sPeer, cPeer);
   let reason: string | undefined;
-  if (closedUs === undefined) {
+  if (o.until === 'client-closed' && cPeer.closed !== undefined) {
+    reason = cPeer.closed === 'closed' && c2s.match && s2c.match ? undefined
+      : `client connection ended: ${cPeer.closed}; received ${s2c.receivedBytes}/${s2c.sentBytes} bytes${s2c.prefix ? ' (an exact prefix)' : ' (NOT a prefix of what was sent)'}`;
+  } else if (closedUs === undefined) {
     const states = [client, server].map((n) => `${n.name}: ${n.as<Host>().tcpConnections().map((c) => c.state).join(',') || 'none'}`).join('; ');
     reason = `not closed within ${limitUs} µs of virtual time (${states})`;
   } else if (cPeer.closed !== 'closed' || sPeer.closed !== 'closed') {
