@@ -3,6 +3,8 @@
 // so they reach deep parsers and the TCP state machine. Every mutation here is one an
 // OFF-PATH sender or a faulty link could produce: none forges an acceptable in-window
 // segment, so a correct stack must neither crash nor let any of them alter a stream.
+// Templates must be IPv4 frames: ARP has no checksum, and a mutated real ARP packet is a
+// forged address binding — an on-path attack, not bad input.
 import type { SeededRng } from '../util/rng.js';
 import { internetChecksum, onesSum, pseudoHeaderSum, foldChecksum } from '../wire/checksum.js';
 
