@@ -16,6 +16,8 @@ export interface SimBulkOptions {
   /** One-way link latency. */
   latencyUs: number;
   bandwidthBps: number;
+  /** Frame loss probability on each direction of the link (0 = none). */
+  lossRate?: number;
   tcp?: Partial<TcpConfig>;
 }
 
@@ -24,6 +26,8 @@ export interface SimBulkRun {
   dataSegments: number;
   segmentsBack: number;
   retransmits: number;
+  sackRecoveries: number;
+  rtoExpirations: number;
   cpuUs: number;
   wallUs: number;
   virtualUs: number;
@@ -53,7 +57,8 @@ export function runSimBulk(o: SimBulkOptions, pattern: BulkPattern, progress: (m
   const b = mk(2);
   sim.addNode('client', a);
   sim.addNode('server', b);
-  sim.link(['client', 0], ['server', 0], { latencyUs: o.latencyUs, bandwidthBps: o.bandwidthBps });
+  const link = sim.link(['client', 0], ['server', 0], { latencyUs: o.latencyUs, bandwidthBps: o.bandwidthBps });
+  if ((o.lossRate ?? 0) > 0) sim.addFault(link, { kind: 'loss', rate: o.lossRate! });
 
   let received = 0;
   let serverEnded = false;
@@ -109,42 +114,51 @@ export function runSimBulk(o: SimBulkOptions, pattern: BulkPattern, progress: (m
   const ss = serverEngine.stats();
   return {
     bytes: received, dataSegments: cs.segmentsOut, segmentsBack: ss.segmentsOut, retransmits: cs.retransmits,
+    sackRecoveries: cs.sackRecoveries, rtoExpirations: cs.rtoExpirations,
     cpuUs: cpu.user + cpu.system, wallUs, virtualUs: sim.nowUs, events: sim.totalEvents(),
   };
 }
 
-export function simBulkRows(r: SimBulkRun): BenchRow[] {
+export function simBulkRows(r: SimBulkRun, label: string, lossless: boolean): BenchRow[] {
   const cpuS = r.cpuUs / 1e6;
   const mb = r.bytes / 1e6;
   const segs = r.dataSegments + r.segmentsBack;
-  return [
+  const rows: BenchRow[] = [
     { metric: 'transferred', value: mb, unit: 'MB', note: 'every byte checked at the receiver' },
     { metric: 'throughput per core', value: mb / cpuS, unit: 'MB/s', note: 'bytes / process CPU time (whole simulation on one core)' },
     { metric: 'CPU per data segment', value: r.cpuUs / r.dataSegments, unit: 'µs', note: 'both hosts, codecs, simulator, its share of ACKs' },
     { metric: 'CPU per segment', value: r.cpuUs / segs, unit: 'µs', note: 'segments sent by either host' },
-    { metric: 'client segments out', value: r.dataSegments, unit: 'segments' },
+    { metric: 'client segments out', value: r.dataSegments, unit: 'segments', note: 'including retransmissions' },
     { metric: 'server segments out', value: r.segmentsBack, unit: 'segments', note: 'ACKs and the FIN' },
-    { metric: 'retransmissions', value: r.retransmits, unit: 'segments', note: 'lossless link: expected 0' },
+    { metric: 'retransmissions', value: r.retransmits, unit: 'segments', ...(lossless ? { note: 'lossless link: expected 0' } : {}) },
+    ...(lossless ? [] : [
+      { metric: 'SACK recoveries', value: r.sackRecoveries, unit: 'episodes' },
+      { metric: 'RTO expirations', value: r.rtoExpirations, unit: 'timeouts' },
+    ]),
     { metric: 'simulator events', value: r.events, unit: 'events' },
     { metric: 'virtual transfer time', value: r.virtualUs / 1e6, unit: 's', note: 'simulated seconds' },
     { metric: 'goodput in virtual time', value: (r.bytes * 8) / r.virtualUs / 1e3, unit: 'Gbit/s', note: 'what the simulated link carried' },
     { metric: 'CPU time', value: cpuS, unit: 's', note: 'process.cpuUsage user + system' },
-    { metric: 'wall time', value: r.wallUs / 1e6, unit: 's' },
+    { metric: 'wall time', value: r.wallUs / 1e6, unit: 's', note: 'includes waiting for the CPU on a busy machine (see Load)' },
   ];
+  return rows.map((row) => ({ ...row, metric: `${label}: ${row.metric}` }));
 }
 
 export const simBulk: Benchmark = {
   id: 'sim-bulk',
   title: 'Bulk transfer across the simulator between two Hosts',
   description: 'Host 10.0.0.1 streams to Host 10.0.0.2 over one simulated 10 Gbit/s link with 50 µs '
-    + 'one-way latency and no faults: ARP, IPv4, TCP codec and engine (default TcpConfig, NewReno), '
-    + 'and the simulator\'s event loop all run in this process. CPU is process.cpuUsage() from '
-    + 'connect to the server seeing FIN, after an unmeasured 4 MB warm-up.',
+    + 'one-way latency, once without faults and once with 1 % frame loss each way (simulator seed 1): '
+    + 'ARP, IPv4, TCP codec and engine (default TcpConfig: NewReno, SACK, timestamps), and the '
+    + 'simulator\'s event loop all run in this process. CPU is process.cpuUsage() from connect to '
+    + 'the server seeing FIN, after an unmeasured 4 MB warm-up.',
   run(ctx: BenchContext): BenchRow[] {
     const total = ctx.quick ? 20_000_000 : 200_000_000;
     const pattern = new BulkPattern(0x5eed);
     const base = { seed: 1, latencyUs: 50, bandwidthBps: 10_000_000_000 };
-    runSimBulk({ ...base, totalBytes: 4_000_000 }, pattern, (m) => ctx.progress(`warm-up ${m}`));
-    return simBulkRows(runSimBulk({ ...base, totalBytes: total }, pattern, (m) => ctx.progress(m)));
+    runSimBulk({ ...base, totalBytes: 4_000_000, lossRate: 0.01 }, pattern, (m) => ctx.progress(`warm-up ${m}`));
+    const clean = runSimBulk({ ...base, totalBytes: total }, pattern, (m) => ctx.progress(`no loss ${m}`));
+    const lossy = runSimBulk({ ...base, totalBytes: total, lossRate: 0.01 }, pattern, (m) => ctx.progress(`1% loss ${m}`));
+    return [...simBulkRows(clean, 'no loss', true), ...simBulkRows(lossy, '1% loss', false)];
   },
 };

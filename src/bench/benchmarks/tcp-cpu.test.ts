@@ -1,3 +1,4 @@
+// tcp-cpu's transfer loop works end to end on a small transfer (correctness only; no timing asserted).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { defaultTcpConfig } from '../../tcp/connection.js';

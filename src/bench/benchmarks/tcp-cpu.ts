@@ -135,7 +135,7 @@ export function pairRows(r: PairRun, label: string): BenchRow[] {
     { metric: `${label}: pure ACKs`, value: r.ackSegments, unit: 'segments' },
     { metric: `${label}: retransmissions`, value: r.retransmits, unit: 'segments', note: 'lossless path: expected 0' },
     { metric: `${label}: CPU time`, value: cpuS, unit: 's', note: 'process.cpuUsage user + system' },
-    { metric: `${label}: wall time`, value: r.wallUs / 1e6, unit: 's' },
+    { metric: `${label}: wall time`, value: r.wallUs / 1e6, unit: 's', note: 'includes waiting for the CPU on a busy machine (see Load)' },
   ];
 }
 
