@@ -6,8 +6,8 @@
 // Driver order after every handle*/command call: drain pollTransmit() until undefined,
 // drain pollEvent() until undefined, then schedule handleTimeout(pollDeadline()).
 // Not supported (documented): urgent data (URG is parsed, the pointer ignored, bytes
-// delivered in line), ECN (ECE/CWR ignored, never negotiated), TCP Fast Open, D-SACK,
-// RFC 3042 limited transmit. No FIN-WAIT-2 timeout (the application decides); a new SYN
+// delivered in line), ECN (ECE/CWR ignored, never negotiated), TCP Fast Open, D-SACK.
+// No FIN-WAIT-2 timeout (the application decides); a new SYN
 // for a tuple in TIME-WAIT is the host's decision (here it gets a challenge ACK).
 
 import type { TcpRepr } from '../wire/tcp.js';

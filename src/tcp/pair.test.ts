@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PairOptions } from './testing/pair.js';
 import { runPair } from './testing/pair.js';
+import { cubic } from './congestion/index.js';
 
 const SEEDS = Number(process.env['SIM_SEEDS'] ?? 6);
 
@@ -92,4 +93,9 @@ test('3 MB at 10% loss with both sides restored from snapshots every 300 segment
   assert.ok(restored.restores >= 10);
   assert.equal(restored.timeUs, plain.timeUs, 'a restored connection continues exactly as the original would');
   assert.equal(restored.segments, plain.segments);
+});
+
+test('CUBIC congestion control, 1 MB at 5% loss, snapshot/restore every 150 segments (restored by algorithm name)', () => {
+  const cfg = { congestion: cubic, timeWaitUs: 30_000_000 };
+  check({ seed: 11, aToB: 1_000_000, bToA: 200_000, lossRate: 0.05, jitterUs: 800, restoreEvery: 150, cfgA: cfg, cfgB: cfg });
 });

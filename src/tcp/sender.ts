@@ -49,6 +49,12 @@ export function processAck(t: Tcb, seg: TcpRepr, nowUs: number): void {
     takeRttSample(t, seg, ack, nowUs);
     t.sendBuffer.ackTo(seqMin(ack, t.sendBuffer.endSeq()));
     t.sndUna = ack;
+    if (t.sackOn && t.scoreboard.isSacked(ack)) {
+      // RFC 2018 §8 reneging: the cumulative ACK stops at data the receiver had SACKed, so it
+      // discarded it. Forget the scoreboard, or go-back-N would skip that data forever.
+      t.scoreboard.clear();
+      t.stats.sackReneging++;
+    }
     if (seqLt(t.sndNxt, ack)) t.sndNxt = ack; // an ACK for data sent before an RTO rewound sndNxt
     if (seqLt(t.highRxt, ack)) t.highRxt = ack;
     t.consecutiveRtos = 0;
@@ -207,7 +213,10 @@ export function nextSegment(t: Tcb, nowUs: number): TcpRepr | undefined {
       return seg;
     }
   }
-  return newData(t, nowUs, cwnd - flightSize(t));
+  // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
+  // (FlightSize may reach cwnd + 2 SMSS), so small windows still collect three dup ACKs.
+  const limited = Math.min(t.dupAcks, DUP_THRESH - 1) * t.segMax;
+  return newData(t, nowUs, cwnd + limited - flightSize(t));
 }
 
 function skipSacked(t: Tcb): void {

@@ -128,3 +128,40 @@ test('property: restore every N segments over a lossy pipe stays byte-exact', ()
     },
   ), { ...fcParams('src/tcp/snapshot.test.ts'), numRuns: 8 });
 });
+
+test('restore at every step of a whole connection life (SYN-SENT, SYN retransmission, data, RTO, FIN, LAST-ACK, CLOSED) matches the original', () => {
+  type Step = (c: TcpConnection, now: number) => void;
+  const peer = (s: Parameters<typeof fromPeer>[0]): Step => (c, now) => c.handleSegment(fromPeer(s), now);
+  const steps: Array<[number, Step]> = [
+    [0, () => undefined],
+    [1_500_000, () => undefined], // the SYN is retransmitted
+    [1_000, peer({ seq: R, ack: A, flags: { syn: true, ack: true }, options: { mss: 1000, timestamp: { value: 7, echo: L + 1000 } } })],
+    [10, (c) => { c.send(fill(2500)); }],
+    [2_000, peer({ seq: P, ack: A + 1000, payload: fill(700), options: { timestamp: { value: 9, echo: L + 1500 } } })],
+    [300_000, () => undefined], // RTO for the rest
+    [2_000, peer({ seq: P + 700, ack: A + 2500, flags: { ack: true, fin: true }, options: { timestamp: { value: 11, echo: L + 1800 } } })],
+    [10, (c) => { c.read(); c.close(); }],
+    [2_000, peer({ seq: P + 701, ack: A + 2501, options: { timestamp: { value: 13, echo: L + 1800 } } })],
+  ];
+  const observe = (c: TcpConnection, now: number): unknown => {
+    const segs = [];
+    for (let s = c.pollTransmit(now); s !== undefined; s = c.pollTransmit(now)) segs.push(s);
+    const events = [];
+    for (let e = c.pollEvent(); e !== undefined; e = c.pollEvent()) events.push(e);
+    return { segs, events, state: c.state, deadline: c.pollDeadline(), stats: c.stats() };
+  };
+  const cfg = { timestamps: true, sack: false, windowScale: false, mss: 1000, timeWaitUs: 1_000_000 };
+  const orig = TcpConnection.connect(cfg, { localIp: 1, localPort: 49152, remoteIp: 2, remotePort: 80 }, L, 0);
+  let twin = TcpConnection.restore(orig.snapshot());
+  let now = 0;
+  const states: string[] = [];
+  for (const [dt, step] of steps) {
+    now += dt;
+    for (const c of [orig, twin]) { c.handleTimeout(now); step(c, now); }
+    assert.deepEqual(observe(twin, now), observe(orig, now), `after step at ${now}`);
+    states.push(orig.state);
+    twin = TcpConnection.restore(twin.snapshot()); // restore again at every step
+  }
+  assert.deepEqual(states, ['SYN-SENT', 'SYN-SENT', 'ESTABLISHED', 'ESTABLISHED', 'ESTABLISHED', 'ESTABLISHED', 'CLOSE-WAIT', 'LAST-ACK', 'CLOSED']);
+  assert.equal(twin.closeReason, 'closed');
+});
