@@ -1,0 +1,310 @@
+// Seeded simulation of controllers, gateways and scripted phones on the virtual
+// datagram network (udp-net.ts): a call mix, a controller crash, failover, and the
+// invariant checks the tests assert. Test support only; production code does not import it.
+import { SeededRng } from '../../util/rng.js';
+import { UdpNet } from './udp-net.js';
+import { MediaGateway } from '../gateway/media-gateway.js';
+import { CallController } from '../controller/controller.js';
+import type { ControllerEvent } from '../controller/controller.js';
+import { NumberingPlan, gatewayName, numberOf } from '../common/numbering.js';
+import { textCodec } from '../transport/text-codec.js';
+import type { CdrRecord } from '../cdr/record.js';
+import { parseRecord, STABLE_PHASES } from '../record/call-record.js';
+import type { CallRecord } from '../record/call-record.js';
+import { Pkg } from '../common/packages.js';
+
+export type CallKind = 'basic' | 'hold' | 'blind' | 'attended' | 'conference' | 'no-answer' | 'abandon';
+export const CALL_KINDS: readonly CallKind[] = ['basic', 'hold', 'blind', 'attended', 'conference', 'no-answer', 'abandon'];
+
+export interface SimOptions {
+  readonly seed: number;
+  readonly gateways: number;
+  readonly linesPerGateway: number;
+  readonly calls: number;
+  /** Virtual time of the primary's crash; undefined = no crash. */
+  readonly crashAtUs: number | undefined;
+  readonly durationUs: number;
+  readonly rtp: boolean;
+  readonly controllerTimeoutUs: number;
+  readonly keepaliveUs: number;
+  /** Restart the crashed primary at this time (fresh state, no gateways). */
+  readonly restartPrimaryAtUs?: number;
+  /** Tell the alternate to hand every gateway back to the primary at this time. */
+  readonly failbackAtUs?: number;
+}
+
+interface Line { gw: number; line: number; num: string }
+interface Planned { kind: CallKind; x: Line; y: Line; z: Line; startUs: number }
+
+interface Scheduled { atUs: number; seq: number; fn: () => void }
+
+export interface SimReport {
+  readonly seed: number;
+  readonly violations: string[];
+  readonly callsPlaced: number;
+  readonly stableAtCrash: string[];
+  readonly preserved: string[];
+  readonly releasedAtFailover: number;
+  readonly detectionUs: number | undefined;
+  readonly controllableAgainUs: number | undefined;
+  readonly largestRtpGapUs: number;
+  readonly featuresAfterFailover: number;
+  readonly cdrs: number;
+  readonly kinds: Record<string, number>;
+}
+
+const CTL_IP = ['10.0.1.1', '10.0.1.2'];
+
+export class CallSim {
+  readonly rng: SeededRng;
+  readonly net: UdpNet;
+  readonly plan: NumberingPlan;
+  readonly gws: MediaGateway[] = [];
+  readonly ctls: (CallController | undefined)[] = [undefined, undefined];
+  private readonly ctlAddr = CTL_IP.map((ip) => `${ip}:2944`);
+  nowUs = 0;
+  private readonly sched: Scheduled[] = [];
+  private seq = 0;
+  readonly cdrs: CdrRecord[] = [];
+  readonly events: { ctl: number; e: ControllerEvent }[] = [];
+  readonly violations: string[] = [];
+  private readonly seenCalls = new Set<string>();
+  private stableAtCrash: string[] = [];
+  private lostAtUs: number[] = [];
+  private readonly planned: Planned[] = [];
+  private readonly noAnswer = new Set<string>();
+  private readonly answering = new Set<string>();
+  private readonly hangingUp = new Set<string>();
+
+  constructor(readonly opt: SimOptions) {
+    this.rng = new SeededRng(opt.seed);
+    this.net = new UdpNet({ latencyUs: 300, jitterUs: 200, loss: 0, queueMax: 1_000_000 }, this.rng.fork());
+    this.plan = new NumberingPlan(opt.gateways, opt.linesPerGateway);
+    for (let g = 1; g <= opt.gateways; g++) {
+      const ip = `10.0.0.${g}`;
+      const ports = Array.from({ length: opt.linesPerGateway * 3 }, (_, i) => 20_000 + 2 * i);
+      const gw = new MediaGateway({
+        mgId: gatewayName(g), lines: opt.linesPerGateway, controllers: this.ctlAddr, rtpIp: ip, rtpPorts: ports, law: 'pcmu',
+        controllerTimeoutUs: opt.controllerTimeoutUs, registerRetryUs: 200_000,
+      }, textCodec, this.rng.fork());
+      this.gws.push(gw);
+      this.net.bind(`${ip}:2944`, (from, b, t) => gw.handleControl(from, b, t));
+      for (const p of ports) this.net.bind(`${ip}:${p}`, (_f, b, t) => gw.handleRtp(p, b, t));
+    }
+    this.startController(0);
+    this.startController(1);
+    for (const gw of this.gws) gw.start(0);
+  }
+
+  startController(i: number): void {
+    const c = new CallController({
+      id: i === 0 ? 'mgc-a' : 'mgc-b', address: this.ctlAddr[i]!, plan: this.plan, keepaliveUs: this.opt.keepaliveUs,
+      noAnswerUs: 4_000_000, rebuildWaitUs: 2_000_000, callIdPrefix: `${i === 0 ? 'a' : 'b'}${this.nowUs.toString(36)}`,
+    }, textCodec);
+    this.ctls[i] = c;
+    this.net.bind(this.ctlAddr[i]!, (from, b, t) => c.handleDatagram(from, b, t));
+  }
+
+  crashController(i: number): void {
+    this.ctls[i] = undefined;
+    this.net.unbindHost(CTL_IP[i]!);
+  }
+
+  at(atUs: number, fn: () => void): void {
+    const s = { atUs, seq: this.seq++, fn };
+    let i = this.sched.length;
+    this.sched.push(s);
+    while (i > 0 && (this.sched[i - 1]!.atUs > atUs)) { this.sched[i] = this.sched[i - 1]!; i--; }
+    this.sched[i] = s;
+  }
+
+  // ------------------------------------------------------------------ the call mix
+
+  private line(l: Line): MediaGateway { return this.gws[l.gw - 1]!; }
+
+  planCalls(): void {
+    const free: Line[] = [];
+    for (let g = 1; g <= this.opt.gateways; g++) for (let l = 1; l <= this.opt.linesPerGateway; l++) free.push({ gw: g, line: l, num: numberOf(g, l) });
+    const take = (): Line => free.splice(this.rng.nextInt(free.length), 1)[0]!;
+    const n = Math.min(this.opt.calls, Math.floor(free.length / 3));
+    const span = Math.max(1, Math.floor(this.opt.durationUs * 0.35));
+    for (let k = 0; k < n; k++) {
+      const kind = CALL_KINDS[k % CALL_KINDS.length]!;
+      const p: Planned = { kind, x: take(), y: take(), z: take(), startUs: 200_000 + this.rng.nextInt(span) };
+      this.planned.push(p);
+      this.script(p);
+    }
+  }
+
+  private script(p: Planned): void {
+    const { x, y, z } = p;
+    const r = (lo: number, hi: number): number => lo + this.rng.nextInt(hi - lo);
+    const t0 = p.startUs;
+    if (p.kind === 'no-answer') this.noAnswer.add(y.num);
+    this.at(t0, () => this.line(x).offHook(x.line, this.nowUs));
+    this.at(t0 + 80_000, () => this.line(x).dial(x.line, y.num, this.nowUs));
+    if (p.kind === 'abandon') { this.noAnswer.add(y.num); this.at(t0 + 1_000_000, () => this.line(x).onHook(x.line, this.nowUs)); return; }
+    const tf = t0 + r(1_500_000, Math.max(1_600_000, Math.floor(this.opt.durationUs * 0.45)));
+    switch (p.kind) {
+      case 'hold':
+        this.at(tf, () => this.line(x).flash(x.line, this.nowUs));
+        this.at(tf + 800_000, () => this.line(x).flash(x.line, this.nowUs));
+        break;
+      case 'blind':
+        this.at(tf, () => this.line(x).flash(x.line, this.nowUs));
+        this.at(tf + 100_000, () => this.line(x).dial(x.line, z.num, this.nowUs));
+        this.at(tf + 300_000, () => this.line(x).onHook(x.line, this.nowUs));
+        break;
+      case 'attended':
+        this.at(tf, () => this.line(x).flash(x.line, this.nowUs));
+        this.at(tf + 100_000, () => this.line(x).dial(x.line, z.num, this.nowUs));
+        this.at(tf + 1_200_000, () => this.line(x).onHook(x.line, this.nowUs));
+        break;
+      case 'conference':
+        this.at(tf, () => this.line(x).flash(x.line, this.nowUs));
+        this.at(tf + 100_000, () => this.line(x).dial(x.line, z.num, this.nowUs));
+        this.at(tf + 1_200_000, () => this.line(x).flash(x.line, this.nowUs));
+        break;
+      default: break;
+    }
+    const te = tf + r(2_000_000, 4_000_000);
+    for (const l of [x, y, z]) this.at(te + this.rng.nextInt(200_000), () => this.line(l).onHook(l.line, this.nowUs));
+  }
+
+  /** Phone users: answer a ringing phone, hang up on busy tone. */
+  private bots(): void {
+    for (let g = 1; g <= this.gws.length; g++) {
+      const gw = this.gws[g - 1]!;
+      for (let l = 1; l <= this.opt.linesPerGateway; l++) {
+        const v = gw.lineView(l); const num = numberOf(g, l);
+        if (v.hook === 'on' && v.signals.includes(Pkg.ring) && !this.noAnswer.has(num) && !this.answering.has(num)) {
+          this.answering.add(num);
+          this.at(this.nowUs + 300_000, () => { this.answering.delete(num); if (gw.lineView(l).signals.includes(Pkg.ring)) gw.offHook(l, this.nowUs); });
+        }
+        if (v.hook === 'off' && v.signals.includes(Pkg.busyTone) && !this.hangingUp.has(num)) {
+          this.hangingUp.add(num);
+          this.at(this.nowUs + 150_000, () => { this.hangingUp.delete(num); gw.onHook(l, this.nowUs); });
+        }
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ running
+
+  run(untilUs: number): void {
+    let nextBotUs = this.nowUs;
+    let guard = 0;
+    for (;;) {
+      let t = Math.min(nextBotUs, this.net.nextAtUs() ?? Infinity, this.sched[0]?.atUs ?? Infinity);
+      for (const gw of this.gws) {
+        t = Math.min(t, gw.pollDeadline() ?? Infinity);
+        if (this.opt.rtp) t = Math.min(t, gw.pollRtpDeadline() ?? Infinity);
+      }
+      for (const c of this.ctls) if (c) t = Math.min(t, c.pollDeadline() ?? Infinity);
+      if (t > untilUs) { this.nowUs = untilUs; return; }
+      if (t <= this.nowUs) { if (++guard > 100_000) throw new Error(`sim stuck at ${this.nowUs}`); } else guard = 0;
+      this.nowUs = Math.max(this.nowUs, t);
+      this.net.deliver(this.nowUs);
+      while (this.sched.length > 0 && this.sched[0]!.atUs <= this.nowUs) this.sched.shift()!.fn();
+      for (const gw of this.gws) { if ((gw.pollDeadline() ?? Infinity) <= this.nowUs) gw.handleTimeout(this.nowUs); }
+      for (const c of this.ctls) if (c && (c.pollDeadline() ?? Infinity) <= this.nowUs) c.handleTimeout(this.nowUs);
+      if (this.nowUs >= nextBotUs) { this.bots(); nextBotUs = this.nowUs + 20_000; this.checkSplitBrain(); }
+      this.drain();
+    }
+  }
+
+  private drain(): void {
+    for (let g = 0; g < this.gws.length; g++) {
+      const gw = this.gws[g]!; const ip = `10.0.0.${g + 1}`;
+      for (let o = gw.pollControl(); o; o = gw.pollControl()) this.net.send(`${ip}:2944`, o.peer, o.bytes, this.nowUs);
+      if (this.opt.rtp) for (const d of gw.pollRtp(this.nowUs)) this.net.send(`${ip}:${d.fromPort}`, `${d.toIp}:${d.toPort}`, d.bytes, this.nowUs);
+      for (let e = gw.pollEvent(); e; e = gw.pollEvent()) if (e.type === 'controller-lost') this.lostAtUs.push(e.atUs);
+      for (const cv of gw.contextsView()) for (const r of cv.records) { const p = parseRecord(r); if (p.ok) this.seenCalls.add(p.value.callId); }
+    }
+    for (let i = 0; i < this.ctls.length; i++) {
+      const c = this.ctls[i]; if (!c) continue;
+      for (let o = c.pollTransmit(); o; o = c.pollTransmit()) this.net.send(this.ctlAddr[i]!, o.peer, o.bytes, this.nowUs);
+      for (let r = c.pollCdr(); r; r = c.pollCdr()) this.cdrs.push(r);
+      for (let e = c.pollEvent(); e; e = c.pollEvent()) {
+        this.events.push({ ctl: i, e });
+        if (e.type === 'call-released' || e.type === 'call-answered' || e.type === 'call-preserved') this.seenCalls.add(e.callId);
+      }
+    }
+  }
+
+  /** No split brain: a gateway is never controlled (registered and fresh) by two live controllers. */
+  private checkSplitBrain(): void {
+    for (const gw of this.gws) {
+      const n = this.ctls.filter((c) => c && c.controlledGateways(this.nowUs, this.opt.controllerTimeoutUs).includes(gw.cfg.mgId)).length;
+      if (n > 1) this.violations.push(`split brain: ${gw.cfg.mgId} controlled by ${n} controllers at ${this.nowUs}`);
+    }
+  }
+
+  /** Calls whose freshest record on the gateways is stable (or a consultation ringing over a held call). */
+  snapshotStable(): string[] {
+    const best = new Map<string, CallRecord>();
+    const where = new Map<string, Set<string>>();
+    for (let g = 0; g < this.gws.length; g++) for (const cv of this.gws[g]!.contextsView()) for (const r of cv.records) {
+      const p = parseRecord(r); if (!p.ok) continue;
+      const cur = best.get(p.value.callId);
+      if (!cur || p.value.seq > cur.seq) best.set(p.value.callId, p.value);
+      const w = where.get(p.value.callId) ?? new Set(); w.add(gatewayName(g + 1)); where.set(p.value.callId, w);
+    }
+    return [...best.values()].filter((r) => STABLE_PHASES.has(r.phase) || r.phase === 'consult-ringing').map((r) => r.callId).sort();
+  }
+
+  // ------------------------------------------------------------------ the scenario
+
+  scenario(): SimReport {
+    const o = this.opt;
+    this.planCalls();
+    if (o.crashAtUs !== undefined) {
+      this.run(o.crashAtUs);
+      this.stableAtCrash = this.snapshotStable();
+      this.crashController(0);
+    }
+    if (o.restartPrimaryAtUs !== undefined) { this.run(o.restartPrimaryAtUs); this.startController(0); }
+    if (o.failbackAtUs !== undefined) { this.run(o.failbackAtUs); this.ctls[1]?.handoffAll(this.ctlAddr[0]!, this.nowUs); }
+    this.run(o.durationUs);
+    // Everyone hangs up; then quiet time for the last releases.
+    for (const gw of this.gws) for (let l = 1; l <= o.linesPerGateway; l++) gw.onHook(l, this.nowUs);
+    this.run(o.durationUs + 3_000_000);
+    return this.check();
+  }
+
+  private check(): SimReport {
+    const v = this.violations;
+    const alt = 1;
+    const preserved = this.events.filter((x) => x.ctl === alt && x.e.type === 'call-preserved').map((x) => (x.e as { callId: string }).callId);
+    const preservedSet = new Set(preserved);
+    if (this.opt.crashAtUs !== undefined) {
+      for (const id of this.stableAtCrash) if (!preservedSet.has(id)) v.push(`stable call ${id} not preserved`);
+    }
+    const perCall = new Map<string, number>();
+    for (const r of this.cdrs) perCall.set(r.callId, (perCall.get(r.callId) ?? 0) + 1);
+    for (const [id, n] of perCall) if (n !== 1) v.push(`call ${id} has ${n} CDRs`);
+    for (const id of this.seenCalls) if (!perCall.has(id)) v.push(`call ${id} ended without CDR`);
+    for (const r of this.cdrs) {
+      if (r.endUs < r.startUs) v.push(`CDR ${r.callId} ends before it starts`);
+      if (preservedSet.has(r.callId) && r.writtenBy === 'mgc-a' && this.opt.failbackAtUs === undefined) v.push(`preserved call ${r.callId} billed by the crashed controller`);
+    }
+    for (const gw of this.gws) {
+      const cs = gw.contextsView();
+      if (cs.length > 0) v.push(`${gw.cfg.mgId}: ${cs.length} orphaned contexts ${JSON.stringify(cs.slice(0, 3))}`);
+    }
+    for (const c of this.ctls) if (c && c.calls.size > 0) v.push(`${c.cfg.id} still tracks ${c.calls.size} calls`);
+    const crash = this.opt.crashAtUs;
+    const detect = crash !== undefined && this.lostAtUs.length > 0 ? Math.max(...this.lostAtUs) - crash : undefined;
+    const lastPreserved = this.events.filter((x) => x.ctl === alt && x.e.type === 'call-preserved').map((x) => x.e.atUs);
+    const released = this.events.filter((x) => x.ctl === alt && x.e.type === 'call-released' && x.e.reason === 'failover-unstable').length;
+    const feats = this.events.filter((x) => x.ctl === alt && x.e.type === 'feature' && preservedSet.has(x.e.callId)).length;
+    const kinds: Record<string, number> = {};
+    for (const p of this.planned) kinds[p.kind] = (kinds[p.kind] ?? 0) + 1;
+    return {
+      seed: this.opt.seed, violations: v, callsPlaced: this.planned.length, stableAtCrash: this.stableAtCrash, preserved,
+      releasedAtFailover: released, detectionUs: detect,
+      controllableAgainUs: crash !== undefined && lastPreserved.length > 0 ? Math.max(...lastPreserved) - crash : undefined,
+      largestRtpGapUs: Math.max(0, ...this.gws.map((g) => g.largestRtpGapUs())), featuresAfterFailover: feats, cdrs: this.cdrs.length, kinds,
+    };
+  }
+}
