@@ -9,12 +9,11 @@ import type { ControllerEvent } from '../controller/controller.js';
 import { NumberingPlan, gatewayName, numberOf } from '../common/numbering.js';
 import { textCodec } from '../transport/text-codec.js';
 import type { CdrRecord } from '../cdr/record.js';
-import { parseRecord, STABLE_PHASES } from '../record/call-record.js';
-import type { CallRecord } from '../record/call-record.js';
+import { parseRecord } from '../record/call-record.js';
+import { planCallMix, stableCalls, ANSWER_DELAY_US, BUSY_HANGUP_US } from '../scenario/call-mix.js';
+import type { PlannedCall } from '../scenario/call-mix.js';
 import { Pkg } from '../common/packages.js';
 
-export type CallKind = 'basic' | 'hold' | 'blind' | 'attended' | 'conference' | 'no-answer' | 'abandon';
-export const CALL_KINDS: readonly CallKind[] = ['basic', 'hold', 'blind', 'attended', 'conference', 'no-answer', 'abandon'];
 
 export interface SimOptions {
   readonly seed: number;
@@ -33,8 +32,6 @@ export interface SimOptions {
   readonly failbackAtUs?: number;
 }
 
-interface Line { gw: number; line: number; num: string }
-interface Planned { kind: CallKind; x: Line; y: Line; z: Line; startUs: number }
 
 interface Scheduled { atUs: number; seq: number; fn: () => void }
 
@@ -71,7 +68,7 @@ export class CallSim {
   private readonly seenCalls = new Set<string>();
   private stableAtCrash: string[] = [];
   private lostAtUs: number[] = [];
-  private readonly planned: Planned[] = [];
+  private readonly planned: PlannedCall[] = [];
   private readonly noAnswer = new Set<string>();
   private readonly answering = new Set<string>();
   private readonly hangingUp = new Set<string>();
@@ -120,55 +117,19 @@ export class CallSim {
 
   // ------------------------------------------------------------------ the call mix
 
-  private line(l: Line): MediaGateway { return this.gws[l.gw - 1]!; }
-
   planCalls(): void {
-    const free: Line[] = [];
-    for (let g = 1; g <= this.opt.gateways; g++) for (let l = 1; l <= this.opt.linesPerGateway; l++) free.push({ gw: g, line: l, num: numberOf(g, l) });
-    const take = (): Line => free.splice(this.rng.nextInt(free.length), 1)[0]!;
-    const n = Math.min(this.opt.calls, Math.floor(free.length / 3));
-    const span = Math.max(1, Math.floor(this.opt.durationUs * 0.35));
-    for (let k = 0; k < n; k++) {
-      const kind = CALL_KINDS[k % CALL_KINDS.length]!;
-      const p: Planned = { kind, x: take(), y: take(), z: take(), startUs: 200_000 + this.rng.nextInt(span) };
-      this.planned.push(p);
-      this.script(p);
+    const mix = planCallMix(this.rng, this.opt.gateways, this.opt.linesPerGateway, this.opt.calls, this.opt.durationUs);
+    this.planned.push(...mix.calls);
+    for (const n of mix.noAnswer) this.noAnswer.add(n);
+    for (const a of mix.actions) {
+      const gw = this.gws[a.gw - 1]!;
+      this.at(a.atUs, () => {
+        if (a.op === 'offhook') gw.offHook(a.line, this.nowUs);
+        else if (a.op === 'onhook') gw.onHook(a.line, this.nowUs);
+        else if (a.op === 'flash') gw.flash(a.line, this.nowUs);
+        else gw.dial(a.line, a.digits ?? '', this.nowUs);
+      });
     }
-  }
-
-  private script(p: Planned): void {
-    const { x, y, z } = p;
-    const r = (lo: number, hi: number): number => lo + this.rng.nextInt(hi - lo);
-    const t0 = p.startUs;
-    if (p.kind === 'no-answer') this.noAnswer.add(y.num);
-    this.at(t0, () => this.line(x).offHook(x.line, this.nowUs));
-    this.at(t0 + 80_000, () => this.line(x).dial(x.line, y.num, this.nowUs));
-    if (p.kind === 'abandon') { this.noAnswer.add(y.num); this.at(t0 + 1_000_000, () => this.line(x).onHook(x.line, this.nowUs)); return; }
-    const tf = t0 + r(1_500_000, Math.max(1_600_000, Math.floor(this.opt.durationUs * 0.45)));
-    switch (p.kind) {
-      case 'hold':
-        this.at(tf, () => this.line(x).flash(x.line, this.nowUs));
-        this.at(tf + 800_000, () => this.line(x).flash(x.line, this.nowUs));
-        break;
-      case 'blind':
-        this.at(tf, () => this.line(x).flash(x.line, this.nowUs));
-        this.at(tf + 100_000, () => this.line(x).dial(x.line, z.num, this.nowUs));
-        this.at(tf + 300_000, () => this.line(x).onHook(x.line, this.nowUs));
-        break;
-      case 'attended':
-        this.at(tf, () => this.line(x).flash(x.line, this.nowUs));
-        this.at(tf + 100_000, () => this.line(x).dial(x.line, z.num, this.nowUs));
-        this.at(tf + 1_200_000, () => this.line(x).onHook(x.line, this.nowUs));
-        break;
-      case 'conference':
-        this.at(tf, () => this.line(x).flash(x.line, this.nowUs));
-        this.at(tf + 100_000, () => this.line(x).dial(x.line, z.num, this.nowUs));
-        this.at(tf + 1_200_000, () => this.line(x).flash(x.line, this.nowUs));
-        break;
-      default: break;
-    }
-    const te = tf + r(2_000_000, 4_000_000);
-    for (const l of [x, y, z]) this.at(te + this.rng.nextInt(200_000), () => this.line(l).onHook(l.line, this.nowUs));
   }
 
   /** Phone users: answer a ringing phone, hang up on busy tone. */
@@ -179,11 +140,11 @@ export class CallSim {
         const v = gw.lineView(l); const num = numberOf(g, l);
         if (v.hook === 'on' && v.signals.includes(Pkg.ring) && !this.noAnswer.has(num) && !this.answering.has(num)) {
           this.answering.add(num);
-          this.at(this.nowUs + 300_000, () => { this.answering.delete(num); if (gw.lineView(l).signals.includes(Pkg.ring)) gw.offHook(l, this.nowUs); });
+          this.at(this.nowUs + ANSWER_DELAY_US, () => { this.answering.delete(num); if (gw.lineView(l).signals.includes(Pkg.ring)) gw.offHook(l, this.nowUs); });
         }
         if (v.hook === 'off' && v.signals.includes(Pkg.busyTone) && !this.hangingUp.has(num)) {
           this.hangingUp.add(num);
-          this.at(this.nowUs + 150_000, () => { this.hangingUp.delete(num); gw.onHook(l, this.nowUs); });
+          this.at(this.nowUs + BUSY_HANGUP_US, () => { this.hangingUp.delete(num); gw.onHook(l, this.nowUs); });
         }
       }
     }
@@ -240,17 +201,9 @@ export class CallSim {
     }
   }
 
-  /** Calls whose freshest record on the gateways is stable (or a consultation ringing over a held call). */
+  /** Calls whose freshest record on the gateways is stable (see stableCalls). */
   snapshotStable(): string[] {
-    const best = new Map<string, CallRecord>();
-    const where = new Map<string, Set<string>>();
-    for (let g = 0; g < this.gws.length; g++) for (const cv of this.gws[g]!.contextsView()) for (const r of cv.records) {
-      const p = parseRecord(r); if (!p.ok) continue;
-      const cur = best.get(p.value.callId);
-      if (!cur || p.value.seq > cur.seq) best.set(p.value.callId, p.value);
-      const w = where.get(p.value.callId) ?? new Set(); w.add(gatewayName(g + 1)); where.set(p.value.callId, w);
-    }
-    return [...best.values()].filter((r) => STABLE_PHASES.has(r.phase) || r.phase === 'consult-ringing').map((r) => r.callId).sort();
+    return stableCalls(this.gws.flatMap((g) => g.contextsView().flatMap((c) => c.records)));
   }
 
   // ------------------------------------------------------------------ the scenario
