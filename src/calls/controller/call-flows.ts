@@ -356,7 +356,10 @@ export class CallFlows {
       put(b, p.mgId, action('-', modify(p.termId, idle ? { signals: SG_NONE, events: EV_IDLE } : { signals: SG_BUSY, events: EV_TONE })));
     }
     this.c.calls.delete(call.id);
-    this.c.batch(b, nowUs, () => {});
+    // Write-ahead billing: the contexts go only once the CDR is stored (cdrStored), so a
+    // crash in between leaves the call on the gateways for the alternate, whose second
+    // insert the store refuses — never a call that ended without its record.
+    this.c.afterCdr(call.id, () => this.c.batch(b, this.c.lastNowUs, () => {}));
   }
 
   onTimer(nowUs: number): void {

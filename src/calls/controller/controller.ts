@@ -88,6 +88,24 @@ export class CallController {
   // ------------------------------------------------------------------ outputs
 
   emitCdr(r: CdrRecord): void { this.cdrs.push(r); }
+
+  private readonly cdrWaits = new Map<string, () => void>();
+  /** Time of the latest input (for work resumed by cdrStored). */
+  lastNowUs = 0;
+
+  /** Runs `f` once the driver reports the call's CDR stored (or failed: calls are never held hostage to billing). */
+  afterCdr(callId: string, f: () => void): void {
+    if (this.cdrWaits.size >= (this.cfg.queueMax ?? 100_000)) { f(); return; }
+    this.cdrWaits.set(callId, f);
+  }
+
+  /** The driver's answer to pollCdr: the record is durable (or the store failed). */
+  cdrStored(callId: string, nowUs: number): void {
+    this.lastNowUs = nowUs;
+    const f = this.cdrWaits.get(callId);
+    this.cdrWaits.delete(callId);
+    f?.();
+  }
   emit(e: ControllerEvent): void { if (this.events.length < (this.cfg.queueMax ?? 100_000)) this.events.push(e); }
   pollCdr(): CdrRecord | undefined { return this.cdrs.shift(); }
   pollEvent(): ControllerEvent | undefined { return this.events.shift(); }
@@ -196,11 +214,13 @@ export class CallController {
   // ------------------------------------------------------------------ time
 
   handleDatagram(peer: string, bytes: Uint8Array, nowUs: number): void {
+    this.lastNowUs = nowUs;
     this.link.handleDatagram(peer, bytes, nowUs);
     this.runSoon(nowUs);
   }
 
   handleTimeout(nowUs: number): void {
+    this.lastNowUs = nowUs;
     this.link.handleTimeout(nowUs);
     this.runSoon(nowUs);
     for (const gw of [...this.gateways.values()]) {

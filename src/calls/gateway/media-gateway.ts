@@ -36,6 +36,9 @@ export interface GatewayConfig {
   readonly pendingEventsMax?: number;
 }
 
+/** Digits kept while nobody collects them. */
+const TYPE_AHEAD_MAX = 32;
+
 interface LineEvents { requestId: number; names: Set<string>; digitMap: DigitMap | undefined }
 
 interface Line {
@@ -46,6 +49,7 @@ interface Line {
   events: LineEvents | undefined;
   digits: string;
   record: string | undefined;
+  typeAhead: string;
 }
 
 interface PendingEvent { termId: string; requestId: number; name: string; params?: Record<string, string>; tid?: number }
@@ -77,14 +81,14 @@ export class MediaGateway {
   private lastHeardUs = 0;
   private readonly pending: PendingEvent[] = [];
   private readonly events: GatewayEvent[] = [];
-  private closedMaxGapUs = 0;
+  private closedMaxGap = { gapUs: 0, endUs: 0 };
   private readonly tidKind = new Map<number, 'register' | 'notify'>();
   readonly stats = { commandsAccepted: 0, commandsRejected: 0, notifiesSent: 0, failovers: 0 };
 
   constructor(readonly cfg: GatewayConfig, codec: H248Codec, private readonly rng: Rng) {
     for (let i = 1; i <= cfg.lines; i++) {
       const termId = `al/${i}`;
-      this.lines.set(termId, { termId, hook: 'on', contextId: undefined, signals: [], events: undefined, digits: '', record: undefined });
+      this.lines.set(termId, { termId, hook: 'on', contextId: undefined, signals: [], events: undefined, digits: '', record: undefined, typeAhead: '' });
     }
     this.freePorts = [...cfg.rtpPorts];
     const lc: LinkConfig = { ...defaultLinkConfig(cfg.mgId, codec), ...(cfg.link ?? {}) };
@@ -158,8 +162,8 @@ export class MediaGateway {
 
   // ------------------------------------------------------------------ phone side (scripted lines)
 
-  offHook(line: number, nowUs: number): void { const l = this.line(line); if (l.hook === 'off') return; l.hook = 'off'; l.digits = ''; this.detect(l, Pkg.offHook, undefined, nowUs); }
-  onHook(line: number, nowUs: number): void { const l = this.line(line); if (l.hook === 'on') return; l.hook = 'on'; l.digits = ''; this.detect(l, Pkg.onHook, undefined, nowUs); }
+  offHook(line: number, nowUs: number): void { const l = this.line(line); if (l.hook === 'off') return; l.hook = 'off'; l.digits = ''; l.typeAhead = ''; this.detect(l, Pkg.offHook, undefined, nowUs); }
+  onHook(line: number, nowUs: number): void { const l = this.line(line); if (l.hook === 'on') return; l.hook = 'on'; l.digits = ''; l.typeAhead = ''; this.detect(l, Pkg.onHook, undefined, nowUs); }
   flash(line: number, nowUs: number): void { const l = this.line(line); if (l.hook !== 'off') return; this.detect(l, Pkg.flashHook, undefined, nowUs); }
 
   dial(line: number, digits: string, nowUs: number): void {
@@ -168,7 +172,12 @@ export class MediaGateway {
     for (const d of digits) {
       if (!/[0-9*#]/.test(d)) continue;
       const ev = l.events;
-      if (!ev || !ev.names.has(Pkg.digitCompletion) || !ev.digitMap) continue; // digits nobody asked for are dropped
+      if (!ev || !ev.names.has(Pkg.digitCompletion) || !ev.digitMap) {
+        // Digits before digit collection is armed (e.g. the controller is failing over) are
+        // buffered and replayed when it is (RFC 3525 §7.1.9 event buffer, lock-step style).
+        if (l.typeAhead.length < TYPE_AHEAD_MAX) l.typeAhead += d;
+        continue;
+      }
       if (l.signals.includes(Pkg.dialTone)) l.signals = l.signals.filter((s) => s !== Pkg.dialTone);
       l.digits += d;
       const v = ev.digitMap.match(l.digits);
@@ -214,7 +223,12 @@ export class MediaGateway {
 
   // ------------------------------------------------------------------ network side
 
-  handleControl(peer: string, bytes: Uint8Array, nowUs: number): void { this.link.handleDatagram(peer, bytes, nowUs); }
+  private pendingAfterReply = false;
+
+  handleControl(peer: string, bytes: Uint8Array, nowUs: number): void {
+    this.link.handleDatagram(peer, bytes, nowUs);
+    if (this.pendingAfterReply) { this.pendingAfterReply = false; for (const f of this.afterReply.splice(0)) f(); }
+  }
 
   handleRtp(port: number, bytes: Uint8Array, nowUs: number): void {
     for (const t of this.rtp.values()) if (t.port === port) { t.receiver.handleDatagram(bytes, nowUs); return; }
@@ -310,6 +324,7 @@ export class MediaGateway {
     this.stats.commandsAccepted++;
     const actions: ActionReply[] = [];
     for (const a of req.actions) actions.push(...this.runAction(a, nowUs));
+    if (this.afterReply.length > 0) this.pendingAfterReply = true;
     return { kind: 'reply', transactionId: req.transactionId, actions };
   }
 
@@ -364,14 +379,14 @@ export class MediaGateway {
         if (l.contextId !== undefined) return { error: errorDescriptor(ErrorCodes.terminationAlreadyInContext, tid) };
         l.contextId = id;
         members.add(tid);
-        this.applyLine(l, c);
+        this.applyLine(l, c, nowUs);
         return { ctx, reply: { type: 'add', terminationIds: [tid] } };
       }
       case 'modify': {
         const l = this.lines.get(tid);
         if (l) {
           if (ctx !== '-' && ctx !== l.contextId) return { error: errorDescriptor(ErrorCodes.terminationNotInContext, tid) };
-          this.applyLine(l, c);
+          this.applyLine(l, c, nowUs);
           return { ctx, reply: { type: 'modify', terminationIds: [tid] } };
         }
         const t = this.rtp.get(tid);
@@ -408,6 +423,8 @@ export class MediaGateway {
   }
 
   private handoffTo: number | undefined;
+  /** Work to run once the current request's reply is queued (so events follow the reply). */
+  private readonly afterReply: (() => void)[] = [];
 
   /** Runs a pending Handoff (from handleTimeout, so the reply leaves first). */
   private runHandoff(nowUs: number): void {
@@ -427,13 +444,14 @@ export class MediaGateway {
     if (l) { l.contextId = undefined; l.record = undefined; l.signals = []; return; }
     const t = this.rtp.get(termId);
     if (t) {
-      this.closedMaxGapUs = Math.max(this.closedMaxGapUs, t.receiver.largestGapUs());
+      const g = t.receiver.largestGap();
+      if (g.gapUs > this.closedMaxGap.gapUs) this.closedMaxGap = g;
       this.rtp.delete(termId);
       this.freePorts.push(t.port);
     }
   }
 
-  private applyLine(l: Line, d: AmmDescriptors): void {
+  private applyLine(l: Line, d: AmmDescriptors, nowUs: number): void {
     if (d.signals !== undefined) l.signals = d.signals.flatMap((s) => (s.kind === 'signal' ? [s.name] : s.signals.map((x) => x.name)));
     if (d.events !== undefined) {
       if (d.events.events.length === 0) l.events = undefined;
@@ -441,6 +459,11 @@ export class MediaGateway {
         const dmText = d.events.events.find((e) => e.digitMap?.value)?.digitMap?.value ?? d.digitMap?.value;
         l.events = { requestId: typeof d.events.requestId === 'number' ? d.events.requestId : 0, names: new Set(d.events.events.map((e) => e.name)), digitMap: dmText ? DigitMap.parse(dmText) : undefined };
         l.digits = '';
+        if (l.typeAhead && l.events.digitMap && l.events.names.has(Pkg.digitCompletion)) {
+          const ahead = l.typeAhead; l.typeAhead = '';
+          const n = Number(l.termId.slice(3));
+          this.afterReply.push(() => this.dial(n, ahead, nowUs));
+        }
       }
     }
     const rec = d.media?.terminationState?.properties?.[RECORD_PROPERTY];
@@ -475,9 +498,11 @@ export class MediaGateway {
   }
 
   /** Largest RTP inter-arrival gap over every termination this gateway ever had. */
-  largestRtpGapUs(): number {
-    let g = this.closedMaxGapUs;
-    for (const t of this.rtp.values()) g = Math.max(g, t.receiver.largestGapUs());
+  largestRtpGapUs(): number { return this.largestRtpGap().gapUs; }
+
+  largestRtpGap(): { gapUs: number; endUs: number } {
+    let g = this.closedMaxGap;
+    for (const t of this.rtp.values()) { const x = t.receiver.largestGap(); if (x.gapUs > g.gapUs) g = x; }
     return g;
   }
 

@@ -166,7 +166,10 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
     const billed = new Set(rows.map((r) => r.callId));
     const mixCount: Record<string, number> = {};
     for (const c of mix.calls) mixCount[c.kind] = (mixCount[c.kind] ?? 0) + 1;
+    for (const d of cdrOutcomes.filter((x) => x.outcome !== 'inserted')) o.log(`CDR ${d.outcome}: ${d.callId} ${d.detail ?? ''}`);
     if (pcap && o.pcap) pcap.write(o.pcap);
+    const worst = gst.reduce((a, g) => (g.largestRtpGapUs > a.largestRtpGapUs ? g : a), gst[0]!);
+    if (worst) o.log(`largest RTP gap ${worst.largestRtpGapUs} us ended at +${((worst.largestRtpGapEndUs - t0) / 1e6).toFixed(3)} s`);
     const ms = (us: number): number => Math.round(us / 100) / 10;
     return {
       seed: o.seed, gateways: o.gateways, linesPerGateway: lines, callsPlaced: mix.calls.length, mix: mixCount,

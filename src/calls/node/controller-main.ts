@@ -36,7 +36,8 @@ function pump(): void {
     store.insert(rec).then((outcome) => {
       if (outcome === 'inserted') inserted++; else duplicates++;
       send({ t: 'cdr', callId: rec.callId, outcome });
-    }, (err: unknown) => { errors++; send({ t: 'cdr', callId: rec.callId, outcome: 'error', detail: String(err) }); });
+    }, (err: unknown) => { errors++; send({ t: 'cdr', callId: rec.callId, outcome: 'error', detail: String(err) }); })
+      .finally(() => { ctl.cdrStored(rec.callId, wallUs()); pump(); });
   }
   for (let e = ctl.pollEvent(); e; e = ctl.pollEvent()) send({ t: 'ctl-event', e });
   timer.arm(ctl.pollDeadline());

@@ -36,6 +36,7 @@ export interface GatewayStatus {
   readonly contexts: number;
   readonly records: string[];
   readonly largestRtpGapUs: number;
+  readonly largestRtpGapEndUs: number;
   readonly rtpPacketsReceived: number;
   readonly commandsRejected: number;
 }

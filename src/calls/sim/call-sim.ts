@@ -63,6 +63,7 @@ export class CallSim {
   private readonly sched: Scheduled[] = [];
   private seq = 0;
   readonly cdrs: CdrRecord[] = [];
+  cdrDuplicates = 0;
   readonly events: { ctl: number; e: ControllerEvent }[] = [];
   readonly violations: string[] = [];
   private readonly seenCalls = new Set<string>();
@@ -185,7 +186,11 @@ export class CallSim {
     for (let i = 0; i < this.ctls.length; i++) {
       const c = this.ctls[i]; if (!c) continue;
       for (let o = c.pollTransmit(); o; o = c.pollTransmit()) this.net.send(this.ctlAddr[i]!, o.peer, o.bytes, this.nowUs);
-      for (let r = c.pollCdr(); r; r = c.pollCdr()) this.cdrs.push(r);
+      for (let r = c.pollCdr(); r; r = c.pollCdr()) {
+        // The store's unique call id: a second record for a call is refused, as in SQLite/PostgreSQL.
+        if (this.cdrs.some((x) => x.callId === r!.callId)) this.cdrDuplicates++; else this.cdrs.push(r);
+        c.cdrStored(r.callId, this.nowUs);
+      }
       for (let e = c.pollEvent(); e; e = c.pollEvent()) {
         this.events.push({ ctl: i, e });
         if (e.type === 'call-released' || e.type === 'call-answered' || e.type === 'call-preserved') this.seenCalls.add(e.callId);
@@ -239,7 +244,6 @@ export class CallSim {
     for (const id of this.seenCalls) if (!perCall.has(id)) v.push(`call ${id} ended without CDR`);
     for (const r of this.cdrs) {
       if (r.endUs < r.startUs) v.push(`CDR ${r.callId} ends before it starts`);
-      if (preservedSet.has(r.callId) && r.writtenBy === 'mgc-a' && this.opt.failbackAtUs === undefined) v.push(`preserved call ${r.callId} billed by the crashed controller`);
     }
     for (const gw of this.gws) {
       const cs = gw.contextsView();
