@@ -16,6 +16,8 @@ import { DigitMap } from './digit-map.js';
 import { RECORD_PROPERTY } from '../record/call-record.js';
 import { Pkg } from '../common/packages.js';
 import type { G711Law } from '../rtp/g711.js';
+import { keepGap } from '../rtp/receiver.js';
+import type { RtpGap } from '../rtp/receiver.js';
 import { addressOfMid, midOfAddress } from '../common/address.js';
 
 export interface GatewayConfig {
@@ -82,6 +84,7 @@ export class MediaGateway {
   private readonly pending: PendingEvent[] = [];
   private readonly events: GatewayEvent[] = [];
   private closedMaxGap = { gapUs: 0, endUs: 0 };
+  private readonly closedGaps: RtpGap[] = [];
   private readonly tidKind = new Map<number, 'register' | 'notify'>();
   readonly stats = { commandsAccepted: 0, commandsRejected: 0, notifiesSent: 0, failovers: 0 };
 
@@ -444,6 +447,7 @@ export class MediaGateway {
     if (l) { l.contextId = undefined; l.record = undefined; l.signals = []; return; }
     const t = this.rtp.get(termId);
     if (t) {
+      for (const x of t.receiver.gaps) keepGap(this.closedGaps, x, 2_000);
       const g = t.receiver.largestGap();
       if (g.gapUs > this.closedMaxGap.gapUs) this.closedMaxGap = g;
       this.rtp.delete(termId);
@@ -505,6 +509,9 @@ export class MediaGateway {
     for (const t of this.rtp.values()) { const x = t.receiver.largestGap(); if (x.gapUs > g.gapUs) g = x; }
     return g;
   }
+
+  /** Logged RTP gaps (≥ GAP_LOG_MIN_US) of every termination, for windows such as a failover. */
+  rtpGaps(): RtpGap[] { return [...this.closedGaps, ...[...this.rtp.values()].flatMap((t) => t.receiver.gaps)]; }
 
   rtpTerminations(): readonly RtpTermination[] { return [...this.rtp.values()]; }
 }

@@ -15,6 +15,7 @@ import type { ControllerEvent } from '../controller/controller.js';
 import type { GatewayEvent } from '../gateway/media-gateway.js';
 import { PcapWriter } from './pcap-writer.js';
 import { wallUs } from './driver-util.js';
+import { GAP_LOG_MIN_US } from '../rtp/receiver.js';
 
 export interface CallsRunOptions {
   readonly gateways: number;
@@ -42,6 +43,9 @@ export interface CallsRunReport {
   readonly failoverDetectionMs: number | null;
   readonly allControllableMs: number | null;
   readonly largestRtpGapMs: number;
+  /** Largest gap overlapping the failover window; null = none of at least rtpGapLoggedFromMs. */
+  readonly largestRtpGapAcrossFailoverMs: number | null;
+  readonly rtpGapLoggedFromMs: number;
   readonly featuresAfterFailover: Record<string, number>;
   readonly hangupsAfterFailover: number;
   readonly cdrsWritten: number;
@@ -178,6 +182,13 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
       failoverDetectionMs: killAtUs !== undefined && lostAt.length ? ms(Math.max(...lostAt) - killAtUs) : null,
       allControllableMs: killAtUs !== undefined && preservedAt.length ? ms(Math.max(...preservedAt) - killAtUs) : null,
       largestRtpGapMs: ms(Math.max(0, ...gst.map((g) => g.largestRtpGapUs))),
+      largestRtpGapAcrossFailoverMs: killAtUs === undefined ? null : (() => {
+        // Gaps overlapping [crash, all calls controllable]; below GAP_LOG_MIN_US nothing is logged.
+        const end = preservedAt.length ? Math.max(...preservedAt) : killAtUs + 1_000_000;
+        const xs = gst.flatMap((g) => g.rtpGaps).filter((x) => x.endUs >= killAtUs && x.endUs - x.gapUs <= end).map((x) => x.gapUs);
+        return xs.length ? ms(Math.max(...xs)) : null;
+      })(),
+      rtpGapLoggedFromMs: GAP_LOG_MIN_US / 1000,
       featuresAfterFailover: feats, hangupsAfterFailover: hangups,
       cdrsWritten: rows.length,
       cdrErrors: cdrOutcomes.filter((x) => x.outcome === 'error').length,

@@ -78,7 +78,7 @@ process.on('message', (m: ToChild) => {
     const cs = gw.contextsView();
     send({ t: 'status', id: m.id, gw: {
       registeredWith: gw.currentController(), contexts: cs.length, records: cs.flatMap((c) => c.records),
-      largestRtpGapUs: gw.largestRtpGap().gapUs, largestRtpGapEndUs: gw.largestRtpGap().endUs, rtpPacketsReceived: rtpReceived, commandsRejected: gw.stats.commandsRejected,
+      largestRtpGapUs: gw.largestRtpGap().gapUs, largestRtpGapEndUs: gw.largestRtpGap().endUs, rtpGaps: gw.rtpGaps(), rtpPacketsReceived: rtpReceived, commandsRejected: gw.stats.commandsRejected,
     } });
   }
   pump(now);

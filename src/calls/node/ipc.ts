@@ -37,6 +37,7 @@ export interface GatewayStatus {
   readonly records: string[];
   readonly largestRtpGapUs: number;
   readonly largestRtpGapEndUs: number;
+  readonly rtpGaps: { gapUs: number; endUs: number }[];
   readonly rtpPacketsReceived: number;
   readonly commandsRejected: number;
 }

@@ -7,6 +7,21 @@ import { G711_SAMPLE_RATE_HZ } from './sender.js';
 
 /** Bound on distinct SSRCs tracked by one receiver (each stream is one call leg). */
 const STREAMS_MAX = 64;
+/** Inter-arrival gaps at least this long are logged with their time (20 ms is the packet interval). */
+export const GAP_LOG_MIN_US = 25_000;
+/** Bound on logged gaps per receiver; the smallest is dropped first. */
+const GAP_LOG_MAX = 256;
+
+export interface RtpGap { readonly gapUs: number; readonly endUs: number }
+
+/** Keeps the largest gaps in `log` (bounded), dropping the smallest. */
+export function keepGap(log: RtpGap[], g: RtpGap, max = GAP_LOG_MAX): void {
+  if (log.length < max) { log.push(g); return; }
+  let min = 0;
+  for (let i = 1; i < log.length; i++) if (log[i]!.gapUs < log[min]!.gapUs) min = i;
+  if (log[min]!.gapUs < g.gapUs) log[min] = g;
+}
+
 /** Window of recent sequence numbers remembered to tell duplicates from reordering. */
 const RECENT_SEQ_MAX = 128;
 
@@ -50,6 +65,8 @@ export class RtpReceiver {
   private errors = 0;
   private droppedStreams = 0;
   lastError: WireError | undefined;
+  /** Gaps of GAP_LOG_MIN_US or more, with the arrival that ended them. */
+  readonly gaps: RtpGap[] = [];
 
   /** Feeds one datagram. Returns false (and counts) if it is not valid RTP. */
   handleDatagram(bytes: Uint8Array, nowUs: number): boolean {
@@ -77,6 +94,7 @@ export class RtpReceiver {
       if (delta > 0) st.maxExt = ext; else st.reordered++;
       const gap = nowUs - st.lastArrivalUs;
       if (gap > st.largestGapUs) { st.largestGapUs = gap; st.largestGapEndUs = nowUs; }
+      if (gap >= GAP_LOG_MIN_US) keepGap(this.gaps, { gapUs: gap, endUs: nowUs });
     }
     if (ext < st.baseSeq) st.baseSeq = ext;
     st.packets++;

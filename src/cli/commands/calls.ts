@@ -24,7 +24,7 @@ function print(r: CallsRunReport, log: (s: string) => void): void {
   log(`released at failover    ${r.releasedAtFailover}  (ringing / half set up, with CDR)`);
   log(`failover detection      ${r.failoverDetectionMs ?? '-'} ms`);
   log(`all calls controllable  ${r.allControllableMs ?? '-'} ms after the crash`);
-  log(`largest RTP gap         ${r.largestRtpGapMs} ms`);
+  log(`largest RTP gap         ${r.largestRtpGapAcrossFailoverMs ?? `< ${r.rtpGapLoggedFromMs}`} ms across the failover; ${r.largestRtpGapMs} ms over the whole run`);
   log(`features after failover ${f}; hang-ups ${r.hangupsAfterFailover}`);
   log(`CDRs written            ${r.cdrsWritten}  (errors ${r.cdrErrors}, duplicates refused ${r.cdrDuplicatesRefused}, calls without CDR ${r.callsWithoutCdr.length})`);
   log(`orphan contexts         ${r.orphanContexts};  commands refused by gateways ${r.commandsRejected};  calls still tracked ${r.callsStillTracked}`);
