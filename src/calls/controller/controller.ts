@@ -273,8 +273,16 @@ export class CallController {
     this.byAddr.delete(gw.addr);
     this.link.forgetPeer(gw.addr);
     this.emit({ type: 'gateway-lost', mgId: gw.mgId, why: 'timeout', atUs: nowUs });
+    // Lost contact: either the gateway died, or we are the one cut off and it moved to
+    // another controller. We bill (and clear the other half) only when the call's other
+    // gateways still answer us; otherwise the call is dropped from our state unbilled, for
+    // the controller the gateways moved to owns it now (no split brain in billing).
+    const freshUs = nowUs - 2 * this.cfg.keepaliveUs;
     for (const call of [...this.calls.values()]) {
-      if (call.parties.some((p) => p.mgId === gw.mgId)) this.flows.release(call, 'gateway-lost', undefined, nowUs);
+      if (!call.parties.some((p) => p.mgId === gw.mgId)) continue;
+      const others = call.parties.filter((p) => p.mgId !== gw.mgId).map((p) => this.gateways.get(p.mgId));
+      if (others.length > 0 && others.every((g) => g && g.status === 'active' && g.lastOkUs >= freshUs)) this.flows.release(call, 'gateway-lost', undefined, nowUs);
+      else this.dropCall(call);
     }
     this.rebuild.forgetGateway(gw.mgId);
   }

@@ -299,6 +299,7 @@ export class MediaGateway {
   }
 
   private accepted(peer: string, nowUs: number): void {
+    if (this.controller !== peer) this.link.forgetPeerReplies(peer);
     this.reg = 'registered';
     this.controller = peer;
     this.lastHeardUs = nowUs;

@@ -2,6 +2,7 @@
 // loopback (ephemeral port), timers at the engine's deadline, the CDR store, and
 // IPC to `unbroken calls run`. Started with its config as JSON in argv[2].
 import { createSocket } from 'node:dgram';
+import { randomInt } from 'node:crypto';
 import { CallController } from '../controller/controller.js';
 import { NumberingPlan } from '../common/numbering.js';
 import { textCodec } from '../transport/text-codec.js';
@@ -20,6 +21,7 @@ const addr = `127.0.0.1:${sock.address().port}`;
 const ctl = new CallController({
   id: cfg.id, address: addr, plan: new NumberingPlan(cfg.gateways, cfg.lines), keepaliveUs: cfg.keepaliveUs,
   noAnswerUs: cfg.noAnswerUs, rebuildWaitUs: cfg.rebuildWaitUs, callIdPrefix: `${cfg.id.slice(-1)}${Date.now().toString(36)}`,
+  link: { firstTransactionId: 1 + randomInt(2 ** 30) },
 }, textCodec);
 if (cfg.pcap) ctl.link.tap = (dir, peer, bytes) => { if (dir === 'out') send({ t: 'pcap', tsUs: wallUs(), src: addr, dst: peer, data: Buffer.from(bytes).toString('base64') }); };
 

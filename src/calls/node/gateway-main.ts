@@ -30,7 +30,7 @@ for (let i = 0; i < cfg.lines * 2; i++) { const s = await bound(); rtpSocks.set(
 const mgId = gatewayName(cfg.index);
 const gw = new MediaGateway({
   mgId, lines: cfg.lines, controllers: cfg.controllers, rtpIp: '127.0.0.1', rtpPorts: [...rtpSocks.keys()], law: 'pcmu',
-  controllerTimeoutUs: cfg.controllerTimeoutUs, registerRetryUs: 200_000,
+  controllerTimeoutUs: cfg.controllerTimeoutUs, registerRetryUs: 200_000, link: { firstTransactionId: 1 + randomInt(2 ** 30) },
 }, textCodec, new SeededRng(randomInt(2 ** 31)));
 if (cfg.pcap) gw.link.tap = (dir, peer, bytes) => { if (dir === 'out') send({ t: 'pcap', tsUs: wallUs(), src: addr, dst: peer, data: Buffer.from(bytes).toString('base64') }); };
 

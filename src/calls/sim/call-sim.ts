@@ -30,6 +30,8 @@ export interface SimOptions {
   readonly restartPrimaryAtUs?: number;
   /** Tell the alternate to hand every gateway back to the primary at this time. */
   readonly failbackAtUs?: number;
+  /** Instead of crashing it: cut the primary off from every gateway at crashAtUs, heal at this time. */
+  readonly healPrimaryAtUs?: number;
 }
 
 
@@ -48,6 +50,7 @@ export interface SimReport {
   readonly featuresAfterFailover: number;
   readonly cdrs: number;
   readonly kinds: Record<string, number>;
+  readonly stableAtFailback: string[];
 }
 
 const CTL_IP = ['10.0.1.1', '10.0.1.2'];
@@ -68,6 +71,8 @@ export class CallSim {
   readonly violations: string[] = [];
   private readonly seenCalls = new Set<string>();
   private stableAtCrash: string[] = [];
+  private stableAtFailback: string[] = [];
+  private failbackStartUs = 0;
   private lostAtUs: number[] = [];
   private readonly planned: PlannedCall[] = [];
   private readonly noAnswer = new Set<string>();
@@ -83,7 +88,7 @@ export class CallSim {
       const ports = Array.from({ length: opt.linesPerGateway * 3 }, (_, i) => 20_000 + 2 * i);
       const gw = new MediaGateway({
         mgId: gatewayName(g), lines: opt.linesPerGateway, controllers: this.ctlAddr, rtpIp: ip, rtpPorts: ports, law: 'pcmu',
-        controllerTimeoutUs: opt.controllerTimeoutUs, registerRetryUs: 200_000,
+        controllerTimeoutUs: opt.controllerTimeoutUs, registerRetryUs: 200_000, link: { firstTransactionId: 1 + this.rng.nextInt(2 ** 30) },
       }, textCodec, this.rng.fork());
       this.gws.push(gw);
       this.net.bind(`${ip}:2944`, (from, b, t) => gw.handleControl(from, b, t));
@@ -98,6 +103,7 @@ export class CallSim {
     const c = new CallController({
       id: i === 0 ? 'mgc-a' : 'mgc-b', address: this.ctlAddr[i]!, plan: this.plan, keepaliveUs: this.opt.keepaliveUs,
       noAnswerUs: 4_000_000, rebuildWaitUs: 2_000_000, callIdPrefix: `${i === 0 ? 'a' : 'b'}${this.nowUs.toString(36)}`,
+      link: { firstTransactionId: 1 + this.rng.nextInt(2 ** 30) },
     }, textCodec);
     this.ctls[i] = c;
     this.net.bind(this.ctlAddr[i]!, (from, b, t) => c.handleDatagram(from, b, t));
@@ -219,10 +225,19 @@ export class CallSim {
     if (o.crashAtUs !== undefined) {
       this.run(o.crashAtUs);
       this.stableAtCrash = this.snapshotStable();
-      this.crashController(0);
+      if (o.healPrimaryAtUs !== undefined) {
+        this.net.partition(CTL_IP[0]!, this.gws.map((_, g) => `10.0.0.${g + 1}`));
+        this.run(o.healPrimaryAtUs);
+        this.net.heal();
+      } else this.crashController(0);
     }
     if (o.restartPrimaryAtUs !== undefined) { this.run(o.restartPrimaryAtUs); this.startController(0); }
-    if (o.failbackAtUs !== undefined) { this.run(o.failbackAtUs); this.ctls[1]?.handoffAll(this.ctlAddr[0]!, this.nowUs); }
+    if (o.failbackAtUs !== undefined) {
+      this.run(o.failbackAtUs);
+      this.stableAtFailback = this.snapshotStable();
+      this.failbackStartUs = this.nowUs;
+      this.ctls[1]?.handoffAll(this.ctlAddr[0]!, this.nowUs);
+    }
     this.run(o.durationUs);
     // Everyone hangs up; then quiet time for the last releases.
     for (const gw of this.gws) for (let l = 1; l <= o.linesPerGateway; l++) gw.onHook(l, this.nowUs);
@@ -237,6 +252,16 @@ export class CallSim {
     const preservedSet = new Set(preserved);
     if (this.opt.crashAtUs !== undefined) {
       for (const id of this.stableAtCrash) if (!preservedSet.has(id)) v.push(`stable call ${id} not preserved`);
+    }
+    if (this.opt.failbackAtUs !== undefined) {
+      const back = new Set(this.events.filter((x) => x.ctl === 0 && x.e.type === 'call-preserved' && x.e.atUs >= this.failbackStartUs).map((x) => (x.e as { callId: string }).callId));
+      for (const id of this.stableAtFailback) if (!back.has(id)) v.push(`stable call ${id} not preserved by the failback`);
+      for (const gw of this.gws) if (gw.currentController() !== this.ctlAddr[0]) v.push(`${gw.cfg.mgId} did not fail back`);
+    }
+    if (this.opt.healPrimaryAtUs !== undefined) {
+      for (const r of this.cdrs) if (r.writtenBy === 'mgc-a' && r.endUs >= this.opt.crashAtUs!) v.push(`cut-off primary billed ${r.callId} (${r.releaseReason})`);
+      const a = this.ctls[0];
+      if (a && a.gateways.size > 0) v.push(`healed primary still holds gateways ${[...a.gateways.keys()].join(',')}`);
     }
     const perCall = new Map<string, number>();
     for (const r of this.cdrs) perCall.set(r.callId, (perCall.get(r.callId) ?? 0) + 1);
@@ -261,7 +286,7 @@ export class CallSim {
       seed: this.opt.seed, violations: v, callsPlaced: this.planned.length, stableAtCrash: this.stableAtCrash, preserved,
       releasedAtFailover: released, detectionUs: detect,
       controllableAgainUs: crash !== undefined && lastPreserved.length > 0 ? Math.max(...lastPreserved) - crash : undefined,
-      largestRtpGapUs: Math.max(0, ...this.gws.map((g) => g.largestRtpGapUs())), featuresAfterFailover: feats, cdrs: this.cdrs.length, kinds,
+      largestRtpGapUs: Math.max(0, ...this.gws.map((g) => g.largestRtpGapUs())), featuresAfterFailover: feats, cdrs: this.cdrs.length, kinds, stableAtFailback: this.stableAtFailback,
     };
   }
 }

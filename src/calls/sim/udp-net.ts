@@ -23,11 +23,18 @@ export class UdpNet {
 
   constructor(private readonly cfg: NetConfig, private readonly rng: SeededRng) {}
 
+  private readonly cut = new Set<string>();
+
+  /** Drops every datagram between host `a` and each of `others` (both ways) until healed. */
+  partition(a: string, others: readonly string[]): void { for (const b of others) { this.cut.add(`${a}|${b}`); this.cut.add(`${b}|${a}`); } }
+  heal(): void { this.cut.clear(); }
+
   bind(addr: string, h: DatagramHandler): void { this.sockets.set(addr, h); }
   unbindHost(ip: string): void { for (const k of [...this.sockets.keys()]) if (k.startsWith(`${ip}:`)) this.sockets.delete(k); }
 
   send(from: string, to: string, bytes: Uint8Array, nowUs: number): void {
     this.counters.sent++;
+    if (this.cut.size > 0 && this.cut.has(`${from.slice(0, from.lastIndexOf(':'))}|${to.slice(0, to.lastIndexOf(':'))}`)) { this.counters.dropped++; return; }
     if (this.cfg.loss > 0 && this.rng.nextFloat() < this.cfg.loss) { this.counters.dropped++; return; }
     if (this.heap.length >= this.cfg.queueMax) { this.counters.dropped++; return; }
     const atUs = nowUs + this.cfg.latencyUs + (this.cfg.jitterUs > 0 ? this.rng.nextInt(this.cfg.jitterUs) : 0);

@@ -29,6 +29,11 @@ export interface LinkConfig {
   readonly replyCacheUs: number;
   readonly outstandingMax: number;
   readonly replyCacheMax: number;
+  /**
+   * First transaction id. A restarted endpoint must not reuse the ids of its previous
+   * incarnation (the peer's reply cache would answer them), so drivers pass a random start.
+   */
+  readonly firstTransactionId?: number;
 }
 
 export function defaultLinkConfig(mId: string, codec: H248Codec): LinkConfig {
@@ -57,7 +62,14 @@ export class TransactionLink {
   /** Optional tap for captures (pcap): every datagram in or out. */
   tap: ((dir: 'in' | 'out', peer: string, bytes: Uint8Array) => void) | undefined;
 
-  constructor(private readonly cfg: LinkConfig, private readonly user: LinkUser) {}
+  constructor(private readonly cfg: LinkConfig, private readonly user: LinkUser) {
+    this.nextTid = Math.min(0xfffffffe, Math.max(1, cfg.firstTransactionId ?? 1));
+  }
+
+  /** Drops cached replies to `peer` (a new association with it starts). */
+  forgetPeerReplies(peer: string): void {
+    for (const k of [...this.replyCache.keys()]) if (k.startsWith(`${peer}|`)) this.replyCache.delete(k);
+  }
 
   get mId(): string { return this.cfg.mId; }
 
