@@ -387,6 +387,7 @@ export class MediaGateway {
         return { ctx, reply: { type: 'add', terminationIds: [tid] } };
       }
       case 'modify': {
+        if (typeof ctx === 'number' && !this.contexts.has(ctx)) return { error: errorDescriptor(ErrorCodes.unknownContextId) };
         const l = this.lines.get(tid);
         if (l) {
           if (ctx !== '-' && ctx !== l.contextId) return { error: errorDescriptor(ErrorCodes.terminationNotInContext, tid) };

@@ -33,7 +33,7 @@ export class RtpTermination {
   poll(nowUs: number, out: RtpDatagram[]): void {
     if (!this.sends()) {
       // Keep the clock moving so resuming does not burst stale packets.
-      this.sender.poll(nowUs);
+      this.sender.idle(nowUs);
       return;
     }
     for (const bytes of this.sender.poll(nowUs)) out.push({ fromPort: this.port, toIp: this.remote!.ip, toPort: this.remote!.port, bytes });

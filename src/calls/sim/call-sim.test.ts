@@ -54,3 +54,31 @@ test('calls sim: a primary cut off from its gateways and healed controls nothing
     assert.deepEqual(rep.violations, []);
   }
 });
+
+test('calls sim: without a crash every call of the mix ends with the billing its script implies', () => {
+  for (const s of seeds()) {
+    const sim = new CallSim({ ...base(s), crashAtUs: undefined });
+    const rep = sim.scenario();
+    if (rep.violations.length) console.log(`FAILED seed ${s} — replay: SIM_SEED=${s} npm test -- src/calls/sim/\n  ${rep.violations.slice(0, 20).join('\n  ')}`);
+    assert.deepEqual(rep.violations, []);
+    assert.equal(rep.cdrs, rep.callsPlaced, 'one CDR per placed call');
+    for (const p of sim.planned) {
+      const cdr = sim.cdrs.find((c) => c.caller === p.x.num);
+      assert.ok(cdr, `CDR for ${p.kind} call from ${p.x.num}`);
+      const why = `${p.kind} ${JSON.stringify(cdr)} (replay: SIM_SEED=${s})`;
+      switch (p.kind) {
+        case 'no-answer': assert.equal(cdr.releaseReason, 'no-answer', why); assert.equal(cdr.answerUs, null, why); break;
+        case 'abandon': assert.equal(cdr.releaseReason, 'caller-abandoned', why); break;
+        case 'basic': assert.equal(cdr.releaseReason, 'normal', why); assert.equal(cdr.features, '', why); break;
+        case 'hold': assert.equal(cdr.features, 'hold', why); break;
+        case 'blind': case 'attended':
+          assert.equal(cdr.features, 'hold,transfer', why);
+          assert.equal(cdr.connectedTo, `${p.y.num}+${p.z.num}`, why);
+          break;
+        case 'conference': assert.equal(cdr.features, 'conference,hold', why); break;
+      }
+      if (p.kind !== 'no-answer' && p.kind !== 'abandon') assert.ok(cdr.answerUs !== null, why);
+    }
+    assert.ok(rep.largestRtpGapUs > 0 && rep.largestRtpGapUs < 25_000, `RTP gap ${rep.largestRtpGapUs}`);
+  }
+});

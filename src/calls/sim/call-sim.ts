@@ -74,7 +74,7 @@ export class CallSim {
   private stableAtFailback: string[] = [];
   private failbackStartUs = 0;
   private lostAtUs: number[] = [];
-  private readonly planned: PlannedCall[] = [];
+  readonly planned: PlannedCall[] = [];
   private readonly noAnswer = new Set<string>();
   private readonly answering = new Set<string>();
   private readonly hangingUp = new Set<string>();
