@@ -151,6 +151,7 @@ test('printer refuses models with no text encoding (local misuse)', () => {
   assert.throws(() => printMessage(M.message(1, 'mg1', M.request(1, M.action('-', M.add('bad id'))))), H248EncodeError);
   assert.throws(() => printMessage(M.message(1, 'mg1', M.errorReply(1, 400, 'has "quotes"'))), H248EncodeError);
   assert.throws(() => printMessage(M.message(1, 'mg1')), H248EncodeError);
+  assert.equal(printMessage(M.message(2, 'mg1', M.request(1, M.action('-', M.modify(['al/1', 'al/2']))))), '!/2 mg1 T=1{C=-{MF=[al/1,al/2]}}');
 });
 
 test('print-then-parse is the identity (long and compact), property', () => {
@@ -180,4 +181,16 @@ test('random mutations of valid messages never throw and always yield a result',
       }
     }
   }), { seed, numRuns: 300 });
+});
+
+test('termination wildcards', () => {
+  assert.equal(M.terminationMatches('al/*', 'al/1'), true);
+  assert.equal(M.terminationMatches('al/*', 'al/1/2'), true);
+  assert.equal(M.terminationMatches('al/*', 'rtp/1'), false);
+  assert.equal(M.terminationMatches('*', 'ROOT'), true);
+  assert.equal(M.terminationMatches('rtp/$', 'rtp/7'), true);
+  assert.equal(M.terminationMatches('al/1', 'al/10'), false);
+  assert.equal(M.terminationMatches('a.b', 'axb'), false);
+  assert.equal(M.isWildcard('tr/3/*'), true);
+  assert.equal(M.isWildcard('tr/3/1'), false);
 });

@@ -2,12 +2,14 @@
 // program; `setExit` records the exit code the command wants the process to end with.
 import type { Command } from 'commander';
 import { registerCalls } from './calls.js';
+import { benchCommand } from './bench.js';
 
 export type SetExit = (code: number) => void;
 export type CommandModule = (program: Command, setExit: SetExit) => void;
 
 const modules: CommandModule[] = [
   registerCalls,
+  benchCommand,
 ];
 
 export function registerCommands(program: Command, setExit: SetExit): void {
