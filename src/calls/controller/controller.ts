@@ -261,11 +261,18 @@ export class CallController {
     this.gateways.delete(mgId);
     this.byAddr.delete(gw.addr);
     this.link.forgetPeer(gw.addr);
+    const others = new Set<string>();
     for (const call of [...this.calls.values()]) {
-      if (call.parties.some((p) => p.mgId === mgId)) this.dropCall(call);
+      if (!call.parties.some((p) => p.mgId === mgId)) continue;
+      this.dropCall(call);
+      for (const p of call.parties) if (p.mgId !== mgId) others.add(p.mgId);
     }
     this.rebuild.forgetGateway(mgId);
     this.emit({ type: 'gateway-lost', mgId, why, atUs: nowUs });
+    // The halves of those calls on gateways we still control become pending again: if the
+    // gateway was only flapping and registers back, the calls are merged and kept; if it
+    // really moved, they are released after rebuildWaitUs.
+    if (why === 'moved') for (const m of others) { const g = this.gateways.get(m); if (g && g.status === 'active') this.rebuild.reaudit(g, nowUs); }
   }
 
   private gatewayTimedOut(gw: GatewayEntry, nowUs: number): void {

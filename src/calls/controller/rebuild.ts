@@ -96,6 +96,17 @@ export class Rebuilder {
     });
   }
 
+  /** Audits a gateway we keep controlling and takes in the halves of calls we no longer hold. */
+  reaudit(gw: GatewayEntry, nowUs: number): void {
+    this.c.send(gw.mgId, [action('*', auditValue('*', ['media']))], nowUs, (r, t) => {
+      if (this.c.gateways.get(gw.mgId) !== gw || !r || r.error) return;
+      // Only contexts that carry a record of a call we do not hold; never clear orphans here
+      // (a half set up call of ours may be in flight on this gateway).
+      this.absorb(gw, fragmentsOf(gw.mgId, r, (m, term) => this.c.cfg.plan.numberAt(m, term)).filter((f) => f.record && f.num && !this.c.calls.has(f.record.callId)), t);
+      this.tryMerge(t, false);
+    });
+  }
+
   private absorb(gw: GatewayEntry, frags: Fragment[], nowUs: number): void {
     const orphans: Fragment[] = [];
     for (const f of frags) {

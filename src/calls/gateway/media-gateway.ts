@@ -349,7 +349,17 @@ export class MediaGateway {
     const replies: CommandReply[] = [];
     for (const c of a.commands) {
       const r = this.runCommand(ctx, c, nowUs);
-      if ('error' in r) return [{ contextId: ctx, commands: replies, error: r.error }];
+      if ('error' in r) {
+        // A context this action created and then failed in is rolled back whole: the
+        // controller never learns its id, so nobody could ever subtract it.
+        if (a.contextId === '$' && typeof ctx === 'number') {
+          for (const t of [...(this.contexts.get(ctx) ?? [])]) this.removeTermination(ctx, t);
+          this.contexts.delete(ctx);
+          return [{ contextId: '-', commands: [], error: r.error }];
+        }
+        if (typeof ctx === 'number' && this.contexts.get(ctx)?.size === 0) this.contexts.delete(ctx);
+        return [{ contextId: ctx, commands: replies, error: r.error }];
+      }
       ctx = r.ctx;
       replies.push(r.reply);
     }
@@ -363,6 +373,12 @@ export class MediaGateway {
     switch (c.type) {
       case 'add': {
         if (ctx === '-' || ctx === '*') return { error: errorDescriptor(ErrorCodes.unknownContextId, 'Add needs a context') };
+        if (tid !== 'rtp/$') {
+          // Validate the physical termination before a CHOOSE context is created for it.
+          const l0 = this.lines.get(tid);
+          if (!l0) return { error: errorDescriptor(ErrorCodes.unknownTerminationId, tid) };
+          if (l0.contextId !== undefined) return { error: errorDescriptor(ErrorCodes.terminationAlreadyInContext, tid) };
+        }
         let id: number;
         if (ctx === '$') { id = this.nextContextId++; this.contexts.set(id, new Set()); ctx = id; }
         else { id = ctx; if (!this.contexts.has(id)) return { error: errorDescriptor(ErrorCodes.unknownContextId) }; }

@@ -26,7 +26,8 @@ const ctl = new CallController({
 if (cfg.pcap) ctl.link.tap = (dir, peer, bytes) => { if (dir === 'out') send({ t: 'pcap', tsUs: wallUs(), src: addr, dst: peer, data: Buffer.from(bytes).toString('base64') }); };
 
 let inserted = 0, duplicates = 0, errors = 0;
-const timer = new DeadlineTimer(() => { ctl.handleTimeout(wallUs()); pump(); });
+// setImmediate: replies already waiting in the socket are read before timeouts are handled.
+const timer = new DeadlineTimer(() => setImmediate(() => { ctl.handleTimeout(wallUs()); pump(); }));
 
 function pump(): void {
   for (let o = ctl.pollTransmit(); o; o = ctl.pollTransmit()) {

@@ -34,7 +34,9 @@ const gw = new MediaGateway({
 }, textCodec, new SeededRng(randomInt(2 ** 31)));
 if (cfg.pcap) gw.link.tap = (dir, peer, bytes) => { if (dir === 'out') send({ t: 'pcap', tsUs: wallUs(), src: addr, dst: peer, data: Buffer.from(bytes).toString('base64') }); };
 
-const timer = new DeadlineTimer(() => { const now = wallUs(); gw.handleTimeout(now); pump(now); });
+// setImmediate: after a stall, datagrams already waiting in the sockets are read (poll
+// phase) before the timeout is handled, so a late timer does not declare a live controller lost.
+const timer = new DeadlineTimer(() => setImmediate(() => { const now = wallUs(); gw.handleTimeout(now); pump(now); }));
 let rtpReceived = 0;
 
 function pump(now: number): void {

@@ -82,3 +82,13 @@ test('calls sim: without a crash every call of the mix ends with the billing its
     assert.ok(rep.largestRtpGapUs > 0 && rep.largestRtpGapUs < 25_000, `RTP gap ${rep.largestRtpGapUs}`);
   }
 });
+
+test('calls sim: a gateway that loses the alternate for a moment and comes back (Disconnected) keeps its calls', () => {
+  for (const s of seeds()) {
+    const opt: SimOptions = { ...base(s), crashAtUs: 3_000_000, flapAtUs: 4_500_000, flapUs: 800_000 };
+    const rep = new CallSim(opt).scenario();
+    console.log(`seed ${s} flap: stable@crash ${rep.stableAtCrash.length} preserved ${rep.preserved.length} cdrs ${rep.cdrs}`);
+    if (rep.violations.length) console.log(`FAILED seed ${s} — replay: SIM_SEED=${s} npm test -- src/calls/sim/\n  ${rep.violations.slice(0, 20).join('\n  ')}`);
+    assert.deepEqual(rep.violations, []);
+  }
+});

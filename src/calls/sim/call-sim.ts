@@ -32,6 +32,9 @@ export interface SimOptions {
   readonly failbackAtUs?: number;
   /** Instead of crashing it: cut the primary off from every gateway at crashAtUs, heal at this time. */
   readonly healPrimaryAtUs?: number;
+  /** After the failover: cut the alternate off from gateway mg2 for flapMs (the gateway flaps back). */
+  readonly flapAtUs?: number;
+  readonly flapUs?: number;
 }
 
 
@@ -230,6 +233,12 @@ export class CallSim {
         this.run(o.healPrimaryAtUs);
         this.net.heal();
       } else this.crashController(0);
+    }
+    if (o.flapAtUs !== undefined) {
+      this.run(o.flapAtUs);
+      this.net.partition(CTL_IP[1]!, ['10.0.0.2']);
+      this.run(o.flapAtUs + (o.flapUs ?? 800_000));
+      this.net.heal();
     }
     if (o.restartPrimaryAtUs !== undefined) { this.run(o.restartPrimaryAtUs); this.startController(0); }
     if (o.failbackAtUs !== undefined) {
