@@ -1,6 +1,7 @@
 // The list of subcommands. Each lives in its own module and registers itself on the
 // program; `setExit` records the exit code the command wants the process to end with.
 import type { Command } from 'commander';
+import { registerCalls } from './calls.js';
 import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 
@@ -8,6 +9,7 @@ export type SetExit = (code: number) => void;
 export type CommandModule = (program: Command, setExit: SetExit) => void;
 
 const modules: CommandModule[] = [
+  registerCalls,
   benchCommand,
   demoCommand,
 ];
