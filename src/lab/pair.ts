@@ -1,0 +1,81 @@
+// Topology `pair`: a `client` namespace (Linux kernel TCP) and a `server` namespace
+// holding a Linux bridge (switch, or hub with ageing_time 0), the client's veth peer and
+// a TAP driven by our stack (or, with stack 'linux', the bridge's own kernel address:
+// the Linux↔Linux baseline). 10.200.0.0/24, no default route, no forwarding.
+import type { AppKind } from '../apps/index.js';
+import { addNetns, buildOrTeardown, createState, startRole } from './lab.js';
+import { LabError, sh } from './netns.js';
+import type { StackIface } from './run-role.js';
+import { writeState, type LabState } from './state.js';
+
+export const PAIR_NET = {
+  prefixLen: 24,
+  serviceIp: '10.200.0.1',
+  serviceMac: '02:00:00:00:00:01',
+  clientIp: '10.200.0.2',
+  /** Our stack acting as a client (fetch role), on its own TAP. */
+  ourClientIp: '10.200.0.3',
+  ourClientMac: '02:00:00:00:00:03',
+} as const;
+
+export interface PairOptions {
+  app: AppKind;
+  port: number;
+  root?: string;
+  /** tc netem arguments applied to both directions of the client's link. */
+  netem?: string;
+  hub?: boolean;
+  /** 'ours' (default): our stack on a TAP; 'linux': kernel TCP on the bridge. */
+  stack?: 'ours' | 'linux';
+  tcp?: StackIface['tcp'];
+}
+
+export const DEFAULT_PORTS: Record<AppKind, number> = { echo: 7, blob: 9000, http: 80, resp: 6379 };
+
+export async function pairUp(o: PairOptions): Promise<LabState> {
+  if (o.app === 'http' && o.root === undefined) throw new LabError('--app http needs --root DIR (the directory to serve)');
+  const stack = o.stack ?? 'ours';
+  const s = createState('pair', { ip: PAIR_NET.serviceIp, port: o.port });
+  await buildOrTeardown(s, async (checkpoint) => {
+    const client = addNetns(s, 'client');
+    const server = addNetns(s, 'server');
+    checkpoint();
+    sh(['ip', '-n', server, 'link', 'add', 'br0', 'type', 'bridge', ...(o.hub ? ['ageing_time', '0'] : [])]);
+    sh(['ip', '-n', server, 'link', 'set', 'br0', 'up']);
+    sh(['ip', '-n', server, 'link', 'add', 'p-client', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', client]);
+    sh(['ip', '-n', server, 'link', 'set', 'p-client', 'master', 'br0', 'up']);
+    sh(['ip', '-n', client, 'addr', 'add', `${PAIR_NET.clientIp}/${PAIR_NET.prefixLen}`, 'dev', 'eth0']);
+    sh(['ip', '-n', client, 'link', 'set', 'eth0', 'up']);
+    if (o.netem !== undefined && o.netem.trim() !== '') {
+      const args = o.netem.trim().split(/\s+/);
+      sh(['ip', 'netns', 'exec', client, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'netem', ...args]);
+      sh(['ip', 'netns', 'exec', server, 'tc', 'qdisc', 'add', 'dev', 'p-client', 'root', 'netem', ...args]);
+    }
+    checkpoint();
+    if (stack === 'linux') {
+      sh(['ip', '-n', server, 'addr', 'add', `${PAIR_NET.serviceIp}/${PAIR_NET.prefixLen}`, 'dev', 'br0']);
+      await startRole(s, 'server', server, { role: 'server', stack: 'linux', ip: PAIR_NET.serviceIp, app: o.app, port: o.port, root: o.root });
+    } else {
+      addTap(server, 'tap0');
+      await startRole(s, 'server', server, {
+        role: 'server', stack: 'ours', app: o.app, port: o.port, root: o.root,
+        iface: { tap: 'tap0', mac: PAIR_NET.serviceMac, ip: PAIR_NET.serviceIp, prefixLen: PAIR_NET.prefixLen, seed: randomSeed(), tcp: o.tcp },
+      });
+    }
+    writeState(s);
+  });
+  return s;
+}
+
+/** A persistent TAP in `ns`, enslaved to br0 and up; our process attaches to it by name. */
+export function addTap(ns: string, dev: string): void {
+  sh(['ip', '-n', ns, 'tuntap', 'add', 'dev', dev, 'mode', 'tap']);
+  sh(['ip', '-n', ns, 'link', 'set', dev, 'master', 'br0', 'up']);
+}
+
+export function randomSeed(): number { return (Math.random() * 2 ** 32) >>> 0; }
+
+/** The one JSON object `lab up --json` prints. */
+export function labJson(s: LabState): { name: string; netns: Record<string, string>; service: { ip: string; port: number }; pids: Record<string, number> } {
+  return { name: s.name, netns: s.netns, service: s.service, pids: s.pids };
+}
