@@ -11,6 +11,8 @@ import { LAB_PREFIX, labDir, labOfNetns, listStates, readState, removeState, wri
 
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 const UNBROKEN_BIN = join(REPO_ROOT, 'bin', 'unbroken.js');
+/** The `unbroken` entry point the lab runs inside namespaces. */
+export const UNBROKEN_BIN_PATH = UNBROKEN_BIN;
 
 export function newLabName(): string { return `${LAB_PREFIX}${randomBytes(3).toString('hex')}`; }
 

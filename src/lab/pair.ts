@@ -2,8 +2,9 @@
 // holding a Linux bridge (switch, or hub with ageing_time 0), the client's veth peer and
 // a TAP driven by our stack (or, with stack 'linux', the bridge's own kernel address:
 // the Linux↔Linux baseline). 10.200.0.0/24, no default route, no forwarding.
+import { spawn } from 'node:child_process';
 import type { AppKind } from '../apps/index.js';
-import { addNetns, buildOrTeardown, createState, startRole } from './lab.js';
+import { UNBROKEN_BIN_PATH, addNetns, buildOrTeardown, createState, startRole } from './lab.js';
 import { LabError, sh } from './netns.js';
 import type { StackIface } from './run-role.js';
 import { writeState, type LabState } from './state.js';
@@ -78,4 +79,32 @@ export function randomSeed(): number { return (Math.random() * 2 ** 32) >>> 0; }
 /** The one JSON object `lab up --json` prints. */
 export function labJson(s: LabState): { name: string; netns: Record<string, string>; service: { ip: string; port: number }; pids: Record<string, number> } {
   return { name: s.name, netns: s.netns, service: s.service, pids: s.pids };
+}
+
+export interface FetchResult { bytes: number; sha256: string; elapsedMs: number; closeReason: string; seed: number; counters: Record<string, number> }
+
+/**
+ * Our stack as a client: a process in the server namespace on its own TAP (tap1,
+ * 10.200.0.3) connects to `clientIp:remotePort` (a Linux server in the client
+ * namespace), sends `request`, reads to the peer's FIN and reports size and sha256.
+ */
+export async function fetchWithOurStack(s: LabState, o: { remotePort: number; request: string; skipHttpHead: boolean; timeoutMs: number; tcp?: StackIface['tcp'] }): Promise<FetchResult> {
+  const ns = s.netns.server;
+  if (!/tap1/.test(sh(['ip', '-n', ns, 'link', 'show']))) addTap(ns, 'tap1');
+  const cfg = {
+    role: 'fetch' as const, stack: 'ours' as const, remoteIp: PAIR_NET.clientIp, remotePort: o.remotePort,
+    request: o.request, skipHttpHead: o.skipHttpHead, timeoutMs: o.timeoutMs,
+    iface: { tap: 'tap1', mac: PAIR_NET.ourClientMac, ip: PAIR_NET.ourClientIp, prefixLen: PAIR_NET.prefixLen, seed: randomSeed(), tcp: o.tcp },
+  };
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, UNBROKEN_BIN_PATH, 'lab', 'run-role', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => { text += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { text += d.toString(); });
+    child.on('error', reject);
+    child.on('exit', () => resolve(text));
+  });
+  const line = out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+  if (line === undefined) throw new LabError(`our client printed no result: ${out.trim().split('\n').pop() ?? ''}`);
+  return JSON.parse(line) as FetchResult;
 }
