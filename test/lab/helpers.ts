@@ -1,0 +1,113 @@
+// Shared pieces of the lab interop tests: bringing a pair up and down around a test,
+// running commands inside its namespaces with a timeout, files with known digests,
+// and the tshark checks over a capture. Needs root; see src/lab/prerequisites.ts.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { blobChunk } from '../../src/apps/index.js';
+import { labDown } from '../../src/lab/lab.js';
+import { pairUp, type PairOptions } from '../../src/lab/pair.js';
+import type { LabState } from '../../src/lab/state.js';
+
+export interface Exec { stdout: string; stderr: string; code: number }
+
+/** Runs argv inside namespace `ns`; never rejects, reports the exit code. */
+export function inNs(ns: string, argv: string[], timeoutMs = 120_000): Promise<Exec> {
+  return new Promise((resolve) => {
+    execFile('ip', ['netns', 'exec', ns, ...argv], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : -1;
+      resolve({ stdout, stderr, code });
+    });
+  });
+}
+
+/** Starts a long-running process inside `ns` (a Linux server, a capture). */
+export function spawnInNs(ns: string, argv: string[]): ChildProcess {
+  return spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+export async function stop(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const done = new Promise<void>((r) => p.once('exit', () => r()));
+  p.kill('SIGTERM');
+  const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+  await done;
+  clearTimeout(t);
+}
+
+/** Brings a pair up, runs `fn`, always tears it down. */
+export async function withPair<T>(o: PairOptions, fn: (s: LabState) => Promise<T>): Promise<T> {
+  const s = await pairUp(o);
+  try {
+    return await fn(s);
+  } finally {
+    await labDown(s.name);
+  }
+}
+
+/** A directory holding `<n>.bin` files of the blob pattern; returns the dir and their digests. */
+export function makeFiles(sizes: number[]): { dir: string; sha: Record<number, string> } {
+  const dir = mkdtempSync(join(tmpdir(), 'unbroken-lab-'));
+  const sha: Record<number, string> = {};
+  for (const n of sizes) {
+    const h = createHash('sha256');
+    const path = join(dir, `${n}.bin`);
+    writeFileSync(path, new Uint8Array(0));
+    const step = 4 * 1024 * 1024;
+    for (let off = 0; off < n; off += step) {
+      const c = blobChunk(off, Math.min(step, n - off));
+      writeFileSync(path, c, { flag: 'a' });
+      h.update(c);
+    }
+    sha[n] = h.digest('hex');
+  }
+  return { dir, sha };
+}
+
+/** curl in the client namespace; returns "<http code> <sha256 of body>". */
+export async function curlSha(s: LabState, path: string, timeoutMs = 120_000): Promise<string> {
+  const r = await inNs(s.netns.client, ['bash', '-c',
+    `set -o pipefail; curl -sS --fail -o /dev/stdout http://${s.service.ip}:${s.service.port}${path} | sha256sum`], timeoutMs);
+  if (r.code !== 0) return `curl failed (${r.code}): ${r.stderr.trim()}`;
+  return r.stdout.split(' ')[0];
+}
+
+/** Sets the Linux peer's TCP options inside the client namespace (per-namespace sysctls). */
+export async function setPeerTcp(s: LabState, o: { sack: boolean; timestamps: boolean; windowScaling: boolean }): Promise<void> {
+  for (const [k, v] of [['tcp_sack', o.sack], ['tcp_timestamps', o.timestamps], ['tcp_window_scaling', o.windowScaling]] as const) {
+    const r = await inNs(s.netns.client, ['sysctl', '-qw', `net.ipv4.${k}=${v ? 1 : 0}`]);
+    if (r.code !== 0) throw new Error(`sysctl ${k}: ${r.stderr}`);
+  }
+}
+
+export interface CaptureCheck { frames: number; tcpSegments: number; badChecksums: number; malformed: number; retransmissions: number }
+
+/** Starts tshark on `dev` in `ns`, writing `file`; resolves once it is capturing. */
+export async function startCapture(ns: string, dev: string, file: string): Promise<ChildProcess> {
+  const p = spawnInNs(ns, ['tshark', '-q', '-i', dev, '-w', file]);
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('tshark did not start capturing')), 10_000);
+    p.stderr?.on('data', (d: Buffer) => { if (/Capturing on/.test(d.toString())) { clearTimeout(t); resolve(); } });
+    p.once('exit', (c) => { clearTimeout(t); reject(new Error(`tshark exited ${c}`)); });
+  });
+  return p;
+}
+
+/** Reads a capture with checksum validation on and counts what must be zero. */
+export async function checkCapture(file: string): Promise<CaptureCheck> {
+  const count = async (filter: string): Promise<number> => {
+    const r = await new Promise<Exec>((resolve) => execFile('tshark', ['-n', '-r', file, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE',
+      '-Y', filter, '-T', 'fields', '-e', 'frame.number'], { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => resolve({ stdout, stderr, code: err === null ? 0 : 1 })));
+    if (r.code !== 0) throw new Error(`tshark -Y '${filter}': ${r.stderr.trim()}`);
+    return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
+  };
+  return {
+    frames: await count('frame'),
+    tcpSegments: await count('tcp'),
+    badChecksums: await count('tcp.checksum.status == 0 || ip.checksum.status == 0'),
+    malformed: await count('_ws.malformed || tcp.analysis.flags && _ws.expert.severity == error'),
+    retransmissions: await count('tcp.analysis.retransmission || tcp.analysis.fast_retransmission'),
+  };
+}
