@@ -160,6 +160,17 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
     return this.tcp.connect(this.ip, remote, port, makeApp, nowUs);
   }
 
+  /**
+   * Installs an existing TCP connection (e.g. restored from a snapshot at an ST-TCP
+   * takeover) under this host's address; `makeApp` binds the application to it.
+   */
+  adoptTcp(tuple: FourTuple, conn: C, makeApp: HostStreamService, nowUs: number): HostStreamConnection {
+    if (this.tcp === undefined) throw new Error(`${this.name}: no TCP factory configured`);
+    if (tuple.localIp !== this.ip) throw new Error(`${this.name}: adopted connection is for ${formatIpv4(tuple.localIp)}`);
+    this.nowUs = Math.max(this.nowUs, nowUs);
+    return this.tcp.adopt(tuple, conn, makeApp);
+  }
+
   udpBind(port: number, onDatagram: UdpHandler): void {
     if (!this.udp.has(port) && this.udp.size >= this.udpPortsMax) throw new Error(`${this.name}: too many UDP ports bound`);
     this.udp.set(port, onDatagram);

@@ -157,6 +157,23 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     throw new Error(`no free ephemeral port towards ${formatIpv4(remoteIp)}:${remotePort}`);
   }
 
+  /**
+   * Installs a connection that was built elsewhere (restored from a snapshot: an
+   * ST-TCP takeover, a CRAFT splice) and binds an application to it. The engine keeps
+   * its own sequence numbers; the table only learns its 4-tuple.
+   */
+  adopt(tuple: FourTuple, conn: C, makeApp: HostStreamService): HostStreamConnection {
+    const key = tupleKey(tuple);
+    if (this.table.get(key)?.closed === false) throw new Error(`adopt: ${key} is already in the connection table`);
+    if (this.table.size >= this.limits.maxConnections) throw new Error('connection table full');
+    const e = new TcpEntry(key, { ...tuple }, conn, this);
+    this.table.set(key, e);
+    e.app = makeApp(e.stream);
+    this.counters.inc('tcp-adopted');
+    this.touch(e);
+    return e.stream;
+  }
+
   /** A parsed, checksum-verified segment addressed to this host. */
   handleSegment(localIp: number, remoteIp: number, seg: TcpRepr, nowUs: number): void {
     const tuple: FourTuple = { localIp, localPort: seg.dstPort, remoteIp, remotePort: seg.srcPort };

@@ -15,7 +15,7 @@ import type { FourTuple } from './four-tuple.js';
 import { emitSyn, openActive, openPassive } from './handshake.js';
 import { handleSegment } from './input.js';
 import { becomeClosed } from './lifecycle.js';
-import { buildSegment } from './output.js';
+import { ackField, ackGated, buildSegment } from './output.js';
 import { readBytes } from './receiver.js';
 import { nextSegment } from './sender.js';
 import { seqAdd } from './seq.js';
@@ -50,6 +50,8 @@ export interface TcpSequenceInfo {
   inRecovery: boolean;
   tsOn: boolean;
   sackOn: boolean;
+  /** Window scaling negotiated (RFC 7323 §2.2: both SYNs carried the option). */
+  wsOn: boolean;
   sndWndShift: number;
   rcvWndShift: number;
   sndMss: number;
@@ -107,10 +109,17 @@ export class TcpConnection {
       // already-acknowledged sequence number, SND.UNA - 1, which forces the peer to ACK.
       t.probePending = false;
       t.keepalivePending = false;
-      return buildSegment(t, nowUs, { seq: seqAdd(t.sndUna, -1), flags: { ack: true } });
+      const probe = buildSegment(t, nowUs, { seq: seqAdd(t.sndUna, -1), flags: { ack: true } });
+      armPersist(t, nowUs);
+      return probe;
     }
     armPersist(t, nowUs);
-    if (t.ackNow) return buildSegment(t, nowUs, { seq: t.sndNxt, flags: { ack: true } });
+    if (t.ackNow) {
+      // While the ACK gate holds, a pure ACK repeating the last one would reach the peer
+      // as a duplicate ACK and trigger a spurious fast retransmit: send it when the gate moves.
+      if (ackGated(t) && ackField(t) === t.lastAckSent) { t.ackNow = false; return undefined; }
+      return buildSegment(t, nowUs, { seq: t.sndNxt, flags: { ack: true } });
+    }
     return undefined;
   }
 
@@ -191,6 +200,18 @@ export class TcpConnection {
     return snapshotOf(this.t);
   }
 
+  /**
+   * ST-TCP sync mode: acknowledge received bytes only up to `seq` (undefined lifts the
+   * limit). Bytes beyond it are still received and delivered; only the ACK waits. Raising
+   * the limit past what was acknowledged sends an ACK at once.
+   */
+  setAckLimit(seq: number | undefined): void {
+    const t = this.t;
+    const before = ackField(t);
+    t.ackLimit = seq === undefined ? undefined : seq >>> 0;
+    if (ackField(t) !== before && isSynchronized(t.state)) t.ackNow = true;
+  }
+
   stats(): TcpStats & { cwnd: number; ssthresh: number; srttUs: number | undefined; rtoUs: number } {
     const t = this.t;
     return { ...t.stats, cwnd: t.cc.window(), ssthresh: t.cc.ssthresh(), srttUs: t.rtt.srttUs(), rtoUs: t.rtt.rtoUs() };
@@ -202,7 +223,7 @@ export class TcpConnection {
     return {
       iss: t.iss, irs: t.irs, sndUna: t.sndUna, sndNxt: t.sndNxt, sndMax: t.sndMax, sndWnd: t.sndWnd,
       rcvNxt: t.rcvNxt, rcvWnd: Math.max(0, (t.rcvAdv - t.rcvNxt) | 0), cwnd: t.cc.window(), ssthresh: t.cc.ssthresh(),
-      srttUs: t.rtt.srttUs(), rtoUs: t.rtt.rtoUs(), inRecovery: t.inRecovery, tsOn: t.tsOn, sackOn: t.sackOn,
+      srttUs: t.rtt.srttUs(), rtoUs: t.rtt.rtoUs(), inRecovery: t.inRecovery, tsOn: t.tsOn, sackOn: t.sackOn, wsOn: t.wsOn,
       sndWndShift: t.sndWndShift, rcvWndShift: t.rcvWndShift, sndMss: t.sndMss,
     };
   }

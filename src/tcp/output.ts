@@ -12,6 +12,20 @@ export function tsNow(t: Tcb, nowUs: number): number {
   return (Math.floor(nowUs / 1000) + t.tsOffset) >>> 0;
 }
 
+/**
+ * The acknowledgment number to put on the wire: rcvNxt, held back to ackLimit when a
+ * limit is set (ST-TCP sync mode: the client is never told a byte is safe before the
+ * backup holds it).
+ */
+export function ackField(t: Tcb): number {
+  return t.ackLimit !== undefined && seqGt(t.rcvNxt, t.ackLimit) ? t.ackLimit : t.rcvNxt;
+}
+
+/** True while the ACK gate holds back bytes that have arrived. */
+export function ackGated(t: Tcb): boolean {
+  return t.ackLimit !== undefined && seqGt(t.rcvNxt, t.ackLimit);
+}
+
 /** Length of the timestamp option as it is laid out on the wire (NOP NOP TS), bytes. */
 export const TS_OPTION_BYTES = 12;
 
@@ -61,7 +75,10 @@ export function buildSegment(t: Tcb, nowUs: number, spec: SegmentSpec): TcpRepr 
     window = Math.min(t.cfg.rcvBufBytes - t.rcvQueueBytes, 0xffff);
     if (flags.ack) t.rcvAdv = seqAdd(t.rcvNxt, window);
   } else if (flags.ack) {
-    window = Math.min(0xffff, updateReceiveWindow(t) >>> t.rcvWndShift);
+    // With the ACK gate holding, the window is measured from the gated ACK so that the
+    // right edge (ack + window) is the same one we would advertise ungated.
+    const wnd = updateReceiveWindow(t) + seqDiff(t.rcvNxt, ackField(t));
+    window = Math.min(0xffff, wnd >>> t.rcvWndShift);
   }
   if (t.tsOn || (flags.syn && options.timestamp)) {
     // RFC 7323 §3.2: TSecr echoes TS.Recent when ACK is set, 0 otherwise.
@@ -72,8 +89,9 @@ export function buildSegment(t: Tcb, nowUs: number, spec: SegmentSpec): TcpRepr 
     const blocks = t.reassembly.sackBlocks(t.tsOn ? 3 : 4);
     if (blocks.length > 0) options.sack = blocks;
   }
+  const ack = ackField(t);
   if (flags.ack) {
-    t.lastAckSent = t.rcvNxt;
+    t.lastAckSent = ack;
     t.ackNow = false;
     t.delackDeadlineUs = undefined;
     t.unackedFullSegments = 0;
@@ -83,7 +101,7 @@ export function buildSegment(t: Tcb, nowUs: number, spec: SegmentSpec): TcpRepr 
     srcPort: t.tuple.localPort,
     dstPort: t.tuple.remotePort,
     seq: spec.seq >>> 0,
-    ack: flags.ack ? t.rcvNxt : 0,
+    ack: flags.ack ? ack : 0,
     flags,
     window,
     urgentPointer: 0,

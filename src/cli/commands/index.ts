@@ -1,12 +1,14 @@
 // The list of subcommands. Each lives in its own module and registers itself on the
 // program; `setExit` records the exit code the command wants the process to end with.
 import type { Command } from 'commander';
+import { benchCommand } from './bench.js';
 import { labCommand } from './lab.js';
 
 export type SetExit = (code: number) => void;
 export type CommandModule = (program: Command, setExit: SetExit) => void;
 
 const modules: CommandModule[] = [
+  benchCommand,
   labCommand,
 ];
 

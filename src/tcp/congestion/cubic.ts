@@ -105,7 +105,7 @@ export class Cubic implements CongestionControl {
     this.wMax = this.fastConvergence && segs < this.wMax ? (segs * (1 + BETA_CUBIC)) / 2 : segs;
     this.cwndPrior = segs;
     // §4.6: ssthresh = flight_size * beta_cubic, at least 2 SMSS.
-    this.ssthreshB = Math.max(Math.floor(flightSize * BETA_CUBIC), 2 * this.mss);
+    this.ssthreshB = Math.min(CWND_MAX_BYTES, Math.max(Math.floor(flightSize * BETA_CUBIC), 2 * this.mss));
     this.epochUs = -1; // the next congestion-avoidance ACK starts a new epoch
   }
 

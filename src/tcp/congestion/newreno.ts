@@ -19,7 +19,7 @@ export function initialWindowBytes(p: CongestionParams): number {
 
 /** RFC 5681 §3.1 eq. (4): ssthresh = max(FlightSize / 2, 2*SMSS). */
 export function halvedSsthresh(flightSize: number, mss: number): number {
-  return Math.max(Math.floor(flightSize / 2), 2 * mss);
+  return Math.min(CWND_MAX_BYTES, Math.max(Math.floor(flightSize / 2), 2 * mss));
 }
 
 /**
