@@ -7,6 +7,7 @@ import type { AppKind } from '../apps/index.js';
 import { UNBROKEN_BIN_PATH, addNetns, buildOrTeardown, createState, startRole } from './lab.js';
 import { LabError, sh } from './netns.js';
 import type { StackIface } from './run-role.js';
+import { parseImpairment } from '../drivers/impaired-endpoint.js';
 import { writeState, type LabState } from './state.js';
 
 export const PAIR_NET = {
@@ -23,8 +24,10 @@ export interface PairOptions {
   app: AppKind;
   port: number;
   root?: string;
-  /** tc netem arguments applied to both directions of the client's link. */
+  /** tc netem arguments applied to both directions of the client's link (needs sch_netem). */
   netem?: string;
+  /** The same arguments applied by our TAP driver to our stack's frames, both directions (any kernel). */
+  impair?: string;
   hub?: boolean;
   /** 'ours' (default): our stack on a TAP; 'linux': kernel TCP on the bridge. */
   stack?: 'ours' | 'linux';
@@ -36,7 +39,13 @@ export const DEFAULT_PORTS: Record<AppKind, number> = { echo: 7, blob: 9000, htt
 export async function pairUp(o: PairOptions): Promise<LabState> {
   if (o.app === 'http' && o.root === undefined) throw new LabError('--app http needs --root DIR (the directory to serve)');
   const stack = o.stack ?? 'ours';
+  if (o.impair !== undefined) {
+    const p = parseImpairment(o.impair);
+    if (!p.ok) throw new LabError(`--impair: ${p.error}`);
+    if (o.stack === 'linux') throw new LabError('--impair works inside our TAP driver; with --stack linux use --netem');
+  }
   const s = createState('pair', { ip: PAIR_NET.serviceIp, port: o.port });
+  s.impair = o.impair;
   await buildOrTeardown(s, async (checkpoint) => {
     const client = addNetns(s, 'client');
     const server = addNetns(s, 'server');
@@ -49,7 +58,14 @@ export async function pairUp(o: PairOptions): Promise<LabState> {
     sh(['ip', '-n', client, 'link', 'set', 'eth0', 'up']);
     if (o.netem !== undefined && o.netem.trim() !== '') {
       const args = o.netem.trim().split(/\s+/);
-      sh(['ip', 'netns', 'exec', client, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'netem', ...args]);
+      try {
+        sh(['ip', 'netns', 'exec', client, 'tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'netem', ...args]);
+      } catch (e) {
+        if (/qdisc kind is unknown/.test((e as Error).message)) {
+          throw new LabError(`this kernel has no netem (CONFIG_NET_SCH_NETEM): use --impair "${o.netem.trim()}" to apply it inside our TAP driver instead`);
+        }
+        throw e;
+      }
       sh(['ip', 'netns', 'exec', server, 'tc', 'qdisc', 'add', 'dev', 'p-client', 'root', 'netem', ...args]);
     }
     checkpoint();
@@ -60,7 +76,7 @@ export async function pairUp(o: PairOptions): Promise<LabState> {
       addTap(server, 'tap0');
       await startRole(s, 'server', server, {
         role: 'server', stack: 'ours', app: o.app, port: o.port, root: o.root,
-        iface: { tap: 'tap0', mac: PAIR_NET.serviceMac, ip: PAIR_NET.serviceIp, prefixLen: PAIR_NET.prefixLen, seed: randomSeed(), tcp: o.tcp },
+        iface: { tap: 'tap0', mac: PAIR_NET.serviceMac, ip: PAIR_NET.serviceIp, prefixLen: PAIR_NET.prefixLen, seed: randomSeed(), tcp: o.tcp, impair: o.impair },
       });
     }
     writeState(s);
@@ -94,7 +110,7 @@ export async function fetchWithOurStack(s: LabState, o: { remotePort: number; re
   const cfg = {
     role: 'fetch' as const, stack: 'ours' as const, remoteIp: PAIR_NET.clientIp, remotePort: o.remotePort,
     request: o.request, skipHttpHead: o.skipHttpHead, timeoutMs: o.timeoutMs,
-    iface: { tap: 'tap1', mac: PAIR_NET.ourClientMac, ip: PAIR_NET.ourClientIp, prefixLen: PAIR_NET.prefixLen, seed: randomSeed(), tcp: o.tcp },
+    iface: { tap: 'tap1', mac: PAIR_NET.ourClientMac, ip: PAIR_NET.ourClientIp, prefixLen: PAIR_NET.prefixLen, seed: randomSeed(), tcp: o.tcp, impair: s.impair },
   };
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, UNBROKEN_BIN_PATH, 'lab', 'run-role', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -8,10 +8,16 @@ import { FsFileStore } from '../drivers/fs-file-store.js';
 import { serveOnNet } from '../drivers/node-net/serve.js';
 import { TapDevice } from '../drivers/tap/tap-device.js';
 import { TapDriver } from '../drivers/tap/tap-driver.js';
+import { ImpairedEndpoint, parseImpairment } from '../drivers/impaired-endpoint.js';
+import type { FrameEndpoint } from '../stack/endpoint.js';
 import type { TcpConfig } from '../tcp/connection.js';
 import { makeStackHost } from './stack-host.js';
 
-export interface StackIface { tap: string; mac: string; ip: string; prefixLen: number; seed: number; tcp?: Partial<Pick<TcpConfig, 'sack' | 'timestamps' | 'windowScale' | 'nagle' | 'sndBufBytes' | 'rcvBufBytes'>> }
+export interface StackIface {
+  tap: string; mac: string; ip: string; prefixLen: number; seed: number;
+  /** netem-style impairment applied inside the driver, both directions (see impaired-endpoint.ts). */
+  impair?: string;
+  tcp?: Partial<Pick<TcpConfig, 'sack' | 'timestamps' | 'windowScale' | 'nagle' | 'sndBufBytes' | 'rcvBufBytes'>> }
 
 export type RoleConfig =
   | { role: 'server'; stack: 'ours'; iface: StackIface; app: AppKind; port: number; root?: string }
@@ -41,7 +47,13 @@ export async function runRole(c: RoleConfig): Promise<number> {
   const tap = TapDevice.open(c.iface.tap);
   const host = makeStackHost({ name: c.role, mac: c.iface.mac, ip: c.iface.ip, prefixLen: c.iface.prefixLen, seed: c.iface.seed, tcp: c.iface.tcp });
   let fatal: Error | undefined;
-  const driver = new TapDriver(tap, host, (e) => { fatal = e; });
+  let endpoint: FrameEndpoint = host;
+  if (c.iface.impair !== undefined) {
+    const imp = parseImpairment(c.iface.impair);
+    if (!imp.ok) throw new Error(`--impair: ${imp.error}`);
+    endpoint = new ImpairedEndpoint(host, imp.value, c.iface.seed);
+  }
+  const driver = new TapDriver(tap, endpoint, (e) => { fatal = e; });
   if (c.role === 'server') {
     host.listen(c.port, makeApp(c).service);
     driver.start();

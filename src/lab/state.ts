@@ -15,6 +15,8 @@ export interface LabState {
   netns: Record<string, string>;
   pids: Record<string, number>;
   service: { ip: string; port: number };
+  /** netem-style impairment our driver applies on every TAP of the lab (kernels without netem). */
+  impair?: string;
   /** Per-run directory: process logs, captures. */
   dir: string;
   createdAt: string;

@@ -1,7 +1,7 @@
 // Shared pieces of the lab interop tests: bringing a pair up and down around a test,
 // running commands inside its namespaces with a timeout, files with known digests,
 // and the tshark checks over a capture. Needs root; see src/lab/prerequisites.ts.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,11 +82,15 @@ export async function setPeerTcp(s: LabState, o: { sack: boolean; timestamps: bo
   }
 }
 
-export interface CaptureCheck { frames: number; tcpSegments: number; badChecksums: number; malformed: number; retransmissions: number }
+export interface CaptureCheck { frames: number; tcpSegments: number; badChecksums: number; malformed: number; retransmissions: number; offenders: string[] }
 
-/** Starts tshark on `dev` in `ns`, writing `file`; resolves once it is capturing. */
-export async function startCapture(ns: string, dev: string, file: string): Promise<ChildProcess> {
-  const p = spawnInNs(ns, ['tshark', '-q', '-i', dev, '-w', file]);
+/**
+ * Starts tshark on `devs` in `ns`, writing `file`; resolves once it is capturing.
+ * Capture on the TAPs, not the bridge: frames from the kernel's veth carry offloaded
+ * (partial) checksums until the TAP's transmit path completes them.
+ */
+export async function startCapture(ns: string, devs: string | string[], file: string): Promise<ChildProcess> {
+  const p = spawnInNs(ns, ['tshark', '-q', ...[devs].flat().flatMap((d) => ['-i', d]), '-w', file]);
   await new Promise<void>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('tshark did not start capturing')), 10_000);
     p.stderr?.on('data', (d: Buffer) => { if (/Capturing on/.test(d.toString())) { clearTimeout(t); resolve(); } });
@@ -97,17 +101,51 @@ export async function startCapture(ns: string, dev: string, file: string): Promi
 
 /** Reads a capture with checksum validation on and counts what must be zero. */
 export async function checkCapture(file: string): Promise<CaptureCheck> {
-  const count = async (filter: string): Promise<number> => {
+  const BAD = 'tcp.checksum.status == 0 || ip.checksum.status == 0';
+  const MALFORMED = '_ws.malformed || (tcp && _ws.expert.severity == error && !(tcp.checksum.status == 0))';
+  const lines = async (filter: string, fields: boolean): Promise<string[]> => {
+    // No stream reassembly: an application-layer reassembly complaint about a peer's
+    // re-segmented retransmission is not malformed TCP.
     const r = await new Promise<Exec>((resolve) => execFile('tshark', ['-n', '-r', file, '-o', 'tcp.check_checksum:TRUE', '-o', 'ip.check_checksum:TRUE',
-      '-Y', filter, '-T', 'fields', '-e', 'frame.number'], { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => resolve({ stdout, stderr, code: err === null ? 0 : 1 })));
+      '-o', 'tcp.desegment_tcp_streams:FALSE',
+      '-Y', filter, ...(fields ? ['-T', 'fields', '-e', 'frame.number'] : [])], { maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => resolve({ stdout, stderr, code: err === null ? 0 : 1 })));
     if (r.code !== 0) throw new Error(`tshark -Y '${filter}': ${r.stderr.trim()}`);
-    return r.stdout.split('\n').filter((l) => l.trim() !== '').length;
+    return r.stdout.split('\n').filter((l) => l.trim() !== '');
   };
+  const count = async (filter: string): Promise<number> => (await lines(filter, true)).length;
   return {
     frames: await count('frame'),
     tcpSegments: await count('tcp'),
-    badChecksums: await count('tcp.checksum.status == 0 || ip.checksum.status == 0'),
-    malformed: await count('_ws.malformed || tcp.analysis.flags && _ws.expert.severity == error'),
+    badChecksums: await count(BAD),
+    // Malformed packets, and TCP expert errors other than the checksum (counted above).
+    malformed: await count(MALFORMED),
     retransmissions: await count('tcp.analysis.retransmission || tcp.analysis.fast_retransmission'),
+    // The first few offending frames, for the failure message.
+    offenders: (await lines(`${BAD} || ${MALFORMED}`, false)).slice(0, 5),
   };
+}
+
+let netemCache: boolean | undefined;
+/** Whether this kernel has sch_netem (tried in a throwaway namespace). */
+export function netemAvailable(): boolean {
+  if (netemCache !== undefined) return netemCache;
+  const ns = `ubnetem-${process.pid}`;
+  try {
+    execFileSync('ip', ['netns', 'add', ns]);
+    execFileSync('ip', ['netns', 'exec', ns, 'tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms'], { stdio: 'ignore' });
+    netemCache = true;
+  } catch {
+    netemCache = false;
+  } finally {
+    try { execFileSync('ip', ['netns', 'del', ns]); } catch { /* not created */ }
+  }
+  return netemCache;
+}
+
+/**
+ * Link impairment for a pair: real `tc netem` where the kernel has it, otherwise the
+ * same arguments applied inside our TAP driver (both directions of our stack's link).
+ */
+export function impairment(args: string): { netem?: string; impair?: string; how: string } {
+  return netemAvailable() ? { netem: args, how: 'tc netem' } : { impair: args, how: 'driver impairment (kernel has no netem)' };
 }

@@ -29,16 +29,17 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--root <dir>', 'directory the http app serves')
     .option('--port <n>', 'service port (default: echo 7, blob 9000, http 80, resp 6379)', (v) => Number(v))
     .option('--netem <args>', 'tc netem arguments for the client link, both directions (e.g. "delay 20ms loss 1%")')
+    .option('--impair <args>', 'the same netem-style arguments applied inside our TAP driver, both directions (kernels without netem)')
     .option('--hub', 'bridge floods every frame to every port (ageing_time 0)', false)
     .addOption(new Option('--stack <stack>', 'server TCP: our stack on a TAP, or the Linux kernel (baseline)').choices(['ours', 'linux']).default('ours'))
     .option('--json', 'print one JSON object {name, netns, service, pids}', false)
-    .action(async (topology: string, o: { app: AppKind; root?: string; port?: number; netem?: string; hub: boolean; stack: 'ours' | 'linux'; json: boolean }) => {
+    .action(async (topology: string, o: { app: AppKind; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; stack: 'ours' | 'linux'; json: boolean }) => {
       try {
         checkLabHost();
         if (topology !== 'pair') throw new LabError(`unknown topology '${topology}': known are pair`);
         const port = o.port ?? DEFAULT_PORTS[o.app];
         if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LabError(`bad --port ${o.port}`);
-        const s = await pairUp({ app: o.app, port, root: o.root, netem: o.netem, hub: o.hub, stack: o.stack });
+        const s = await pairUp({ app: o.app, port, root: o.root, netem: o.netem, impair: o.impair, hub: o.hub, stack: o.stack });
         if (o.json) console.log(JSON.stringify(labJson(s)));
         else {
           console.log(`lab ${s.name} is up: ${o.app} on ${s.service.ip}:${s.service.port} (${o.stack} stack)`);
