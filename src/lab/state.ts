@@ -5,9 +5,13 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync
 import { join } from 'node:path';
 
 export const LAB_STATE_DIR = process.env.UNBROKEN_LAB_STATE_DIR ?? '/run/unbroken/labs';
-/** Every namespace a lab creates is named `${LAB_PREFIX}<6 hex>-<role>`. */
-export const LAB_PREFIX = 'ublab-';
-export const LAB_NAME_RE = /^ublab-[0-9a-f]{6}$/;
+/**
+ * Every namespace a lab creates is named `${LAB_PREFIX}<6 hex>-<role>`. Tests that
+ * exercise `down --all` set UNBROKEN_LAB_PREFIX so they cannot touch labs of tests
+ * running beside them.
+ */
+export const LAB_PREFIX = /^[a-z]{2,10}-$/.test(process.env.UNBROKEN_LAB_PREFIX ?? '') ? process.env.UNBROKEN_LAB_PREFIX as string : 'ublab-';
+export const LAB_NAME_RE = new RegExp(`^${LAB_PREFIX}[0-9a-f]{6}$`);
 
 export interface LabState {
   name: string;
@@ -46,6 +50,6 @@ export function listStates(): string[] {
 
 /** The lab a namespace belongs to, when it is one of ours. */
 export function labOfNetns(ns: string): string | undefined {
-  const m = /^(ublab-[0-9a-f]{6})-[a-z0-9]+$/.exec(ns);
+  const m = new RegExp(`^(${LAB_PREFIX}[0-9a-f]{6})-[a-z0-9]+$`).exec(ns);
   return m?.[1];
 }

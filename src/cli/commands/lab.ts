@@ -7,6 +7,7 @@ import { labDown, leftoverLabs } from '../../lab/lab.js';
 import { LabError, checkLabHost } from '../../lab/netns.js';
 import { DEFAULT_PORTS, labJson, pairUp } from '../../lab/pair.js';
 import { runRole, type RoleConfig } from '../../lab/run-role.js';
+import { LAB_NAME_RE, LAB_PREFIX } from '../../lab/state.js';
 import { TapError } from '../../drivers/tap/tap-device.js';
 import type { CommandModule } from './index.js';
 
@@ -59,7 +60,7 @@ export const labCommand: CommandModule = (program, setExit) => {
         checkLabHost();
         if (name === undefined && !o.all) throw new LabError('name a lab (unbroken lab down <name>) or use --all');
         const names = o.all ? leftoverLabs() : [name as string];
-        if (!o.all && !/^ublab-[0-9a-f]{6}$/.test(names[0])) throw new LabError(`'${names[0]}' is not a lab name (ublab-xxxxxx)`);
+        if (!o.all && !LAB_NAME_RE.test(names[0])) throw new LabError(`'${names[0]}' is not a lab name (${LAB_PREFIX}xxxxxx)`);
         const removed = [];
         for (const n of names) removed.push(await labDown(n));
         if (o.json) console.log(JSON.stringify({ removed }));
