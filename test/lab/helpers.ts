@@ -10,6 +10,8 @@ import { blobChunk } from '../../src/apps/index.js';
 import { labDown } from '../../src/lab/lab.js';
 import { pairUp, type PairOptions } from '../../src/lab/pair.js';
 import type { LabState } from '../../src/lab/state.js';
+import assert from 'node:assert/strict';
+import { PAIR_NET, addTap, fetchWithOurStack } from '../../src/lab/pair.js';
 
 export interface Exec { stdout: string; stderr: string; code: number }
 
@@ -149,3 +151,42 @@ export function netemAvailable(): boolean {
 export function impairment(args: string): { netem?: string; impair?: string; how: string } {
   return netemAvailable() ? { netem: args, how: 'tc netem' } : { impair: args, how: 'driver impairment (kernel has no netem)' };
 }
+
+// ---- both directions under a condition (the conditions-*.test.ts files) ----
+
+/** A 1 MB file served both ways; made once per test file. */
+export function conditionFiles(): { dir: string; sha: Record<number, string> } { return makeFiles([CONDITION_SIZE]); }
+export const CONDITION_SIZE = 1_000_000;
+
+/** Waits until something listens on `port` in the client namespace. */
+export async function waitListening(s: LabState, port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const r = await inNs(s.netns.client, ['sh', '-c', `ss -ltn | grep -q ':${port} '`]);
+    if (r.code === 0) return;
+    await new Promise((res) => setTimeout(res, 25));
+  }
+  throw new Error(`nothing listening on ${port} in ${s.netns.client}`);
+}
+
+/** Both directions once, under whatever the lab applies; returns the capture summary. */
+export async function bothWays(s: LabState, files: { dir: string; sha: Record<number, string> }, label: string): Promise<{ retransmissions: number; tcpSegments: number }> {
+  const pcap = join(s.dir, 'cond.pcap');
+  const srv = spawnInNs(s.netns.client, ['python3', '-m', 'http.server', '-b', PAIR_NET.clientIp, '8000', '-d', files.dir]);
+  addTap(s.netns.server, 'tap1');
+  const cap = await startCapture(s.netns.server, ['tap0', 'tap1'], pcap);
+  try {
+    assert.equal(await curlSha(s, `/${CONDITION_SIZE}.bin`, 90_000), files.sha[CONDITION_SIZE], `${label}: curl ← our server`);
+    await waitListening(s, 8000);
+    const r = await fetchWithOurStack(s, { remotePort: 8000, request: `GET /${CONDITION_SIZE}.bin HTTP/1.0\r\n\r\n`, skipHttpHead: true, timeoutMs: 90_000 });
+    assert.equal(r.sha256, files.sha[CONDITION_SIZE], `${label}: our client ← python http.server (${r.bytes} bytes, ${r.closeReason})`);
+  } finally {
+    await stop(srv);
+    await stop(cap);
+  }
+  const c = await checkCapture(pcap);
+  console.log(`${label}: ${JSON.stringify(c)}`);
+  assert.equal(c.badChecksums, 0, `${label}: bad checksums:\n${c.offenders.join("\n")}`);
+  assert.equal(c.malformed, 0, `${label}: malformed:\n${c.offenders.join("\n")}`);
+  return c;
+}
+

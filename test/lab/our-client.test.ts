@@ -6,8 +6,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { labSkip } from '../../src/lab/prerequisites.js';
 import { PAIR_NET, fetchWithOurStack } from '../../src/lab/pair.js';
-import type { LabState } from '../../src/lab/state.js';
-import { inNs, makeFiles, spawnInNs, stop, withPair } from './helpers.js';
+import { makeFiles, spawnInNs, stop, waitListening, withPair } from './helpers.js';
 
 const skip = labSkip(['python3', 'nc']);
 const MB = 1_000_000;
@@ -15,16 +14,6 @@ let files: { dir: string; sha: Record<number, string> };
 
 before(() => { if (!skip) files = makeFiles([MB, 20 * MB]); });
 after(() => { if (files) rmSync(files.dir, { recursive: true, force: true }); });
-
-/** Waits until something listens on `port` in the client namespace. */
-export async function waitListening(s: LabState, port: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const r = await inNs(s.netns.client, ['sh', '-c', `ss -ltn | grep -q ':${port} '`]);
-    if (r.code === 0) return;
-    await new Promise((res) => setTimeout(res, 25));
-  }
-  throw new Error(`nothing listening on ${port} in ${s.netns.client}`);
-}
 
 test('our client downloads 1 MB and 20 MB from python3 -m http.server, sha256 match', { skip, timeout: 120_000 }, async () => {
   await withPair({ app: 'echo', port: 7 }, async (s) => {
