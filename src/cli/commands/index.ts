@@ -4,14 +4,16 @@ import type { Command } from 'commander';
 import { registerCalls } from './calls.js';
 import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
+import { labCommand } from './lab.js';
 
 export type SetExit = (code: number) => void;
 export type CommandModule = (program: Command, setExit: SetExit) => void;
 
 const modules: CommandModule[] = [
+  demoCommand,
+  labCommand,
   registerCalls,
   benchCommand,
-  demoCommand,
 ];
 
 export function registerCommands(program: Command, setExit: SetExit): void {
