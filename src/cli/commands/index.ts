@@ -1,11 +1,13 @@
 // The list of subcommands. Each lives in its own module and registers itself on the
 // program; `setExit` records the exit code the command wants the process to end with.
 import type { Command } from 'commander';
+import { reportCommand } from './report.js';
 
 export type SetExit = (code: number) => void;
 export type CommandModule = (program: Command, setExit: SetExit) => void;
 
 const modules: CommandModule[] = [
+  reportCommand,
 ];
 
 export function registerCommands(program: Command, setExit: SetExit): void {
