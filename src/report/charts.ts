@@ -112,9 +112,10 @@ function pickConnections(r: DemoReport, crashUs: number | undefined): ReportConn
 
 function xAxis(x: LinearScale, y: number, unit: AxisUnit, title: string): string {
   const [a, b] = x.domain;
-  const step = niceStep(a / unit.div, b / unit.div, 8);
+  const ticks = niceTicks(a / unit.div, b / unit.div, 8);
+  const step = tickStep(ticks, a / unit.div, b / unit.div, 8);
   let s = `<line x1="${num(x.range[0])}" x2="${num(x.range[1])}" y1="${num(y)}" y2="${num(y)}" stroke="#333"/>`;
-  for (const v of niceTicks(a / unit.div, b / unit.div, 8)) {
+  for (const v of ticks) {
     const px = x(v * unit.div);
     s += `<line x1="${num(px)}" x2="${num(px)}" y1="${num(y)}" y2="${num(y + 5)}" stroke="#333"/>`;
     s += `<text x="${num(px)}" y="${num(y + 18)}" text-anchor="middle" class="tick">${esc(tickLabel(v, step))}</text>`;
@@ -125,9 +126,10 @@ function xAxis(x: LinearScale, y: number, unit: AxisUnit, title: string): string
 
 function yAxis(yS: LinearScale, x0: number, x1: number, unit: AxisUnit, title: string, tickCount = 5): string {
   const [a, b] = yS.domain;
-  const step = niceStep(a / unit.div, b / unit.div, tickCount);
+  const ticks = niceTicks(a / unit.div, b / unit.div, tickCount);
+  const step = tickStep(ticks, a / unit.div, b / unit.div, tickCount);
   let s = '';
-  for (const v of niceTicks(a / unit.div, b / unit.div, tickCount)) {
+  for (const v of ticks) {
     const py = yS(v * unit.div);
     s += `<line x1="${num(x0)}" x2="${num(x1)}" y1="${num(py)}" y2="${num(py)}" stroke="#e3e3e3"/>`;
     s += `<text x="${num(x0 - 8)}" y="${num(py + 4)}" text-anchor="end" class="tick">${esc(tickLabel(v, step))}</text>`;
@@ -136,6 +138,10 @@ function yAxis(yS: LinearScale, x0: number, x1: number, unit: AxisUnit, title: s
   s += `<text transform="translate(${num(x0 - 58)},${num(midY)}) rotate(-90)" text-anchor="middle" class="axis-title">${esc(title)}${unit.unit ? ` (${unit.unit})` : ''}</text>`;
   s += `<line x1="${num(x0)}" x2="${num(x0)}" y1="${num(yS.range[0])}" y2="${num(yS.range[1])}" stroke="#333"/>`;
   return s;
+}
+
+function tickStep(ticks: number[], lo: number, hi: number, count: number): number {
+  return ticks.length >= 2 ? ticks[1]! - ticks[0]! : niceStep(lo, hi, count);
 }
 
 /** Marker lines across [top, bottom] with labels stacked in rows above `top` so they never overlap. */

@@ -35,7 +35,8 @@ test('niceTicks: ascending, inside the range, round steps, bounded count', () =>
     const t = niceTicks(lo, hi, count);
     assert.ok(t.length >= 1 && t.length <= count * 2 + 2, `${t.length} ticks for count ${count}`);
     for (let i = 1; i < t.length; i++) assert.ok(t[i]! > t[i - 1]!);
-    const tol = span * 1e-6;
+    // Rounding tolerance: relative to the span, plus double-precision error at the range's magnitude.
+    const tol = span * 1e-6 + (Math.abs(lo) + Math.abs(hi)) * 1e-15;
     for (const v of t) assert.ok(v >= lo - tol && v <= hi + tol, `${v} outside [${lo}, ${hi}]`);
   }), { seed, numRuns: 300 });
   assert.deepEqual(niceTicks(0, 100, 5), [0, 20, 40, 60, 80, 100]);

@@ -44,12 +44,22 @@ export function niceStep(lo: number, hi: number, count: number): number {
   return m * mag;
 }
 
-/** Tick values covering [lo, hi] (inclusive, within a rounding tolerance). At most count*2+2 ticks. */
+/**
+ * Tick values covering [lo, hi] (inclusive, within a rounding tolerance); at least one
+ * for a non-empty range, at most count*2+2.
+ */
 export function niceTicks(lo: number, hi: number, count: number): number[] {
-  const step = niceStep(lo, hi, count);
+  const t = ticksWithStep(lo, hi, niceStep(lo, hi, count));
+  // Rounding the step up (up to ×2) can skip over a short range; half the step cannot,
+  // because it is then at most the span.
+  return t.length > 0 ? t : ticksWithStep(lo, hi, niceStep(lo, hi, count * 2));
+}
+
+function ticksWithStep(lo: number, hi: number, step: number): number[] {
   const first = Math.ceil(lo / step - 1e-9) * step;
   const out: number[] = [];
-  for (let i = 0; i < count * 2 + 2; i++) {
+  const n = Math.min(1000, Math.floor((hi - lo) / step) + 2);
+  for (let i = 0; i < n; i++) {
     const v = first + i * step;
     if (v > hi + step * 1e-9) break;
     out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
