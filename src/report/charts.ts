@@ -144,23 +144,43 @@ function tickStep(ticks: number[], lo: number, hi: number, count: number): numbe
   return ticks.length >= 2 ? ticks[1]! - ticks[0]! : niceStep(lo, hi, count);
 }
 
-/** Marker lines across [top, bottom] with labels stacked in rows above `top` so they never overlap. */
-function markerLayer(markers: ReadonlyArray<ReportMarker>, x: LinearScale, top: number, bottom: number, unit: AxisUnit): string {
+/** Label rows above a chart; markers beyond them get a line and a tooltip, no label. */
+const MARKER_LABEL_ROWS_MAX = 4;
+
+interface PlacedMarker { m: ReportMarker; px: number; text: string; row: number | undefined; anchorEnd: boolean }
+
+/** Packs marker labels into rows so they never overlap, flipping a label left of its line near the right edge. */
+function layoutMarkers(markers: ReadonlyArray<ReportMarker>, x: LinearScale, unit: AxisUnit): { items: PlacedMarker[]; rows: number } {
   const visible = markers.filter((m) => Number.isFinite(m.tUs) && m.tUs >= x.domain[0] && m.tUs <= x.domain[1]).sort((a, b) => a.tUs - b.tUs);
   const rowEnds: number[] = [];
-  let s = '';
-  for (const m of visible) {
-    const st = markerStyle(m.label);
+  const items = visible.map((m): PlacedMarker => {
     const px = x(m.tUs);
-    const text = `${m.label} ${trimUnit(m.tUs, unit)}`;
+    const text = `${clip(m.label, 40)} ${trimUnit(m.tUs, unit)}`;
     const w = text.length * 6.6 + 8;
-    let row = rowEnds.findIndex((end) => end < px - 2);
-    if (row < 0) { row = rowEnds.length; rowEnds.push(0); }
-    rowEnds[row] = px + w;
-    const ly = top - 8 - row * 15;
-    s += `<g class="marker"><title>${esc(m.label)} at ${esc(formatDurationUs(m.tUs))}</title>`;
-    s += `<line x1="${num(px)}" x2="${num(px)}" y1="${num(ly + 3)}" y2="${num(bottom)}" stroke="${st.colour}" stroke-width="1.6"${st.dash ? ` stroke-dasharray="${st.dash}"` : ''}/>`;
-    s += `<text x="${num(px + 3)}" y="${num(ly)}" fill="${st.colour}" class="marker-label">${esc(text)}</text></g>`;
+    const anchorEnd = px + w > WIDTH - 4;
+    const a = anchorEnd ? px - w : px;
+    let row: number | undefined = rowEnds.findIndex((end) => end < a - 2);
+    if (row < 0) {
+      if (rowEnds.length < MARKER_LABEL_ROWS_MAX) { row = rowEnds.length; rowEnds.push(0); } else row = undefined;
+    }
+    if (row !== undefined) rowEnds[row] = anchorEnd ? px : px + w;
+    return { m, px, text, row, anchorEnd };
+  });
+  return { items, rows: rowEnds.length };
+}
+
+/** Marker lines across [top, bottom] with their labels in rows above `top`. */
+function markerLayer(markers: ReadonlyArray<ReportMarker>, x: LinearScale, top: number, bottom: number, unit: AxisUnit): string {
+  let s = '';
+  for (const p of layoutMarkers(markers, x, unit).items) {
+    const st = markerStyle(p.m.label);
+    const ly = top - 8 - (p.row ?? 0) * 15;
+    s += `<g class="marker"><title>${esc(p.m.label)} at ${esc(formatDurationUs(p.m.tUs))}</title>`;
+    s += `<line x1="${num(p.px)}" x2="${num(p.px)}" y1="${num(p.row === undefined ? top : ly + 3)}" y2="${num(bottom)}" stroke="${st.colour}" stroke-width="1.6"${st.dash ? ` stroke-dasharray="${st.dash}"` : ''}/>`;
+    if (p.row !== undefined) {
+      s += `<text x="${num(p.anchorEnd ? p.px - 3 : p.px + 3)}" y="${num(ly)}"${p.anchorEnd ? ' text-anchor="end"' : ''} fill="${st.colour}" class="marker-label">${esc(p.text)}</text>`;
+    }
+    s += '</g>';
   }
   return s;
 }
@@ -169,19 +189,6 @@ function trimUnit(us: number, unit: AxisUnit): string {
   const v = us / unit.div;
   const digits = unit.unit === 's' ? 3 : unit.unit === 'ms' ? 1 : 0;
   return `${v.toFixed(digits)} ${unit.unit}`;
-}
-
-function markerRows(markers: ReadonlyArray<ReportMarker>, x: LinearScale): number {
-  // Same packing as markerLayer, counting rows only (to reserve vertical space).
-  const rowEnds: number[] = [];
-  for (const m of [...markers].filter((q) => q.tUs >= x.domain[0] && q.tUs <= x.domain[1]).sort((a, b) => a.tUs - b.tUs)) {
-    const px = x(m.tUs);
-    const w = (m.label.length + 12) * 6.6 + 8;
-    let row = rowEnds.findIndex((end) => end < px - 2);
-    if (row < 0) { row = rowEnds.length; rowEnds.push(0); }
-    rowEnds[row] = px + w;
-  }
-  return rowEnds.length;
 }
 
 export interface TimeSequenceOptions {
@@ -221,7 +228,7 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
   const right = WIDTH - 24;
   const x = linearScale(w.t0, w.t1, left, right);
   const tUnit = timeUnitFor(x.domain[1] - x.domain[0]);
-  const labelRows = Math.max(1, markerRows(r.markers, x));
+  const labelRows = Math.max(1, layoutMarkers(r.markers, x, tUnit).rows);
   const top = 22 + labelRows * 15;
   const aggH = opts.individuals ? 190 : 150;
   const indH = 150;
@@ -348,7 +355,7 @@ export function callStripsChart(r: DemoReport): string {
   const x = linearScale(t0, t1, left, right);
   const unit = timeUnitFor(x.domain[1] - x.domain[0]);
   const rowH = 14;
-  const labelRows = Math.max(1, markerRows(r.markers, x));
+  const labelRows = Math.max(1, layoutMarkers(r.markers, x, unit).rows);
   const top = 22 + labelRows * 15;
   const bottom = top + shown.length * rowH + 4;
   let s = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${num(bottom + 50)}" class="chart" role="img" aria-label="RTP packets per call over time" ${FONT}>`;

@@ -175,3 +175,20 @@ test('formatters', () => {
   assert.equal(formatBytes(512), '512 B');
   assert.equal(formatBytes(200 * 1024 * 1024), '200 MiB');
 });
+
+test('many markers: every line drawn, labels capped at four rows, none past the right edge', () => {
+  const markers = Array.from({ length: 200 }, (_, i) => ({ tUs: 1_000 + i * 10, label: `event number ${i}` }));
+  const svg = timeSequenceChart(base({ connections: [{ id: 'a', samples: [[0, 0], [3_000, 100]], bytes: 100, ok: true }], markers }), { span: 'full', individuals: false });
+  assertFinite(svg);
+  assert.equal((svg.match(/<g class="marker">/g) ?? []).length, 200);
+  const height = Number(/viewBox="0 0 \d+ ([\d.]+)"/.exec(svg)![1]);
+  assert.ok(height < 400, `chart height ${height}`);
+  const labels = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)"( text-anchor="end")? fill="[^"]+" class="marker-label">([^<]*)</g)];
+  assert.ok(labels.length >= 4 && labels.length < 200, `${labels.length} labels`);
+  assert.equal(new Set(labels.map((l) => l[2])).size, 4, 'four label rows');
+  for (const l of labels) {
+    const x = Number(l[1]);
+    const w = l[4]!.length * 6.6;
+    assert.ok(l[3] ? x - w >= 0 : x + w <= 1040, `label "${l[4]}" at ${x} runs off the chart`);
+  }
+});
