@@ -252,7 +252,10 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
     const wpx = Math.max(2, xb - xa);
     s += `<g class="pause"><title>No connection received a byte for ${esc(formatDurationUs(stall.endUs - stall.startUs))} (${esc(formatDurationUs(stall.startUs))} → ${esc(formatDurationUs(stall.endUs))})</title>`;
     s += `<rect x="${num(xa)}" y="${num(top)}" width="${num(wpx)}" height="${num(plotBottom - top)}" fill="#D55E00" fill-opacity="0.13"/>`;
-    s += `<text x="${num(xa + wpx / 2)}" y="${num(top + 16)}" text-anchor="middle" class="pause-label">pause ${esc(formatDurationUs(stall.endUs - stall.startUs))}</text></g>`;
+    const label = `pause ${formatDurationUs(stall.endUs - stall.startUs)}`;
+    // Inside the band when it is wide enough, else just left of it.
+    const inside = wpx > label.length * 7.5 + 8;
+    s += `<text x="${num(inside ? xa + wpx / 2 : xa - 5)}" y="${num(top + 16)}" text-anchor="${inside ? 'middle' : 'end'}" class="pause-label" paint-order="stroke" stroke="#fff" stroke-width="4">${esc(label)}</text></g>`;
   }
   s += yAxis(yAgg, left, right, aggUnit, opts.individuals ? 'all connections' : 'bytes received');
   const aggPts = downsample(agg, CHART_LIMITS.pointsPerSeries).map((p) => [x(p[0]), yAgg(p[1])] as Point);

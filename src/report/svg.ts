@@ -85,8 +85,11 @@ export function byteUnitFor(maxBytes: number): AxisUnit {
 
 /** Tick label text: enough decimals to tell neighbouring ticks apart. */
 export function tickLabel(v: number, step: number): string {
-  const decimals = step >= 1 ? 0 : Math.min(6, Math.ceil(-Math.log10(step) - 1e-9));
-  return v.toFixed(decimals);
+  // As many decimals as the step needs to be exact (2.5 → 1, 0.25 → 2, 20 → 0), at most 6.
+  let decimals = 0;
+  while (decimals < 6 && Math.abs(Math.round(step * 10 ** decimals) - step * 10 ** decimals) > 1e-6 * 10 ** decimals) decimals++;
+  const s = v.toFixed(decimals);
+  return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
 }
 
 export type Point = readonly [number, number];
