@@ -52,12 +52,12 @@ export type AppConfig =
 
 const APP_KINDS = ['echo', 'blob', 'http', 'resp', 'relay'] as const;
 const APP_SHAPES = {
-  echo: object('', { kind: oneOf('', APP_KINDS) }),
-  blob: object('', { kind: oneOf('', APP_KINDS), sizeBytes: withDefault(int('bytes each connection downloads (default 1 MiB)', 1, 1 << 30 /* 1 GiB */), MiB) }),
-  http: object('', { kind: oneOf('', APP_KINDS), root: str('directory of files to serve, e.g. /srv/www') }),
-  resp: object('', { kind: oneOf('', APP_KINDS), maxKeys: withDefault(int('the key-value store\'s key limit (default 1000000)', 1, 100_000_000), 1_000_000) }),
+  echo: object('', { kind: oneOf('the application kind', APP_KINDS) }),
+  blob: object('', { kind: oneOf('the application kind', APP_KINDS), sizeBytes: withDefault(int('bytes each connection downloads (default 1 MiB)', 1, 1 << 30 /* 1 GiB */), MiB) }),
+  http: object('', { kind: oneOf('the application kind', APP_KINDS), root: str('directory of files to serve, e.g. /srv/www') }),
+  resp: object('', { kind: oneOf('the application kind', APP_KINDS), maxKeys: withDefault(int('the key-value store\'s key limit (default 1000000)', 1, 100_000_000), 1_000_000) }),
   relay: object('', {
-    kind: oneOf('', APP_KINDS),
+    kind: oneOf('the application kind', APP_KINDS),
     target: hostPort('the unmodified local server each connection is relayed to, on loopback, e.g. 127.0.0.1:6379'),
   }, (o, path, ctx) => {
     const hp = parseHostPort(o.target);
@@ -76,7 +76,7 @@ const app: Field<AppConfig> = Object.assign(
     }
     return APP_SHAPES[kind as AppConfig['kind']](v, path, ctx) as AppConfig | undefined;
   },
-  { doc: 'the application served, e.g. {kind: echo} or {kind: relay, target: 127.0.0.1:6379}' },
+  { doc: 'the application served, e.g. {kind: echo} or {kind: relay, target: 127.0.0.1:6379}', type: 'mapping', variants: APP_SHAPES as Record<string, Field<unknown>> },
 );
 
 const tcp = withDefault(object('TCP options of our stack', {
@@ -228,9 +228,9 @@ const gateway = object('the media gateway settings', {
   }
 });
 
-const SECTIONS = { sttcp, splicer, backend, controller, gateway } as const;
+export const SECTIONS = { sttcp, splicer, backend, controller, gateway } as const;
 
-const common = {
+export const COMMON_FIELDS = {
   role: oneOf(`the role this process runs: ${ROLES.join(', ')}`, ROLES),
   node: optional(str('a name for this process in logs and metrics, e.g. host-a', { pattern: /^[A-Za-z0-9_.-]{1,63}$/, hint: 'letters, digits, "_", "." or "-", e.g. host-a' })),
   log: withDefault(object('logging', {
@@ -271,8 +271,8 @@ export function validateConfig(data: unknown): ConfigResult {
     return { ok: false, errors: [{ path: '', message: `the config must be a mapping with at least "role" and the role's section (got ${data === null ? 'an empty document' : Array.isArray(data) ? 'a list' : typeof data})` }] };
   }
   const rec = { ...(data as Record<string, unknown>) };
-  const role = common.role(rec.role, 'role', ctx);
-  if (rec.role === undefined) ctx.errors[ctx.errors.length - 1] = { path: 'role', message: `is required: ${common.role.doc}` };
+  const role = COMMON_FIELDS.role(rec.role, 'role', ctx);
+  if (rec.role === undefined) ctx.errors[ctx.errors.length - 1] = { path: 'role', message: `is required: ${COMMON_FIELDS.role.doc}` };
   if (role === undefined) return { ok: false, errors: ctx.errors };
   const section = SECTION_OF[role];
   for (const other of Object.keys(SECTIONS)) {
@@ -282,7 +282,7 @@ export function validateConfig(data: unknown): ConfigResult {
       delete rec[other];
     }
   }
-  const top = object('the config file', { ...common, [section]: SECTIONS[section] as Field<unknown> }, (o, _path, c) => {
+  const top = object('the config file', { ...COMMON_FIELDS, [section]: SECTIONS[section] as Field<unknown> }, (o, _path, c) => {
     if (role !== 'sttcp-backup' && section === 'sttcp' && ((o as Record<string, unknown>).sttcp as SttcpSection).fencing) {
       report(c, 'sttcp.fencing', 'is used only by role sttcp-backup (it fences the primary before taking over); remove it here');
     }
