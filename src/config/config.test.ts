@@ -34,7 +34,7 @@ function withChange(edit: (c: Record<string, any>) => void): string[] {
 
 test('the example configs validate, and every role has one', () => {
   const seen = new Set<string>();
-  for (const f of readdirSync(EXAMPLES)) {
+  for (const f of exampleConfigs()) {
     const r = loadConfigFile(join(EXAMPLES, f), { checkFiles: false });
     assert.ok(r.ok, `${f}: ${r.ok ? '' : formatConfigErrors(f, r.errors)}`);
     seen.add(r.config.role);
@@ -232,3 +232,8 @@ test('every liveness setting the schema accepts is one the ST-TCP liveness rules
     if (r.ok && r.config.role === 'sttcp-primary') assert.deepEqual(validateLiveness(livenessFromConfig(r.config.sttcp)), []);
   }), { seed, numRuns: 500 });
 });
+
+/** The serve configs under examples/ (subdirectories hold other things, e.g. Prometheus rules). */
+function exampleConfigs(): string[] {
+  return readdirSync(EXAMPLES, { withFileTypes: true }).filter((d) => d.isFile() && /\.(ya?ml|json)$/.test(d.name)).map((d) => d.name);
+}
