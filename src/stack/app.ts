@@ -24,6 +24,11 @@ export type CloseReason = 'closed' | 'reset' | 'timeout' | 'aborted';
 
 /** Per-connection handler an application returns for each accepted connection. */
 export interface StreamApp {
+  /**
+   * The handshake completed (optional). For an active open this is the first
+   * callback; for a passive open the app is made at establishment and this follows at once.
+   */
+  onOpen?(): void;
   /** Bytes received, in order, exactly once. */
   onData(data: Uint8Array): void;
   /** The peer half-closed (FIN received and all data before it delivered). */

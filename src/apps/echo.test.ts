@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EchoApp } from './echo.js';
+import { MemConnection, checkSplitsAndSnapshots } from './mem-connection.js';
+
+const enc = new TextEncoder();
+
+test('echo returns every byte in order at any split, window and snapshot point', () => {
+  const input = enc.encode('hello, echo!\r\n\x00\xff binary too');
+  const out = checkSplitsAndSnapshots(() => new EchoApp(), input);
+  assert.deepEqual(out, input);
+});
+
+test('echo closes after the peer FIN once everything is echoed', () => {
+  const c = new MemConnection('c', 3);
+  const app = c.attach(new EchoApp().service);
+  app.onData(enc.encode('abcdef'));
+  app.onEnd();
+  assert.equal(c.ended, false, 'must not end before the queued bytes are written');
+  c.drainAll();
+  assert.equal(new TextDecoder().decode(c.output()), 'abcdef');
+  assert.equal(c.ended, true);
+});
+
+test('echo aborts a peer that sends past the pending bound without reading', () => {
+  const echo = new EchoApp({ maxPendingBytes: 10 });
+  const c = new MemConnection('c', 4);
+  const app = c.attach(echo.service);
+  app.onData(new Uint8Array(8));
+  assert.equal(c.destroyed, false);
+  app.onData(new Uint8Array(8));
+  assert.equal(c.destroyed, true);
+  assert.equal(echo.counters()['aborted-pending-limit'], 1);
+});

@@ -1,0 +1,388 @@
+// A sans-IO IPv4 host with one Ethernet interface (ifIndex 0): ARP, IPv4 for one
+// subnet plus a default gateway, ICMP echo, UDP sockets and TCP connections.
+// TCP demultiplexing is in tcp-demux.ts, ARP state in arp-cache.ts; TCP itself in src/tcp/.
+import type { FrameEndpoint, OutgoingFrame } from './endpoint.js';
+import type { Rng } from '../util/rng.js';
+import type { FourTuple } from '../tcp/four-tuple.js';
+import { BROADCAST_MAC, ZERO_MAC, formatIpv4, macEquals, parseIpv4, parseMac, prefixMask } from '../wire/addr.js';
+import { ETHERNET_HEADER_LEN, ETHERTYPE, emitEthernetFrame, parseEthernetFrame } from '../wire/ethernet.js';
+import { emitArpPacket, parseArpPacket, ARP_PACKET_LEN, type ArpRepr } from '../wire/arp.js';
+import { FRAGMENT_DETAIL, IPV4_HEADER_LEN, IP_PROTOCOL, emitIpv4Packet, parseIpv4Packet } from '../wire/ipv4.js';
+import { emitIcmpMessage, icmpMessageLen, parseIcmpMessage, type IcmpRepr } from '../wire/icmp.js';
+import { UDP_HEADER_LEN, emitUdpDatagram, parseUdpDatagram } from '../wire/udp.js';
+import { emitTcpSegment, parseTcpSegment, tcpSegmentLen, type TcpRepr } from '../wire/tcp.js';
+import type { WireError } from '../wire/result.js';
+import { ArpCache, DEFAULT_ARP_LIMITS, type ArpLimits } from './arp-cache.js';
+import { Counters } from './counters.js';
+import { DEFAULT_TCP_DEMUX_LIMITS, TcpDemux, type HostStreamConnection, type HostStreamService, type TcpDemuxLimits } from './tcp-demux.js';
+import type { TcpEngine, TcpEngineFactory } from './tcp-engine.js';
+
+export interface HostConfig<C extends TcpEngine = TcpEngine> {
+  name: string;
+  mac: string;
+  ip: string;
+  prefixLen: number;
+  gateway?: string;
+  /** IP MTU of the interface (default 1500). */
+  mtu?: number;
+  rng: Rng;
+  /** RFC 6528 secret; drawn from `rng` when absent. */
+  isnKey?: Uint8Array;
+  /** Makes TCP connections. Without one the host answers every SYN with RST. */
+  tcpFactory?: TcpEngineFactory<C>;
+  arpTimeoutUs?: number;
+  arp?: Partial<ArpLimits>;
+  tcpLimits?: Partial<TcpDemuxLimits>;
+  /** Frames waiting in the transmit queue before new ones are dropped (drivers drain after every call). */
+  txQueueMax?: number;
+  /** UDP datagrams per bound port delivered per call are unbounded (callback); bound ports at most this many. */
+  udpPortsMax?: number;
+  ttl?: number;
+}
+
+export type UdpHandler = (srcIp: string, srcPort: number, data: Uint8Array, nowUs: number) => void;
+export type EchoReplyHandler = (srcIp: string, identifier: number, sequence: number, data: Uint8Array, nowUs: number) => void;
+
+export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
+  readonly name: string;
+  readonly mac: Uint8Array;
+  readonly ip: number;
+  readonly mtu: number;
+  private readonly mask: number;
+  private readonly gateway: number | undefined;
+  private readonly ttl: number;
+  private readonly counter = new Counters();
+  private readonly arp: ArpCache;
+  private readonly tcp: TcpDemux<C> | undefined;
+  private readonly udp = new Map<number, UdpHandler>();
+  private readonly udpPortsMax: number;
+  private echoReplyHandler: EchoReplyHandler | undefined;
+  private readonly txq: Uint8Array[] = [];
+  private txHead = 0;
+  private readonly txQueueMax: number;
+  private identification: number;
+  /** Time of the latest handleFrame, handleTimeout, connect or send call: engines are polled at this time. */
+  private nowUs = 0;
+
+  constructor(cfg: HostConfig<C>) {
+    const mac = parseMac(cfg.mac);
+    const ip = parseIpv4(cfg.ip);
+    if (mac === undefined) throw new Error(`${cfg.name}: bad MAC ${cfg.mac}`);
+    if (ip === undefined) throw new Error(`${cfg.name}: bad IPv4 address ${cfg.ip}`);
+    if (!(cfg.prefixLen >= 0 && cfg.prefixLen <= 32)) throw new Error(`${cfg.name}: bad prefix length ${cfg.prefixLen}`);
+    this.name = cfg.name;
+    this.mac = mac;
+    this.ip = ip;
+    this.mask = prefixMask(cfg.prefixLen);
+    if (cfg.gateway !== undefined) {
+      const gw = parseIpv4(cfg.gateway);
+      if (gw === undefined || (gw & this.mask) !== (ip & this.mask)) throw new Error(`${cfg.name}: gateway ${cfg.gateway} not on the subnet`);
+      this.gateway = gw;
+    }
+    this.mtu = cfg.mtu ?? 1500;
+    this.ttl = cfg.ttl ?? 64;
+    this.txQueueMax = cfg.txQueueMax ?? 4096;
+    this.udpPortsMax = cfg.udpPortsMax ?? 1024;
+    this.identification = cfg.rng.nextU32() & 0xffff;
+    this.arp = new ArpCache({ ...DEFAULT_ARP_LIMITS, ...(cfg.arpTimeoutUs !== undefined ? { timeoutUs: cfg.arpTimeoutUs } : {}), ...cfg.arp }, this.counter);
+    let key = cfg.isnKey;
+    if (key === undefined) {
+      key = new Uint8Array(16);
+      for (let i = 0; i < 16; i += 4) new DataView(key.buffer).setUint32(i, cfg.rng.nextU32());
+    }
+    const ephemeralSeed = cfg.rng.nextU32();
+    this.tcp = cfg.tcpFactory === undefined ? undefined : new TcpDemux<C>(
+      cfg.tcpFactory, key, { ...DEFAULT_TCP_DEMUX_LIMITS, ...cfg.tcpLimits }, this.counter,
+      (tuple, seg) => this.sendTcp(tuple, seg), ephemeralSeed);
+  }
+
+  // ---- FrameEndpoint ------------------------------------------------------
+
+  handleFrame(ifIndex: number, frame: Uint8Array, nowUs: number): void {
+    this.nowUs = nowUs;
+    this.counter.inc('rx-frames');
+    if (ifIndex !== 0) { this.counter.inc('drop-rx-bad-interface'); return; }
+    const eth = parseEthernetFrame(frame);
+    if (!eth.ok) { this.dropParse(eth.error); return; }
+    const dst = eth.value.dst;
+    if (!macEquals(dst, this.mac) && !macEquals(dst, BROADCAST_MAC)) { this.counter.inc('drop-ethernet-not-for-us'); return; }
+    if (eth.value.ethertype === ETHERTYPE.arp) this.handleArp(eth.value.payload, nowUs);
+    else this.handleIpv4(eth.value.payload, nowUs);
+  }
+
+  handleTimeout(nowUs: number): void {
+    this.nowUs = nowUs;
+    this.arp.handleTimeout(nowUs);
+    this.sendArpRequests();
+    this.tcp?.handleTimeout(nowUs);
+  }
+
+  pollTransmit(): OutgoingFrame | undefined {
+    for (;;) {
+      if (this.txHead < this.txq.length) {
+        const frame = this.txq[this.txHead]!;
+        this.txq[this.txHead++] = ZERO_MAC;   // release the reference
+        if (this.txHead === this.txq.length) { this.txq.length = 0; this.txHead = 0; }
+        this.counter.inc('tx-frames');
+        return { ifIndex: 0, frame };
+      }
+      const next = this.tcp?.pollSegment(this.nowUs);
+      if (next === undefined) return undefined;
+      this.sendTcp(next.tuple, next.seg);
+    }
+  }
+
+  pollDeadline(): number | undefined {
+    const a = this.arp.nextDeadline();
+    const t = this.tcp?.pollDeadline(this.nowUs);
+    if (a === undefined) return t;
+    if (t === undefined) return a;
+    return Math.min(a, t);
+  }
+
+  // ---- applications -------------------------------------------------------
+
+  /** Accepts connections on `port`; `service` makes one app per connection at establishment. */
+  listen(port: number, service: HostStreamService): void {
+    if (this.tcp === undefined) throw new Error(`${this.name}: no TCP engine configured`);
+    this.tcp.listen(port, service);
+  }
+
+  unlisten(port: number): void {
+    this.tcp?.unlisten(port);
+  }
+
+  /** Active open from an ephemeral port; the app is made at once and gets onOpen() at establishment. */
+  connect(ip: string | number, port: number, makeApp: HostStreamService, nowUs: number): HostStreamConnection {
+    if (this.tcp === undefined) throw new Error(`${this.name}: no TCP engine configured`);
+    const remote = this.resolveIp(ip);
+    this.nowUs = Math.max(this.nowUs, nowUs);
+    return this.tcp.connect(this.ip, remote, port, makeApp, nowUs);
+  }
+
+  /**
+   * Installs an existing TCP connection (e.g. restored from a snapshot at an ST-TCP
+   * takeover) under this host's address; `makeApp` binds the application to it.
+   */
+  adoptTcp(tuple: FourTuple, conn: C, makeApp: HostStreamService, nowUs: number): HostStreamConnection {
+    if (this.tcp === undefined) throw new Error(`${this.name}: no TCP factory configured`);
+    if (tuple.localIp !== this.ip) throw new Error(`${this.name}: adopted connection is for ${formatIpv4(tuple.localIp)}`);
+    this.nowUs = Math.max(this.nowUs, nowUs);
+    return this.tcp.adopt(tuple, conn, makeApp);
+  }
+
+  udpBind(port: number, onDatagram: UdpHandler): void {
+    if (!this.udp.has(port) && this.udp.size >= this.udpPortsMax) throw new Error(`${this.name}: too many UDP ports bound`);
+    this.udp.set(port, onDatagram);
+  }
+
+  udpUnbind(port: number): void {
+    this.udp.delete(port);
+  }
+
+  /** Sends one datagram; larger than the MTU allows (no fragmentation) → counted and dropped. */
+  udpSend(dstIp: string | number, dstPort: number, srcPort: number, data: Uint8Array, nowUs: number): void {
+    this.nowUs = Math.max(this.nowUs, nowUs);
+    const dst = this.resolveIp(dstIp);
+    const len = UDP_HEADER_LEN + data.length;
+    if (IPV4_HEADER_LEN + len > this.mtu) { this.counter.inc('drop-udp-too-big'); return; }
+    this.sendIpv4(dst, IP_PROTOCOL.udp, len, false, (buf, off) => emitUdpDatagram({ srcPort, dstPort, payload: data }, buf, off, this.ip, dst));
+    this.counter.inc('udp-out');
+  }
+
+  /** Sends an ICMP echo request (RFC 792); replies go to onEchoReply(). */
+  ping(dstIp: string | number, identifier: number, sequence: number, data: Uint8Array, nowUs: number): void {
+    this.nowUs = Math.max(this.nowUs, nowUs);
+    this.sendIcmp(this.resolveIp(dstIp), { kind: 'echo-request', identifier, sequence, data });
+  }
+
+  onEchoReply(handler: EchoReplyHandler | undefined): void {
+    this.echoReplyHandler = handler;
+  }
+
+  /** Gratuitous ARP (RFC 5227 §3 announcement form): tells the segment this IP is at our MAC. */
+  announce(nowUs: number): void {
+    this.nowUs = Math.max(this.nowUs, nowUs);
+    this.sendArp({ operation: 'request', senderMac: this.mac, senderIp: this.ip, targetMac: ZERO_MAC, targetIp: this.ip }, BROADCAST_MAC);
+    this.counter.inc('arp-announce');
+  }
+
+  counters(): Readonly<Record<string, number>> {
+    return this.counter.snapshot();
+  }
+
+  tcpConnections(): Array<{ tuple: FourTuple; state: string; connection: C }> {
+    return (this.tcp?.entries() ?? []).map((e) => ({ tuple: e.tuple, state: e.conn.state, connection: e.conn }));
+  }
+
+  /** Whether an ARP entry exists for ip (for tests and diagnostics). */
+  arpKnows(ip: string | number): boolean {
+    return this.arp.has(this.resolveIp(ip));
+  }
+
+  // ---- receive path -------------------------------------------------------
+
+  private dropParse(err: WireError): void {
+    this.counter.inc(err.detail === FRAGMENT_DETAIL ? 'drop-ipv4-fragment' : `drop-${err.layer}-${err.code}`);
+  }
+
+  private handleArp(bytes: Uint8Array, nowUs: number): void {
+    const r = parseArpPacket(bytes);
+    if (!r.ok) { this.dropParse(r.error); return; }
+    const a = r.value;
+    this.counter.inc('arp-in');
+    if (a.senderIp === this.ip) {
+      // Someone else claims our address (or our own announcement looped back).
+      if (!macEquals(a.senderMac, this.mac)) this.counter.inc('arp-conflict');
+      return;
+    }
+    if (a.senderIp === 0 || (a.senderMac[0]! & 1) !== 0) { this.counter.inc('drop-arp-bad-sender'); return; }
+    // RFC 826 "Packet Reception": update an existing entry (this is how a gratuitous ARP
+    // moves an address at takeover); add one when the packet is for us or we are asking.
+    const forUs = a.targetIp === this.ip;
+    if (this.arp.has(a.senderIp) || forUs || this.arp.isPending(a.senderIp)) {
+      if (a.senderIp === a.targetIp) this.counter.inc('arp-gratuitous');
+      this.releasePending(a.senderIp, a.senderMac, nowUs);
+    }
+    if (forUs && a.operation === 'request') {
+      this.sendArp({ operation: 'reply', senderMac: this.mac, senderIp: this.ip, targetMac: a.senderMac, targetIp: a.senderIp }, a.senderMac);
+    }
+  }
+
+  private releasePending(ip: number, mac: Uint8Array, nowUs: number): void {
+    for (const frame of this.arp.learn(ip, mac, nowUs)) {
+      frame.set(mac.subarray(0, 6), 0);
+      this.enqueueFrame(frame);
+    }
+  }
+
+  private handleIpv4(bytes: Uint8Array, nowUs: number): void {
+    const r = parseIpv4Packet(bytes);
+    if (!r.ok) { this.dropParse(r.error); return; }
+    const ip = r.value;
+    const broadcast = ip.dst === 0xffffffff || ip.dst === ((this.ip | ~this.mask) >>> 0);
+    if (ip.dst !== this.ip && !broadcast) { this.counter.inc('drop-ipv4-not-for-us'); return; }
+    // RFC 1122 §3.2.1.3: a source address that is broadcast or multicast is discarded.
+    if (ip.src === 0xffffffff || (ip.src >>> 28) === 0xe || ip.src === ((this.ip | ~this.mask) >>> 0)) {
+      this.counter.inc('drop-ipv4-bad-source'); return;
+    }
+    switch (ip.protocol) {
+      case IP_PROTOCOL.tcp: {
+        if (broadcast) { this.counter.inc('drop-tcp-broadcast'); return; }
+        const t = parseTcpSegment(ip.payload, ip.src, ip.dst);
+        if (!t.ok) { this.dropParse(t.error); return; }
+        this.counter.inc('tcp-in');
+        if (this.tcp === undefined) { this.rstWithoutEngine(ip.src, t.value); return; }
+        // The driver may reuse the frame buffer; the engine may keep payload bytes.
+        const seg = t.value.payload.length > 0 ? { ...t.value, payload: t.value.payload.slice() } : t.value;
+        this.tcp.handleSegment(this.ip, ip.src, seg, nowUs);
+        return;
+      }
+      case IP_PROTOCOL.udp: {
+        const u = parseUdpDatagram(ip.payload, ip.src, ip.dst);
+        if (!u.ok) { this.dropParse(u.error); return; }
+        const h = this.udp.get(u.value.dstPort);
+        if (h === undefined) { this.counter.inc('drop-udp-no-port'); return; }
+        this.counter.inc('udp-in');
+        h(formatIpv4(ip.src), u.value.srcPort, u.value.payload.slice(), nowUs);
+        return;
+      }
+      case IP_PROTOCOL.icmp: {
+        const m = parseIcmpMessage(ip.payload);
+        if (!m.ok) { this.dropParse(m.error); return; }
+        const msg = m.value;
+        if (msg.kind === 'echo-request') {
+          // RFC 1122 §3.2.2.6: an echo request to a broadcast address MAY be ignored.
+          if (broadcast) { this.counter.inc('drop-icmp-broadcast-echo'); return; }
+          this.counter.inc('icmp-echo-request-in');
+          this.sendIcmp(ip.src, { kind: 'echo-reply', identifier: msg.identifier, sequence: msg.sequence, data: msg.data.slice() });
+        } else if (msg.kind === 'echo-reply') {
+          this.counter.inc('icmp-echo-reply-in');
+          this.echoReplyHandler?.(formatIpv4(ip.src), msg.identifier, msg.sequence, msg.data.slice(), nowUs);
+        } else {
+          this.counter.inc('icmp-other-in');
+        }
+        return;
+      }
+      default:
+        this.counter.inc('drop-ipv4-unknown-protocol');
+    }
+  }
+
+  /** RFC 9293 §3.10.7.1 without a TCP engine: every non-RST segment gets a RST. */
+  private rstWithoutEngine(remoteIp: number, seg: TcpRepr): void {
+    if (seg.flags.rst) { this.counter.inc('drop-tcp-rst-no-connection'); return; }
+    const len = seg.payload.length + (seg.flags.syn ? 1 : 0) + (seg.flags.fin ? 1 : 0);
+    const tuple: FourTuple = { localIp: this.ip, localPort: seg.dstPort, remoteIp, remotePort: seg.srcPort };
+    this.counter.inc('tcp-rst-no-connection');
+    this.sendTcp(tuple, seg.flags.ack
+      ? { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: seg.ack, ack: 0, flags: { fin: false, syn: false, rst: true, psh: false, ack: false, urg: false, ece: false, cwr: false }, window: 0, urgentPointer: 0, options: {}, payload: new Uint8Array(0) }
+      : { srcPort: seg.dstPort, dstPort: seg.srcPort, seq: 0, ack: (seg.seq + len) >>> 0, flags: { fin: false, syn: false, rst: true, psh: false, ack: true, urg: false, ece: false, cwr: false }, window: 0, urgentPointer: 0, options: {}, payload: new Uint8Array(0) });
+  }
+
+  // ---- send path ----------------------------------------------------------
+
+  private resolveIp(ip: string | number): number {
+    if (typeof ip === 'number') return ip >>> 0;
+    const v = parseIpv4(ip);
+    if (v === undefined) throw new Error(`${this.name}: bad IPv4 address ${ip}`);
+    return v;
+  }
+
+  private sendTcp(tuple: FourTuple, seg: TcpRepr): void {
+    const len = tcpSegmentLen(seg);
+    if (IPV4_HEADER_LEN + len > this.mtu) { this.counter.inc('drop-tcp-too-big'); return; }
+    this.counter.inc('tcp-out');
+    this.sendIpv4(tuple.remoteIp, IP_PROTOCOL.tcp, len, true, (buf, off) => emitTcpSegment(seg, buf, off, tuple.localIp, tuple.remoteIp));
+  }
+
+  private sendIcmp(dst: number, msg: IcmpRepr): void {
+    const len = icmpMessageLen(msg);
+    if (IPV4_HEADER_LEN + len > this.mtu) { this.counter.inc('drop-icmp-too-big'); return; }
+    this.counter.inc('icmp-out');
+    this.sendIpv4(dst, IP_PROTOCOL.icmp, len, false, (buf, off) => emitIcmpMessage(msg, buf, off));
+  }
+
+  /**
+   * Builds Ethernet + IPv4 + the L4 bytes (written by `emitL4`) in one buffer, inside
+   * out, and sends it to the next hop: the destination on our subnet, else the gateway.
+   */
+  private sendIpv4(dst: number, protocol: number, l4Len: number, dontFragment: boolean, emitL4: (buf: Uint8Array, offset: number) => void): void {
+    const broadcast = dst === 0xffffffff || dst === ((this.ip | ~this.mask) >>> 0);
+    let nextHop = dst;
+    if (!broadcast && (dst & this.mask) !== (this.ip & this.mask)) {
+      if (this.gateway === undefined) { this.counter.inc('drop-ipv4-no-route'); return; }
+      nextHop = this.gateway;
+    }
+    const ipOff = ETHERNET_HEADER_LEN;
+    const l4Off = ipOff + IPV4_HEADER_LEN;
+    const frame = new Uint8Array(l4Off + l4Len);
+    emitL4(frame, l4Off);
+    this.identification = (this.identification + 1) & 0xffff;
+    emitIpv4Packet({ dscp: 0, ecn: 0, identification: this.identification, dontFragment, ttl: this.ttl, protocol, src: this.ip, dst, payload: frame.subarray(l4Off) }, frame, ipOff);
+    const mac = broadcast ? BROADCAST_MAC : this.arp.lookup(nextHop, this.nowUs);
+    emitEthernetFrame({ dst: mac ?? ZERO_MAC, src: this.mac, ethertype: ETHERTYPE.ipv4, payload: frame.subarray(ipOff) }, frame, 0);
+    if (mac === undefined) this.arp.enqueue(nextHop, frame, this.nowUs);
+    else this.enqueueFrame(frame);
+    this.sendArpRequests();
+  }
+
+  private sendArpRequests(): void {
+    for (const ip of this.arp.takeRequests()) {
+      this.counter.inc('arp-request-out');
+      this.sendArp({ operation: 'request', senderMac: this.mac, senderIp: this.ip, targetMac: ZERO_MAC, targetIp: ip }, BROADCAST_MAC);
+    }
+  }
+
+  private sendArp(a: ArpRepr, dstMac: Uint8Array): void {
+    const frame = new Uint8Array(ETHERNET_HEADER_LEN + ARP_PACKET_LEN);
+    emitArpPacket(a, frame, ETHERNET_HEADER_LEN);
+    emitEthernetFrame({ dst: dstMac, src: this.mac, ethertype: ETHERTYPE.arp, payload: frame.subarray(ETHERNET_HEADER_LEN) }, frame, 0);
+    this.enqueueFrame(frame);
+  }
+
+  private enqueueFrame(frame: Uint8Array): void {
+    if (this.txq.length - this.txHead >= this.txQueueMax) { this.counter.inc('drop-tx-queue-full'); return; }
+    this.txq.push(frame);
+  }
+}

@@ -1,0 +1,47 @@
+// State transitions shared by several inputs: reaching ESTABLISHED, entering
+// TIME-WAIT, and the final move to CLOSED (sticky: RFC 9293 §3.10 "delete the TCB").
+// Which segment or call triggers them is decided in input.ts / handshake.ts / connection.ts.
+
+import type { TcpCloseReason } from './state.js';
+import type { Tcb } from './tcb.js';
+
+export function becomeEstablished(t: Tcb): void {
+  t.state = 'ESTABLISHED';
+  t.synNeeded = false;
+  t.emit({ type: 'established' });
+}
+
+/** RFC 9293 §3.10.7.4: TIME-WAIT lasts 2*MSL, restarted by a retransmitted FIN. */
+export function enterTimeWait(t: Tcb, nowUs: number): void {
+  t.state = 'TIME-WAIT';
+  t.timeWaitDeadlineUs = nowUs + t.cfg.timeWaitUs;
+  stopAllButTimeWait(t);
+}
+
+function stopAllButTimeWait(t: Tcb): void {
+  t.rtxDeadlineUs = undefined;
+  t.persistDeadlineUs = undefined;
+  t.keepaliveDeadlineUs = undefined;
+  t.probePending = false;
+  t.keepalivePending = false;
+  t.rtxHeadPending = false;
+}
+
+/** Final transition. Keeps already-queued control segments (an abort's RST) for pollTransmit. */
+export function becomeClosed(t: Tcb, reason: TcpCloseReason): void {
+  if (t.state === 'CLOSED') return;
+  t.state = 'CLOSED';
+  t.closeReason = reason;
+  stopAllButTimeWait(t);
+  t.timeWaitDeadlineUs = undefined;
+  t.delackDeadlineUs = undefined;
+  t.ackNow = false;
+  t.synNeeded = false;
+  t.wantWritable = false;
+  if (reason !== 'closed') {
+    // A reset/timeout/abort discards what can no longer be delivered (RFC 9293 §3.10.7.4 "flush queues").
+    t.sendBuffer.ackTo(t.sendBuffer.endSeq());
+    t.reassembly.clear();
+  }
+  t.emit({ type: 'closed', reason });
+}

@@ -1,0 +1,152 @@
+// Packet traces for loss: RTO retransmission with exponential backoff and give-up
+// (RFC 6298), go-back-N in slow start after an RTO, fast retransmit on three duplicate
+// ACKs with NewReno partial ACKs (RFC 5681, RFC 6582), and SACK generation (RFC 2018)
+// and SACK-based recovery (RFC 6675).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { established, fill, LOCAL_ISS as L, REMOTE_ISS as R } from './testing/trace.js';
+
+const A = L + 1;
+const P = R + 1;
+const SACK_PEER = { mss: 1000, sackPermitted: true };
+
+test('RTO: retransmit the oldest segment with backoff 200, 400, 800 ms, then timeout', () => {
+  const tr = established({ maxRetransmits: 3 });
+  const data = fill(1000);
+  tr.conn.send(data);
+  tr.expectSend({ seq: A, flags: { ack: true, psh: true }, payload: data });
+  const gaps: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    gaps.push(tr.advanceToDeadline());
+    tr.expectSend({ seq: A, flags: { ack: true, psh: true }, payload: data }, `retransmission ${i}`);
+    tr.expectNoSend();
+  }
+  assert.deepEqual(gaps, [200_000, 400_000, 800_000]);
+  assert.equal(tr.conn.stats().retransmits, 3);
+  tr.advanceToDeadline();
+  assert.equal(tr.state, 'CLOSED');
+  assert.deepEqual(tr.takeEvents(), [{ type: 'closed', reason: 'timeout' }]);
+});
+
+test('RTO: an ACK resets the backoff and the retry count', () => {
+  const tr = established({ maxRetransmits: 2 });
+  tr.conn.send(fill(2000));
+  tr.drainSend();
+  tr.advanceToDeadline();
+  tr.expectSend({ seq: A, payload: fill(2000).subarray(0, 1000) });
+  tr.recv({ seq: P, ack: A + 1000 });
+  tr.expectSend({ seq: A + 1000, flags: { ack: true, psh: true }, payload: fill(2000).subarray(1000) }, 'go-back-N continues');
+  const gap = tr.advanceToDeadline();
+  assert.ok(gap <= 400_000, `backoff reset (gap ${gap})`);
+  tr.expectSend({ seq: A + 1000, flags: { ack: true, psh: true }, payload: fill(2000).subarray(1000) });
+  tr.advanceToDeadline();
+  tr.expectSend({ seq: A + 1000, flags: { ack: true, psh: true }, payload: fill(2000).subarray(1000) });
+  assert.equal(tr.state, 'ESTABLISHED');
+});
+
+test('RTO: cwnd falls to one segment; go-back-N resends in slow start', () => {
+  const tr = established();
+  const data = fill(5000);
+  tr.conn.send(data);
+  assert.equal(tr.drainSend().length, 5);
+  tr.advanceToDeadline();
+  tr.expectSend({ seq: A, payload: data.subarray(0, 1000) });
+  tr.expectNoSend('cwnd = 1 SMSS after an RTO');
+  assert.equal(tr.conn.info().cwnd, 1000);
+  tr.recv({ seq: P, ack: A + 1000 });
+  tr.expectSend({ seq: A + 1000, payload: data.subarray(1000, 2000) });
+  tr.expectSend({ seq: A + 2000, payload: data.subarray(2000, 3000) });
+  tr.expectNoSend();
+  // The peer had the rest all along: one ACK covers it.
+  tr.recv({ seq: P, ack: A + 5000 });
+  tr.expectNoSend();
+  assert.equal(tr.conn.pollDeadline(), undefined);
+});
+
+test('fast retransmit on the third duplicate ACK, NewReno partial ACK, full ACK ends recovery', () => {
+  const tr = established({ sack: false });
+  const data = fill(6000);
+  tr.conn.send(data);
+  assert.equal(tr.drainSend().length, 6);
+  // Segments 1 and 4 are lost; 2, 3, 5, 6 arrive and each produces a duplicate ACK.
+  tr.recv({ seq: P, ack: A });
+  tr.recv({ seq: P, ack: A });
+  tr.expectNoSend('two duplicate ACKs are not enough');
+  tr.recv({ seq: P, ack: A });
+  tr.expectSend({ seq: A, payload: data.subarray(0, 1000) }, 'fast retransmit');
+  const info = tr.conn.info();
+  assert.ok(info.inRecovery);
+  assert.equal(info.ssthresh, 3000, 'ssthresh = FlightSize / 2');
+  tr.recv({ seq: P, ack: A });
+  tr.expectNoSend();
+  // Partial ACK: the next hole is retransmitted at once (RFC 6582 §3.2 step 5).
+  tr.recv({ seq: P, ack: A + 3000 });
+  tr.expectSend({ seq: A + 3000, payload: data.subarray(3000, 4000) }, 'partial ACK retransmission');
+  assert.ok(tr.conn.info().inRecovery);
+  tr.recv({ seq: P, ack: A + 6000 });
+  assert.ok(!tr.conn.info().inRecovery, 'full ACK ends recovery');
+  assert.equal(tr.conn.stats().fastRetransmits, 1);
+  assert.equal(tr.conn.stats().retransmits, 2);
+});
+
+test('duplicate ACKs that change the window are not duplicates (RFC 5681 §2)', () => {
+  const tr = established({ sack: false });
+  tr.conn.send(fill(4000));
+  tr.drainSend();
+  tr.recv({ seq: P, ack: A, window: 60000 });
+  tr.recv({ seq: P, ack: A, window: 50000 });
+  tr.recv({ seq: P, ack: A, window: 40000 });
+  tr.expectNoSend();
+  assert.ok(!tr.conn.info().inRecovery);
+});
+
+test('SACK generation: out-of-order data is reported, newest block first (RFC 2018 §4)', () => {
+  const tr = established({ sack: true }, L, R, SACK_PEER);
+  tr.recv({ seq: P + 1000, ack: A, payload: fill(1000) });
+  tr.expectSend({ ack: P, options: { sack: [{ left: P + 1000, right: P + 2000 }] } });
+  tr.recv({ seq: P + 3000, ack: A, payload: fill(1000) });
+  tr.expectSend({ ack: P, options: { sack: [{ left: P + 3000, right: P + 4000 }, { left: P + 1000, right: P + 2000 }] } });
+  tr.recv({ seq: P, ack: A, payload: fill(1000) });
+  tr.expectSend({ ack: P + 2000, options: { sack: [{ left: P + 3000, right: P + 4000 }] } });
+  tr.recv({ seq: P + 2000, ack: A, payload: fill(1000) });
+  tr.expectSend({ ack: P + 4000, options: {} });
+});
+
+test('SACK recovery: holes retransmitted per NextSeg, pipe-limited, no SACKed data resent (RFC 6675)', () => {
+  const tr = established({ sack: true }, L, R, SACK_PEER);
+  const data = fill(6000);
+  tr.conn.send(data);
+  assert.equal(tr.drainSend().length, 6);
+  // Segments 2 and 4 lost.
+  const sackAck = (blocks: Array<[number, number]>) => tr.recv({
+    seq: P, ack: A + 1000, options: { sack: blocks.map(([l, r]) => ({ left: A + l, right: A + r })) },
+  });
+  tr.recv({ seq: P, ack: A + 1000 }); // segment 1 arrives
+  sackAck([[2000, 3000]]);
+  sackAck([[4000, 5000], [2000, 3000]]);
+  tr.expectNoSend();
+  sackAck([[4000, 6000], [2000, 3000]]);
+  tr.expectSend({ seq: A + 1000, payload: data.subarray(1000, 2000) }, 'first hole (IsLost)');
+  // ssthresh = cwnd = FlightSize/2 = 2500; pipe = 1000 retransmitted + 1000 not yet lost.
+  assert.equal(tr.conn.info().cwnd, 2500);
+  tr.expectNoSend('cwnd - pipe < 1 SMSS');
+  assert.equal(tr.conn.stats().sackRecoveries, 1);
+  tr.recv({ seq: P, ack: A + 3000, options: { sack: [{ left: A + 4000, right: A + 6000 }] } });
+  tr.expectSend({ seq: A + 3000, payload: data.subarray(3000, 4000) }, 'second hole (NextSeg rule 3)');
+  tr.expectNoSend('nothing left to retransmit');
+  tr.recv({ seq: P, ack: A + 6000 });
+  assert.ok(!tr.conn.info().inRecovery);
+  assert.equal(tr.conn.stats().retransmits, 2);
+});
+
+test('SACK: after an RTO, go-back-N skips what the peer SACKed (RFC 6675 §5.1)', () => {
+  const tr = established({ sack: true }, L, R, SACK_PEER);
+  const data = fill(4000);
+  tr.conn.send(data);
+  tr.drainSend();
+  tr.recv({ seq: P, ack: A, options: { sack: [{ left: A + 1000, right: A + 2000 }] } });
+  tr.advanceToDeadline();
+  tr.expectSend({ seq: A, payload: data.subarray(0, 1000) });
+  tr.recv({ seq: P, ack: A + 2000 });
+  tr.expectSend({ seq: A + 2000, payload: data.subarray(2000, 3000) });
+});
