@@ -192,3 +192,10 @@ test('many markers: every line drawn, labels capped at four rows, none past the 
     assert.ok(l[3] ? x - w >= 0 : x + w <= 1040, `label "${l[4]}" at ${x} runs off the chart`);
   }
 });
+
+test('a run without a crash (plain TCP) has no pause section', () => {
+  const html = renderReport(base({ technique: 'tcp', connections: [{ id: 'a', samples: [[0, 0], [10, 5], [20, 9]], bytes: 9, ok: true }] }));
+  assertFinite(html);
+  assert.ok(!html.includes('Pause per connection'));
+  assert.equal(svgs(html).length, 1);
+});

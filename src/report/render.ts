@@ -46,8 +46,10 @@ export function renderReport(r: DemoReport): string {
       parts.push(figure(timeSequenceChart(r, { span: 'full', individuals: false })));
     }
     const pauses = r.connections.map((c) => pauseOf(c, crash?.tUs)).filter((p): p is number => p !== undefined);
-    parts.push(`<h3>Pause per connection</h3><p class="caption">${pauseStats(pauses)}</p>`);
-    parts.push(figure(histogramChart(pauses, 'pause', 'connections')));
+    if (pauses.length > 0) {
+      parts.push(`<h3>Pause per connection</h3><p class="caption">${pauseStats(pauses)}</p>`);
+      parts.push(figure(histogramChart(pauses, 'pause', 'connections')));
+    }
     parts.push(connectionTable(r.connections, crash?.tUs));
     parts.push('</section>');
   }
