@@ -2,7 +2,7 @@
 // the crash, the pause histogram and the per-call RTP strips. Pure functions of the
 // report data; page layout and CSS live in render.ts.
 import type { DemoReport, ReportCall, ReportConnection, ReportMarker } from './model.js';
-import { formatBytes, formatDurationUs, pauseOf, stallAround } from './model.js';
+import { formatBytes, formatDurationUs, maxOf, minOf, pauseOf, stallAround } from './model.js';
 import type { AxisUnit, LinearScale, Point } from './svg.js';
 import { byteUnitFor, downsample, esc, linearScale, niceStep, niceTicks, num, stepPath, tickLabel, timeUnitFor, valueAt } from './svg.js';
 
@@ -19,6 +19,8 @@ export const CHART_LIMITS = {
   /** Run segments drawn per call strip. */
   segmentsPerCall: 200,
   histogramBins: 24,
+  /** Marker lines drawn per chart: the failover's own (crash, detected, takeover, resumed) first, then the earliest others. */
+  markersDrawn: 40,
 } as const;
 
 const WIDTH = 1040;
@@ -38,10 +40,21 @@ export function markerStyle(label: string): MarkerStyle {
 
 export interface Window { t0: number; t1: number }
 
+/** The series with non-finite points dropped and time ascending; the input itself when it already is. */
 function finiteSamples(s: ReadonlyArray<readonly [number, number]>): Point[] {
-  const pts = s.filter((p) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1])) as Point[];
-  for (let i = 1; i < pts.length; i++) {
-    if (pts[i]![0] < pts[i - 1]![0]) return pts.slice().sort((a, b) => a[0] - b[0]);
+  let clean = true;
+  let sorted = true;
+  for (let i = 0; i < s.length; i++) {
+    const p = s[i]!;
+    if (!Array.isArray(p) || !Number.isFinite(p[0]) || !Number.isFinite(p[1])) { clean = false; break; }
+    if (i > 0 && p[0] < s[i - 1]![0]) sorted = false;
+  }
+  let pts = s as Point[];
+  if (!clean) pts = s.filter((p) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1])) as Point[];
+  if (!clean || !sorted) {
+    for (let i = 1; i < pts.length; i++) {
+      if (pts[i]![0] < pts[i - 1]![0]) return pts.slice().sort((a, b) => a[0] - b[0]);
+    }
   }
   return pts;
 }
@@ -67,23 +80,30 @@ function windowed(samples: ReadonlyArray<Point>, w: Window): Point[] {
   return out;
 }
 
-/** Sum of all connections' cumulative bytes on a grid across the window (plus the exact stall edges). */
+/** Sum of all connections' cumulative bytes on a grid across the window (plus the exact stall edges). O(samples × log grid). */
 function aggregateSeries(conns: ReadonlyArray<{ samples: Point[] }>, w: Window, extraTimes: number[]): Point[] {
   const n = CHART_LIMITS.aggregateGrid;
   const times = new Set<number>();
   for (let i = 0; i <= n; i++) times.add(w.t0 + ((w.t1 - w.t0) * i) / n);
   for (const t of extraTimes) if (t >= w.t0 && t <= w.t1) times.add(t);
-  const sorted = [...times].sort((a, b) => a - b);
-  const sums = new Array<number>(sorted.length).fill(0);
+  const grid = [...times].sort((a, b) => a - b);
+  // Each sample's increase counts from the first grid time at or after it.
+  const diff = new Float64Array(grid.length);
   for (const c of conns) {
+    let prev = 0;
     const s = c.samples;
-    let j = -1;
-    for (let i = 0; i < sorted.length; i++) {
-      while (j + 1 < s.length && s[j + 1]![0] <= sorted[i]!) j++;
-      if (j >= 0) sums[i] += s[j]![1];
+    for (let k = 0; k < s.length; k++) {
+      const t = s[k]![0];
+      const v = s[k]![1];
+      let lo = 0;
+      let hi = grid.length;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (grid[mid]! < t) lo = mid + 1; else hi = mid; }
+      if (lo < grid.length) diff[lo] += v - prev;
+      prev = v;
     }
   }
-  return sorted.map((t, i) => [t, sums[i]!] as Point);
+  let sum = 0;
+  return grid.map((t, i) => { sum += diff[i]!; return [t, sum] as Point; });
 }
 
 export interface Stall { startUs: number; endUs: number }
@@ -151,7 +171,11 @@ interface PlacedMarker { m: ReportMarker; px: number; text: string; row: number 
 
 /** Packs marker labels into rows so they never overlap, flipping a label left of its line near the right edge. */
 function layoutMarkers(markers: ReadonlyArray<ReportMarker>, x: LinearScale, unit: AxisUnit): { items: PlacedMarker[]; rows: number } {
-  const visible = markers.filter((m) => Number.isFinite(m.tUs) && m.tUs >= x.domain[0] && m.tUs <= x.domain[1]).sort((a, b) => a.tUs - b.tUs);
+  const inRange = markers.filter((m) => Number.isFinite(m.tUs) && m.tUs >= x.domain[0] && m.tUs <= x.domain[1]);
+  const visible = (inRange.length > CHART_LIMITS.markersDrawn
+    ? inRange.map((m) => ({ m, k: markerStyle(m.label).dash === '4 4' ? 1 : 0 }))
+      .sort((a, b) => a.k - b.k || a.m.tUs - b.m.tUs).slice(0, CHART_LIMITS.markersDrawn).map((x) => x.m)
+    : inRange).sort((a, b) => a.tUs - b.tUs);
   const rowEnds: number[] = [];
   const items = visible.map((m): PlacedMarker => {
     const px = x(m.tUs);
@@ -204,7 +228,7 @@ export function failoverWindow(r: DemoReport, conns: ReadonlyArray<{ samples: Po
   const crash = crashMarker(r);
   if (!full || !crash) return full;
   const stall = aggregateStall(conns, crash.tUs);
-  const lastMarker = Math.max(...r.markers.filter((m) => Number.isFinite(m.tUs)).map((m) => m.tUs));
+  const lastMarker = maxOf(r.markers.map((m) => m.tUs), crash.tUs);
   const end = Math.max(lastMarker, stall?.endUs ?? crash.tUs);
   const start = Math.min(crash.tUs, stall?.startUs ?? crash.tUs);
   const pad = Math.max((end - start) * 0.6, 2_000);
@@ -239,8 +263,8 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
   const height = plotBottom + 50;
 
   const agg = aggregateSeries(conns, w, stall ? [stall.startUs, stall.endUs] : []);
-  const aggMax = Math.max(1, ...agg.map((p) => p[1]));
-  const aggMin = opts.span === 'zoom' ? Math.min(...agg.map((p) => p[1])) : 0;
+  const aggMax = Math.max(1, maxOf(agg.map((p) => p[1]), 0));
+  const aggMin = opts.span === 'zoom' ? minOf(agg.map((p) => p[1]), 0) : 0;
   const yAgg = linearScale(aggMin, aggMax + (aggMax - aggMin) * 0.04, aggBottom, top);
   const aggUnit = byteUnitFor(aggMax);
 
@@ -272,7 +296,7 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
       const base = pts[0]![1];
       return pts.map((p) => [p[0], p[1] - base] as Point);
     });
-    const indMax = Math.max(1, ...series.flatMap((p) => p.map((q) => q[1])));
+    const indMax = Math.max(1, maxOf(series.flatMap((p) => p.map((q) => q[1])), 0));
     const yInd = linearScale(0, indMax * 1.04, indTop + indH, indTop);
     s += yAxis(yInd, left, right, byteUnitFor(indMax), 'each connection', 4);
     picked.forEach((c, i) => {
@@ -303,7 +327,7 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
 export function histogramChart(valuesUs: ReadonlyArray<number>, what: string, countOf: string): string {
   const vals = valuesUs.filter((v) => Number.isFinite(v) && v >= 0);
   if (vals.length === 0) return emptyChart(`No ${what} values were measured.`);
-  const max = Math.max(...vals);
+  const max = maxOf(vals, 0);
   const unit = timeUnitFor(Math.max(max, 1));
   const step = max === 0 ? 1 : niceStep(0, max, CHART_LIMITS.histogramBins - 2);
   const bins = Math.max(1, Math.min(CHART_LIMITS.histogramBins, Math.floor(max / step) + 1));
@@ -314,7 +338,7 @@ export function histogramChart(valuesUs: ReadonlyArray<number>, what: string, co
   const top = 16;
   const bottom = 196;
   const x = linearScale(0, bins * step, left, right);
-  const y = linearScale(0, Math.max(...counts) * 1.08, bottom, top);
+  const y = linearScale(0, maxOf(counts, 1) * 1.08, bottom, top);
   let s = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${bottom + 50}" class="chart" role="img" aria-label="Histogram of ${esc(what)}" ${FONT}>`;
   s += yAxis(y, left, right, { div: 1, unit: '' }, countOf, 4);
   counts.forEach((n, i) => {
