@@ -270,16 +270,18 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
 
   let s = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${num(height)}" class="chart" role="img" aria-label="Bytes received by the client over time" ${FONT}>`;
   // Pause shading (behind everything).
+  let pauseLabel = '';
   if (stall) {
     const xa = x(Math.max(stall.startUs, x.domain[0]));
     const xb = x(Math.min(stall.endUs, x.domain[1]));
     const wpx = Math.max(2, xb - xa);
     s += `<g class="pause"><title>No connection received a byte for ${esc(formatDurationUs(stall.endUs - stall.startUs))} (${esc(formatDurationUs(stall.startUs))} → ${esc(formatDurationUs(stall.endUs))})</title>`;
     s += `<rect x="${num(xa)}" y="${num(top)}" width="${num(wpx)}" height="${num(plotBottom - top)}" fill="#D55E00" fill-opacity="0.13"/>`;
+    s += '</g>';
     const label = `pause ${formatDurationUs(stall.endUs - stall.startUs)}`;
-    // Inside the band when it is wide enough, else just left of it.
+    // Inside the band when it is wide enough, else just left of it; drawn over the grid and series.
     const inside = wpx > label.length * 7.5 + 8;
-    s += `<text x="${num(inside ? xa + wpx / 2 : xa - 5)}" y="${num(top + 16)}" text-anchor="${inside ? 'middle' : 'end'}" class="pause-label" paint-order="stroke" stroke="#fff" stroke-width="4">${esc(label)}</text></g>`;
+    pauseLabel = `<text x="${num(inside ? xa + wpx / 2 : xa - 5)}" y="${num(top + 16)}" text-anchor="${inside ? 'middle' : 'end'}" class="pause-label" paint-order="stroke" stroke="#fff" stroke-width="4" stroke-opacity="0.9">${esc(label)}</text>`;
   }
   s += yAxis(yAgg, left, right, aggUnit, opts.individuals ? 'all connections' : 'bytes received');
   const aggPts = downsample(agg, CHART_LIMITS.pointsPerSeries).map((p) => [x(p[0]), yAgg(p[1])] as Point);
@@ -317,6 +319,7 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
       lx += 40 + label.length * 7;
     });
   }
+  s += pauseLabel;
   s += markerLayer(r.markers, x, top, plotBottom, tUnit);
   s += xAxis(x, plotBottom, tUnit, 'time since start');
   s += '</svg>';
