@@ -36,6 +36,15 @@ test('property: bounded, a subset of the arrivals, gaps ≥ spacing exact, longe
     }
     if (exact.length > 1) assert.equal(rec.longestGap()!.endUs - rec.longestGap()!.startUs, longest);
     assert.equal(rec.total(), total);
+    // The pause around any instant: exact when reported exact, else the true one is shorter than the spacing.
+    for (const at of [0, Math.floor(t / 3), Math.floor(t / 2), t - 1]) {
+      const truth = stallAround(exact, at);
+      const p = rec.pauseAround(at);
+      assert.equal(p === undefined, truth === undefined, `pause around ${at}`);
+      if (!p || !truth) continue;
+      if (p.exact) assert.deepEqual({ startUs: p.startUs, endUs: p.endUs }, truth);
+      else assert.ok(truth.endUs - truth.startUs < sp && p.endUs - p.startUs < sp, `inexact pause ${JSON.stringify(p)} vs ${JSON.stringify(truth)}, spacing ${sp}`);
+    }
   }), { seed, numRuns: Number(process.env.FC_RUNS ?? 150) });
 });
 
@@ -64,4 +73,17 @@ test('bad input is ignored and time never steps back', () => {
   rec.record(50, 5);
   assert.deepEqual(rec.samples(), [[100, 5], [100, 10]]);
   assert.throws(() => new ArrivalRecorder(2), RangeError);
+});
+
+test('toReportConnection carries the samples, the pause around the crash and the verdict fields', () => {
+  const rec = new ArrivalRecorder(64, 100);
+  rec.mark(0);
+  for (let t = 1_000; t <= 100_000; t += 1_000) if (t <= 50_000 || t >= 80_000) rec.record(t, 100);
+  const c = rec.toReportConnection('c1', { crashUs: 50_500, ok: true, sha256: 'ab' });
+  assert.equal(c.pauseUs, 30_000);
+  assert.equal(c.bytes, 7_100);
+  assert.equal(c.sha256, 'ab');
+  assert.ok(!('note' in c));
+  assert.deepEqual(c.samples, rec.samples());
+  assert.ok(!('pauseUs' in rec.toReportConnection('c2', { ok: false, note: 'reset' })));
 });

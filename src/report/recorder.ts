@@ -2,8 +2,13 @@
 // time in a bounded number of samples, keeping every gap longer than the current
 // sample spacing exact, plus the exact longest gap between arrivals. Pure; the caller
 // passes the time. Drawing is charts.ts.
+import type { ReportConnection } from './model.js';
+import { stallAround } from './model.js';
 
 export interface Gap { startUs: number; endUs: number }
+
+/** A pause: exact when at least the sample spacing; otherwise the true pause is shorter than `endUs - startUs` and below the spacing. */
+export interface Pause extends Gap { exact: boolean }
 
 /**
  * Bounded time series of a cumulative count. Rule: the last sample is provisional and
@@ -55,6 +60,30 @@ export class ArrivalRecorder {
 
   /** Gaps at least this long are exact in samples(). */
   spacingUs(): number { return this.spacing; }
+
+  /**
+   * The pause containing `tUs` (e.g. the crash): from the last arrival at or before it to
+   * the first after it. Consecutive samples further apart than the spacing are always
+   * two consecutive arrivals, so a pause that long is exact.
+   */
+  pauseAround(tUs: number): Pause | undefined {
+    const g = stallAround(this.series, tUs);
+    return g ? { ...g, exact: g.endUs - g.startUs >= this.spacing } : undefined;
+  }
+
+  /** The report's view of this connection; `pauseUs` is the pause around `crashUs` when there is one. */
+  toReportConnection(id: string, o: { crashUs?: number; ok: boolean; sha256?: string; note?: string }): ReportConnection {
+    const p = o.crashUs === undefined ? undefined : this.pauseAround(o.crashUs);
+    return {
+      id,
+      samples: this.samples(),
+      ...(p ? { pauseUs: p.endUs - p.startUs } : {}),
+      bytes: this.totalCount,
+      ...(o.sha256 !== undefined ? { sha256: o.sha256 } : {}),
+      ok: o.ok,
+      ...(o.note !== undefined ? { note: o.note } : {}),
+    };
+  }
 
   private push(out: Array<[number, number]>, t: number, v: number, spacing: number): void {
     const n = out.length;
