@@ -87,3 +87,13 @@ test('toReportConnection carries the samples, the pause around the crash and the
   assert.deepEqual(c.samples, rec.samples());
   assert.ok(!('pauseUs' in rec.toReportConnection('c2', { ok: false, note: 'reset' })));
 });
+
+test('toReportCall: one count per RTP packet, the exact largest gap in ms', () => {
+  const rec = new ArrivalRecorder(32, 100);
+  for (let t = 0; t <= 2_000_000; t += 20_000) if (t < 1_000_000 || t >= 1_060_000) rec.record(t, 1);
+  const call = rec.toReportCall('call-1', { preserved: true });
+  assert.equal(call.gapMsMax, 80);
+  assert.equal(call.rtp[call.rtp.length - 1]![1], 98);
+  assert.ok(call.rtp.length < 32);
+  assert.deepEqual(new ArrivalRecorder().toReportCall('x', { preserved: false }), { id: 'x', rtp: [], gapMsMax: 0, preserved: false });
+});

@@ -2,7 +2,7 @@
 // time in a bounded number of samples, keeping every gap longer than the current
 // sample spacing exact, plus the exact longest gap between arrivals. Pure; the caller
 // passes the time. Drawing is charts.ts.
-import type { ReportConnection } from './model.js';
+import type { ReportCall, ReportConnection } from './model.js';
 import { stallAround } from './model.js';
 
 export interface Gap { startUs: number; endUs: number }
@@ -69,6 +69,12 @@ export class ArrivalRecorder {
   pauseAround(tUs: number): Pause | undefined {
     const g = stallAround(this.series, tUs);
     return g ? { ...g, exact: g.endUs - g.startUs >= this.spacing } : undefined;
+  }
+
+  /** The report's view of a call whose RTP packets were recorded one count per packet. */
+  toReportCall(id: string, o: { preserved: boolean }): ReportCall {
+    const g = this.longest;
+    return { id, rtp: this.samples(), gapMsMax: g ? (g.endUs - g.startUs) / 1000 : 0, preserved: o.preserved };
   }
 
   /** The report's view of this connection; `pauseUs` is the pause around `crashUs` when there is one. */
