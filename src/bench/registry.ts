@@ -1,6 +1,10 @@
 // Every benchmark `unbroken bench` knows, in the order they run. Add new ones here;
 // each lives in its own file under ./benchmarks/.
 import type { Benchmark } from './types.js';
+import { tcpCpu } from './benchmarks/tcp-cpu.js';
+import { simBulk } from './benchmarks/sim-bulk.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
+  tcpCpu,
+  simBulk,
 ];

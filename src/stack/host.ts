@@ -171,6 +171,23 @@ export class Host<C extends TcpEngine = TcpEngine> implements FrameEndpoint {
     return this.tcp.adopt(tuple, conn, makeApp);
   }
 
+  /** A connection was changed from outside (e.g. its ACK limit raised): poll it for output on the next drain. */
+  pokeTcp(tuple: FourTuple, nowUs: number): void {
+    this.nowUs = Math.max(this.nowUs, nowUs);
+    this.tcp?.poke(tuple);
+  }
+
+  /**
+   * Records a neighbour's MAC learnt elsewhere (an ST-TCP backup sees clients' frames on
+   * its tap), so traffic to it need not wait for ARP. Releases frames waiting for it.
+   */
+  learnNeighbor(ip: string | number, mac: Uint8Array, nowUs: number): void {
+    const addr = this.resolveIp(ip);
+    if ((addr & this.mask) !== (this.ip & this.mask)) return;
+    this.nowUs = Math.max(this.nowUs, nowUs);
+    this.releasePending(addr, mac, nowUs);
+  }
+
   udpBind(port: number, onDatagram: UdpHandler): void {
     if (!this.udp.has(port) && this.udp.size >= this.udpPortsMax) throw new Error(`${this.name}: too many UDP ports bound`);
     this.udp.set(port, onDatagram);

@@ -174,6 +174,14 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     return e.stream;
   }
 
+  /** Something outside the host changed a connection (e.g. its ACK limit): poll it for output. */
+  poke(tuple: FourTuple): boolean {
+    const e = this.table.get(tupleKey(tuple));
+    if (e === undefined || e.closed) return false;
+    this.touch(e);
+    return true;
+  }
+
   /** A parsed, checksum-verified segment addressed to this host. */
   handleSegment(localIp: number, remoteIp: number, seg: TcpRepr, nowUs: number): void {
     const tuple: FourTuple = { localIp, localPort: seg.dstPort, remoteIp, remotePort: seg.srcPort };
