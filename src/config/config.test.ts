@@ -62,7 +62,7 @@ test('defaults fill in what the file leaves out', () => {
   const s = r.config.sttcp;
   assert.equal(s.heartbeatMs, 10);
   assert.equal(s.missCount, 3);
-  assert.equal(s.leaseMs, 20);
+  assert.equal(s.leaseMs, 25);
   assert.equal(s.mode, 'sync');
   assert.equal(s.service.prefixLen, 24);
   assert.equal(s.service.mac, '02:00:5e:00:00:0a', 'MAC normalised to lower case');
@@ -115,7 +115,7 @@ test('error kind: list length and list items carry their index', () => {
 });
 
 test('error kind: cross-field rules explain the constraint and the fix', () => {
-  assert.deepEqual(withChange((c) => { c.sttcp.heartbeatMs = 50; }), ['sttcp.leaseMs: must be at least 2 × heartbeatMs = 100 so that one lost heartbeat does not lapse the lease; set leaseMs: 100 or more (got 20)']);
+  assert.deepEqual(withChange((c) => { c.sttcp.heartbeatMs = 50; }), ['sttcp.leaseMs: must be at least 2 × heartbeatMs = 100 so that one lost heartbeat does not lapse the lease; set leaseMs: 100 or more (got 25)']);
   assert.deepEqual(withChange((c) => { c.sttcp.control.peer = c.sttcp.control.listen; }), ['sttcp.control.peer: must differ from control.listen: it is the other host\'s address (got "10.0.1.1:7400")']);
   assert.deepEqual(withChange((c) => { c.sttcp.retentionBytes = 65536; c.sttcp.ackEveryBytes = 100000; }), ['sttcp.ackEveryBytes: must not exceed retentionBytes (65536), or the retention buffer fills before the backup acknowledges (got 100000)']);
   assert.deepEqual(withChange((c) => { c.sttcp.app.target = '10.0.0.5:6379'; }), ['sttcp.app.target: must be a loopback address (127.0.0.1:PORT): each host relays to its own copy of the server (got "10.0.0.5:6379")']);
@@ -223,7 +223,7 @@ test('every liveness setting the schema accepts is one the ST-TCP liveness rules
   console.log(`config.test.ts fast-check seed ${seed} (replay: FC_SEED=${seed} npm test -- src/config/config.test.ts)`);
   const d = validateConfig(primary());
   assert.ok(d.ok && d.config.role === 'sttcp-primary');
-  assert.deepEqual(livenessFromConfig(d.config.sttcp), { heartbeatUs: 10_000, missLimit: 3, leaseUs: 20_000, marginUs: 2_000 });
+  assert.deepEqual(livenessFromConfig(d.config.sttcp), { heartbeatUs: 10_000, missLimit: 3, leaseUs: 25_000, marginUs: 2_000 });
   assert.deepEqual(livenessFromConfig(d.config.sttcp), { ...defaultLiveness }, 'the config defaults are the module defaults');
   fc.assert(fc.property(fc.integer({ min: -5, max: 20_000 }), fc.integer({ min: -1, max: 200 }), fc.integer({ min: -5, max: 70_000 }), fc.integer({ min: -1, max: 20_000 }), (hb, miss, lease, margin) => {
     const c = primary();

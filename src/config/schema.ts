@@ -97,7 +97,7 @@ const sttcp = object('the ST-TCP settings', {
   keyFile,
   heartbeatMs,
   missCount,
-  leaseMs: withDefault(int('how long the primary may keep serving without hearing the backup, ms (default 20); at least 2 × heartbeatMs', 1, 60_000), 20),
+  leaseMs: withDefault(int('how long the primary may keep serving without hearing the backup, ms (default 25); at least 2 × heartbeatMs', 1, 60_000), 25),
   leaseMarginMs: withDefault(int('extra wait before the backup takes over after the lease, ms (default 2)', 0, 10_000), 2),
   mode: withDefault(oneOf('sync: never ACK a byte the backup lacks (default); async: ACK at once, backup catches up', ['sync', 'async'] as const), 'sync'),
   ackEveryBytes: withDefault(int('the backup acknowledges after this many bytes per connection (default 65536)', 1, 16 * MiB), 65_536),
