@@ -90,10 +90,15 @@ const tcp = withDefault(object('TCP options of our stack', {
 const sttcp = object('the ST-TCP settings', {
   interface: ifName,
   service: address('the service address clients connect to (IP, MAC, port) — identical on primary and backup'),
-  control: object('the control channel between primary and backup (UDP)', {
-    listen: hostPort('this host\'s control address, e.g. 10.0.1.1:7400'),
-    peer: hostPort('the other host\'s control address, e.g. 10.0.1.2:7400'),
+  host: object('this host\'s own address on the same LAN (control channel, and ARP for itself); differs on primary and backup', {
+    ip: ipv4('this host\'s own IPv4 address, e.g. 10.0.0.1'),
+    mac: mac('this host\'s own MAC address, e.g. 02:00:00:00:00:01'),
   }),
+  control: object('the authenticated UDP control channel between primary and backup', {
+    peer: ipv4('the other host\'s own address (its host.ip), e.g. 10.0.0.2'),
+    port: withDefault(int('UDP port of the control channel, the same on both hosts (default 7700)', 1, 65535), 7700),
+  }),
+  nodeId: optional(int('this host\'s id on the control channel, different on the two hosts (default: 1 for the primary, 2 for the backup)', 1, 0xffff_ffff)),
   keyFile,
   heartbeatMs,
   missCount,
@@ -114,13 +119,35 @@ const sttcp = object('the ST-TCP settings', {
   if (o.leaseMs < 2 * o.heartbeatMs) {
     report(ctx, join(path, 'leaseMs'), `must be at least 2 × heartbeatMs = ${2 * o.heartbeatMs} so that one lost heartbeat does not lapse the lease; set leaseMs: ${2 * o.heartbeatMs} or more`, o.leaseMs);
   }
-  if (o.control.listen === o.control.peer) {
-    report(ctx, join(path, 'control.peer'), 'must differ from control.listen: it is the other host\'s address', o.control.peer);
+  if (o.control.peer === o.host.ip) {
+    report(ctx, join(path, 'control.peer'), 'must be the other host\'s address, not this host\'s host.ip', o.control.peer);
+  }
+  if (o.host.ip === o.service.ip) report(ctx, join(path, 'host.ip'), 'must differ from service.ip: the service address moves between hosts, this one stays', o.host.ip);
+  if (o.host.mac === o.service.mac) report(ctx, join(path, 'host.mac'), 'must differ from service.mac', o.host.mac);
+  for (const [k, ip] of [['host.ip', o.host.ip], ['control.peer', o.control.peer]] as const) {
+    if (!sameSubnet(ip, o.service.ip, o.service.prefixLen)) {
+      report(ctx, join(path, k), `must be on the service's LAN ${subnetOf(o.service.ip, o.service.prefixLen)} (service.ip/service.prefixLen)`, ip);
+    }
   }
   if (o.ackEveryBytes > o.retentionBytes) {
     report(ctx, join(path, 'ackEveryBytes'), `must not exceed retentionBytes (${o.retentionBytes}), or the retention buffer fills before the backup acknowledges`, o.ackEveryBytes);
   }
 });
+
+function ipv4Number(ip: string): number {
+  return ip.split('.').reduce((a, p) => a * 256 + Number(p), 0);
+}
+
+function sameSubnet(a: string, b: string, prefixLen: number): boolean {
+  const size = 2 ** (32 - prefixLen);
+  return Math.floor(ipv4Number(a) / size) === Math.floor(ipv4Number(b) / size);
+}
+
+function subnetOf(ip: string, prefixLen: number): string {
+  const size = 2 ** (32 - prefixLen);
+  const n = Math.floor(ipv4Number(ip) / size) * size;
+  return `${[24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join('.')}/${prefixLen}`;
+}
 
 const backendName = str('a back end\'s name, e.g. web1', { pattern: /^[A-Za-z0-9_.-]{1,63}$/, hint: 'a name of letters, digits, "_", "." or "-", e.g. web1' });
 
