@@ -121,13 +121,26 @@ export function aggregateStall(conns: ReadonlyArray<{ samples: Point[] }>, crash
   return Number.isFinite(start) && Number.isFinite(end) && end >= start ? { startUs: start, endUs: end } : undefined;
 }
 
-/** Connections worth drawing individually: failed ones first, then the longest pauses. */
-function pickConnections(r: DemoReport, crashUs: number | undefined): ReportConnection[] {
-  return r.connections
-    .map((c) => ({ c, p: pauseOf(c, crashUs) ?? -1 }))
-    .sort((a, b) => Number(a.c.ok) - Number(b.c.ok) || b.p - a.p || (a.c.id < b.c.id ? -1 : a.c.id > b.c.id ? 1 : 0))
-    .slice(0, CHART_LIMITS.connectionsDrawn)
-    .map((x) => x.c);
+/**
+ * Connections worth drawing individually in window `w`: those that received something in
+ * it first (a flat line at zero shows nothing), among them up to two failed ones, then
+ * the longest pauses.
+ */
+function pickConnections(r: DemoReport, crashUs: number | undefined, w: Window): ReportConnection[] {
+  const byId = (a: ReportConnection, b: ReportConnection): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const ranked = r.connections.map((c) => {
+    const s = finiteSamples(c.samples);
+    return { c, moved: valueAt(s, w.t1) > valueAt(s, w.t0) ? 1 : 0, p: pauseOf(c, crashUs) ?? -1 };
+  }).sort((a, b) => b.moved - a.moved || Number(a.c.ok) - Number(b.c.ok) || b.p - a.p || byId(a.c, b.c));
+  const out: ReportConnection[] = [];
+  let failed = 0;
+  for (const x of ranked) {
+    if (out.length >= CHART_LIMITS.connectionsDrawn) break;
+    if (!x.c.ok && failed >= 2) continue;
+    if (!x.c.ok) failed++;
+    out.push(x.c);
+  }
+  return out;
 }
 
 function xAxis(x: LinearScale, y: number, unit: AxisUnit, title: string): string {
@@ -280,8 +293,12 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
     s += '</g>';
     const label = `pause ${formatDurationUs(stall.endUs - stall.startUs)}`;
     // Inside the band when it is wide enough, else just left of it; drawn over the grid and series.
-    const inside = wpx > label.length * 7.5 + 8;
-    pauseLabel = `<text x="${num(inside ? xa + wpx / 2 : xa - 5)}" y="${num(top + 16)}" text-anchor="${inside ? 'middle' : 'end'}" class="pause-label" paint-order="stroke" stroke="#fff" stroke-width="4" stroke-opacity="0.9">${esc(label)}</text>`;
+    const labelPx = label.length * 7.5 + 8;
+    const inside = wpx > labelPx;
+    const leftOk = xa - labelPx > left;
+    const lx = inside ? xa + wpx / 2 : leftOk ? xa - 5 : xa + wpx + 5;
+    const anchor = inside ? 'middle' : leftOk ? 'end' : 'start';
+    pauseLabel = `<text x="${num(lx)}" y="${num(top + 16)}" text-anchor="${anchor}" class="pause-label" paint-order="stroke" stroke="#fff" stroke-width="4" stroke-opacity="0.9">${esc(label)}</text>`;
   }
   s += yAxis(yAgg, left, right, aggUnit, opts.individuals ? 'all connections' : 'bytes received');
   const aggPts = downsample(agg, CHART_LIMITS.pointsPerSeries).map((p) => [x(p[0]), yAgg(p[1])] as Point);
@@ -291,7 +308,7 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
     s += `<path d="${line}" fill="none" stroke="#0072B2" stroke-width="2" class="series aggregate"><title>All ${r.connections.length} connections: ${esc(formatBytes(agg[agg.length - 1]![1]))} received by ${esc(formatDurationUs(w.t1))}</title></path>`;
   }
   if (opts.individuals) {
-    const picked = pickConnections(r, crash?.tUs);
+    const picked = pickConnections(r, crash?.tUs, w);
     // Each connection relative to its own value at the window's start, so slopes and stalls line up.
     const series = picked.map((c) => {
       const pts = windowed(finiteSamples(c.samples), w);
