@@ -5,6 +5,8 @@ import { registerCalls } from './calls.js';
 import { benchCommand } from './bench.js';
 import { demoCommand } from './demo.js';
 import { labCommand } from './lab.js';
+import { configCommand } from './config.js';
+import { reportCommand } from './report.js';
 
 export type SetExit = (code: number) => void;
 export type CommandModule = (program: Command, setExit: SetExit) => void;
@@ -14,6 +16,8 @@ const modules: CommandModule[] = [
   labCommand,
   registerCalls,
   benchCommand,
+  reportCommand,
+  configCommand,
 ];
 
 export function registerCommands(program: Command, setExit: SetExit): void {
