@@ -494,6 +494,7 @@ export class Splicer implements FrameEndpoint {
     const bv = be.conn.snapshot().vars;
     const nowMs = Math.floor(nowUs / 1000);
     const backendTsVal = t.options.timestamp?.value ?? bv.tsRecent;
+    const backendEcho = t.options.timestamp?.echo ?? 0;
     const sp: SpliceState = {
       id: this.nextSpliceId++,
       serviceIp: this.serviceIp,
@@ -504,8 +505,9 @@ export class Splicer implements FrameEndpoint {
       seqC2B: (expectAck - ci.rcvNxt) >>> 0,
       seqB2C: ((ci.iss + 1) - (bi.irs + 1)) >>> 0,
       // RFC 7323 §5.4: each side's TSvals continue from the last value it saw from us, so
-      // PAWS (§5.3) accepts them; TSecr is mapped back, keeping RTT samples within one tick.
-      tsC2B: ci.tsOn ? ((nowMs + bv.tsOffset) - cv.tsRecent) >>> 0 : undefined,
+      // PAWS (§5.3) accepts them. The client's latest TSval maps to the TSval of ours the back
+      // end echoes in this very segment, so its echoes map back to real client TSvals (RTTM §4).
+      tsC2B: ci.tsOn ? ((backendEcho !== 0 ? backendEcho : nowMs + bv.tsOffset) - cv.tsRecent) >>> 0 : undefined,
       tsB2C: ci.tsOn ? ((nowMs + cv.tsOffset) - backendTsVal) >>> 0 : undefined,
       winC2B: { inShift: ci.sndWndShift, outShift: bi.rcvWndShift },
       winB2C: { inShift: bi.sndWndShift, outShift: ci.rcvWndShift },

@@ -2,7 +2,8 @@
 // payload) and checks, after the run, that each flow's sequence numbers are
 // consistent with the byte stream the application actually received: every payload
 // sits at seq - ISN - 1 of that stream, the FIN right after it, and every ACK stays
-// inside what the peer sent. Checksums are verified on every frame. Test support only.
+// inside what the peer sent, every TSecr echoes a TSval the peer sent. Checksums are
+// verified on every frame. Test support only.
 import { parseEthernetFrame, ETHERTYPE } from '../../wire/ethernet.js';
 import { parseIpv4Packet, IP_PROTOCOL } from '../../wire/ipv4.js';
 import { parseTcpSegment } from '../../wire/tcp.js';
@@ -10,7 +11,7 @@ import { formatIpv4 } from '../../wire/addr.js';
 import { seqDiff } from '../../tcp/seq.js';
 import type { FrameSink } from '../../sim/link.js';
 
-interface Seg { seq: number; ack: number; syn: boolean; fin: boolean; rst: boolean; hasAck: boolean; payload: Uint8Array; sack: Array<{ left: number; right: number }> }
+interface Seg { seq: number; ack: number; syn: boolean; fin: boolean; rst: boolean; hasAck: boolean; payload: Uint8Array; sack: Array<{ left: number; right: number }>; ts: { value: number; echo: number } | undefined }
 
 export function flowKey(srcIp: number, srcPort: number, dstIp: number, dstPort: number): string {
   return `${formatIpv4(srcIp)}:${srcPort}>${formatIpv4(dstIp)}:${dstPort}`;
@@ -35,7 +36,7 @@ export class WireChecker implements FrameSink {
     let f = this.flows.get(key);
     if (f === undefined) { f = { isn: undefined, segs: [] }; this.flows.set(key, f); }
     if (s.flags.syn) f.isn = s.seq;
-    f.segs.push({ seq: s.seq, ack: s.ack, syn: s.flags.syn, fin: s.flags.fin, rst: s.flags.rst, hasAck: s.flags.ack, payload: s.payload.slice(), sack: s.options.sack ?? [] });
+    f.segs.push({ seq: s.seq, ack: s.ack, syn: s.flags.syn, fin: s.flags.fin, rst: s.flags.rst, hasAck: s.flags.ack, payload: s.payload.slice(), sack: s.options.sack ?? [], ts: s.options.timestamp });
   }
 
   flowNames(): string[] {
@@ -72,6 +73,11 @@ export class WireChecker implements FrameSink {
     }
     if (stream.length > 0 && dataSegs === 0) out.push(`${flow}: no data segments`);
     if (r !== undefined) {
+      // RFC 7323 §3.2: TSecr echoes a TSval the other side sent (timestamps are translated consistently).
+      const tsvals = new Set(f.segs.filter((s) => s.ts !== undefined).map((s) => s.ts!.value));
+      for (const s of r.segs) {
+        if (s.ts !== undefined && s.hasAck && s.ts.echo !== 0 && !tsvals.has(s.ts.echo)) { out.push(`${reverse}: TSecr ${s.ts.echo} was never a TSval of ${flow}`); break; }
+      }
       for (const s of r.segs) {
         if (s.rst) continue;
         if (s.hasAck) {
