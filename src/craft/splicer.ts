@@ -3,7 +3,8 @@
 // routes, connects to a back end with compatible TCP options, sends the request,
 // and once the back end has acknowledged it, splices the two connections: from then
 // on it forwards packets with rewritten headers (splice.ts) and keeps only the splice
-// state. Replication and back-end failover are not here.
+// state. Replication hooks (hold until a peer has the state; install replicas; take over)
+// are here; the control channel and failure detection are node.ts's.
 import type { FrameEndpoint, OutgoingFrame } from '../stack/endpoint.js';
 import { Host } from '../stack/host.js';
 import type { HostStreamConnection } from '../stack/tcp-demux.js';
@@ -55,8 +56,19 @@ export interface SplicerConfig {
   sweepIntervalUs?: number;
   txQueueMax?: number;
   onEvent?: (e: SplicerEvent) => void;
-  /** Called with the splice state as it is installed (replication, tests). */
+  /** Called with the splice state as it is installed (tests, observers). */
   onSplice?: (sp: Readonly<SpliceState>) => void;
+  /**
+   * Replication (CRAFT §1): called when a splice is installed. Returning true holds the
+   * splice's packets until replicated(id) is called (the peer has the state) or
+   * holdTimeoutUs passes, so no data flows through a splice a peer could not continue.
+   */
+  replicate?: (sp: Readonly<SpliceState>) => boolean;
+  /** Called when splice state is removed (replication: tell the peer). */
+  onSpliceRemoved?: (sp: Readonly<SpliceState>) => void;
+  holdTimeoutUs?: number;
+  /** Start as a standby: no sweeps (replicas are not expired) until activate(). */
+  standby?: boolean;
 }
 
 export interface SplicerEvent { tUs: number; kind: 'spliced' | 'splice-removed' | 'error-response' | 'backend-failed'; text: string }
@@ -71,7 +83,14 @@ export class SpliceEngine implements TcpEngine {
   release(): void { this.released = true; }
   handleSegment(seg: TcpRepr, nowUs: number): void { if (!this.released) this.conn.handleSegment(seg, nowUs); }
   handleTimeout(nowUs: number): void { if (!this.released) this.conn.handleTimeout(nowUs); }
-  pollTransmit(nowUs: number): TcpRepr | undefined { return this.released ? undefined : this.conn.pollTransmit(nowUs); }
+  /** TSval of the last segment we sent on this connection (RFC 7323): what the peer may echo. */
+  lastTsValSent: number | undefined;
+  pollTransmit(nowUs: number): TcpRepr | undefined {
+    if (this.released) return undefined;
+    const seg = this.conn.pollTransmit(nowUs);
+    if (seg?.options.timestamp !== undefined) this.lastTsValSent = seg.options.timestamp.value;
+    return seg;
+  }
   pollDeadline(): number | undefined { return this.released ? undefined : this.conn.pollDeadline(); }
   pollEvent(): TcpEvent | undefined {
     if (!this.released) return this.conn.pollEvent();
@@ -114,6 +133,7 @@ interface Session {
 }
 
 const PENDING_MAX_BYTES = 64 * 1024;
+const HELD_FRAMES_MAX = 256;
 
 export class Splicer implements FrameEndpoint {
   readonly name: string;
@@ -143,6 +163,10 @@ export class Splicer implements FrameEndpoint {
   private readonly timers: TeardownTimers;
   private readonly onEvent: ((e: SplicerEvent) => void) | undefined;
   private readonly onSplice: ((sp: Readonly<SpliceState>) => void) | undefined;
+  private readonly cfg: SplicerConfig;
+  /** Packets of splices whose state is not yet replicated, by splice id (bounded per splice). */
+  private readonly held = new Map<number, { frames: Uint8Array[]; deadlineUs: number }>();
+  private standby: boolean;
 
   constructor(cfg: SplicerConfig) {
     this.name = cfg.name;
@@ -155,6 +179,8 @@ export class Splicer implements FrameEndpoint {
     this.router = new Router(cfg.routes);
     this.onEvent = cfg.onEvent;
     this.onSplice = cfg.onSplice;
+    this.cfg = cfg;
+    this.standby = cfg.standby ?? false;
     this.c = {
       headLimitBytes: cfg.headLimitBytes ?? 16 * 1024, headTimeoutUs: cfg.headTimeoutUs ?? 30_000_000,
       backendSynRetries: cfg.backendSynRetries ?? 2, backendDownUs: cfg.backendDownUs ?? 10_000_000,
@@ -172,6 +198,8 @@ export class Splicer implements FrameEndpoint {
       ...(cfg.gateway !== undefined ? { gateway: cfg.gateway } : {}),
     });
     this.host.listen(cfg.servicePort, (conn) => this.onClient(conn));
+    // Splice ids are unique across splicers with high probability (replicas keep the origin's id).
+    this.nextSpliceId = 1 + (cfg.rng.nextU32() & 0x3fffffff);
   }
 
   private register(tuple: FourTuple, conn: TcpConnection): SpliceEngine {
@@ -199,6 +227,9 @@ export class Splicer implements FrameEndpoint {
     this.nowUs = nowUs;
     this.host.handleTimeout(nowUs);
     if (this.nextSweepUs !== undefined && nowUs >= this.nextSweepUs) this.sweep(nowUs);
+    for (const [id, h] of this.held) {
+      if (nowUs >= h.deadlineUs) { this.inc('replication-hold-timeout'); this.replicated(id); }
+    }
   }
 
   pollTransmit(): OutgoingFrame | undefined {
@@ -213,10 +244,11 @@ export class Splicer implements FrameEndpoint {
 
   pollDeadline(): number | undefined {
     const h = this.host.pollDeadline();
-    const needSweep = this.table.size > 0 || this.sessions.size > 0;
+    const needSweep = !this.standby && (this.table.size > 0 || this.sessions.size > 0);
     if (needSweep && this.nextSweepUs === undefined) this.nextSweepUs = this.nowUs + this.c.sweepIntervalUs;
     if (!needSweep) this.nextSweepUs = undefined;
-    const s = this.nextSweepUs;
+    let s = this.nextSweepUs;
+    for (const x of this.held.values()) s = s === undefined ? x.deadlineUs : Math.min(s, x.deadlineUs);
     if (h === undefined) return s;
     if (s === undefined) return h;
     return Math.min(h, s);
@@ -270,7 +302,10 @@ export class Splicer implements FrameEndpoint {
     const out = frame.slice(0, k.tcpEnd);
     rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
     this.inc(`forward-${dir}`);
-    this.txq.push(out);
+    const h = this.held.size > 0 ? this.held.get(sp.id) : undefined;
+    if (h === undefined) this.txq.push(out);
+    else if (h.frames.length < HELD_FRAMES_MAX) h.frames.push(out);
+    else this.inc('drop-held-full');                  // TCP retransmits it
   }
 
   private sweep(nowUs: number): void {
@@ -288,9 +323,56 @@ export class Splicer implements FrameEndpoint {
     }
   }
 
+  // ---- replication -------------------------------------------------------------
+
+  /** The peer holds splice `id`: release its held packets in arrival order. */
+  replicated(id: number): void {
+    const h = this.held.get(id);
+    if (h === undefined) return;
+    this.held.delete(id);
+    for (const f of h.frames) {
+      if (this.txq.length - this.txHead >= this.c.txQueueMax) { this.inc('drop-tx-queue-full'); continue; }
+      this.txq.push(f);
+    }
+  }
+
+  /** Installs a splice replicated from a peer (forwarded once this box is active). */
+  installReplica(sp: SpliceState): boolean {
+    const ck = keyOf(sp.client.ip, sp.client.port, sp.client.localPort);
+    const bk = keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort);
+    const old = this.table.get(ck);
+    if (old === undefined && this.table.size / 2 >= this.c.maxSplices) { this.inc('replica-limit'); return false; }
+    if (old !== undefined) this.table.delete(keyOf(old.backend.ip, old.backend.port, old.backend.localPort));
+    this.table.set(ck, sp);
+    this.table.set(bk, sp);
+    this.inc('replica-installed');
+    return true;
+  }
+
+  /** Drops a replica by its client side (the peer removed the splice). */
+  removeReplica(clientIp: number, clientPort: number, localPort: number): void {
+    const sp = this.table.get(keyOf(clientIp, clientPort, localPort));
+    if (sp === undefined) return;
+    this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
+    this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
+    this.inc('replica-removed');
+  }
+
+  /** Standby → active (takeover): expire replicas from now on, and claim the service address (gratuitous ARP). */
+  activate(nowUs: number): void {
+    this.nowUs = nowUs;
+    this.standby = false;
+    for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; }
+    this.host.announce(nowUs);
+  }
+
+  isStandby(): boolean { return this.standby; }
+
   private removeSplice(sp: SpliceState, why: string): void {
     this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
     this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
+    this.held.delete(sp.id);
+    this.cfg.onSpliceRemoved?.(sp);
     this.inc(`splice-removed-${why}`);
     this.event('splice-removed', `#${sp.id} ${why}`);
   }
@@ -508,7 +590,8 @@ export class Splicer implements FrameEndpoint {
       // PAWS (§5.3) accepts them. The client's latest TSval maps to the TSval of ours the back
       // end echoes in this very segment, so its echoes map back to real client TSvals (RTTM §4).
       tsC2B: ci.tsOn ? ((backendEcho !== 0 ? backendEcho : nowMs + bv.tsOffset) - cv.tsRecent) >>> 0 : undefined,
-      tsB2C: ci.tsOn ? ((nowMs + cv.tsOffset) - backendTsVal) >>> 0 : undefined,
+      // Likewise the back end's latest TSval maps to the last TSval we sent the client.
+      tsB2C: ci.tsOn ? ((ce.lastTsValSent ?? nowMs + cv.tsOffset) - backendTsVal) >>> 0 : undefined,
       winC2B: { inShift: ci.sndWndShift, outShift: bi.rcvWndShift },
       winB2C: { inShift: bi.sndWndShift, outShift: ci.rcvWndShift },
       sackToBackend: bi.sackOn,
@@ -538,6 +621,7 @@ export class Splicer implements FrameEndpoint {
     this.inc('spliced');
     this.event('spliced', `#${sp.id} ${formatIpv4(sp.client.ip)}:${sp.client.port} <-> ${s.backend!.id} ${formatIpv4(sp.backend.ip)}:${sp.backend.port} via :${sp.backend.localPort}`);
     this.onSplice?.(sp);
+    if (this.cfg.replicate?.(sp) === true) this.held.set(sp.id, { frames: [], deadlineUs: nowUs + (this.cfg.holdTimeoutUs ?? 100_000) });
     this.forward(sp, k, frame, nowUs);
     return true;
   }
