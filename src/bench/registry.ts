@@ -4,6 +4,7 @@ import type { Benchmark } from './types.js';
 import { tcpCpu } from './benchmarks/tcp-cpu.js';
 import { simBulk } from './benchmarks/sim-bulk.js';
 import { tapRedis, tapRoundTrips, tapThroughput } from './benchmarks/lab-tap.js';
+import { sttcpAnchor, sttcpCost, sttcpPause } from './benchmarks/sttcp-lab.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   tcpCpu,
@@ -11,4 +12,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   tapThroughput,
   tapRoundTrips,
   tapRedis,
+  sttcpPause,
+  sttcpCost,
+  sttcpAnchor,
 ];
