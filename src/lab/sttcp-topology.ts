@@ -45,6 +45,15 @@ export interface SttcpLabOptions {
   /** false: the primary's namespace runs the app on a plain Host of our stack, no backup (the baseline). */
   backup?: boolean;
   liveness?: Partial<LivenessConfig>;
+  /**
+   * 'one-way' (default): each host's NIC takes only frames addressed to its own MAC, the
+   * service MAC or broadcast, so the backup taps client → service frames only.
+   * 'two-way': the backup also receives the primary's frames to the clients (it learns
+   * the ISN from the SYN-ACK and checks the primary's output), at the cost of processing
+   * every byte the primary sends: on this 2-core machine a full-speed download then
+   * starves the backup's heartbeats and the primary fences it.
+   */
+  tap?: 'one-way' | 'two-way';
   /** How long to wait for the pair to report replication active. */
   syncTimeoutMs?: number;
 }
@@ -53,6 +62,17 @@ export interface SttcpLabOptions {
 function addHub(ns: string): void {
   sh(['ip', '-n', ns, 'link', 'add', 'br0', 'type', 'bridge', 'ageing_time', '0', 'stp_state', '0']);
   sh(['ip', '-n', ns, 'link', 'set', 'br0', 'up']);
+}
+
+/**
+ * Makes the host bridge between eth0 and tap0 behave like a NIC with two unicast MAC
+ * filters: tap0 gets frames for the service MAC, its own MAC, and broadcast/multicast;
+ * other unicast (the primary's frames to clients) is not flooded to it.
+ */
+function nicFilter(ns: string, ownMac: string): void {
+  sh(['bridge', '-n', ns, 'link', 'set', 'dev', 'tap0', 'flood', 'off', 'learning', 'off']);
+  sh(['bridge', '-n', ns, 'link', 'set', 'dev', 'eth0', 'learning', 'off']);
+  for (const mac of [STTCP_NET.serviceMac, ownMac]) sh(['bridge', '-n', ns, 'fdb', 'add', mac, 'dev', 'tap0', 'master', 'static']);
 }
 
 /** veth from the LAN hub (port l-<role>) to eth0 in `ns`. */
@@ -81,6 +101,7 @@ export async function sttcpUp(o: SttcpLabOptions): Promise<LabState> {
       addHub(ns[r]!);
       sh(['ip', '-n', ns[r]!, 'link', 'set', 'eth0', 'master', 'br0', 'up']);
       addTap(ns[r]!, 'tap0');
+      if ((o.tap ?? 'one-way') === 'one-way' && withBackup) nicFilter(ns[r]!, STTCP_NET[r].mac);
     }
     checkpoint();
     const keyFile = join(s.dir, 'control.key');

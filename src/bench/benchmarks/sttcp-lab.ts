@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 function streamClient(ip: string, port: number, bytes: number): string[] {
   const py = [
     'import socket,time,json',
-    `s=socket.create_connection(("${ip}",${port}));s.sendall(b"${bytes}\\n");s.shutdown(socket.SHUT_WR)`,
+    `s=socket.create_connection(("${ip}",${port}));s.settimeout(20);s.sendall(b"${bytes}\\n");s.shutdown(socket.SHUT_WR)`,
     'total=0;last=None;first=None;gaps=[];err=None',
     'try:',
     '  while True:',
