@@ -7,7 +7,7 @@ import { rrScript, spawnInNs, stopChild, timedInNs } from '../../lab/bench-tools
 import { crashKernelPrimary, ipMoveUp, moveAddressToStandby, pyThreadedEcho } from '../../lab/ip-move-anchor.js';
 import { labDown } from '../../lab/lab.js';
 import { checkFailover, crashPrimary, sleep, withSttcp } from '../../lab/sttcp-crash.js';
-import { LAB_LIVENESS, type SttcpLabOptions } from '../../lab/sttcp-topology.js';
+import { LAB_LIVENESS, hostEvents, type SttcpLabOptions } from '../../lab/sttcp-topology.js';
 import type { LabState } from '../../lab/state.js';
 import type { Benchmark, BenchRow } from '../types.js';
 import { spawn } from 'node:child_process';
@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 function streamClient(ip: string, port: number, bytes: number): string[] {
   const py = [
     'import socket,time,json',
-    `s=socket.create_connection(("${ip}",${port}));s.settimeout(20);s.sendall(b"${bytes}\\n");s.shutdown(socket.SHUT_WR)`,
+    `s=socket.create_connection(("${ip}",${port}));s.settimeout(10);s.sendall(b"${bytes}\\n");s.shutdown(socket.SHUT_WR)`,
     'total=0;last=None;first=None;gaps=[];err=None',
     'try:',
     '  while True:',
@@ -85,11 +85,15 @@ function runClient(ns: string, argv: string[]): ClientRun {
 const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
 const ms = (ns: bigint | number): number => Math.round(Number(ns) / 1e4) / 100;
 
-/** The gap between two received bytes that contains the crash instant, ns. */
-function gapSpanning(gaps: Array<[number, number]>, crashNs: bigint): number | undefined {
-  const c = Number(crashNs);
-  for (const [a, b] of gaps) if (a <= c && b > c) return b - a;
-  return undefined;
+/**
+ * The client's stall at failover, ns: the longest gap between received bytes that ends
+ * after the crash and starts before the takeover (bytes already in flight keep arriving
+ * for a moment after the crash, so the stall need not contain the crash instant itself).
+ */
+function stallAtFailover(gaps: Array<[number, number]>, crashNs: bigint, takeoverNs: bigint): number | undefined {
+  let best: number | undefined;
+  for (const [a, b] of gaps) if (b > Number(crashNs) && a < Number(takeoverNs)) best = Math.max(best ?? 0, b - a);
+  return best;
 }
 
 interface PauseRun { pauseNs: number; detectNs: number; takeoverNs: number }
@@ -107,8 +111,8 @@ async function pauseRun(o: Omit<SttcpLabOptions, 'app' | 'port'>, bytes: number)
     if (r.last < Number(crashNs)) throw new Error('the download ended before the crash');
     const f = checkFailover(s, crashNs);
     if (f.problems.length > 0) throw new Error(f.problems.join('; '));
-    const pause = gapSpanning(r.gaps, crashNs);
-    if (pause === undefined) throw new Error('no receive gap spans the crash');
+    const pause = stallAtFailover(r.gaps, crashNs, f.takeoverNs!);
+    if (pause === undefined) throw new Error('no receive gap between the crash and the takeover');
     return { pauseNs: pause, detectNs: Number(f.detectedNs! - crashNs), takeoverNs: Number(f.takeoverNs! - crashNs) };
   });
 }
@@ -147,6 +151,13 @@ export const sttcpPause: Benchmark = {
   },
 };
 
+/** Failure events in the hosts' logs (a spurious failover explains a failed run). */
+function failoverNote(s: LabState): string {
+  const ev = [...hostEvents(s, 'primary'), ...hostEvents(s, 'backup')].map((e) => e.event)
+    .filter((e) => ['failover.detected', 'backup.lost', 'stepped.down', 'takeover.fault'].includes(e));
+  return ev.length > 0 ? ` (hosts logged ${[...new Set(ev)].join(', ')})` : ' (no failover logged)';
+}
+
 async function sttcpOrSolo<T>(variant: 'solo' | 'sync' | 'async', app: 'blob' | 'echo', fn: (s: LabState) => Promise<T>): Promise<T> {
   return withSttcp({ app, port: app === 'blob' ? 9000 : 7, mode: variant === 'async' ? 'async' : 'sync', backup: variant !== 'solo' }, fn);
 }
@@ -162,26 +173,29 @@ export const sttcpCost: Benchmark = {
     const bytes = ctx.quick ? 20_000_000 : 100_000_000;
     const rrSeconds = ctx.quick ? 2 : 5;
     const variants = ['solo', 'sync', 'async'] as const;
-    const best: Record<string, { down: number; echo: number; rr: number }> = {};
-    for (const v of variants) best[v] = { down: 0, echo: 0, rr: 0 };
+    const best: Record<string, { down: number; echo: number; rr: number; failed: string[] }> = {};
+    for (const v of variants) best[v] = { down: 0, echo: 0, rr: 0, failed: [] };
+    const attempt = async (v: string, fn: () => Promise<void>): Promise<void> => {
+      try { await fn(); } catch (e) { best[v]!.failed.push((e as Error).message.slice(0, 100)); }
+    };
     for (let rep = 0; rep < 2; rep++) {
       for (const v of variants) {
         ctx.progress(`${v} rep ${rep + 1}`);
-        await sttcpOrSolo(v, 'blob', async (s) => {
+        await attempt(v, () => sttcpOrSolo(v, 'blob', async (s) => {
           const t = await timedInNs(s.netns.client, `echo ${bytes} | nc -N ${s.service.ip} 9000 | sha256sum`);
           if (t.stdout.split(' ')[0] !== blobSha256(bytes)) throw new Error(`${v}: blob digest mismatch`);
           best[v]!.down = Math.max(best[v]!.down, (bytes * 8) / t.seconds / 1e6);
-        });
-        await sttcpOrSolo(v, 'echo', async (s) => {
+        }));
+        await attempt(v, () => sttcpOrSolo(v, 'echo', async (s) => {
           const f = `${s.dir}/echo.in`;
           await timedInNs(s.netns.client, `head -c ${bytes} /dev/urandom > ${f}`);
           const want = (await timedInNs(s.netns.client, `sha256sum < ${f}`)).stdout.split(' ')[0];
           const t = await timedInNs(s.netns.client, `nc -N ${s.service.ip} 7 < ${f} | sha256sum`);
-          if (t.stdout.split(' ')[0] !== want) throw new Error(`${v}: echo digest mismatch`);
+          if (t.stdout.split(' ')[0] !== want) throw new Error(`${v}: echo digest mismatch${failoverNote(s)}`);
           best[v]!.echo = Math.max(best[v]!.echo, (bytes * 8) / t.seconds / 1e6);
           const rr = Number((await timedInNs(s.netns.client, rrScript(s.service.ip, 7, rrSeconds))).stdout.trim());
           best[v]!.rr = Math.max(best[v]!.rr, rr / rrSeconds);
-        });
+        }));
       }
     }
     const rows: BenchRow[] = [];
@@ -193,6 +207,7 @@ export const sttcpCost: Benchmark = {
       rows.push({ metric: `${name[v]}: download (blob → nc)`, value: Math.round(b.down), unit: 'Mbit/s', note: rel(b.down, base.down) });
       rows.push({ metric: `${name[v]}: echo (nc → echo → nc)`, value: Math.round(b.echo), unit: 'Mbit/s', note: rel(b.echo, base.echo) });
       rows.push({ metric: `${name[v]}: 1-byte round trips`, value: Math.round(b.rr), unit: 'round trips/s', note: rel(b.rr, base.rr) });
+      rows.push({ metric: `${name[v]}: labs that failed`, value: b.failed.length, unit: 'of 4', ...(b.failed.length > 0 ? { note: [...new Set(b.failed)].join(' | ') } : {}) });
     }
     return rows;
   },
