@@ -104,9 +104,10 @@ async function pauseRun(o: Omit<SttcpLabOptions, 'app' | 'port'>, bytes: number)
     const c = runClient(s.netns.client, streamClient(s.service.ip, 9000, bytes));
     await c.firstLine;
     await sleep(1000);
-    const crashNs = crashPrimary(s);
+    let crashNs: bigint;
+    try { crashNs = crashPrimary(s); } catch { throw new Error(`primary already dead at the crash point${failoverNote(s)}`); }
     const r = await c.result as { total: number; gaps: Array<[number, number]>; last: number; error: string | null };
-    if (r.error !== null) throw new Error(`client saw ${r.error}`);
+    if (r.error !== null) throw new Error(`client saw ${r.error}${failoverNote(s)}`);
     if (r.total !== bytes) throw new Error(`client received ${r.total} of ${bytes} bytes`);
     if (r.last < Number(crashNs)) throw new Error('the download ended before the crash');
     const f = checkFailover(s, crashNs);
@@ -121,7 +122,7 @@ export const sttcpPause: Benchmark = {
   id: 'sttcp-lab-pause',
   title: 'ST-TCP in the lab: pause a Linux client sees when the primary host is killed',
   description: 'python3 in the client namespace downloads from the blob app on an ST-TCP pair (sync, the lab liveness: 20 ms heartbeats, failure after 10 misses, '
-    + '150 ms lease), stamping every receive; the primary process is SIGKILLed 1 s after the first byte. Pause = last byte before the crash to first byte after. '
+    + '150 ms lease), stamping every receive; the primary process is SIGKILLed 1 s after the first byte. Pause = the longest receive gap that ends after the crash and starts before the takeover (bytes in flight keep arriving for a moment after the kill). '
     + 'Fresh lab per run; also the same with the library defaults (10 ms × 3, 25 ms lease), where runs this shared machine turns into spurious failovers are counted, not measured.',
   requires: ['root', { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
