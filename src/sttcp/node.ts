@@ -12,7 +12,8 @@ import type { Rng } from '../util/rng.js';
 import { BROADCAST_MAC, formatIpv4, macEquals, parseIpv4, parseMac } from '../wire/addr.js';
 import { ETHERTYPE, parseEthernetFrame } from '../wire/ethernet.js';
 import { IP_PROTOCOL, parseIpv4Packet } from '../wire/ipv4.js';
-import { parseTcpSegment, type TcpRepr } from '../wire/tcp.js';
+import { parseTcpSegment, TCP_FIELD_OFFSET, type TcpRepr } from '../wire/tcp.js';
+import { checksumUpdate32 } from '../wire/checksum.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
 import { normalizeConfig } from '../tcp/config.js';
@@ -77,6 +78,11 @@ export type NodeState = 'primary' | 'backup' | 'takeover-pending' | 'solo' | 'st
 
 const CONTROL_PORT = 7700;
 const SEEN_HEARTBEATS = 64;
+const NEIGHBORS_MAX = 4096;
+/** Heartbeats an apparently isolated backup waits before fencing, so a healthy primary fences it first. */
+const ISOLATED_DEFER_HEARTBEATS = 3;
+/** How long after takeover stray segments of a closed, taken-over connection are dropped silently. */
+const STRAY_GRACE_US = 10_000_000;
 
 export class StTcpNode implements FrameEndpoint {
   readonly name: string;
@@ -117,6 +123,13 @@ export class StTcpNode implements FrameEndpoint {
   private ackDueUs: number | undefined;
   private readonly rangeAskedUs = new Map<string, number>();
   private detectedUs: number | undefined;
+  private nextExpiryUs = 0;
+  /** Last time any frame arrived on the port (the backup's witness that its LAN works). */
+  private lastFrameUs = 0;
+  /** Connections taken over, with the time until which stray segments for them are dropped once closed. */
+  private readonly takenOver = new Map<string, number>();
+  /** Clients' MAC addresses seen on the tap (IPv4 → MAC). */
+  private readonly neighbors = new Map<number, Uint8Array>();
   /** Handshakes whose ISN was unknown at takeover: completed by the client's first ACK. */
   private readonly pendingIss = new Map<string, ShadowConnection>();
   takeoverUs: number | undefined;
@@ -133,7 +146,12 @@ export class StTcpNode implements FrameEndpoint {
     this.serviceIp = parseIpv4(cfg.serviceIp)!;
     this.monitor = new PeerMonitor(this.live);
     this.lease = new Lease(this.live);
-    this.own = new Host({ name: `${cfg.name}-own`, mac: cfg.ownMac, ip: cfg.ownIp, prefixLen: cfg.prefixLen, rng: cfg.rng });
+    // The control channel resolves its peer at heartbeat pace: a lost ARP exchange must not
+    // hold the pair apart for the default second.
+    this.own = new Host({
+      name: `${cfg.name}-own`, mac: cfg.ownMac, ip: cfg.ownIp, prefixLen: cfg.prefixLen, rng: cfg.rng,
+      arp: { retryUs: this.live.heartbeatUs, maxRetries: 100 },
+    });
     const tcp = this.tcpCfg;
     this.service = new Host<TcpConnection>({
       name: `${cfg.name}-service`, mac: cfg.serviceMac, ip: cfg.serviceIp, prefixLen: cfg.prefixLen, rng: cfg.rng,
@@ -155,12 +173,17 @@ export class StTcpNode implements FrameEndpoint {
   role(): NodeState { return this.state; }
   isServing(nowUs: number = this.nowUs): boolean { return this.serving && this.leaseHolds(nowUs); }
   shadowCount(): number { return this.shadows.size; }
-  stats(): Record<string, number> { return Object.fromEntries(this.counters); }
+  stats(): Record<string, number> {
+    const out: Record<string, number> = Object.fromEntries(this.counters);
+    for (const [k, v] of Object.entries(this.service.counters())) if (v) out[`service.${k}`] = v;
+    return out;
+  }
 
   // ---- FrameEndpoint ------------------------------------------------------
 
   handleFrame(ifIndex: number, frame: Uint8Array, nowUs: number): void {
     this.nowUs = nowUs;
+    this.lastFrameUs = nowUs;
     const eth = parseEthernetFrame(frame);
     if (!eth.ok) { this.count('drop-frame'); return; }
     const dst = eth.value.dst;
@@ -169,13 +192,16 @@ export class StTcpNode implements FrameEndpoint {
     const forService = broadcast || macEquals(dst, this.serviceMac);
     if (this.serving) {
       if (forService) {
-        if (this.pendingIss.size > 0 && !broadcast) this.completePendingHandshake(eth.value.payload, nowUs);
-        this.service.handleFrame(ifIndex, frame, nowUs);
+        if (!broadcast && (this.pendingIss.size > 0 || this.takenOver.size > 0) && !this.beforeService(eth.value.payload, nowUs)) {
+          this.count('drop-stray-after-takeover');
+        } else {
+          this.service.handleFrame(ifIndex, frame, nowUs);
+        }
       }
     } else if (this.state === 'backup' || this.state === 'takeover-pending') {
       if (!broadcast && eth.value.ethertype === ETHERTYPE.ipv4
         && (macEquals(dst, this.serviceMac) || macEquals(eth.value.src, this.serviceMac))) {
-        this.tap(eth.value.payload, nowUs);
+        this.tap(eth.value.payload, eth.value.src, nowUs);
       }
     }
     this.tick(nowUs);
@@ -209,7 +235,7 @@ export class StTcpNode implements FrameEndpoint {
     // The first heartbeat is due at once (it starts the pair); later ones are always in the future.
     if (this.state !== 'backup' && this.state !== 'stepped-down') d = minDefined(d, this.nextHeartbeatUs >= this.nowUs ? this.nextHeartbeatUs : undefined);
     if (this.state === 'backup') d = minDefined(d, future(this.monitor.failureDeadline()));
-    if (this.state === 'takeover-pending') d = minDefined(d, future(takeoverNotBefore(this.live, this.lastHeartbeatSentUs)));
+    if (this.state === 'takeover-pending') d = minDefined(d, future(this.takeoverAt()));
     if (this.state === 'primary' && !this.lease.isSolo()) {
       d = minDefined(d, future(this.lease.expiry()));
       d = minDefined(d, future(this.monitor.failureDeadline()));
@@ -225,7 +251,7 @@ export class StTcpNode implements FrameEndpoint {
     if (this.state === 'stepped-down') return;
     if (this.state === 'primary') this.primaryTick(nowUs);
     if (this.state === 'backup') this.backupTick(nowUs);
-    if (this.state === 'takeover-pending' && nowUs >= takeoverNotBefore(this.live, this.lastHeartbeatSentUs)) {
+    if (this.state === 'takeover-pending' && nowUs >= this.takeoverAt()) {
       if (this.cfg.fence) {
         const fenced = this.cfg.fence();
         this.emit('fence.done', fenced ? 'primary fenced' : 'fencing the primary failed; taking over on the lease alone');
@@ -235,6 +261,19 @@ export class StTcpNode implements FrameEndpoint {
     // The backup heartbeats only in answer to the primary's (onHeartbeat), so each
     // renewal of the primary's lease follows its heartbeat by one round trip.
     if (this.state !== 'backup' && this.state !== 'takeover-pending' && nowUs >= this.nextHeartbeatUs) this.sendHeartbeat(nowUs);
+  }
+
+  /**
+   * When the backup may fence and take over: after the primary's lease has lapsed; and if
+   * the backup has heard nothing at all on its port meanwhile (no client frames on the tap
+   * either), it is probably the isolated one, so it gives the primary a few heartbeats to
+   * fence it first rather than take the service address where no client can reach it.
+   */
+  private takeoverAt(): number {
+    const leaseBound = takeoverNotBefore(this.live, this.lastHeartbeatSentUs);
+    const detected = this.detectedUs ?? leaseBound;
+    const isolated = detected - this.lastFrameUs > this.live.heartbeatUs;
+    return isolated ? Math.max(leaseBound, detected + ISOLATED_DEFER_HEARTBEATS * this.live.heartbeatUs) : leaseBound;
   }
 
   private sendHeartbeat(nowUs: number): void {
@@ -391,21 +430,35 @@ export class StTcpNode implements FrameEndpoint {
     }
     this.flushAcks(nowUs, false);
     this.askMissing(nowUs);
+    this.expireClosed(nowUs);
+  }
+
+  /** Shadows of connections closed on both sides expire after TIME-WAIT (RFC 9293 §3.6) even without a notice. */
+  private expireClosed(nowUs: number): void {
+    if (nowUs < this.nextExpiryUs) return;
+    this.nextExpiryUs = nowUs + 1_000_000;
+    for (const [key, sh] of this.shadows) {
+      if (sh.bothClosed() && nowUs - sh.lastActivityUs > this.tcpCfg.timeWaitUs) this.dropShadow(key, 'expired');
+    }
   }
 
   /** A frame seen on the tap (client → service, or service → client on a two-way tap). */
-  private tap(ipBytes: Uint8Array, nowUs: number): void {
+  private tap(ipBytes: Uint8Array, srcMac: Uint8Array, nowUs: number): void {
     const ip = parseIpv4Packet(ipBytes);
     if (!ip.ok || ip.value.protocol !== IP_PROTOCOL.tcp) return;
+    if (ip.value.dst === this.serviceIp && !this.neighbors.has(ip.value.src) && this.neighbors.size < NEIGHBORS_MAX) {
+      // The clients' MACs, so the first segments after takeover need not wait for ARP.
+      this.neighbors.set(ip.value.src, srcMac.slice());
+    }
     const seg = parseTcpSegment(ip.value.payload, ip.value.src, ip.value.dst, true);
     if (!seg.ok) { this.count('tap-bad-segment'); return; }
     const s = seg.value;
     if (ip.value.src === this.serviceIp) {
       // Two-way tap: the primary's SYN-ACK tells the ISN (DESIGN §ST-TCP 1).
-      if (s.flags.syn && s.flags.ack) {
-        const tuple: FourTuple = { localIp: ip.value.src, localPort: s.srcPort, remoteIp: ip.value.dst, remotePort: s.dstPort };
-        this.shadows.get(tupleKey(tuple))?.learnIss(s.seq);
-      }
+      const tuple: FourTuple = { localIp: ip.value.src, localPort: s.srcPort, remoteIp: ip.value.dst, remotePort: s.dstPort };
+      const sh = this.shadows.get(tupleKey(tuple));
+      if (s.flags.syn && s.flags.ack) sh?.learnIss(s.seq);
+      else sh?.notePrimarySegment(s);
       return;
     }
     if (ip.value.dst !== this.serviceIp) return;
@@ -488,6 +541,8 @@ export class StTcpNode implements FrameEndpoint {
     this.state = 'solo';
     this.serving = true;
     this.takeoverUs = nowUs;
+    for (const [ip, mac] of this.neighbors) this.service.learnNeighbor(ip, mac, nowUs);
+    this.neighbors.clear();
     let live = 0;
     const faults: Array<[string, ShadowFault]> = [];
     for (const [key, sh] of this.shadows) {
@@ -496,9 +551,12 @@ export class StTcpNode implements FrameEndpoint {
       if ('fault' in r) {
         if (r.fault === 'iss-unknown') { this.pendingIss.set(key, sh); continue; }
         faults.push([tupleText(sh.tuple), r.fault]);
+        this.count(`connections-reset-${r.fault}`);
+        this.resetClient(sh, nowUs);
         continue;
       }
       this.service.adoptTcp(sh.tuple, r.connection, r.bindApp, nowUs);
+      if (this.takenOver.size < (this.cfg.maxShadows ?? 16_384)) this.takenOver.set(key, nowUs + STRAY_GRACE_US);
       live++;
     }
     this.shadows.clear();
@@ -511,22 +569,61 @@ export class StTcpNode implements FrameEndpoint {
     this.emit('takeover.complete', `took over ${formatIpv4(this.serviceIp)} with ${live} live connection(s)${detected}`);
   }
 
-  /** After takeover: a client ACK completing a handshake whose ISN we never learned tells it. */
-  private completePendingHandshake(ipBytes: Uint8Array, nowUs: number): void {
+  /**
+   * Resets a connection that cannot continue exactly (reported, never silently spliced):
+   * a restored copy is aborted, so the client gets a RST; if its sequence number is not
+   * the exact one the client expects, the client's challenge ACK (RFC 5961 §3) meets no
+   * connection and is answered with a RST at the acknowledged sequence number.
+   */
+  private resetClient(sh: ShadowConnection, nowUs: number): void {
+    const r = sh.takeOver(nowUs, true);
+    if ('fault' in r) return;
+    this.service.adoptTcp(sh.tuple, r.connection, () => ({ onData: () => {}, onEnd: () => {} }), nowUs);
+    r.connection.abort();
+    this.service.pokeTcp(sh.tuple, nowUs);
+  }
+
+  /**
+   * After takeover, before the service host sees a segment: a client ACK completing a
+   * handshake whose ISN we never learned tells it; and a stray segment for a taken-over
+   * connection that has since closed (the client acknowledged more than the tap had seen,
+   * so our resent bytes draw duplicate ACKs) is dropped instead of answered with RST.
+   * Returns false to drop the frame.
+   */
+  private beforeService(ipBytes: Uint8Array, nowUs: number): boolean {
     const ip = parseIpv4Packet(ipBytes);
-    if (!ip.ok || ip.value.protocol !== IP_PROTOCOL.tcp || ip.value.dst !== this.serviceIp) return;
+    if (!ip.ok || ip.value.protocol !== IP_PROTOCOL.tcp || ip.value.dst !== this.serviceIp) return true;
     const seg = parseTcpSegment(ip.value.payload, ip.value.src, ip.value.dst, true);
-    if (!seg.ok) return;
+    if (!seg.ok) return true;
     const tuple: FourTuple = { localIp: ip.value.dst, localPort: seg.value.dstPort, remoteIp: ip.value.src, remotePort: seg.value.srcPort };
     const key = tupleKey(tuple);
+    const until = this.takenOver.get(key);
+    if (until !== undefined) {
+      const engine = this.engineFor(tuple);
+      if (nowUs > until) this.takenOver.delete(key);
+      else if (!seg.value.flags.syn && engine === undefined) return false;
+      if (engine !== undefined && seg.value.flags.ack) {
+        // The client may have acknowledged output the replica has not produced yet (the
+        // primary answered input the backup still lacked). An ACK beyond SND.MAX would make
+        // the connection drop the client's segments (RFC 9293 §3.10.7.4), including the
+        // retransmitted input the replica needs to catch up: hold the ACK at SND.MAX until
+        // the replica's output gets there. The client sees only duplicate data meanwhile.
+        const sndMax = engine.info().sndMax;
+        if (seqGt(seg.value.ack, sndMax)) {
+          clampAck(ipBytes, (ipBytes[0]! & 0x0f) * 4, seg.value.ack, sndMax);
+          this.count('ack-clamped-after-takeover');
+        }
+      }
+    }
     const sh = this.pendingIss.get(key);
-    if (!sh) return;
+    if (!sh) return true;
     this.pendingIss.delete(key);
-    if (seg.value.flags.syn || !seg.value.flags.ack) return; // a fresh SYN: the listener takes it
+    if (seg.value.flags.syn || !seg.value.flags.ack) return true; // a fresh SYN: the listener takes it
     sh.learnIss(seqAdd(seg.value.ack, -1));
     const r = sh.takeOver(nowUs);
-    if ('fault' in r) return;
+    if ('fault' in r) return true;
     this.service.adoptTcp(sh.tuple, r.connection, r.bindApp, nowUs);
+    return true;
   }
 
   // ---- control channel ----------------------------------------------------------
@@ -615,6 +712,15 @@ export class StTcpNode implements FrameEndpoint {
   private emit(kind: StTcpEventKind, text: string): void {
     this.cfg.onEvent?.({ tUs: this.nowUs, node: this.name, kind, text });
   }
+}
+
+/** Rewrites a TCP segment's ACK field in place, patching the checksum (RFC 1624). */
+function clampAck(ipBytes: Uint8Array, ipHeaderLen: number, oldAck: number, newAck: number): void {
+  const tcp = ipBytes.subarray(ipHeaderLen);
+  const view = new DataView(tcp.buffer, tcp.byteOffset, tcp.byteLength);
+  view.setUint32(TCP_FIELD_OFFSET.ack, newAck >>> 0);
+  const sum = view.getUint16(TCP_FIELD_OFFSET.checksum);
+  view.setUint16(TCP_FIELD_OFFSET.checksum, checksumUpdate32(sum, oldAck >>> 0, newAck >>> 0));
 }
 
 function mustMac(s: string): Uint8Array {
