@@ -65,7 +65,7 @@ export interface SpliceScenarioResult {
   /** With `pair`: both boxes (a starts active) and their events. */
   nodes: { a: CraftNode; b: CraftNode } | undefined;
   nodeEvents: CraftNodeEvent[];
-  /** RST segments the client received. */
+  /** RST segments a client connection received before its response was complete. */
   clientRsts: number;
   /** When the active splicer was crashed (pair runs). */
   crashUs: number | undefined;
@@ -145,7 +145,16 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
   let clientRsts = 0;
   const clientDataUs: number[] = [];
   sim.tapPort('client', 0, { record: (t, f) => { if (f.length > 14 + 40 + 12) clientDataUs.push(t); } }, 'rx');
-  sim.tapPort('client', 0, { record: (_t, f) => { if (f.length > 47 && f[12] === 8 && f[13] === 0 && f[23] === 6 && (f[14 + ((f[14]! & 15) * 4) + 13]! & 4) !== 0) clientRsts++; } }, 'rx');
+  // RSTs that reach a client connection before its response is complete (one after it has
+  // everything, e.g. a peer answering a duplicate last ACK after its own close, breaks nothing).
+  sim.tapPort('client', 0, { record: (_t, f) => {
+    if (!(f.length > 47 && f[12] === 8 && f[13] === 0 && f[23] === 6)) return;
+    const t = 14 + ((f[14]! & 15) * 4);
+    if ((f[t + 13]! & 4) === 0) return;
+    const port = (f[t + 2]! << 8) | f[t + 3]!;
+    const r = results.find((x) => x.connId?.startsWith(`${CLIENT_IP}:${port}>`));
+    if (r === undefined || !r.complete) clientRsts++;
+  } }, 'rx');
   for (let i = 0; i < o.backends; i++) sim.tapPort(`b${i}`, 0, backendWire, 'both');
   const clientPcap = o.capture ? sim.capturePort('client', 0) : undefined;
   const backendPcap = o.capture && o.backends > 0 ? sim.capturePort('b0', 0) : undefined;
