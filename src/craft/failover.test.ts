@@ -77,6 +77,8 @@ test('control messages: round trip, and bad datagrams are typed errors', () => {
     winC2B: { inShift: 1, outShift: 2 }, winB2C: { inShift: 0, outShift: 0 }, sackToBackend: false,
     finClient: undefined, finBackend: 9, finClientAcked: false, finBackendAcked: true, rst: false,
     lastC2BUs: 1, lastB2CUs: 2, expiresUs: undefined, packetsC2B: 3, packetsB2C: 4,
+    clientAcked: 10, clientNxt: 11, b2cNxt: 14, clientTsVal: 12, tsToClient: undefined, respStart: 13, respHeadLen: 100, respBodyLen: undefined,
+    request: 'GET / HTTP/1.1\r\nHost: a\r\n\r\n', clientOpts: { mss: 1460, ws: true, sack: false, ts: true }, resplicing: false,
   };
   const back = parseControl(encodeControl({ t: 'splice', node: 1, s }));
   assert.ok(back.ok);

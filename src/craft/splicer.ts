@@ -17,7 +17,9 @@ import { macEquals, parseIpv4, parseMac, formatIpv4 } from '../wire/addr.js';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
 import { parseIpv4Packet } from '../wire/ipv4.js';
 import { parseTcpSegment, type TcpRepr } from '../wire/tcp.js';
-import { RequestHeadParser, errorResponse, REASON, type RequestHead } from './http-head.js';
+import { RequestHeadParser, errorResponse, parseRequestHead, parseResponseHeadPrefix, REASON, type RequestHead } from './http-head.js';
+import { seqDiff } from '../tcp/seq.js';
+import { REQUEST_MAX_CHARS } from './replication.js';
 import { Router, type BackendSpec, type RouteConfig } from './routes.js';
 import { rewriteSegment, type SpliceState, type TeardownTimers } from './splice.js';
 
@@ -69,6 +71,33 @@ export interface SplicerConfig {
   holdTimeoutUs?: number;
   /** Start as a standby: no sweeps (replicas are not expired) until activate(). */
   standby?: boolean;
+  /**
+   * Back-end health checks (ICMP echo every interval; no reply for healthTimeoutUs = down).
+   * A back end that goes down has its splices re-spliced to another back end from the byte
+   * the client has acknowledged (HTTP Range). Undefined: off.
+   */
+  healthIntervalUs?: number;
+  healthTimeoutUs?: number;
+}
+
+/** A splice whose back end failed, being moved to another one (HTTP Range from the client's byte). */
+interface Resplice {
+  sp: SpliceState;
+  backendId: string;
+  /** Body offset the Range request starts at, and the client-space sequence number of that byte. */
+  from: number;
+  clientPos: number;
+  conn: HostStreamConnection;
+  engine: SpliceEngine;
+  key: string;
+  request: Uint8Array;
+  written: number;
+  tried: Set<string>;
+  buf: Uint8Array[];
+  bufBytes: number;
+  /** Length of the replacement's response head, once read (its body is then spliced). */
+  headLen: number | undefined;
+  done: boolean;
 }
 
 export interface SplicerEvent { tUs: number; kind: 'spliced' | 'splice-removed' | 'error-response' | 'backend-failed'; text: string }
@@ -130,6 +159,8 @@ interface Session {
   /** Bytes accepted by the back-end connection's send buffer. */
   written: number;
   tried: Set<string>;
+  /** The request head as received (latin1), for a Range re-request after a back-end failure. */
+  requestText: string | undefined;
 }
 
 const PENDING_MAX_BYTES = 64 * 1024;
@@ -167,6 +198,11 @@ export class Splicer implements FrameEndpoint {
   /** Packets of splices whose state is not yet replicated, by splice id (bounded per splice). */
   private readonly held = new Map<number, { frames: Uint8Array[]; deadlineUs: number }>();
   private standby: boolean;
+  private readonly health = new Map<string, { ip: number; lastReplyUs: number; down: boolean }>();
+  private nextHealthUs: number | undefined;
+  private pingSeq = 0;
+  /** Re-splices waiting for their replacement back end, by that back end's incoming key. */
+  private readonly resplices = new Map<string, Resplice>();
 
   constructor(cfg: SplicerConfig) {
     this.name = cfg.name;
@@ -200,6 +236,21 @@ export class Splicer implements FrameEndpoint {
     this.host.listen(cfg.servicePort, (conn) => this.onClient(conn));
     // Splice ids are unique across splicers with high probability (replicas keep the origin's id).
     this.nextSpliceId = 1 + (cfg.rng.nextU32() & 0x3fffffff);
+    if (cfg.healthIntervalUs !== undefined) {
+      for (const b of this.router.backends()) {
+        const bip = parseIpv4(b.ip);
+        if (bip !== undefined && !this.health.has(b.id)) this.health.set(b.id, { ip: bip, lastReplyUs: 0, down: false });
+      }
+      this.nextHealthUs = 0;
+      this.host.onEchoReply((src, _ident, _seq, _data, nowUs) => {
+        const ip = parseIpv4(src);
+        for (const [id, h] of this.health) {
+          if (h.ip !== ip) continue;
+          h.lastReplyUs = nowUs;
+          if (h.down) { h.down = false; this.router.markUp(id); this.inc('backend-up'); }
+        }
+      });
+    }
   }
 
   private register(tuple: FourTuple, conn: TcpConnection): SpliceEngine {
@@ -219,6 +270,8 @@ export class Splicer implements FrameEndpoint {
       if (sp !== undefined) { this.forward(sp, k, frame, nowUs); return; }
       const s = this.awaiting.get(k.key);
       if (s !== undefined && this.trySplice(s, k, frame, nowUs)) return;
+      const rs = this.resplices.size > 0 ? this.resplices.get(k.key) : undefined;
+      if (rs !== undefined && rs.headLen !== undefined && this.tryResplice(rs, k, frame, nowUs)) return;
     }
     this.host.handleFrame(ifIndex, frame, nowUs);
   }
@@ -230,6 +283,7 @@ export class Splicer implements FrameEndpoint {
     for (const [id, h] of this.held) {
       if (nowUs >= h.deadlineUs) { this.inc('replication-hold-timeout'); this.replicated(id); }
     }
+    if (!this.standby && this.nextHealthUs !== undefined && nowUs >= this.nextHealthUs) this.healthRound(nowUs);
   }
 
   pollTransmit(): OutgoingFrame | undefined {
@@ -249,6 +303,7 @@ export class Splicer implements FrameEndpoint {
     if (!needSweep) this.nextSweepUs = undefined;
     let s = this.nextSweepUs;
     for (const x of this.held.values()) s = s === undefined ? x.deadlineUs : Math.min(s, x.deadlineUs);
+    if (!this.standby && this.nextHealthUs !== undefined) s = s === undefined ? this.nextHealthUs : Math.min(s, this.nextHealthUs);
     if (h === undefined) return s;
     if (s === undefined) return h;
     return Math.min(h, s);
@@ -298,10 +353,16 @@ export class Splicer implements FrameEndpoint {
   private forward(sp: SpliceState, k: { key: string; ipOff: number; tcpOff: number; tcpEnd: number }, frame: Uint8Array, nowUs: number): void {
     if (this.txq.length - this.txHead >= this.c.txQueueMax) { this.inc('drop-tx-queue-full'); return; }
     const dir = k.key === keyOf(sp.client.ip, sp.client.port, sp.client.localPort) ? 'c2b' : 'b2c';
+    if (sp.resplicing) {
+      // The back end is being replaced: nothing to deliver the client's packets to (it retransmits).
+      if (dir === 'c2b') this.inc('drop-c2b-resplicing');
+      return;
+    }
     // The driver may reuse its buffer: rewrite a copy (link padding beyond the IP packet is cut).
     const out = frame.slice(0, k.tcpEnd);
     rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
     this.inc(`forward-${dir}`);
+    if (dir === 'b2c' && sp.respHeadLen === undefined) this.learnResponseFraming(sp, out, k);
     const h = this.held.size > 0 ? this.held.get(sp.id) : undefined;
     if (h === undefined) this.txq.push(out);
     else if (h.frames.length < HELD_FRAMES_MAX) h.frames.push(out);
@@ -321,6 +382,176 @@ export class Splicer implements FrameEndpoint {
     for (const s of [...this.sessions.values()]) {
       if (s.phase === 'head' && nowUs - s.startUs >= this.c.headTimeoutUs) this.sendError(s, 408, 'request head timeout');
     }
+  }
+
+  /** The first response segment (at response byte 0) gives the head length and body length, once. */
+  private learnResponseFraming(sp: SpliceState, out: Uint8Array, k: { tcpOff: number; tcpEnd: number }): void {
+    const doff = (out[k.tcpOff + 12]! >>> 4) * 4;
+    if (k.tcpEnd - k.tcpOff - doff <= 0) return;
+    const seq = ((out[k.tcpOff + 4]! << 24) | (out[k.tcpOff + 5]! << 16) | (out[k.tcpOff + 6]! << 8) | out[k.tcpOff + 7]!) >>> 0;
+    if (seq !== sp.respStart) return;
+    const info = parseResponseHeadPrefix(out.subarray(k.tcpOff + doff, k.tcpEnd));
+    sp.respHeadLen = info?.headLen ?? 0xffffffff;          // 0xffffffff: looked, framing unknown (not resumable)
+    if (info !== undefined && info.status === 200 && info.contentLength !== undefined) sp.respBodyLen = info.contentLength;
+  }
+
+  // ---- back-end failure: health checks and re-splicing --------------------------
+
+  private healthRound(nowUs: number): void {
+    const interval = this.cfg.healthIntervalUs!;
+    const timeout = this.cfg.healthTimeoutUs ?? 3 * interval;
+    this.nextHealthUs = nowUs + interval;
+    for (const [id, h] of this.health) {
+      if (!h.down && nowUs - h.lastReplyUs >= timeout) {
+        h.down = true;
+        this.router.markDown(id);
+        this.inc('backend-down');
+        this.event('backend-failed', `${id} no echo reply for ${nowUs - h.lastReplyUs} µs`);
+        for (const sp of this.splices()) if (sp.backendId === id && !sp.resplicing) this.startResplice(sp, new Set([id]));
+      }
+      this.pingSeq = (this.pingSeq + 1) & 0xffff;
+      this.host.ping(h.ip, 0x4352, this.pingSeq, EMPTY, nowUs);
+    }
+  }
+
+  /** Moves a splice to another back end, continuing the response at the byte the client acknowledged. */
+  private startResplice(sp: SpliceState, tried: Set<string>): void {
+    const headLen = sp.respHeadLen;
+    const bodyLen = sp.respBodyLen;
+    const got = headLen === undefined ? -1 : seqDiff(sp.clientAcked, sp.respStart) - headLen;
+    if (sp.request === undefined || headLen === undefined || bodyLen === undefined || sp.rst || sp.finBackend !== undefined || got < 0) {
+      this.removeSplice(sp, 'resplice-impossible');
+      return;
+    }
+    if (got >= bodyLen) { this.removeSplice(sp, 'resplice-response-complete'); return; }
+    if (!sp.resplicing) {
+      this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
+      sp.resplicing = true;
+    }
+    const req = parseRequestHeadText(sp.request);
+    const d = req === undefined ? undefined : this.router.choose(req, this.nowUs, tried);
+    if (d === undefined || d.kind !== 'backend') { this.removeSplice(sp, 'resplice-no-backend'); return; }
+    tried.add(d.backend.id);
+    this.nextConnectCfg = {
+      ...this.frontTcp, mss: sp.clientOpts.mss, windowScale: sp.clientOpts.ws, sack: sp.clientOpts.sack, timestamps: sp.clientOpts.ts,
+      synRetries: this.c.backendSynRetries, nagle: false,
+    };
+    let conn: HostStreamConnection | undefined;
+    const rsRef: { rs?: Resplice } = {};
+    try {
+      for (let tries = 0; tries < 4 && conn === undefined; tries++) {
+        const c = this.host.connect(d.backend.ip, d.backend.port, (bc) => this.respliceApp(rsRef, bc), this.nowUs);
+        if (!this.table.has(keyOf(c.tuple.remoteIp, c.tuple.remotePort, c.tuple.localPort))) conn = c;
+        else c.destroy();
+      }
+    } catch {
+      conn = undefined;
+    } finally {
+      this.nextConnectCfg = undefined;
+    }
+    if (conn === undefined) { this.removeSplice(sp, 'resplice-no-port'); return; }
+    // RFC 9110 §14.2: a Range request for the rest of the body, from the first byte the client has not acknowledged.
+    const text = `${sp.request.slice(0, -2)}Range: bytes=${got}-\r\n\r\n`;
+    const rs: Resplice = {
+      sp, backendId: d.backend.id, from: got, clientPos: sp.clientAcked, conn, engine: this.engines.get(tupleKey(conn.tuple))!,
+      key: keyOf(conn.tuple.remoteIp, conn.tuple.remotePort, conn.tuple.localPort), request: latin1(text), written: 0, tried,
+      buf: [], bufBytes: 0, headLen: undefined, done: false,
+    };
+    rsRef.rs = rs;
+    this.resplices.set(rs.key, rs);
+    this.inc('resplice-started');
+  }
+
+  private respliceApp(ref: { rs?: Resplice }, bc: HostStreamConnection): StreamApp {
+    const fail = (why: string): void => {
+      const rs = ref.rs;
+      if (rs === undefined || rs.done) return;
+      rs.done = true;
+      this.resplices.delete(rs.key);
+      this.inc(`resplice-backend-failed-${why}`);
+      bc.destroy();
+      if (this.table.get(keyOf(rs.sp.client.ip, rs.sp.client.port, rs.sp.client.localPort)) === rs.sp) this.startResplice(rs.sp, rs.tried);
+    };
+    return {
+      onOpen: () => {
+        const rs = ref.rs!;
+        const bi = rs.engine.conn.info();
+        // Only the head of the replacement's response is ever acknowledged by our stack.
+        rs.engine.conn.setAckLimit((bi.irs + 1) >>> 0);
+        if (bi.tsOn !== rs.sp.clientOpts.ts) { fail('options'); return; }
+        rs.written = bc.write(rs.request);
+        if (rs.written < rs.request.length) fail('send-buffer');
+      },
+      onData: (d) => {
+        const rs = ref.rs;
+        if (rs === undefined || rs.done || rs.headLen !== undefined) return;
+        rs.buf.push(d.slice());
+        rs.bufBytes += d.length;
+        const all = concatBytes(rs.buf);
+        const info = parseResponseHeadPrefix(all);
+        if (info === undefined) {
+          let complete = false;
+          for (let i = 0; i + 3 < all.length; i++) if (all[i] === 13 && all[i + 1] === 10 && all[i + 2] === 13 && all[i + 3] === 10) { complete = true; break; }
+          if (complete || rs.bufBytes > this.c.headLimitBytes) fail('response-head');
+          return;
+        }
+        if (info.status !== 206 || info.contentRangeStart !== rs.from) { fail(`status-${info.status}`); return; }
+        rs.headLen = info.headLen;
+        rs.buf = [];
+        const bi = rs.engine.conn.info();
+        rs.engine.conn.setAckLimit((bi.irs + 1 + info.headLen) >>> 0);
+        this.host.pokeTcp(bc.tuple, this.nowUs);
+      },
+      onEnd: () => undefined,
+      onClose: () => {
+        this.engines.delete(tupleKey(bc.tuple));
+        fail('closed');
+      },
+    };
+  }
+
+  /** A frame from a replacement back end whose head we have read: switch the splice over to it. */
+  private tryResplice(rs: Resplice, k: { key: string; ipOff: number; tcpOff: number; tcpEnd: number }, frame: Uint8Array, nowUs: number): boolean {
+    const ip = parseIpv4Packet(frame.subarray(k.ipOff));
+    if (!ip.ok) return false;
+    const seg = parseTcpSegment(ip.value.payload, ip.value.src, ip.value.dst);
+    if (!seg.ok) return false;
+    const t = seg.value;
+    if (t.flags.syn || t.flags.rst || !t.flags.ack) return false;
+    const bi = rs.engine.conn.info();
+    const expectAck = (bi.iss + 1 + rs.written) >>> 0;
+    if (t.ack !== expectAck || bi.sndMax !== expectAck || rs.headLen === undefined) return false;
+    const sp = rs.sp;
+    // Body byte `from` is the replacement's irs+1+headLen and the client's clientPos.
+    sp.seqB2C = (rs.clientPos - ((bi.irs + 1 + rs.headLen) >>> 0)) >>> 0;
+    sp.seqC2B = (expectAck - sp.clientNxt) >>> 0;
+    if (sp.tsC2B !== undefined) {
+      // RFC 7323 §5.3 (PAWS): the replacement's TSvals continue from the last one the client saw.
+      const val = t.options.timestamp?.value;
+      if (val !== undefined && sp.tsToClient !== undefined) sp.tsB2C = (sp.tsToClient - val) >>> 0;
+      if (rs.engine.lastTsValSent !== undefined && sp.clientTsVal !== undefined) sp.tsC2B = (rs.engine.lastTsValSent - sp.clientTsVal) >>> 0;
+    }
+    sp.winC2B = { inShift: sp.winC2B.inShift, outShift: bi.rcvWndShift };
+    sp.winB2C = { inShift: bi.sndWndShift, outShift: sp.winB2C.outShift };
+    sp.sackToBackend = bi.sackOn;
+    sp.backend = { ip: rs.conn.tuple.remoteIp, port: rs.conn.tuple.remotePort, mac: frame.slice(6, 12), localPort: rs.conn.tuple.localPort };
+    sp.backendId = rs.backendId;
+    sp.finBackend = undefined;
+    sp.finBackendAcked = false;
+    sp.resplicing = false;
+    sp.lastB2CUs = nowUs;
+    sp.lastC2BUs = nowUs;
+    sp.b2cNxt = rs.clientPos;
+    rs.done = true;
+    this.resplices.delete(rs.key);
+    this.table.set(rs.key, sp);
+    rs.engine.release();
+    this.engines.delete(tupleKey(rs.conn.tuple));
+    this.host.pokeTcp(rs.conn.tuple, nowUs);
+    this.inc('resplice');
+    this.event('spliced', `#${sp.id} re-spliced to ${rs.backendId} from body byte ${rs.from}`);
+    this.forward(sp, k, frame, nowUs);
+    return true;
   }
 
   // ---- replication -------------------------------------------------------------
@@ -372,6 +603,9 @@ export class Splicer implements FrameEndpoint {
     this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
     this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
     this.held.delete(sp.id);
+    if (sp.resplicing) {
+      for (const rs of [...this.resplices.values()]) if (rs.sp === sp) { rs.done = true; this.resplices.delete(rs.key); rs.conn.destroy(); }
+    }
     this.cfg.onSpliceRemoved?.(sp);
     this.inc(`splice-removed-${why}`);
     this.event('splice-removed', `#${sp.id} ${why}`);
@@ -389,7 +623,7 @@ export class Splicer implements FrameEndpoint {
       id: this.nextSessionId++, client: conn, clientEngine: engine, clientKey: keyOf(conn.tuple.remoteIp, conn.tuple.remotePort, conn.tuple.localPort),
       phase: 'head', startUs: this.nowUs, parser: new RequestHeadParser(this.c.headLimitBytes), head: undefined,
       pending: [], pendingBytes: 0, clientFin: false, backendFinQueued: false, backend: undefined, backendConn: undefined,
-      backendEngine: undefined, backendKey: undefined, written: 0, tried: new Set(),
+      backendEngine: undefined, backendKey: undefined, written: 0, tried: new Set(), requestText: undefined,
     };
     if (this.sessions.size >= this.c.maxSessions) {
       this.inc('session-limit');
@@ -419,6 +653,9 @@ export class Splicer implements FrameEndpoint {
       if (st.kind === 'error') { this.sendError(s, st.error.status, `${st.error.code}: ${st.error.detail}`); return; }
       if (st.kind === 'incomplete') return;
       s.head = st.head;
+      const all = concatBytes(s.pending);
+      const resumable = s.head.method === 'GET' && !s.head.headers.some((h) => /^(range|if-range|transfer-encoding|content-length)$/i.test(h.name));
+      if (resumable && all.length === s.head.headBytes) s.requestText = new TextDecoder('latin1').decode(all);
       this.connectBackend(s);
       return;
     }
@@ -605,6 +842,17 @@ export class Splicer implements FrameEndpoint {
       expiresUs: undefined,
       packetsC2B: 0,
       packetsB2C: 0,
+      clientAcked: (ci.iss + 1) >>> 0,
+      clientNxt: ci.rcvNxt,
+      clientTsVal: ci.tsOn ? cv.tsRecent : undefined,
+      b2cNxt: (ci.iss + 1) >>> 0,
+      tsToClient: ce.lastTsValSent,
+      respStart: (ci.iss + 1) >>> 0,
+      respHeadLen: undefined,
+      respBodyLen: undefined,
+      request: s.requestText !== undefined && s.requestText.length <= REQUEST_MAX_CHARS ? s.requestText : undefined,
+      clientOpts: { mss: ci.sndMss, ws: ci.wsOn, sack: ci.sackOn, ts: ci.tsOn },
+      resplicing: false,
     };
     this.table.set(s.clientKey, sp);
     this.table.set(s.backendKey!, sp);
@@ -628,6 +876,24 @@ export class Splicer implements FrameEndpoint {
 }
 
 const EMPTY = new Uint8Array(0);
+
+function latin1(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
+function parseRequestHeadText(text: string): RequestHead | undefined {
+  const r = parseRequestHead(latin1(text));
+  return r.ok ? r.value : undefined;
+}
+
+function concatBytes(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
+  let o = 0;
+  for (const c of chunks) { out.set(c, o); o += c.length; }
+  return out;
+}
 
 function keyOf(srcIp: number, srcPort: number, dstPort: number): string {
   return `${srcIp >>> 0}:${srcPort}:${dstPort}`;

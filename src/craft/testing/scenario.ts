@@ -43,6 +43,8 @@ export interface SpliceScenarioOptions {
   splicer?: Partial<SplicerConfig>;
   capture?: boolean;
   limitUs?: number;
+  /** Called once the topology is built, before running (to schedule faults, crashes). */
+  onStart?: (sim: Simulator) => void;
   /** Run an active/standby splicer pair (replication) instead of one splicer. */
   pair?: {
     crashActiveAtUs?: number;
@@ -166,6 +168,7 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
     results.push(r);
     sim.at(d.startUs, () => { client.connect(SERVICE_IP, 80, downloadClient(d.request, r, d.bodyOffset ?? 0), sim.nowUs); });
   }
+  o.onStart?.(sim);
   const lastStart = Math.max(0, ...o.downloads.map((d) => d.startUs));
   const finished = sim.runWhile(() => sim.nowUs <= lastStart || results.some((r) => r.close === undefined), o.limitUs ?? 120_000_000);
   let pauseUs: number | undefined;
