@@ -7,20 +7,21 @@
 // are here; the control channel and failure detection are node.ts's.
 import type { FrameEndpoint, OutgoingFrame } from '../stack/endpoint.js';
 import { Host } from '../stack/host.js';
-import type { HostStreamConnection } from '../stack/tcp-demux.js';
+import type { HostStreamConnection, HostStreamService } from '../stack/tcp-demux.js';
 import type { StreamApp } from '../stack/app.js';
-import type { TcpEngine, TcpEngineFactory, TcpEvent } from '../stack/tcp-engine.js';
+import type { TcpEngineFactory } from '../stack/tcp-engine.js';
 import type { Rng } from '../util/rng.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
 import { macEquals, parseIpv4, parseMac, formatIpv4 } from '../wire/addr.js';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
 import { parseIpv4Packet } from '../wire/ipv4.js';
-import { parseTcpSegment, type TcpRepr } from '../wire/tcp.js';
-import { RequestHeadParser, errorResponse, parseRequestHead, parseResponseHeadPrefix, REASON, type RequestHead } from './http-head.js';
-import { seqDiff } from '../tcp/seq.js';
+import { parseTcpSegment } from '../wire/tcp.js';
+import { RequestHeadParser, errorResponse, parseResponseHeadPrefix, REASON, type RequestHead } from './http-head.js';
 import { REQUEST_MAX_CHARS } from './replication.js';
 import { Router, type BackendSpec, type RouteConfig } from './routes.js';
+import { BackendFailover, type FailoverContext } from './backend-failover.js';
+import { SpliceEngine, concatBytes, keyOf, type FrameKey } from './splice-engine.js';
 import { rewriteSegment, type SpliceState, type TeardownTimers } from './splice.js';
 
 export interface SplicerConfig {
@@ -80,60 +81,7 @@ export interface SplicerConfig {
   healthTimeoutUs?: number;
 }
 
-/** A splice whose back end failed, being moved to another one (HTTP Range from the client's byte). */
-interface Resplice {
-  sp: SpliceState;
-  backendId: string;
-  /** Body offset the Range request starts at, and the client-space sequence number of that byte. */
-  from: number;
-  clientPos: number;
-  conn: HostStreamConnection;
-  engine: SpliceEngine;
-  key: string;
-  request: Uint8Array;
-  written: number;
-  tried: Set<string>;
-  buf: Uint8Array[];
-  bufBytes: number;
-  /** Length of the replacement's response head, once read (its body is then spliced). */
-  headLen: number | undefined;
-  done: boolean;
-}
-
 export interface SplicerEvent { tUs: number; kind: 'spliced' | 'splice-removed' | 'error-response' | 'backend-failed'; text: string }
-
-/** A TcpConnection the host drives until the splice; `release()` makes it vanish from the host without a segment. */
-export class SpliceEngine implements TcpEngine {
-  private released = false;
-  private releasedEventSent = false;
-  constructor(readonly conn: TcpConnection) {}
-  get state(): string { return this.released ? 'CLOSED' : this.conn.state; }
-  isReleased(): boolean { return this.released; }
-  release(): void { this.released = true; }
-  handleSegment(seg: TcpRepr, nowUs: number): void { if (!this.released) this.conn.handleSegment(seg, nowUs); }
-  handleTimeout(nowUs: number): void { if (!this.released) this.conn.handleTimeout(nowUs); }
-  /** TSval of the last segment we sent on this connection (RFC 7323): what the peer may echo. */
-  lastTsValSent: number | undefined;
-  pollTransmit(nowUs: number): TcpRepr | undefined {
-    if (this.released) return undefined;
-    const seg = this.conn.pollTransmit(nowUs);
-    if (seg?.options.timestamp !== undefined) this.lastTsValSent = seg.options.timestamp.value;
-    return seg;
-  }
-  pollDeadline(): number | undefined { return this.released ? undefined : this.conn.pollDeadline(); }
-  pollEvent(): TcpEvent | undefined {
-    if (!this.released) return this.conn.pollEvent();
-    if (this.releasedEventSent) return undefined;
-    this.releasedEventSent = true;
-    return { type: 'closed', reason: 'closed' };
-  }
-  send(data: Uint8Array): number { return this.released ? 0 : this.conn.send(data); }
-  sendSpace(): number { return this.released ? 0 : this.conn.sendSpace(); }
-  read(maxBytes?: number): Uint8Array { return this.released ? new Uint8Array(0) : this.conn.read(maxBytes); }
-  readableBytes(): number { return this.released ? 0 : this.conn.readableBytes(); }
-  close(): void { if (!this.released) this.conn.close(); }
-  abort(): void { if (!this.released) this.conn.abort(); }
-}
 
 type Phase = 'head' | 'connecting' | 'awaiting-ack' | 'error-sent' | 'spliced' | 'closed';
 
@@ -165,6 +113,9 @@ interface Session {
 
 const PENDING_MAX_BYTES = 64 * 1024;
 const HELD_FRAMES_MAX = 256;
+const EMPTY = new Uint8Array(0);
+
+export { SpliceEngine } from './splice-engine.js';
 
 export class Splicer implements FrameEndpoint {
   readonly name: string;
@@ -198,11 +149,7 @@ export class Splicer implements FrameEndpoint {
   /** Packets of splices whose state is not yet replicated, by splice id (bounded per splice). */
   private readonly held = new Map<number, { frames: Uint8Array[]; deadlineUs: number }>();
   private standby: boolean;
-  private readonly health = new Map<string, { ip: number; lastReplyUs: number; down: boolean }>();
-  private nextHealthUs: number | undefined;
-  private pingSeq = 0;
-  /** Re-splices waiting for their replacement back end, by that back end's incoming key. */
-  private readonly resplices = new Map<string, Resplice>();
+  private readonly failover: BackendFailover;
 
   constructor(cfg: SplicerConfig) {
     this.name = cfg.name;
@@ -236,20 +183,47 @@ export class Splicer implements FrameEndpoint {
     this.host.listen(cfg.servicePort, (conn) => this.onClient(conn));
     // Splice ids are unique across splicers with high probability (replicas keep the origin's id).
     this.nextSpliceId = 1 + (cfg.rng.nextU32() & 0x3fffffff);
-    if (cfg.healthIntervalUs !== undefined) {
-      for (const b of this.router.backends()) {
-        const bip = parseIpv4(b.ip);
-        if (bip !== undefined && !this.health.has(b.id)) this.health.set(b.id, { ip: bip, lastReplyUs: 0, down: false });
+    this.failover = new BackendFailover(this.failoverContext(),
+      cfg.healthIntervalUs === undefined ? undefined : { intervalUs: cfg.healthIntervalUs, timeoutUs: cfg.healthTimeoutUs ?? 3 * cfg.healthIntervalUs });
+  }
+
+  /** The splicer's side of back-end failover (backend-failover.ts). */
+  private failoverContext(): FailoverContext {
+    return {
+      host: this.host, router: this.router, headLimitBytes: this.c.headLimitBytes,
+      nowUs: () => this.nowUs,
+      splices: () => this.splices(),
+      connect: (ip, port, o, makeApp) => this.connectFrom(ip, port,
+        { ...this.frontTcp, mss: o.mss, windowScale: o.ws, sack: o.sack, timestamps: o.ts, synRetries: this.c.backendSynRetries, nagle: false }, makeApp),
+      engineOf: (tuple) => this.engines.get(tupleKey(tuple)),
+      forgetEngine: (tuple) => { this.engines.delete(tupleKey(tuple)); },
+      detachBackend: (sp) => { this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort)); },
+      attachBackend: (sp, key) => { this.table.set(key, sp); },
+      removeSplice: (sp, why) => this.removeSplice(sp, why),
+      forward: (sp, k, frame, nowUs) => this.forward(sp, k, frame, nowUs),
+      inc: (name) => this.inc(name),
+      event: (text) => this.event('backend-failed', text),
+    };
+  }
+
+  /**
+   * Active open towards a back end with `cfg` (the factory reads it during the call). The
+   * host may pick an ephemeral port a live splice still uses: such a port is skipped.
+   */
+  private connectFrom(ip: string, port: number, cfg: Partial<TcpConfig>, makeApp: HostStreamService): HostStreamConnection | undefined {
+    this.nextConnectCfg = cfg;
+    try {
+      for (let tries = 0; tries < 4; tries++) {
+        const c = this.host.connect(ip, port, makeApp, this.nowUs);
+        if (!this.table.has(keyOf(c.tuple.remoteIp, c.tuple.remotePort, c.tuple.localPort))) return c;
+        this.inc('ephemeral-port-in-splice');
+        c.destroy();
       }
-      this.nextHealthUs = 0;
-      this.host.onEchoReply((src, _ident, _seq, _data, nowUs) => {
-        const ip = parseIpv4(src);
-        for (const [id, h] of this.health) {
-          if (h.ip !== ip) continue;
-          h.lastReplyUs = nowUs;
-          if (h.down) { h.down = false; this.router.markUp(id); this.inc('backend-up'); }
-        }
-      });
+      return undefined;
+    } catch {
+      return undefined;                        // connection table full, no port
+    } finally {
+      this.nextConnectCfg = undefined;
     }
   }
 
@@ -270,8 +244,7 @@ export class Splicer implements FrameEndpoint {
       if (sp !== undefined) { this.forward(sp, k, frame, nowUs); return; }
       const s = this.awaiting.get(k.key);
       if (s !== undefined && this.trySplice(s, k, frame, nowUs)) return;
-      const rs = this.resplices.size > 0 ? this.resplices.get(k.key) : undefined;
-      if (rs !== undefined && rs.headLen !== undefined && this.tryResplice(rs, k, frame, nowUs)) return;
+      if (this.failover.waiting(k.key) && this.failover.trySwitch(k, frame, nowUs)) return;
     }
     this.host.handleFrame(ifIndex, frame, nowUs);
   }
@@ -283,7 +256,7 @@ export class Splicer implements FrameEndpoint {
     for (const [id, h] of this.held) {
       if (nowUs >= h.deadlineUs) { this.inc('replication-hold-timeout'); this.replicated(id); }
     }
-    if (!this.standby && this.nextHealthUs !== undefined && nowUs >= this.nextHealthUs) this.healthRound(nowUs);
+    if (!this.standby) this.failover.handleTimeout(nowUs);
   }
 
   pollTransmit(): OutgoingFrame | undefined {
@@ -303,7 +276,8 @@ export class Splicer implements FrameEndpoint {
     if (!needSweep) this.nextSweepUs = undefined;
     let s = this.nextSweepUs;
     for (const x of this.held.values()) s = s === undefined ? x.deadlineUs : Math.min(s, x.deadlineUs);
-    if (!this.standby && this.nextHealthUs !== undefined) s = s === undefined ? this.nextHealthUs : Math.min(s, this.nextHealthUs);
+    const f = this.standby ? undefined : this.failover.deadline();
+    if (f !== undefined) s = s === undefined ? f : Math.min(s, f);
     if (h === undefined) return s;
     if (s === undefined) return h;
     return Math.min(h, s);
@@ -322,7 +296,7 @@ export class Splicer implements FrameEndpoint {
   // ---- the hot path ------------------------------------------------------------
 
   /** Fixed-offset look at a frame: TCP to the service address, unfragmented? Returns the table key. */
-  private classify(f: Uint8Array): { key: string; srcIp: number; ipOff: number; tcpOff: number; tcpEnd: number } | undefined {
+  private classify(f: Uint8Array): FrameKey | undefined {
     if (f.length < ETHERNET_HEADER_LEN + 40) return undefined;
     if (f[12] !== 0x08 || f[13] !== 0x00) return undefined;
     for (let i = 0; i < 6; i++) if (f[i] !== this.serviceMac[i]) return undefined;
@@ -350,7 +324,7 @@ export class Splicer implements FrameEndpoint {
     this.macByIp.set(ip, frame.slice(6, 12));
   }
 
-  private forward(sp: SpliceState, k: { key: string; ipOff: number; tcpOff: number; tcpEnd: number }, frame: Uint8Array, nowUs: number): void {
+  private forward(sp: SpliceState, k: FrameKey, frame: Uint8Array, nowUs: number): void {
     if (this.txq.length - this.txHead >= this.c.txQueueMax) { this.inc('drop-tx-queue-full'); return; }
     const dir = k.key === keyOf(sp.client.ip, sp.client.port, sp.client.localPort) ? 'c2b' : 'b2c';
     if (sp.resplicing) {
@@ -393,165 +367,6 @@ export class Splicer implements FrameEndpoint {
     const info = parseResponseHeadPrefix(out.subarray(k.tcpOff + doff, k.tcpEnd));
     sp.respHeadLen = info?.headLen ?? 0xffffffff;          // 0xffffffff: looked, framing unknown (not resumable)
     if (info !== undefined && info.status === 200 && info.contentLength !== undefined) sp.respBodyLen = info.contentLength;
-  }
-
-  // ---- back-end failure: health checks and re-splicing --------------------------
-
-  private healthRound(nowUs: number): void {
-    const interval = this.cfg.healthIntervalUs!;
-    const timeout = this.cfg.healthTimeoutUs ?? 3 * interval;
-    this.nextHealthUs = nowUs + interval;
-    for (const [id, h] of this.health) {
-      if (!h.down && nowUs - h.lastReplyUs >= timeout) {
-        h.down = true;
-        this.router.markDown(id);
-        this.inc('backend-down');
-        this.event('backend-failed', `${id} no echo reply for ${nowUs - h.lastReplyUs} µs`);
-        for (const sp of this.splices()) if (sp.backendId === id && !sp.resplicing) this.startResplice(sp, new Set([id]));
-      }
-      this.pingSeq = (this.pingSeq + 1) & 0xffff;
-      this.host.ping(h.ip, 0x4352, this.pingSeq, EMPTY, nowUs);
-    }
-  }
-
-  /** Moves a splice to another back end, continuing the response at the byte the client acknowledged. */
-  private startResplice(sp: SpliceState, tried: Set<string>): void {
-    const headLen = sp.respHeadLen;
-    const bodyLen = sp.respBodyLen;
-    const got = headLen === undefined ? -1 : seqDiff(sp.clientAcked, sp.respStart) - headLen;
-    if (sp.request === undefined || headLen === undefined || bodyLen === undefined || sp.rst || sp.finBackend !== undefined || got < 0) {
-      this.removeSplice(sp, 'resplice-impossible');
-      return;
-    }
-    if (got >= bodyLen) { this.removeSplice(sp, 'resplice-response-complete'); return; }
-    if (!sp.resplicing) {
-      this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
-      sp.resplicing = true;
-    }
-    const req = parseRequestHeadText(sp.request);
-    const d = req === undefined ? undefined : this.router.choose(req, this.nowUs, tried);
-    if (d === undefined || d.kind !== 'backend') { this.removeSplice(sp, 'resplice-no-backend'); return; }
-    tried.add(d.backend.id);
-    this.nextConnectCfg = {
-      ...this.frontTcp, mss: sp.clientOpts.mss, windowScale: sp.clientOpts.ws, sack: sp.clientOpts.sack, timestamps: sp.clientOpts.ts,
-      synRetries: this.c.backendSynRetries, nagle: false,
-    };
-    let conn: HostStreamConnection | undefined;
-    const rsRef: { rs?: Resplice } = {};
-    try {
-      for (let tries = 0; tries < 4 && conn === undefined; tries++) {
-        const c = this.host.connect(d.backend.ip, d.backend.port, (bc) => this.respliceApp(rsRef, bc), this.nowUs);
-        if (!this.table.has(keyOf(c.tuple.remoteIp, c.tuple.remotePort, c.tuple.localPort))) conn = c;
-        else c.destroy();
-      }
-    } catch {
-      conn = undefined;
-    } finally {
-      this.nextConnectCfg = undefined;
-    }
-    if (conn === undefined) { this.removeSplice(sp, 'resplice-no-port'); return; }
-    // RFC 9110 §14.2: a Range request for the rest of the body, from the first byte the client has not acknowledged.
-    const text = `${sp.request.slice(0, -2)}Range: bytes=${got}-\r\n\r\n`;
-    const rs: Resplice = {
-      sp, backendId: d.backend.id, from: got, clientPos: sp.clientAcked, conn, engine: this.engines.get(tupleKey(conn.tuple))!,
-      key: keyOf(conn.tuple.remoteIp, conn.tuple.remotePort, conn.tuple.localPort), request: latin1(text), written: 0, tried,
-      buf: [], bufBytes: 0, headLen: undefined, done: false,
-    };
-    rsRef.rs = rs;
-    this.resplices.set(rs.key, rs);
-    this.inc('resplice-started');
-  }
-
-  private respliceApp(ref: { rs?: Resplice }, bc: HostStreamConnection): StreamApp {
-    const fail = (why: string): void => {
-      const rs = ref.rs;
-      if (rs === undefined || rs.done) return;
-      rs.done = true;
-      this.resplices.delete(rs.key);
-      this.inc(`resplice-backend-failed-${why}`);
-      bc.destroy();
-      if (this.table.get(keyOf(rs.sp.client.ip, rs.sp.client.port, rs.sp.client.localPort)) === rs.sp) this.startResplice(rs.sp, rs.tried);
-    };
-    return {
-      onOpen: () => {
-        const rs = ref.rs!;
-        const bi = rs.engine.conn.info();
-        // Only the head of the replacement's response is ever acknowledged by our stack.
-        rs.engine.conn.setAckLimit((bi.irs + 1) >>> 0);
-        if (bi.tsOn !== rs.sp.clientOpts.ts) { fail('options'); return; }
-        rs.written = bc.write(rs.request);
-        if (rs.written < rs.request.length) fail('send-buffer');
-      },
-      onData: (d) => {
-        const rs = ref.rs;
-        if (rs === undefined || rs.done || rs.headLen !== undefined) return;
-        rs.buf.push(d.slice());
-        rs.bufBytes += d.length;
-        const all = concatBytes(rs.buf);
-        const info = parseResponseHeadPrefix(all);
-        if (info === undefined) {
-          let complete = false;
-          for (let i = 0; i + 3 < all.length; i++) if (all[i] === 13 && all[i + 1] === 10 && all[i + 2] === 13 && all[i + 3] === 10) { complete = true; break; }
-          if (complete || rs.bufBytes > this.c.headLimitBytes) fail('response-head');
-          return;
-        }
-        if (info.status !== 206 || info.contentRangeStart !== rs.from) { fail(`status-${info.status}`); return; }
-        rs.headLen = info.headLen;
-        rs.buf = [];
-        const bi = rs.engine.conn.info();
-        rs.engine.conn.setAckLimit((bi.irs + 1 + info.headLen) >>> 0);
-        this.host.pokeTcp(bc.tuple, this.nowUs);
-      },
-      onEnd: () => undefined,
-      onClose: () => {
-        this.engines.delete(tupleKey(bc.tuple));
-        fail('closed');
-      },
-    };
-  }
-
-  /** A frame from a replacement back end whose head we have read: switch the splice over to it. */
-  private tryResplice(rs: Resplice, k: { key: string; ipOff: number; tcpOff: number; tcpEnd: number }, frame: Uint8Array, nowUs: number): boolean {
-    const ip = parseIpv4Packet(frame.subarray(k.ipOff));
-    if (!ip.ok) return false;
-    const seg = parseTcpSegment(ip.value.payload, ip.value.src, ip.value.dst);
-    if (!seg.ok) return false;
-    const t = seg.value;
-    if (t.flags.syn || t.flags.rst || !t.flags.ack) return false;
-    const bi = rs.engine.conn.info();
-    const expectAck = (bi.iss + 1 + rs.written) >>> 0;
-    if (t.ack !== expectAck || bi.sndMax !== expectAck || rs.headLen === undefined) return false;
-    const sp = rs.sp;
-    // Body byte `from` is the replacement's irs+1+headLen and the client's clientPos.
-    sp.seqB2C = (rs.clientPos - ((bi.irs + 1 + rs.headLen) >>> 0)) >>> 0;
-    sp.seqC2B = (expectAck - sp.clientNxt) >>> 0;
-    if (sp.tsC2B !== undefined) {
-      // RFC 7323 §5.3 (PAWS): the replacement's TSvals continue from the last one the client saw.
-      const val = t.options.timestamp?.value;
-      if (val !== undefined && sp.tsToClient !== undefined) sp.tsB2C = (sp.tsToClient - val) >>> 0;
-      if (rs.engine.lastTsValSent !== undefined && sp.clientTsVal !== undefined) sp.tsC2B = (rs.engine.lastTsValSent - sp.clientTsVal) >>> 0;
-    }
-    sp.winC2B = { inShift: sp.winC2B.inShift, outShift: bi.rcvWndShift };
-    sp.winB2C = { inShift: bi.sndWndShift, outShift: sp.winB2C.outShift };
-    sp.sackToBackend = bi.sackOn;
-    sp.backend = { ip: rs.conn.tuple.remoteIp, port: rs.conn.tuple.remotePort, mac: frame.slice(6, 12), localPort: rs.conn.tuple.localPort };
-    sp.backendId = rs.backendId;
-    sp.finBackend = undefined;
-    sp.finBackendAcked = false;
-    sp.resplicing = false;
-    sp.lastB2CUs = nowUs;
-    sp.lastC2BUs = nowUs;
-    sp.b2cNxt = rs.clientPos;
-    rs.done = true;
-    this.resplices.delete(rs.key);
-    this.table.set(rs.key, sp);
-    rs.engine.release();
-    this.engines.delete(tupleKey(rs.conn.tuple));
-    this.host.pokeTcp(rs.conn.tuple, nowUs);
-    this.inc('resplice');
-    this.event('spliced', `#${sp.id} re-spliced to ${rs.backendId} from body byte ${rs.from}`);
-    this.forward(sp, k, frame, nowUs);
-    return true;
   }
 
   // ---- replication -------------------------------------------------------------
@@ -603,9 +418,7 @@ export class Splicer implements FrameEndpoint {
     this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
     this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
     this.held.delete(sp.id);
-    if (sp.resplicing) {
-      for (const rs of [...this.resplices.values()]) if (rs.sp === sp) { rs.done = true; this.resplices.delete(rs.key); rs.conn.destroy(); }
-    }
+    if (sp.resplicing) this.failover.cancel(sp);
     this.cfg.onSpliceRemoved?.(sp);
     this.inc(`splice-removed-${why}`);
     this.event('splice-removed', `#${sp.id} ${why}`);
@@ -705,24 +518,10 @@ export class Splicer implements FrameEndpoint {
     const ci = s.clientEngine.conn.info();
     // Options compatible with the client's (so translation is exact): the back end may send
     // segments up to the client's MSS; window scale, SACK and timestamps only if the client has them.
-    this.nextConnectCfg = {
+    const conn = this.connectFrom(b.ip, b.port, {
       ...this.frontTcp, mss: ci.sndMss, windowScale: ci.wsOn, sack: ci.sackOn, timestamps: ci.tsOn,
       synRetries: this.c.backendSynRetries, nagle: false,
-    };
-    let conn: HostStreamConnection | undefined;
-    try {
-      for (let tries = 0; tries < 4; tries++) {
-        const c = this.host.connect(b.ip, b.port, (bc) => this.backendApp(s, bc), this.nowUs);
-        // The host may reuse an ephemeral port that a live splice still uses: skip it.
-        if (!this.table.has(keyOf(c.tuple.remoteIp, c.tuple.remotePort, c.tuple.localPort))) { conn = c; break; }
-        this.inc('ephemeral-port-in-splice');
-        c.destroy();
-      }
-    } catch {
-      conn = undefined;
-    } finally {
-      this.nextConnectCfg = undefined;
-    }
+    }, (bc) => this.backendApp(s, bc));
     if (conn === undefined) { this.sendError(s, 503, 'no local port for a back-end connection'); return; }
     s.backendConn = conn;
     s.backendEngine = this.engines.get(tupleKey(conn.tuple));
@@ -790,7 +589,7 @@ export class Splicer implements FrameEndpoint {
    * If it acknowledges every byte we sent, splice now and forward this very frame
    * (its payload is the start of the response). Otherwise the host handles it.
    */
-  private trySplice(s: Session, k: { key: string; srcIp: number; ipOff: number; tcpOff: number; tcpEnd: number }, frame: Uint8Array, nowUs: number): boolean {
+  private trySplice(s: Session, k: FrameKey, frame: Uint8Array, nowUs: number): boolean {
     const be = s.backendEngine;
     if (s.phase !== 'awaiting-ack' || be === undefined || s.pending.length > 0) return false;
     const ip = parseIpv4Packet(frame.subarray(k.ipOff));
@@ -875,26 +674,3 @@ export class Splicer implements FrameEndpoint {
   }
 }
 
-const EMPTY = new Uint8Array(0);
-
-function latin1(text: string): Uint8Array {
-  const out = new Uint8Array(text.length);
-  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
-  return out;
-}
-
-function parseRequestHeadText(text: string): RequestHead | undefined {
-  const r = parseRequestHead(latin1(text));
-  return r.ok ? r.value : undefined;
-}
-
-function concatBytes(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((a, c) => a + c.length, 0));
-  let o = 0;
-  for (const c of chunks) { out.set(c, o); o += c.length; }
-  return out;
-}
-
-function keyOf(srcIp: number, srcPort: number, dstPort: number): string {
-  return `${srcIp >>> 0}:${srcPort}:${dstPort}`;
-}
