@@ -15,6 +15,7 @@ import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
 import { macEquals, parseIpv4, parseMac, formatIpv4 } from '../wire/addr.js';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
+import { foldChecksum, internetChecksum, onesSum, pseudoHeaderSum } from '../wire/checksum.js';
 import { parseIpv4Packet } from '../wire/ipv4.js';
 import { parseTcpSegment } from '../wire/tcp.js';
 import { RequestHeadParser, errorResponse, parseResponseHeadPrefix, REASON, type RequestHead } from './http-head.js';
@@ -114,6 +115,14 @@ interface Session {
 const PENDING_MAX_BYTES = 64 * 1024;
 const HELD_FRAMES_MAX = 256;
 const EMPTY = new Uint8Array(0);
+
+/** RFC 9293 §3.1: the TCP checksum over the pseudo-header and the segment verifies. */
+function tcpChecksumOk(f: Uint8Array, k: FrameKey): boolean {
+  const src = ((f[k.ipOff + 12]! << 24) | (f[k.ipOff + 13]! << 16) | (f[k.ipOff + 14]! << 8) | f[k.ipOff + 15]!) >>> 0;
+  const dst = ((f[k.ipOff + 16]! << 24) | (f[k.ipOff + 17]! << 16) | (f[k.ipOff + 18]! << 8) | f[k.ipOff + 19]!) >>> 0;
+  const len = k.tcpEnd - k.tcpOff;
+  return foldChecksum(onesSum(f, k.tcpOff, len, pseudoHeaderSum(src, dst, 6, len))) === 0;
+}
 
 export { SpliceEngine } from './splice-engine.js';
 
@@ -332,6 +341,12 @@ export class Splicer implements FrameEndpoint {
       if (dir === 'c2b') this.inc('drop-c2b-resplicing');
       return;
     }
+    // Splice state is updated from header fields, so a damaged packet must not reach it: the
+    // 20-byte IP header is always checked; the TCP checksum for the client's (small) packets
+    // and for any FIN/RST/SYN. Other damaged data segments are forwarded with the damage
+    // (RFC 1624 patching preserves it) and the receiver drops them.
+    if (internetChecksum(frame, k.ipOff, k.tcpOff - k.ipOff) !== 0) { this.inc('drop-bad-ip-checksum'); return; }
+    if ((dir === 'c2b' || (frame[k.tcpOff + 13]! & 0x07) !== 0) && !tcpChecksumOk(frame, k)) { this.inc(`drop-${dir}-bad-checksum`); return; }
     // The driver may reuse its buffer: rewrite a copy (link padding beyond the IP packet is cut).
     const out = frame.slice(0, k.tcpEnd);
     rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
