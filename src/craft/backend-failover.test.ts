@@ -48,6 +48,33 @@ test('back-end crash mid-response: downloads continue from the exact byte on ano
   }
 });
 
+test('back-end crash at a random point, including during splice setup: every download completes byte-exact, no RST', () => {
+  for (const seed of seedList()) {
+    console.log(`# backend-crash-anytime seed ${seed} (replay: CRAFT_SEED=${seed} npm test -- src/craft/backend-failover)`);
+    const rng = new SeededRng(seed + 100);
+    const starts = Array.from({ length: 8 }, () => 1000 + rng.nextInt(150_000)).sort((a, b) => a - b);
+    const sizes = starts.map(() => 200_000 + rng.nextInt(1_000_000));
+    const crashUs = 20_000 + rng.nextInt(120_000);
+    const r = runSpliceScenario({
+      seed, backends: 2, limitUs: 120_000_000,
+      downloads: starts.map((t, i) => ({ startUs: t, request: get(sizes[i]!) })),
+      splicer: { healthIntervalUs: 20_000, healthTimeoutUs: 60_000 },
+      link: { latencyUs: 100, bandwidthBps: 100_000_000, queueFrames: 1024, mtuBytes: 1500 },
+      onStart: (sim) => sim.at(crashUs, () => sim.crash('b0')),
+    });
+    const label = `seed ${seed} b0 crash at ${crashUs} µs`;
+    assert.ok(r.finished, `${label}: finished`);
+    r.results.forEach((x, i) => {
+      assert.equal(x.status, 200, `${label} #${i} (start ${starts[i]})`);
+      assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `${label} #${i}: body`);
+      assert.equal(x.close, 'closed', `${label} #${i}: close`);
+    });
+    assert.equal(r.clientRsts, 0, `${label}: RST at the client`);
+    const c = r.splicer.counters();
+    console.log(`# ${label}: spliced ${c['spliced']}, re-spliced ${c['resplice'] ?? 0}, retried before the splice ${c['backend-failed'] ?? 0}, closed by the splicer after a complete response ${c['closer-started'] ?? 0}`);
+  }
+});
+
 test('response framing is read from the first response segment', () => {
   const enc = new TextEncoder();
   assert.deepEqual(parseResponseHeadPrefix(enc.encode('HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nabc')), { status: 200, headLen: 39, contentLength: 12, contentRangeStart: undefined });

@@ -34,6 +34,10 @@ export interface FailoverContext {
   forward(sp: SpliceState, k: FrameKey, frame: Uint8Array, nowUs: number): void;
   inc(name: string): void;
   event(text: string): void;
+  /** A back end went down: sessions still setting up on it move elsewhere. */
+  backendDown(id: string): void;
+  /** The client has the whole response but its back end is gone: close the client's side ourselves. */
+  finishClient(sp: SpliceState): void;
 }
 
 export interface HealthConfig {
@@ -110,6 +114,7 @@ export class BackendFailover {
         this.ctx.inc('backend-down');
         this.ctx.event(`${id} down: no echo reply for ${nowUs - h.lastReplyUs} µs`);
         for (const sp of this.ctx.splices()) if (sp.backendId === id && !sp.resplicing) this.start(sp, new Set([id]));
+        this.ctx.backendDown(id);
       }
       this.pingSeq = (this.pingSeq + 1) & 0xffff;
       this.ctx.host.ping(h.ip, PING_IDENTIFIER, this.pingSeq, EMPTY, nowUs);
@@ -131,11 +136,11 @@ export class BackendFailover {
     const headLen = sp.respHeadLen;
     const bodyLen = sp.respBodyLen;
     const got = headLen === undefined ? -1 : seqDiff(sp.clientAcked, sp.respStart) - headLen;
+    if (bodyLen !== undefined && got >= bodyLen) { this.ctx.finishClient(sp); return; }
     if (sp.request === undefined || headLen === undefined || bodyLen === undefined || sp.rst || sp.finBackend !== undefined || got < 0) {
       this.ctx.removeSplice(sp, 'resplice-impossible');
       return;
     }
-    if (got >= bodyLen) { this.ctx.removeSplice(sp, 'resplice-response-complete'); return; }
     if (!sp.resplicing) {
       this.ctx.detachBackend(sp);
       sp.resplicing = true;
