@@ -14,10 +14,7 @@ import type { Rng } from '../util/rng.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
 import { macEquals, parseIpv4, parseMac, formatIpv4 } from '../wire/addr.js';
-import { ETHERNET_HEADER_LEN, ETHERTYPE, emitEthernetFrame } from '../wire/ethernet.js';
-import { IPV4_HEADER_LEN, emitIpv4Packet } from '../wire/ipv4.js';
-import { emitTcpSegment, tcpFlags, tcpSegmentLen, type TcpRepr } from '../wire/tcp.js';
-import { seqDiff } from '../tcp/seq.js';
+import { ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
 import { foldChecksum, internetChecksum, onesSum, pseudoHeaderSum } from '../wire/checksum.js';
 import { parseIpv4Packet } from '../wire/ipv4.js';
 import { parseTcpSegment } from '../wire/tcp.js';
@@ -26,6 +23,7 @@ import { REQUEST_MAX_CHARS } from './replication.js';
 import { Router, type BackendSpec, type RouteConfig } from './routes.js';
 import { BackendFailover, type FailoverContext } from './backend-failover.js';
 import { SpliceEngine, concatBytes, keyOf, type FrameKey } from './splice-engine.js';
+import { ClientCloser } from './client-closer.js';
 import { rewriteSegment, type SpliceState, type TeardownTimers } from './splice.js';
 
 export interface SplicerConfig {
@@ -165,7 +163,7 @@ export class Splicer implements FrameEndpoint {
   private standby: boolean;
   private readonly failover: BackendFailover;
   /** Splices whose back end died after the whole response: we close the client's side (FIN, final ACK). */
-  private readonly closers = new Map<SpliceState, { finSeq: number; finAcked: boolean; clientFinEnd: number | undefined; tries: number; nextUs: number }>();
+  private readonly closer: ClientCloser;
 
   constructor(cfg: SplicerConfig) {
     this.name = cfg.name;
@@ -199,6 +197,11 @@ export class Splicer implements FrameEndpoint {
     this.host.listen(cfg.servicePort, (conn) => this.onClient(conn));
     // Splice ids are unique across splicers with high probability (replicas keep the origin's id).
     this.nextSpliceId = 1 + (cfg.rng.nextU32() & 0x3fffffff);
+    this.closer = new ClientCloser({
+      serviceIp: this.serviceIp, serviceMac: this.serviceMac, finLingerUs: this.timers.finLingerUs, nowUs: () => this.nowUs,
+      send: (f) => { if (this.txq.length - this.txHead < this.c.txQueueMax) this.txq.push(f); else this.inc('drop-tx-queue-full'); },
+      removeSplice: (sp, why) => this.removeSplice(sp, why), inc: (n) => this.inc(n),
+    });
     this.failover = new BackendFailover(this.failoverContext(),
       cfg.healthIntervalUs === undefined ? undefined : { intervalUs: cfg.healthIntervalUs, timeoutUs: cfg.healthTimeoutUs ?? 3 * cfg.healthIntervalUs });
   }
@@ -219,7 +222,11 @@ export class Splicer implements FrameEndpoint {
       forward: (sp, k, frame, nowUs) => this.forward(sp, k, frame, nowUs),
       inc: (name) => this.inc(name),
       event: (text) => this.event('backend-failed', text),
-      finishClient: (sp) => this.finishClient(sp),
+      finishClient: (sp) => {
+        this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
+        sp.resplicing = false;
+        this.closer.start(sp);
+      },
       backendDown: (id) => {
         // Sessions still setting up on it: abort that connection; onClose moves them to another back end.
         for (const s of [...this.sessions.values()]) {
@@ -280,12 +287,7 @@ export class Splicer implements FrameEndpoint {
       if (nowUs >= h.deadlineUs) { this.inc('replication-hold-timeout'); this.replicated(id); }
     }
     if (!this.standby) this.failover.handleTimeout(nowUs);
-    for (const [sp, c] of this.closers) {
-      if (nowUs < c.nextUs || (c.finAcked && c.clientFinEnd !== undefined)) continue;
-      if (c.tries >= 8) { this.removeSplice(sp, 'closer-gave-up'); continue; }
-      if (!c.finAcked) this.closerSend(sp);
-      else c.nextUs = Number.MAX_SAFE_INTEGER;          // waiting for the client's FIN (idle timeout bounds it)
-    }
+    this.closer.handleTimeout(nowUs);
   }
 
   pollTransmit(): OutgoingFrame | undefined {
@@ -305,7 +307,8 @@ export class Splicer implements FrameEndpoint {
     if (!needSweep) this.nextSweepUs = undefined;
     let s = this.nextSweepUs;
     for (const x of this.held.values()) s = s === undefined ? x.deadlineUs : Math.min(s, x.deadlineUs);
-    for (const c of this.closers.values()) if (!c.finAcked) s = s === undefined ? c.nextUs : Math.min(s, c.nextUs);
+    const cl = this.closer.deadline();
+    if (cl !== undefined) s = s === undefined ? cl : Math.min(s, cl);
     const f = this.standby ? undefined : this.failover.deadline();
     if (f !== undefined) s = s === undefined ? f : Math.min(s, f);
     if (h === undefined) return s;
@@ -368,7 +371,7 @@ export class Splicer implements FrameEndpoint {
     // (RFC 1624 patching preserves it) and the receiver drops them.
     if (internetChecksum(frame, k.ipOff, k.tcpOff - k.ipOff) !== 0) { this.inc('drop-bad-ip-checksum'); return; }
     if ((dir === 'c2b' || (frame[k.tcpOff + 13]! & 0x07) !== 0) && !tcpChecksumOk(frame, k)) { this.inc(`drop-${dir}-bad-checksum`); return; }
-    if (this.closers.size > 0 && this.closers.has(sp)) { if (dir === 'c2b') this.closerInput(sp, frame, k, nowUs); return; }
+    if (this.closer.has(sp)) { if (dir === 'c2b') this.closer.input(sp, frame, k, nowUs); return; }
     // The driver may reuse its buffer: rewrite a copy (link padding beyond the IP packet is cut).
     const out = frame.slice(0, k.tcpEnd);
     rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
@@ -393,63 +396,6 @@ export class Splicer implements FrameEndpoint {
     for (const s of [...this.sessions.values()]) {
       if (s.phase === 'head' && nowUs - s.startUs >= this.c.headTimeoutUs) this.sendError(s, 408, 'request head timeout');
     }
-  }
-
-  // ---- closing a client whose back end died after the whole response --------------
-
-  private finishClient(sp: SpliceState): void {
-    this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
-    sp.resplicing = false;
-    // RFC 9293 §3.6: our FIN follows the last response byte (or repeats the back end's FIN).
-    const finSeq = sp.finBackend !== undefined
-      ? ((sp.finBackend + sp.seqB2C - 1) >>> 0)
-      : ((sp.respStart + sp.respHeadLen! + sp.respBodyLen!) >>> 0);
-    const finAcked = seqDiff(sp.clientAcked, finSeq) > 0;
-    this.closers.set(sp, { finSeq, finAcked, clientFinEnd: undefined, tries: 0, nextUs: this.nowUs });
-    this.inc('closer-started');
-    if (!finAcked) this.closerSend(sp);
-  }
-
-  private closerSend(sp: SpliceState): void {
-    const c = this.closers.get(sp)!;
-    c.tries++;
-    c.nextUs = this.nowUs + 200_000 * 2 ** Math.min(c.tries, 5);
-    if (c.finAcked) { this.sendToClient(sp, (c.finSeq + 1) >>> 0, c.clientFinEnd ?? sp.clientNxt, { ack: true }); return; }
-    this.sendToClient(sp, c.finSeq, c.clientFinEnd ?? sp.clientNxt, { fin: true, ack: true });
-  }
-
-  private closerInput(sp: SpliceState, frame: Uint8Array, k: FrameKey, nowUs: number): void {
-    const c = this.closers.get(sp)!;
-    const t = k.tcpOff;
-    const flags = frame[t + 13]!;
-    const seq = ((frame[t + 4]! << 24) | (frame[t + 5]! << 16) | (frame[t + 6]! << 8) | frame[t + 7]!) >>> 0;
-    const ack = ((frame[t + 8]! << 24) | (frame[t + 9]! << 16) | (frame[t + 10]! << 8) | frame[t + 11]!) >>> 0;
-    if ((flags & 0x04) !== 0) { this.removeSplice(sp, 'rst'); return; }
-    if ((flags & 0x10) !== 0 && seqDiff(ack, c.finSeq) > 0) c.finAcked = true;
-    if ((flags & 0x01) !== 0) {
-      const payload = k.tcpEnd - t - ((frame[t + 12]! >>> 4) * 4);
-      c.clientFinEnd = (seq + payload + 1) >>> 0;
-      // Acknowledge the client's FIN (again, if it was retransmitted).
-      this.sendToClient(sp, c.finAcked ? (c.finSeq + 1) >>> 0 : c.finSeq, c.clientFinEnd, c.finAcked ? { ack: true } : { fin: true, ack: true });
-    }
-    sp.lastC2BUs = nowUs;
-    if (c.finAcked && c.clientFinEnd !== undefined && sp.expiresUs === undefined) sp.expiresUs = nowUs + this.timers.finLingerUs;
-  }
-
-  /** A segment from us (the service address) to the client, in the client's sequence space. */
-  private sendToClient(sp: SpliceState, seq: number, ack: number, flags: Parameters<typeof tcpFlags>[0]): void {
-    const seg: TcpRepr = {
-      srcPort: sp.client.localPort, dstPort: sp.client.port, seq, ack, flags: tcpFlags(flags), window: 0xffff >>> Math.min(sp.winB2C.outShift, 15),
-      urgentPointer: 0, payload: EMPTY,
-      // RFC 7323 §3.2: with timestamps on, every segment carries one (not below what the client last saw).
-      options: sp.tsC2B !== undefined ? { timestamp: { value: sp.tsToClient ?? 0, echo: sp.clientTsVal ?? 0 } } : {},
-    };
-    const ipOff = ETHERNET_HEADER_LEN;
-    const frame = new Uint8Array(ipOff + IPV4_HEADER_LEN + tcpSegmentLen(seg));
-    emitTcpSegment(seg, frame, ipOff + IPV4_HEADER_LEN, this.serviceIp, sp.client.ip);
-    emitIpv4Packet({ dscp: 0, ecn: 0, identification: 0, dontFragment: true, ttl: 64, protocol: 6, src: this.serviceIp, dst: sp.client.ip, payload: frame.subarray(ipOff + IPV4_HEADER_LEN) }, frame, ipOff);
-    emitEthernetFrame({ dst: sp.client.mac, src: this.serviceMac, ethertype: ETHERTYPE.ipv4, payload: frame.subarray(ipOff) }, frame, 0);
-    if (this.txq.length - this.txHead < this.c.txQueueMax) this.txq.push(frame);
   }
 
   /** The first response segment (at response byte 0) gives the head length and body length, once. */
@@ -512,7 +458,7 @@ export class Splicer implements FrameEndpoint {
     this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
     this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
     this.held.delete(sp.id);
-    this.closers.delete(sp);
+    this.closer.forget(sp);
     if (sp.resplicing) this.failover.cancel(sp);
     this.cfg.onSpliceRemoved?.(sp);
     this.inc(`splice-removed-${why}`);
