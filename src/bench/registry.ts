@@ -3,11 +3,13 @@
 import type { Benchmark } from './types.js';
 import { tcpCpu } from './benchmarks/tcp-cpu.js';
 import { simBulk } from './benchmarks/sim-bulk.js';
+import { sttcpSim } from './benchmarks/sttcp-sim.js';
 import { tapRedis, tapRoundTrips, tapThroughput } from './benchmarks/lab-tap.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   tcpCpu,
   simBulk,
+  sttcpSim,
   tapThroughput,
   tapRoundTrips,
   tapRedis,
