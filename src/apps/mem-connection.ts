@@ -11,6 +11,8 @@ export class MemConnection implements StreamConnection {
   private received: Uint8Array[] = [];
   ended = false;
   destroyed = false;
+  /** A write() accepted less than offered: onWritable() is owed (and only then, as on a Host). */
+  private refused = false;
   app: StreamApp | undefined;
 
   constructor(id = 'mem', private readonly windowBytes = Number.MAX_SAFE_INTEGER) { this.id = id; }
@@ -19,6 +21,7 @@ export class MemConnection implements StreamConnection {
     if (this.ended || this.destroyed) return 0;
     const n = Math.min(data.length, this.writableBytes());
     if (n > 0) { this.chunks.push(data.slice(0, n)); this.buffered += n; }
+    if (n < data.length) this.refused = true;
     return n;
   }
   writableBytes(): number { return this.ended || this.destroyed ? 0 : this.windowBytes - this.buffered; }
@@ -28,22 +31,22 @@ export class MemConnection implements StreamConnection {
   /** Opens `service` on this connection. */
   attach(service: StreamService): StreamApp { this.app = service(this); return this.app; }
 
-  /** Reader takes everything buffered; the app hears onWritable if it had filled the window. */
+  /** Reader takes everything buffered; the app hears onWritable if a write was refused. */
   drain(): Uint8Array {
-    const wasFull = this.buffered >= this.windowBytes;
+    const owed = this.refused;
     for (const c of this.chunks) this.received.push(c);
     this.chunks = [];
     this.buffered = 0;
-    if (wasFull && !this.destroyed && this.app?.onWritable) this.app.onWritable();
+    if (owed && !this.destroyed && this.app?.onWritable) { this.refused = false; this.app.onWritable(); }
     return this.output();
   }
 
   /** Drains until the app stops producing (bounded by `maxRounds`). */
   drainAll(maxRounds = 1_000_000): Uint8Array {
     for (let i = 0; i < maxRounds; i++) {
-      const full = this.buffered >= this.windowBytes;
+      const owed = this.refused && this.app?.onWritable !== undefined && !this.destroyed;
       this.drain();
-      if (!full) break;
+      if (!owed && this.buffered === 0) break;
     }
     return this.output();
   }

@@ -54,8 +54,9 @@ export class Outbox {
         this.items.shift();
         continue;
       }
-      const room = Math.min(this.conn.writableBytes(), CHUNK_BYTES, it.end - it.pos);
-      if (room <= 0) return false;
+      // With no room, still offer one byte: onWritable() is promised only after a
+      // write() that accepted less than it was offered.
+      const room = Math.max(1, Math.min(this.conn.writableBytes(), CHUNK_BYTES, it.end - it.pos));
       let chunk: Uint8Array;
       if (it.kind === 'blob') chunk = blobChunk(it.pos, room);
       else {

@@ -3,8 +3,12 @@
 import type { Benchmark } from './types.js';
 import { tcpCpu } from './benchmarks/tcp-cpu.js';
 import { simBulk } from './benchmarks/sim-bulk.js';
+import { tapRedis, tapRoundTrips, tapThroughput } from './benchmarks/lab-tap.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   tcpCpu,
   simBulk,
+  tapThroughput,
+  tapRoundTrips,
+  tapRedis,
 ];

@@ -79,6 +79,8 @@ export type NodeState = 'primary' | 'backup' | 'takeover-pending' | 'solo' | 'st
 const CONTROL_PORT = 7700;
 const SEEN_HEARTBEATS = 64;
 const NEIGHBORS_MAX = 4096;
+/** Heartbeats an apparently isolated backup waits before fencing, so a healthy primary fences it first. */
+const ISOLATED_DEFER_HEARTBEATS = 3;
 /** How long after takeover stray segments of a closed, taken-over connection are dropped silently. */
 const STRAY_GRACE_US = 10_000_000;
 
@@ -121,6 +123,9 @@ export class StTcpNode implements FrameEndpoint {
   private ackDueUs: number | undefined;
   private readonly rangeAskedUs = new Map<string, number>();
   private detectedUs: number | undefined;
+  private nextExpiryUs = 0;
+  /** Last time any frame arrived on the port (the backup's witness that its LAN works). */
+  private lastFrameUs = 0;
   /** Connections taken over, with the time until which stray segments for them are dropped once closed. */
   private readonly takenOver = new Map<string, number>();
   /** Clients' MAC addresses seen on the tap (IPv4 → MAC). */
@@ -141,7 +146,12 @@ export class StTcpNode implements FrameEndpoint {
     this.serviceIp = parseIpv4(cfg.serviceIp)!;
     this.monitor = new PeerMonitor(this.live);
     this.lease = new Lease(this.live);
-    this.own = new Host({ name: `${cfg.name}-own`, mac: cfg.ownMac, ip: cfg.ownIp, prefixLen: cfg.prefixLen, rng: cfg.rng });
+    // The control channel resolves its peer at heartbeat pace: a lost ARP exchange must not
+    // hold the pair apart for the default second.
+    this.own = new Host({
+      name: `${cfg.name}-own`, mac: cfg.ownMac, ip: cfg.ownIp, prefixLen: cfg.prefixLen, rng: cfg.rng,
+      arp: { retryUs: this.live.heartbeatUs, maxRetries: 100 },
+    });
     const tcp = this.tcpCfg;
     this.service = new Host<TcpConnection>({
       name: `${cfg.name}-service`, mac: cfg.serviceMac, ip: cfg.serviceIp, prefixLen: cfg.prefixLen, rng: cfg.rng,
@@ -173,6 +183,7 @@ export class StTcpNode implements FrameEndpoint {
 
   handleFrame(ifIndex: number, frame: Uint8Array, nowUs: number): void {
     this.nowUs = nowUs;
+    this.lastFrameUs = nowUs;
     const eth = parseEthernetFrame(frame);
     if (!eth.ok) { this.count('drop-frame'); return; }
     const dst = eth.value.dst;
@@ -224,7 +235,7 @@ export class StTcpNode implements FrameEndpoint {
     // The first heartbeat is due at once (it starts the pair); later ones are always in the future.
     if (this.state !== 'backup' && this.state !== 'stepped-down') d = minDefined(d, this.nextHeartbeatUs >= this.nowUs ? this.nextHeartbeatUs : undefined);
     if (this.state === 'backup') d = minDefined(d, future(this.monitor.failureDeadline()));
-    if (this.state === 'takeover-pending') d = minDefined(d, future(takeoverNotBefore(this.live, this.lastHeartbeatSentUs)));
+    if (this.state === 'takeover-pending') d = minDefined(d, future(this.takeoverAt()));
     if (this.state === 'primary' && !this.lease.isSolo()) {
       d = minDefined(d, future(this.lease.expiry()));
       d = minDefined(d, future(this.monitor.failureDeadline()));
@@ -240,7 +251,7 @@ export class StTcpNode implements FrameEndpoint {
     if (this.state === 'stepped-down') return;
     if (this.state === 'primary') this.primaryTick(nowUs);
     if (this.state === 'backup') this.backupTick(nowUs);
-    if (this.state === 'takeover-pending' && nowUs >= takeoverNotBefore(this.live, this.lastHeartbeatSentUs)) {
+    if (this.state === 'takeover-pending' && nowUs >= this.takeoverAt()) {
       if (this.cfg.fence) {
         const fenced = this.cfg.fence();
         this.emit('fence.done', fenced ? 'primary fenced' : 'fencing the primary failed; taking over on the lease alone');
@@ -250,6 +261,19 @@ export class StTcpNode implements FrameEndpoint {
     // The backup heartbeats only in answer to the primary's (onHeartbeat), so each
     // renewal of the primary's lease follows its heartbeat by one round trip.
     if (this.state !== 'backup' && this.state !== 'takeover-pending' && nowUs >= this.nextHeartbeatUs) this.sendHeartbeat(nowUs);
+  }
+
+  /**
+   * When the backup may fence and take over: after the primary's lease has lapsed; and if
+   * the backup has heard nothing at all on its port meanwhile (no client frames on the tap
+   * either), it is probably the isolated one, so it gives the primary a few heartbeats to
+   * fence it first rather than take the service address where no client can reach it.
+   */
+  private takeoverAt(): number {
+    const leaseBound = takeoverNotBefore(this.live, this.lastHeartbeatSentUs);
+    const detected = this.detectedUs ?? leaseBound;
+    const isolated = detected - this.lastFrameUs > this.live.heartbeatUs;
+    return isolated ? Math.max(leaseBound, detected + ISOLATED_DEFER_HEARTBEATS * this.live.heartbeatUs) : leaseBound;
   }
 
   private sendHeartbeat(nowUs: number): void {
@@ -406,6 +430,16 @@ export class StTcpNode implements FrameEndpoint {
     }
     this.flushAcks(nowUs, false);
     this.askMissing(nowUs);
+    this.expireClosed(nowUs);
+  }
+
+  /** Shadows of connections closed on both sides expire after TIME-WAIT (RFC 9293 §3.6) even without a notice. */
+  private expireClosed(nowUs: number): void {
+    if (nowUs < this.nextExpiryUs) return;
+    this.nextExpiryUs = nowUs + 1_000_000;
+    for (const [key, sh] of this.shadows) {
+      if (sh.bothClosed() && nowUs - sh.lastActivityUs > this.tcpCfg.timeWaitUs) this.dropShadow(key, 'expired');
+    }
   }
 
   /** A frame seen on the tap (client → service, or service → client on a two-way tap). */
@@ -421,10 +455,10 @@ export class StTcpNode implements FrameEndpoint {
     const s = seg.value;
     if (ip.value.src === this.serviceIp) {
       // Two-way tap: the primary's SYN-ACK tells the ISN (DESIGN §ST-TCP 1).
-      if (s.flags.syn && s.flags.ack) {
-        const tuple: FourTuple = { localIp: ip.value.src, localPort: s.srcPort, remoteIp: ip.value.dst, remotePort: s.dstPort };
-        this.shadows.get(tupleKey(tuple))?.learnIss(s.seq);
-      }
+      const tuple: FourTuple = { localIp: ip.value.src, localPort: s.srcPort, remoteIp: ip.value.dst, remotePort: s.dstPort };
+      const sh = this.shadows.get(tupleKey(tuple));
+      if (s.flags.syn && s.flags.ack) sh?.learnIss(s.seq);
+      else sh?.notePrimarySegment(s);
       return;
     }
     if (ip.value.dst !== this.serviceIp) return;
@@ -517,6 +551,8 @@ export class StTcpNode implements FrameEndpoint {
       if ('fault' in r) {
         if (r.fault === 'iss-unknown') { this.pendingIss.set(key, sh); continue; }
         faults.push([tupleText(sh.tuple), r.fault]);
+        this.count(`connections-reset-${r.fault}`);
+        this.resetClient(sh, nowUs);
         continue;
       }
       this.service.adoptTcp(sh.tuple, r.connection, r.bindApp, nowUs);
@@ -531,6 +567,20 @@ export class StTcpNode implements FrameEndpoint {
     for (const [id, f] of faults) this.emit('takeover.fault', `${id}: ${f}`);
     const detected = this.detectedUs !== undefined ? ` (${nowUs - this.detectedUs} µs after detection)` : '';
     this.emit('takeover.complete', `took over ${formatIpv4(this.serviceIp)} with ${live} live connection(s)${detected}`);
+  }
+
+  /**
+   * Resets a connection that cannot continue exactly (reported, never silently spliced):
+   * a restored copy is aborted, so the client gets a RST; if its sequence number is not
+   * the exact one the client expects, the client's challenge ACK (RFC 5961 §3) meets no
+   * connection and is answered with a RST at the acknowledged sequence number.
+   */
+  private resetClient(sh: ShadowConnection, nowUs: number): void {
+    const r = sh.takeOver(nowUs, true);
+    if ('fault' in r) return;
+    this.service.adoptTcp(sh.tuple, r.connection, () => ({ onData: () => {}, onEnd: () => {} }), nowUs);
+    r.connection.abort();
+    this.service.pokeTcp(sh.tuple, nowUs);
   }
 
   /**

@@ -98,7 +98,7 @@ export interface ConnectionOutcome {
   close: CloseReason | undefined;
   /** Longest gap between two received chunks while bytes were still due, µs. */
   maxGapUs: number;
-  /** The gap that spans the takeover (last byte before the crash to first byte after), µs. */
+  /** The client-visible pause: the gap between received bytes that spans the takeover, µs (undefined when idle then). */
   pauseUs: number | undefined;
   /** [tUs, cumulative bytes] samples for time–sequence graphs. */
   samples: Array<[number, number]>;
@@ -139,8 +139,10 @@ export interface StTcpScenarioResult {
   crashUs: number | undefined;
   detectedUs: number | undefined;
   takeoverUs: number | undefined;
-  /** RST segments the client received. */
+  /** RST segments that reached a client connection still in progress (data or FIN outstanding). */
   clientRsts: number;
+  /** Every RST the client received, including ones for connections already finished (TIME-WAIT). */
+  clientRstsTotal: number;
   /** Instants at which both nodes transmitted as the service address within one heartbeat (must be 0). */
   dualServiceFrames: number;
   events: StTcpEvent[];
@@ -148,11 +150,20 @@ export interface StTcpScenarioResult {
   backupStats: Record<string, number>;
   pcap: PcapWriter | undefined;
   endUs: number;
+  /** The simulator's link and fault counters (drops by reason). */
+  simCounters: Record<string, number>;
 }
 
-// A server LAN: shallow NIC queues (64 frames drain in under 1 ms at 1 Gbit/s), so frames
-// queued before a lease lapses are on the wire well within the backup's margin.
-const LAN: LinkConfig = { latencyUs: 50, bandwidthBps: 1_000_000_000, queueFrames: 64, mtuBytes: 1500 };
+// A server LAN at 1 Gbit/s with Linux's default transmit queue (txqueuelen 1000).
+const LAN: LinkConfig = { latencyUs: 50, bandwidthBps: 1_000_000_000, queueFrames: 1000, mtuBytes: 1500 };
+
+/** The gap between consecutive samples that contains time t, if bytes arrived on both sides of it. */
+export function gapSpanning(samples: Array<[number, number]>, t: number): number | undefined {
+  for (let i = 1; i < samples.length; i++) {
+    if (samples[i - 1]![0] <= t && samples[i]![0] > t) return samples[i]![0] - samples[i - 1]![0];
+  }
+  return undefined;
+}
 
 export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   const sim = new Simulator({ seed: o.seed });
@@ -213,10 +224,18 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   sim.tapPort('primary', 0, watchService('primary'), 'tx');
   sim.tapPort('backup', 0, watchService('backup'), 'tx');
   let clientRsts = 0;
-  sim.tapPort('client', 0, new TcpObserver((s) => { if (s.flags.rst) clientRsts++; }), 'rx');
+  let clientRstsTotal = 0;
+  sim.tapPort('client', 0, new TcpObserver((s) => {
+    if (!s.flags.rst) return;
+    clientRstsTotal++;
+    // flow is "service:port>client:port": the outcome for that client port decides.
+    const port = Number(s.flow.slice(s.flow.lastIndexOf(':') + 1));
+    const oc = outcomes.find((x) => x.clientPort === port);
+    if (oc === undefined || !oc.done) clientRsts++;
+  }), 'rx');
   const pcap = o.capture ? sim.capturePort('client', 0) : undefined;
 
-  const outcomes: Array<ConnectionOutcome & { done: boolean; hash: ReturnType<typeof createHash> }> = [];
+  const outcomes: Array<ConnectionOutcome & { done: boolean; hash: ReturnType<typeof createHash>; clientPort: number }> = [];
   const client = sim.node('client').as<Host<TcpConnection>>();
   let crashUs: number | undefined;
   o.clients.forEach((plan, idx) => {
@@ -224,11 +243,12 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
       const oc = {
         id: `${plan.kind}#${idx}`, kind: plan.kind, expectedBytes: plan.bytes, receivedBytes: 0, match: false,
         close: undefined as CloseReason | undefined, maxGapUs: 0, pauseUs: undefined as number | undefined,
-        samples: [] as Array<[number, number]>, sha256: '', done: false, hash: createHash('sha256'),
+        samples: [] as Array<[number, number]>, sha256: '', done: false, hash: createHash('sha256'), clientPort: 0,
       };
       outcomes.push(oc);
       const port = plan.kind === 'echo' ? ECHO_PORT : DOWNLOAD_PORT;
-      client.connect(SERVICE.ip, port, (conn) => clientApp(conn, plan, oc, idx), sim.nowUs);
+      const c = client.connect(SERVICE.ip, port, (conn) => clientApp(conn, plan, oc, idx), sim.nowUs);
+      oc.clientPort = c.tuple.localPort;
     });
   });
 
@@ -262,11 +282,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
           if (d[i] !== want) { mismatch = true; break; }
         }
         oc.hash.update(d);
-        if (lastRxUs !== undefined) {
-          const gap = now - lastRxUs;
-          oc.maxGapUs = Math.max(oc.maxGapUs, gap);
-          if (crashUs !== undefined && lastRxUs <= crashUs && now > crashUs) oc.pauseUs = gap;
-        }
+        if (lastRxUs !== undefined) oc.maxGapUs = Math.max(oc.maxGapUs, now - lastRxUs);
         lastRxUs = now;
         oc.receivedBytes += d.length;
         oc.samples.push([now, oc.receivedBytes]);
@@ -291,18 +307,19 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   sim.runWhile(() => sim.nowUs <= lastStart || outcomes.some((x) => x.close === undefined), limitUs);
 
   const problems: string[] = [];
-  const conns: ConnectionOutcome[] = outcomes.map(({ done, hash, ...rest }) => { void done; return { ...rest, sha256: hash.digest('hex') }; });
+  const conns: ConnectionOutcome[] = outcomes.map(({ done, hash, clientPort, ...rest }) => { void done; void clientPort; return { ...rest, sha256: hash.digest('hex') }; });
   for (const c of conns) {
     if (!c.match) problems.push(`${c.id}: received ${c.receivedBytes}/${c.expectedBytes} bytes${c.receivedBytes === c.expectedBytes ? ' (content differs)' : ''}`);
     if (c.close !== 'closed') problems.push(`${c.id}: ended ${c.close ?? 'never (still open at the time limit)'}`);
   }
-  if (clientRsts > 0) problems.push(`client received ${clientRsts} RST segment(s)`);
+  if (clientRsts > 0) problems.push(`${clientRsts} RST segment(s) reached a connection in progress`);
   if (dualServiceFrames > 0) problems.push(`two hosts sent as the service address at once (${dualServiceFrames} frames)`);
   const detected = events.find((e) => e.kind === 'failover.detected');
   const takeover = events.find((e) => e.kind === 'takeover.complete');
+  if (takeover) for (const c of conns) c.pauseUs = gapSpanning(c.samples, takeover.tUs);
   return {
     seed: o.seed, ok: problems.length === 0, problems, connections: conns, crashUs,
-    detectedUs: detected?.tUs, takeoverUs: takeover?.tUs, clientRsts, dualServiceFrames, events,
-    primaryStats: primary?.stats() ?? {}, backupStats: backup?.stats() ?? {}, pcap, endUs: sim.nowUs,
+    detectedUs: detected?.tUs, takeoverUs: takeover?.tUs, clientRsts, clientRstsTotal, dualServiceFrames, events,
+    primaryStats: primary?.stats() ?? {}, backupStats: backup?.stats() ?? {}, pcap, endUs: sim.nowUs, simCounters: sim.counters(),
   };
 }

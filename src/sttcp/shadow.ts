@@ -71,6 +71,8 @@ export class ShadowConnection {
   private tsRecent: number | undefined;
   private maxTsEcr: number | undefined;
   private maxTsEcrSeenUs = 0;
+  /** Highest ACK the primary sent the client (two-way tap): client bytes it declared safe. */
+  private primaryAck: number | undefined;
 
   // --- the replica ---
   private app: StreamApp | undefined;
@@ -118,6 +120,17 @@ export class ShadowConnection {
     const early = this.early;
     this.early = [];
     for (const e of early) this.handleClientSegment(e.seg, e.nowUs);
+  }
+
+  /** A service→client segment from a two-way tap: what the primary acknowledged. */
+  notePrimarySegment(seg: TcpRepr): void {
+    if (!seg.flags.ack || seg.flags.rst) return;
+    if (this.primaryAck === undefined || seqGt(seg.ack, this.primaryAck)) this.primaryAck = seg.ack;
+  }
+
+  /** The client was told bytes are safe that the replica never got (async mode, DESIGN §ST-TCP 3). */
+  lacksAcknowledgedInput(): boolean {
+    return this.primaryAck !== undefined && this.phase === 'open' && seqGt(this.primaryAck, this.rcvNxt);
   }
 
   /** A client→service segment from the tap (or a range the primary resent). */
@@ -271,11 +284,21 @@ export class ShadowConnection {
     this.app?.onClose?.(reason);
   }
 
-  /** Whether the connection is finished on both sides (nothing left to take over). */
-  isFinished(): boolean {
-    if (this.phase === 'closed') return true;
+  /** Both FINs sent and our FIN acknowledged: only the ACK of the client's FIN may be outstanding. */
+  bothClosed(): boolean {
     if (!this.finReceived || !this.appFin || this.clientAck === undefined || !this.out) return false;
     return this.clientAck === seqAdd(this.out.endSeq(), 1);
+  }
+
+  /**
+   * Nothing left to take over: both sides closed and the primary was seen acknowledging
+   * the client's FIN (two-way tap). Without that sighting the shadow stays until the
+   * primary's close notice or its TIME-WAIT runs out, so a takeover can still ACK a
+   * retransmitted FIN.
+   */
+  isFinished(): boolean {
+    if (this.phase === 'closed') return true;
+    return this.bothClosed() && this.primaryAck !== undefined && !seqLt(this.primaryAck, this.rcvNxt);
   }
 
   /**
@@ -283,8 +306,9 @@ export class ShadowConnection {
    * sequence numbers. It sends from the client's last ACK at once. `bind` is called with
    * the live connection's StreamConnection so the running replica writes there from now on.
    */
-  takeOver(nowUs: number): { connection: TcpConnection; bindApp: (live: StreamConnection) => StreamApp } | { fault: ShadowFault } {
+  takeOver(nowUs: number, evenIfFaulty = false): { connection: TcpConnection; bindApp: (live: StreamConnection) => StreamApp } | { fault: ShadowFault } {
     if (this.iss === undefined) return { fault: 'iss-unknown' };
+    if (!evenIfFaulty && this.lacksAcknowledgedInput()) return { fault: 'input-missing' };
     const cfg = this.cfg;
     const synOpts: TcpOptions = { ...this.clientSynOptions };
     const syn: TcpRepr = {
@@ -357,6 +381,11 @@ export class ShadowConnection {
     v.lastRecvUs = nowUs;
     v.lastSendUs = nowUs;
     v.ackLimit = undefined;
+    // No RTT sample survives the takeover. Start the retransmission timer at the minimum
+    // RTO rather than the 1 s of a new connection, spread over [min, 2·min) by the tuple so
+    // that connections taken over together do not retransmit in one synchronized burst.
+    const spread = (Math.imul(this.tuple.remotePort ^ this.tuple.remoteIp, 2654435761) >>> 0) % Math.max(1, cfg.minRtoUs);
+    s.rtt.initialRtoUs = Math.min(s.rtt.initialRtoUs, cfg.minRtoUs + spread);
     s.events = [];
     const connection = TcpConnection.restore(s, cfg);
     if (this.appAborted) connection.abort();

@@ -1,0 +1,87 @@
+// `unbroken lab`: build and remove network-namespace labs (up/down/list) and the
+// hidden `run-role` entry the lab uses to start its own processes inside namespaces.
+// Topologies live in src/lab/; this file only parses options and prints.
+import { Option } from 'commander';
+import { APP_KINDS, type AppKind } from '../../apps/index.js';
+import { labDown, leftoverLabs } from '../../lab/lab.js';
+import { LabError, checkLabHost } from '../../lab/netns.js';
+import { DEFAULT_PORTS, labJson, pairUp } from '../../lab/pair.js';
+import { runRole, type RoleConfig } from '../../lab/run-role.js';
+import { LAB_NAME_RE, LAB_PREFIX } from '../../lab/state.js';
+import { TapError } from '../../drivers/tap/tap-device.js';
+import type { CommandModule } from './index.js';
+
+function fail(e: unknown, setExit: (c: number) => void): void {
+  if (e instanceof LabError || e instanceof TapError) {
+    console.error(`unbroken lab: ${e.message}`);
+    setExit(1);
+    return;
+  }
+  throw e;
+}
+
+export const labCommand: CommandModule = (program, setExit) => {
+  const lab = program.command('lab').description('network-namespace labs: real Linux programs against our stack on a TAP device');
+
+  lab.command('up')
+    .description('build a topology in fresh network namespaces and start its processes')
+    .argument('<topology>', 'pair')
+    .addOption(new Option('--app <app>', 'service on the server').choices([...APP_KINDS]).default('echo'))
+    .option('--root <dir>', 'directory the http app serves')
+    .option('--port <n>', 'service port (default: echo 7, blob 9000, http 80, resp 6379)', (v) => Number(v))
+    .option('--netem <args>', 'tc netem arguments for the client link, both directions (e.g. "delay 20ms loss 1%")')
+    .option('--impair <args>', 'the same netem-style arguments applied inside our TAP driver, both directions (kernels without netem)')
+    .option('--hub', 'bridge floods every frame to every port (ageing_time 0)', false)
+    .addOption(new Option('--stack <stack>', 'server TCP: our stack on a TAP, or the Linux kernel (baseline)').choices(['ours', 'linux']).default('ours'))
+    .option('--json', 'print one JSON object {name, netns, service, pids}', false)
+    .action(async (topology: string, o: { app: AppKind; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; stack: 'ours' | 'linux'; json: boolean }) => {
+      try {
+        checkLabHost();
+        if (topology !== 'pair') throw new LabError(`unknown topology '${topology}': known are pair`);
+        const port = o.port ?? DEFAULT_PORTS[o.app];
+        if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LabError(`bad --port ${o.port}`);
+        const s = await pairUp({ app: o.app, port, root: o.root, netem: o.netem, impair: o.impair, hub: o.hub, stack: o.stack });
+        if (o.json) console.log(JSON.stringify(labJson(s)));
+        else {
+          console.log(`lab ${s.name} is up: ${o.app} on ${s.service.ip}:${s.service.port} (${o.stack} stack)`);
+          console.log(`  client: ip netns exec ${s.netns.client} <command>`);
+          console.log(`  remove: unbroken lab down ${s.name}`);
+        }
+      } catch (e) { fail(e, setExit); }
+    });
+
+  lab.command('down')
+    .description("remove a lab, or with --all every leftover of this project's labs (and nothing else)")
+    .argument('[name]', 'lab name printed by lab up')
+    .option('--all', 'remove every leftover lab', false)
+    .option('--json', 'print what was removed as JSON', false)
+    .action(async (name: string | undefined, o: { all: boolean; json: boolean }) => {
+      try {
+        checkLabHost();
+        if (name === undefined && !o.all) throw new LabError('name a lab (unbroken lab down <name>) or use --all');
+        const names = o.all ? leftoverLabs() : [name as string];
+        if (!o.all && !LAB_NAME_RE.test(names[0])) throw new LabError(`'${names[0]}' is not a lab name (${LAB_PREFIX}xxxxxx)`);
+        const removed = [];
+        for (const n of names) removed.push(await labDown(n));
+        if (o.json) console.log(JSON.stringify({ removed }));
+        else for (const r of removed) console.log(`removed ${r.name} (${r.netns.length} namespaces, ${r.pids.length} processes)`);
+      } catch (e) { fail(e, setExit); }
+    });
+
+  lab.command('list')
+    .description('labs of this project that exist now')
+    .action(() => { for (const n of leftoverLabs()) console.log(n); });
+
+  lab.command('run-role', { hidden: true })
+    .description('internal: a lab process inside a namespace')
+    .argument('<config>', 'JSON RoleConfig')
+    .action(async (config: string) => {
+      try {
+        setExit(await runRole(JSON.parse(config) as RoleConfig));
+      } catch (e) {
+        console.error(`unbroken lab run-role: ${(e as Error).message}`);
+        setExit(1);
+      }
+    });
+};
+

@@ -1,0 +1,111 @@
+// The processes a lab starts inside its namespaces: our stack serving an app on a TAP
+// (`server`, stack 'ours'), the same app on kernel TCP (`server`, stack 'linux': the
+// baseline), and our stack as a client fetching from a Linux server (`fetch`).
+// Each prints one JSON line on stdout when ready (server) or done (fetch).
+import { createHash } from 'node:crypto';
+import { createApp, type AppKind } from '../apps/index.js';
+import { FsFileStore } from '../drivers/fs-file-store.js';
+import { serveOnNet } from '../drivers/node-net/serve.js';
+import { TapDevice } from '../drivers/tap/tap-device.js';
+import { TapDriver } from '../drivers/tap/tap-driver.js';
+import { ImpairedEndpoint, parseImpairment } from '../drivers/impaired-endpoint.js';
+import type { FrameEndpoint } from '../stack/endpoint.js';
+import type { TcpConfig } from '../tcp/connection.js';
+import { makeStackHost } from './stack-host.js';
+
+export interface StackIface {
+  tap: string; mac: string; ip: string; prefixLen: number; seed: number;
+  /** netem-style impairment applied inside the driver, both directions (see impaired-endpoint.ts). */
+  impair?: string;
+  tcp?: Partial<Pick<TcpConfig, 'sack' | 'timestamps' | 'windowScale' | 'nagle' | 'sndBufBytes' | 'rcvBufBytes'>> }
+
+export type RoleConfig =
+  | { role: 'server'; stack: 'ours'; iface: StackIface; app: AppKind; port: number; root?: string }
+  | { role: 'server'; stack: 'linux'; ip: string; app: AppKind; port: number; root?: string }
+  | {
+    role: 'fetch'; stack: 'ours'; iface: StackIface; remoteIp: string; remotePort: number;
+    /** Bytes to send first (e.g. an HTTP/1.0 request), then keep reading until the peer's FIN. */
+    request: string;
+    /** Hash only what follows the first blank line (an HTTP response's body). */
+    skipHttpHead: boolean;
+    timeoutMs: number;
+  };
+
+function makeApp(c: { app: AppKind; root?: string }) {
+  return createApp(c.app, { store: c.app === 'http' ? new FsFileStore(c.root ?? '.') : undefined });
+}
+
+/** Runs a role until SIGTERM (server) or completion (fetch). Resolves with the exit code. */
+export async function runRole(c: RoleConfig): Promise<number> {
+  if (c.role === 'server' && c.stack === 'linux') {
+    const srv = await serveOnNet(makeApp(c).service, { host: c.ip, port: c.port });
+    console.log(JSON.stringify({ ready: true, pid: process.pid }));
+    await new Promise<void>((resolve) => { process.once('SIGTERM', resolve); process.once('SIGINT', resolve); });
+    srv.close();
+    return 0;
+  }
+  const tap = TapDevice.open(c.iface.tap);
+  const host = makeStackHost({ name: c.role, mac: c.iface.mac, ip: c.iface.ip, prefixLen: c.iface.prefixLen, seed: c.iface.seed, tcp: c.iface.tcp });
+  let fatal: Error | undefined;
+  let endpoint: FrameEndpoint = host;
+  if (c.iface.impair !== undefined) {
+    const imp = parseImpairment(c.iface.impair);
+    if (!imp.ok) throw new Error(`--impair: ${imp.error}`);
+    endpoint = new ImpairedEndpoint(host, imp.value, c.iface.seed);
+  }
+  const driver = new TapDriver(tap, endpoint, (e) => { fatal = e; });
+  if (c.role === 'server') {
+    host.listen(c.port, makeApp(c).service);
+    driver.start();
+    // Announce ourselves so the bridge learns the port and neighbours learn the MAC.
+    driver.run((now) => host.announce(now));
+    console.log(JSON.stringify({ ready: true, pid: process.pid, seed: c.iface.seed }));
+    await new Promise<void>((resolve) => { process.once('SIGTERM', resolve); process.once('SIGINT', resolve); });
+    await driver.stop();
+    return fatal === undefined ? 0 : 1;
+  }
+  driver.start();
+  const result = await new Promise<{ bytes: number; sha256: string; elapsedMs: number; closeReason: string }>((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let headDone = !c.skipHttpHead;
+    let tail = '';
+    let pending = new TextEncoder().encode(c.request);
+    const timer = setTimeout(() => reject(new Error(`fetch timed out after ${c.timeoutMs} ms (${bytes} bytes)`)), c.timeoutMs);
+    const finish = (reason: string): void => {
+      clearTimeout(timer);
+      resolve({ bytes, sha256: hash.digest('hex'), elapsedMs: Number(process.hrtime.bigint() - t0) / 1e6, closeReason: reason });
+    };
+    let done = false;
+    driver.run((now) => host.connect(c.remoteIp, c.remotePort, (conn) => {
+      const push = (): void => {
+        if (pending.length === 0) return;
+        const n = conn.write(pending);
+        pending = pending.subarray(n);
+      };
+      return {
+        onOpen: push,
+        onWritable: push,
+        onData: (d: Uint8Array): void => {
+          if (!headDone) {
+            // Find the end of the head across chunk boundaries.
+            const text = tail + Buffer.from(d).toString('latin1');
+            const i = text.indexOf('\r\n\r\n');
+            if (i < 0) { tail = text.slice(-3); return; }
+            headDone = true;
+            const bodyStart = i + 4 - tail.length;
+            d = d.subarray(Math.max(0, bodyStart));
+          }
+          bytes += d.length;
+          hash.update(d);
+        },
+        onEnd: (): void => { conn.end(); },
+        onClose: (reason): void => { if (!done) { done = true; finish(reason); } },
+      };
+    }, now));
+  });
+  console.log(JSON.stringify({ pid: process.pid, seed: c.iface.seed, ...result, counters: host.counters() }));
+  await driver.stop();
+  return result.closeReason === 'closed' && fatal === undefined ? 0 : 1;
+}
