@@ -1,3 +1,5 @@
+// The bench harness without real benchmarks: formatting, BENCHMARKS.md section replacement,
+// machine description, requirement checks and the runner's filter/skip/failure handling.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
@@ -98,7 +100,7 @@ test('runner: filters by id, skips unmet requirements, reports failures, writes 
     const common = {
       quick: true, file, command: 'npm run bench', machine: 'test machine',
       env: { isRoot: false, hasProgram: () => false }, out: (l: string) => lines.push(l), progress: () => {},
-      now: () => new Date('2026-02-03T04:05:06.789Z'),
+      now: () => new Date('2026-02-03T04:05:06.789Z'), loadAvg1: () => 1.5,
     };
     const s = await runBenchmarks(all, { ...common, ids: [] });
     assert.deepEqual(s.results.map((r) => r.status), ['ok', 'ok', 'skipped', 'failed']);
@@ -107,6 +109,7 @@ test('runner: filters by id, skips unmet requirements, reports failures, writes 
     assert.ok(doc.includes('<!-- bench:aa -->') && doc.includes('<!-- bench:bbb -->') && doc.includes('<!-- bench:keep -->'));
     assert.ok(!doc.includes('bench:needs-root') && !doc.includes('bench:boom'));
     assert.ok(doc.includes('- Date: 2026-02-03T04:05:06Z'));
+    assert.ok(doc.includes('- Load: 1-minute load average 1.50 at start'));
     assert.ok(lines.some((l) => l.includes('skipped — needs root')));
     assert.ok(lines.some((l) => l.includes('FAILED') && l.includes('kaput')));
     const u = await runBenchmarks(all, { ...common, ids: ['nope'] });

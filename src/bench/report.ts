@@ -42,6 +42,8 @@ export interface SectionInput {
   command: string;
   machine: string;
   dateIso: string;
+  /** 1-minute load average when the benchmark started (other work on the machine skews wall time). */
+  loadAvg1?: number;
   rows: readonly BenchRow[];
 }
 
@@ -58,6 +60,7 @@ export function markdownSection(s: SectionInput): string {
     `- Command: \`${s.command}\``,
     `- Machine: ${s.machine}`,
     `- Date: ${s.dateIso}`,
+    ...(s.loadAvg1 !== undefined ? [`- Load: 1-minute load average ${s.loadAvg1.toFixed(2)} at start`] : []),
     '',
     '| metric | value | unit | note |',
     '|---|---:|---|---|',

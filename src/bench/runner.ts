@@ -1,6 +1,7 @@
 // Runs a chosen set of benchmarks one after another, prints each table, and rewrites
 // their sections of BENCHMARKS.md. Benchmarks themselves live in ./benchmarks/.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Benchmark, BenchContext, BenchResult } from './types.js';
 import { markdownSection, textTable, upsertSection } from './report.js';
@@ -21,6 +22,7 @@ export interface RunOptions {
   /** Transient progress; a no-op when not on a terminal. */
   progress(line: string): void;
   now?: () => Date;
+  loadAvg1?: () => number;
 }
 
 export interface RunSummary {
@@ -52,6 +54,7 @@ export async function runBenchmarks(all: readonly Benchmark[], opts: RunOptions)
       continue;
     }
     const ctx: BenchContext = { quick: opts.quick, progress: (m) => opts.progress(`${b.id}: ${m}`) };
+    const load = opts.loadAvg1?.() ?? loadavg()[0];
     const t0 = performance.now();
     try {
       const rows = await b.run(ctx);
@@ -64,7 +67,7 @@ export async function runBenchmarks(all: readonly Benchmark[], opts: RunOptions)
         try { doc = readFileSync(opts.file, 'utf8'); } catch { doc = ''; }
         const section = markdownSection({
           id: b.id, title: b.title, description: b.description, command: opts.command,
-          machine: opts.machine, dateIso: (opts.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'), rows,
+          machine: opts.machine, loadAvg1: load, dateIso: (opts.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z'), rows,
         });
         writeFileSync(opts.file, upsertSection(doc, b.id, section));
       }

@@ -34,7 +34,7 @@ function withChange(edit: (c: Record<string, any>) => void): string[] {
 
 test('the example configs validate, and every role has one', () => {
   const seen = new Set<string>();
-  for (const f of readdirSync(EXAMPLES)) {
+  for (const f of exampleConfigs()) {
     const r = loadConfigFile(join(EXAMPLES, f), { checkFiles: false });
     assert.ok(r.ok, `${f}: ${r.ok ? '' : formatConfigErrors(f, r.errors)}`);
     seen.add(r.config.role);
@@ -48,21 +48,23 @@ test('the two-host ST-TCP pair shares the service address and points at each oth
   assert.ok(a.ok && b.ok);
   assert.ok(a.config.role === 'sttcp-primary' && b.config.role === 'sttcp-backup');
   assert.deepEqual(a.config.sttcp.service, b.config.sttcp.service);
-  assert.equal(a.config.sttcp.control.peer, b.config.sttcp.control.listen);
-  assert.equal(b.config.sttcp.control.peer, a.config.sttcp.control.listen);
+  assert.equal(a.config.sttcp.control.peer, b.config.sttcp.host.ip);
+  assert.equal(b.config.sttcp.control.peer, a.config.sttcp.host.ip);
+  assert.equal(a.config.sttcp.control.port, b.config.sttcp.control.port);
+  assert.notEqual(a.config.sttcp.host.mac, b.config.sttcp.host.mac);
 });
 
 test('defaults fill in what the file leaves out', () => {
   const r = validateConfig({
     role: 'sttcp-primary',
-    sttcp: { interface: 'eth1', service: { ip: '10.0.0.10', mac: '02:00:5E:00:00:0A', port: 80 }, control: { listen: '10.0.1.1:7400', peer: '10.0.1.2:7400' }, keyFile: 'k', app: { kind: 'echo' } },
+    sttcp: { interface: 'eth1', service: { ip: '10.0.0.10', mac: '02:00:5E:00:00:0A', port: 80 }, host: { ip: '10.0.0.1', mac: '02:00:00:00:00:01' }, control: { peer: '10.0.0.2' }, keyFile: 'k', app: { kind: 'echo' } },
   });
   assert.ok(r.ok, JSON.stringify(r));
   assert.ok(r.config.role === 'sttcp-primary');
   const s = r.config.sttcp;
   assert.equal(s.heartbeatMs, 10);
   assert.equal(s.missCount, 3);
-  assert.equal(s.leaseMs, 20);
+  assert.equal(s.leaseMs, 25);
   assert.equal(s.mode, 'sync');
   assert.equal(s.service.prefixLen, 24);
   assert.equal(s.service.mac, '02:00:5e:00:00:0a', 'MAC normalised to lower case');
@@ -81,7 +83,7 @@ test('error kind: wrong type or out of range names the path, the rule and the va
 
 test('error kind: a missing required field says what to put there', () => {
   assert.deepEqual(withChange((c) => { delete c.sttcp.service.ip; }), ['sttcp.service.ip: is required: the IPv4 address, e.g. 10.0.0.10']);
-  assert.deepEqual(withChange((c) => { delete c.sttcp.control.peer; }), ['sttcp.control.peer: is required: the other host\'s control address, e.g. 10.0.1.2:7400']);
+  assert.deepEqual(withChange((c) => { delete c.sttcp.control.peer; }), ['sttcp.control.peer: is required: the other host\'s own address (its host.ip), e.g. 10.0.0.2']);
   assert.match(withChange((c) => { delete c.sttcp; })[0]!, /^sttcp: is required: the ST-TCP settings/);
   assert.match(errorsOf({ sttcp: {} })[0]!, /^role: is required: the role this process runs: sttcp-primary, sttcp-backup, splicer/);
 });
@@ -104,7 +106,7 @@ test('error kind: malformed addresses', () => {
   assert.deepEqual(withChange((c) => { c.sttcp.service.ip = '10.0.0.300'; }), ['sttcp.service.ip: must be an IPv4 address like 10.0.0.10 (got "10.0.0.300")']);
   assert.deepEqual(withChange((c) => { c.sttcp.service.mac = '02:00:5e:00:0a'; }), ['sttcp.service.mac: must be a MAC address like 02:00:5e:00:00:0a (got "02:00:5e:00:0a")']);
   assert.deepEqual(withChange((c) => { c.sttcp.service.mac = '01:00:5e:00:00:0a'; }), ['sttcp.service.mac: must be a unicast MAC (first byte even), e.g. 02:00:5e:00:00:0a (got "01:00:5e:00:00:0a")']);
-  assert.deepEqual(withChange((c) => { c.sttcp.control.listen = '10.0.1.1'; }), ['sttcp.control.listen: must be host:port like 10.0.1.2:7400 or [::1]:9464 (got "10.0.1.1")']);
+  assert.deepEqual(withChange((c) => { c.metrics.listen = '10.0.1.1'; }), ['metrics.listen: must be host:port like 10.0.1.2:7400 or [::1]:9464 (got "10.0.1.1")']);
   assert.deepEqual(withChange((c) => { c.metrics.listen = '127.0.0.1:0'; }), ['metrics.listen: needs a port from 1 to 65535 (got "127.0.0.1:0")']);
 });
 
@@ -115,8 +117,15 @@ test('error kind: list length and list items carry their index', () => {
 });
 
 test('error kind: cross-field rules explain the constraint and the fix', () => {
-  assert.deepEqual(withChange((c) => { c.sttcp.heartbeatMs = 50; }), ['sttcp.leaseMs: must be at least 2 × heartbeatMs = 100 so that one lost heartbeat does not lapse the lease; set leaseMs: 100 or more (got 20)']);
-  assert.deepEqual(withChange((c) => { c.sttcp.control.peer = c.sttcp.control.listen; }), ['sttcp.control.peer: must differ from control.listen: it is the other host\'s address (got "10.0.1.1:7400")']);
+  assert.deepEqual(withChange((c) => { c.sttcp.heartbeatMs = 50; }), ['sttcp.leaseMs: must be at least 2 × heartbeatMs = 100 so that one lost heartbeat does not lapse the lease; set leaseMs: 100 or more (got 25)']);
+  assert.deepEqual(withChange((c) => { c.sttcp.control.peer = c.sttcp.host.ip; }), ['sttcp.control.peer: must be the other host\'s address, not this host\'s host.ip (got "10.0.0.1")']);
+  assert.deepEqual(withChange((c) => { c.sttcp.host.ip = '10.0.0.10'; }), ['sttcp.host.ip: must differ from service.ip: the service address moves between hosts, this one stays (got "10.0.0.10")']);
+  assert.deepEqual(withChange((c) => { c.sttcp.host.mac = '02:00:5e:00:00:0a'; }), ['sttcp.host.mac: must differ from service.mac (got "02:00:5e:00:00:0a")']);
+  assert.deepEqual(withChange((c) => { c.sttcp.control.peer = '10.0.1.2'; }), ['sttcp.control.peer: must be on the service\'s LAN 10.0.0.0/24 (service.ip/service.prefixLen) (got "10.0.1.2")']);
+  assert.deepEqual(withChange((c) => { c.sttcp.service.prefixLen = 30; c.sttcp.service.ip = '10.0.0.6'; }), [
+    'sttcp.host.ip: must be on the service\'s LAN 10.0.0.4/30 (service.ip/service.prefixLen) (got "10.0.0.1")',
+    'sttcp.control.peer: must be on the service\'s LAN 10.0.0.4/30 (service.ip/service.prefixLen) (got "10.0.0.2")',
+  ]);
   assert.deepEqual(withChange((c) => { c.sttcp.retentionBytes = 65536; c.sttcp.ackEveryBytes = 100000; }), ['sttcp.ackEveryBytes: must not exceed retentionBytes (65536), or the retention buffer fills before the backup acknowledges (got 100000)']);
   assert.deepEqual(withChange((c) => { c.sttcp.app.target = '10.0.0.5:6379'; }), ['sttcp.app.target: must be a loopback address (127.0.0.1:PORT): each host relays to its own copy of the server (got "10.0.0.5:6379")']);
   assert.deepEqual(withChange((c) => { c.sttcp.fencing = { command: ['true'] }; }), ['sttcp.fencing: is used only by role sttcp-backup (it fences the primary before taking over); remove it here']);
@@ -223,7 +232,7 @@ test('every liveness setting the schema accepts is one the ST-TCP liveness rules
   console.log(`config.test.ts fast-check seed ${seed} (replay: FC_SEED=${seed} npm test -- src/config/config.test.ts)`);
   const d = validateConfig(primary());
   assert.ok(d.ok && d.config.role === 'sttcp-primary');
-  assert.deepEqual(livenessFromConfig(d.config.sttcp), { heartbeatUs: 10_000, missLimit: 3, leaseUs: 20_000, marginUs: 2_000 });
+  assert.deepEqual(livenessFromConfig(d.config.sttcp), { heartbeatUs: 10_000, missLimit: 3, leaseUs: 25_000, marginUs: 2_000 });
   assert.deepEqual(livenessFromConfig(d.config.sttcp), { ...defaultLiveness }, 'the config defaults are the module defaults');
   fc.assert(fc.property(fc.integer({ min: -5, max: 20_000 }), fc.integer({ min: -1, max: 200 }), fc.integer({ min: -5, max: 70_000 }), fc.integer({ min: -1, max: 20_000 }), (hb, miss, lease, margin) => {
     const c = primary();
@@ -232,3 +241,8 @@ test('every liveness setting the schema accepts is one the ST-TCP liveness rules
     if (r.ok && r.config.role === 'sttcp-primary') assert.deepEqual(validateLiveness(livenessFromConfig(r.config.sttcp)), []);
   }), { seed, numRuns: 500 });
 });
+
+/** The serve configs under examples/ (subdirectories hold other things, e.g. Prometheus rules). */
+function exampleConfigs(): string[] {
+  return readdirSync(EXAMPLES, { withFileTypes: true }).filter((d) => d.isFile() && /\.(ya?ml|json)$/.test(d.name)).map((d) => d.name);
+}

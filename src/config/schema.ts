@@ -52,12 +52,12 @@ export type AppConfig =
 
 const APP_KINDS = ['echo', 'blob', 'http', 'resp', 'relay'] as const;
 const APP_SHAPES = {
-  echo: object('', { kind: oneOf('', APP_KINDS) }),
-  blob: object('', { kind: oneOf('', APP_KINDS), sizeBytes: withDefault(int('bytes each connection downloads (default 1 MiB)', 1, 1 << 30 /* 1 GiB */), MiB) }),
-  http: object('', { kind: oneOf('', APP_KINDS), root: str('directory of files to serve, e.g. /srv/www') }),
-  resp: object('', { kind: oneOf('', APP_KINDS), maxKeys: withDefault(int('the key-value store\'s key limit (default 1000000)', 1, 100_000_000), 1_000_000) }),
+  echo: object('', { kind: oneOf('the application kind', APP_KINDS) }),
+  blob: object('', { kind: oneOf('the application kind', APP_KINDS), sizeBytes: withDefault(int('bytes each connection downloads (default 1 MiB)', 1, 1 << 30 /* 1 GiB */), MiB) }),
+  http: object('', { kind: oneOf('the application kind', APP_KINDS), root: str('directory of files to serve, e.g. /srv/www') }),
+  resp: object('', { kind: oneOf('the application kind', APP_KINDS), maxKeys: withDefault(int('the key-value store\'s key limit (default 1000000)', 1, 100_000_000), 1_000_000) }),
   relay: object('', {
-    kind: oneOf('', APP_KINDS),
+    kind: oneOf('the application kind', APP_KINDS),
     target: hostPort('the unmodified local server each connection is relayed to, on loopback, e.g. 127.0.0.1:6379'),
   }, (o, path, ctx) => {
     const hp = parseHostPort(o.target);
@@ -76,7 +76,7 @@ const app: Field<AppConfig> = Object.assign(
     }
     return APP_SHAPES[kind as AppConfig['kind']](v, path, ctx) as AppConfig | undefined;
   },
-  { doc: 'the application served, e.g. {kind: echo} or {kind: relay, target: 127.0.0.1:6379}' },
+  { doc: 'the application served, e.g. {kind: echo} or {kind: relay, target: 127.0.0.1:6379}', type: 'mapping', variants: APP_SHAPES as Record<string, Field<unknown>> },
 );
 
 const tcp = withDefault(object('TCP options of our stack', {
@@ -90,14 +90,19 @@ const tcp = withDefault(object('TCP options of our stack', {
 const sttcp = object('the ST-TCP settings', {
   interface: ifName,
   service: address('the service address clients connect to (IP, MAC, port) — identical on primary and backup'),
-  control: object('the control channel between primary and backup (UDP)', {
-    listen: hostPort('this host\'s control address, e.g. 10.0.1.1:7400'),
-    peer: hostPort('the other host\'s control address, e.g. 10.0.1.2:7400'),
+  host: object('this host\'s own address on the same LAN (control channel, and ARP for itself); differs on primary and backup', {
+    ip: ipv4('this host\'s own IPv4 address, e.g. 10.0.0.1'),
+    mac: mac('this host\'s own MAC address, e.g. 02:00:00:00:00:01'),
   }),
+  control: object('the authenticated UDP control channel between primary and backup', {
+    peer: ipv4('the other host\'s own address (its host.ip), e.g. 10.0.0.2'),
+    port: withDefault(int('UDP port of the control channel, the same on both hosts (default 7700)', 1, 65535), 7700),
+  }),
+  nodeId: optional(int('this host\'s id on the control channel, different on the two hosts (default: 1 for the primary, 2 for the backup)', 1, 0xffff_ffff)),
   keyFile,
   heartbeatMs,
   missCount,
-  leaseMs: withDefault(int('how long the primary may keep serving without hearing the backup, ms (default 20); at least 2 × heartbeatMs', 1, 60_000), 20),
+  leaseMs: withDefault(int('how long the primary may keep serving without hearing the backup, ms (default 25); at least 2 × heartbeatMs', 1, 60_000), 25),
   leaseMarginMs: withDefault(int('extra wait before the backup takes over after the lease, ms (default 2)', 0, 10_000), 2),
   mode: withDefault(oneOf('sync: never ACK a byte the backup lacks (default); async: ACK at once, backup catches up', ['sync', 'async'] as const), 'sync'),
   ackEveryBytes: withDefault(int('the backup acknowledges after this many bytes per connection (default 65536)', 1, 16 * MiB), 65_536),
@@ -114,13 +119,35 @@ const sttcp = object('the ST-TCP settings', {
   if (o.leaseMs < 2 * o.heartbeatMs) {
     report(ctx, join(path, 'leaseMs'), `must be at least 2 × heartbeatMs = ${2 * o.heartbeatMs} so that one lost heartbeat does not lapse the lease; set leaseMs: ${2 * o.heartbeatMs} or more`, o.leaseMs);
   }
-  if (o.control.listen === o.control.peer) {
-    report(ctx, join(path, 'control.peer'), 'must differ from control.listen: it is the other host\'s address', o.control.peer);
+  if (o.control.peer === o.host.ip) {
+    report(ctx, join(path, 'control.peer'), 'must be the other host\'s address, not this host\'s host.ip', o.control.peer);
+  }
+  if (o.host.ip === o.service.ip) report(ctx, join(path, 'host.ip'), 'must differ from service.ip: the service address moves between hosts, this one stays', o.host.ip);
+  if (o.host.mac === o.service.mac) report(ctx, join(path, 'host.mac'), 'must differ from service.mac', o.host.mac);
+  for (const [k, ip] of [['host.ip', o.host.ip], ['control.peer', o.control.peer]] as const) {
+    if (!sameSubnet(ip, o.service.ip, o.service.prefixLen)) {
+      report(ctx, join(path, k), `must be on the service's LAN ${subnetOf(o.service.ip, o.service.prefixLen)} (service.ip/service.prefixLen)`, ip);
+    }
   }
   if (o.ackEveryBytes > o.retentionBytes) {
     report(ctx, join(path, 'ackEveryBytes'), `must not exceed retentionBytes (${o.retentionBytes}), or the retention buffer fills before the backup acknowledges`, o.ackEveryBytes);
   }
 });
+
+function ipv4Number(ip: string): number {
+  return ip.split('.').reduce((a, p) => a * 256 + Number(p), 0);
+}
+
+function sameSubnet(a: string, b: string, prefixLen: number): boolean {
+  const size = 2 ** (32 - prefixLen);
+  return Math.floor(ipv4Number(a) / size) === Math.floor(ipv4Number(b) / size);
+}
+
+function subnetOf(ip: string, prefixLen: number): string {
+  const size = 2 ** (32 - prefixLen);
+  const n = Math.floor(ipv4Number(ip) / size) * size;
+  return `${[24, 16, 8, 0].map((sh) => Math.floor(n / 2 ** sh) % 256).join('.')}/${prefixLen}`;
+}
 
 const backendName = str('a back end\'s name, e.g. web1', { pattern: /^[A-Za-z0-9_.-]{1,63}$/, hint: 'a name of letters, digits, "_", "." or "-", e.g. web1' });
 
@@ -228,9 +255,9 @@ const gateway = object('the media gateway settings', {
   }
 });
 
-const SECTIONS = { sttcp, splicer, backend, controller, gateway } as const;
+export const SECTIONS = { sttcp, splicer, backend, controller, gateway } as const;
 
-const common = {
+export const COMMON_FIELDS = {
   role: oneOf(`the role this process runs: ${ROLES.join(', ')}`, ROLES),
   node: optional(str('a name for this process in logs and metrics, e.g. host-a', { pattern: /^[A-Za-z0-9_.-]{1,63}$/, hint: 'letters, digits, "_", "." or "-", e.g. host-a' })),
   log: withDefault(object('logging', {
@@ -271,8 +298,8 @@ export function validateConfig(data: unknown): ConfigResult {
     return { ok: false, errors: [{ path: '', message: `the config must be a mapping with at least "role" and the role's section (got ${data === null ? 'an empty document' : Array.isArray(data) ? 'a list' : typeof data})` }] };
   }
   const rec = { ...(data as Record<string, unknown>) };
-  const role = common.role(rec.role, 'role', ctx);
-  if (rec.role === undefined) ctx.errors[ctx.errors.length - 1] = { path: 'role', message: `is required: ${common.role.doc}` };
+  const role = COMMON_FIELDS.role(rec.role, 'role', ctx);
+  if (rec.role === undefined) ctx.errors[ctx.errors.length - 1] = { path: 'role', message: `is required: ${COMMON_FIELDS.role.doc}` };
   if (role === undefined) return { ok: false, errors: ctx.errors };
   const section = SECTION_OF[role];
   for (const other of Object.keys(SECTIONS)) {
@@ -282,7 +309,7 @@ export function validateConfig(data: unknown): ConfigResult {
       delete rec[other];
     }
   }
-  const top = object('the config file', { ...common, [section]: SECTIONS[section] as Field<unknown> }, (o, _path, c) => {
+  const top = object('the config file', { ...COMMON_FIELDS, [section]: SECTIONS[section] as Field<unknown> }, (o, _path, c) => {
     if (role !== 'sttcp-backup' && section === 'sttcp' && ((o as Record<string, unknown>).sttcp as SttcpSection).fencing) {
       report(c, 'sttcp.fencing', 'is used only by role sttcp-backup (it fences the primary before taking over); remove it here');
     }

@@ -26,6 +26,13 @@ export interface Field<T> {
   /** Value used when the key is absent; absent with no default and not optional = required. */
   fallback?: () => T;
   optional?: boolean;
+  /** For the generated reference: the value's type in words, an object's fields, a list's item, a one-of's choices. */
+  type?: string;
+  shape?: Record<string, Field<unknown>>;
+  item?: Field<unknown>;
+  choices?: readonly string[];
+  /** Alternative shapes keyed by a discriminator value (e.g. app kinds). */
+  variants?: Record<string, Field<unknown>>;
 }
 
 function got(v: unknown): string {
@@ -40,32 +47,29 @@ function fail(ctx: Ctx, path: string, message: string, ...value: [] | [unknown])
   return undefined;
 }
 
-function field<T>(doc: string, check: (v: unknown, path: string, ctx: Ctx) => T | undefined): Field<T> {
-  const f = check as Field<T>;
+function field<T>(doc: string, check: (v: unknown, path: string, ctx: Ctx) => T | undefined, meta: Partial<Field<T>> = {}): Field<T> {
+  const f = ((v: unknown, path: string, ctx: Ctx) => check(v, path, ctx)) as Field<T>;
+  Object.assign(f, meta);
   f.doc = doc;
   return f;
 }
 
 /** Same checker, used when the key is absent. */
 export function withDefault<T>(f: Field<T>, value: T): Field<T> {
-  const g = field(f.doc, f);
-  g.fallback = () => value;
-  return g;
+  return field(f.doc, f, { ...f, fallback: () => value });
 }
 
 export function optional<T>(f: Field<T>): Field<T | undefined> {
-  const g = field<T | undefined>(f.doc, f);
-  g.optional = true;
-  return g;
+  return field<T | undefined>(f.doc, f, { ...(f as Partial<Field<T | undefined>>), optional: true });
 }
 
 export function int(doc: string, min: number, max: number): Field<number> {
   return field(doc, (v, path, ctx) =>
-    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : fail(ctx, path, `must be an integer from ${min} to ${max}`, v));
+    typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : fail(ctx, path, `must be an integer from ${min} to ${max}`, v), { type: `integer ${min}–${max}` });
 }
 
 export function bool(doc: string): Field<boolean> {
-  return field(doc, (v, path, ctx) => (typeof v === 'boolean' ? v : fail(ctx, path, 'must be true or false', v)));
+  return field(doc, (v, path, ctx) => (typeof v === 'boolean' ? v : fail(ctx, path, 'must be true or false', v)), { type: 'true or false' });
 }
 
 export function str(doc: string, opts: { pattern?: RegExp; hint?: string; maxLength?: number } = {}): Field<string> {
@@ -75,16 +79,16 @@ export function str(doc: string, opts: { pattern?: RegExp; hint?: string; maxLen
     if (v.length > max) return fail(ctx, path, `must be at most ${max} characters`, v);
     if (opts.pattern && !opts.pattern.test(v)) return fail(ctx, path, `must be ${opts.hint ?? `like ${opts.pattern}`}`, v);
     return v;
-  });
+  }, { type: 'string' });
 }
 
 export function oneOf<const T extends string>(doc: string, values: readonly T[]): Field<T> {
   return field(doc, (v, path, ctx) =>
-    typeof v === 'string' && (values as readonly string[]).includes(v) ? (v as T) : fail(ctx, path, `must be one of ${values.join(', ')}`, v));
+    typeof v === 'string' && (values as readonly string[]).includes(v) ? (v as T) : fail(ctx, path, `must be one of ${values.join(', ')}`, v), { choices: values, type: values.join(' | ') });
 }
 
 export function ipv4(doc: string): Field<string> {
-  return field(doc, (v, path, ctx) => (typeof v === 'string' && isIpv4(v) ? v : fail(ctx, path, 'must be an IPv4 address like 10.0.0.10', v)));
+  return field(doc, (v, path, ctx) => (typeof v === 'string' && isIpv4(v) ? v : fail(ctx, path, 'must be an IPv4 address like 10.0.0.10', v)), { type: 'IPv4 address' });
 }
 
 export function mac(doc: string): Field<string> {
@@ -93,7 +97,7 @@ export function mac(doc: string): Field<string> {
     // A multicast MAC can never be a host's source address.
     if ((parseInt(v.slice(0, 2), 16) & 1) === 1) return fail(ctx, path, 'must be a unicast MAC (first byte even), e.g. 02:00:5e:00:00:0a', v);
     return v.toLowerCase();
-  });
+  }, { type: 'MAC address' });
 }
 
 export function hostPort(doc: string, opts: { allowPortZero?: boolean } = {}): Field<string> {
@@ -102,7 +106,7 @@ export function hostPort(doc: string, opts: { allowPortZero?: boolean } = {}): F
     if (!hp) return fail(ctx, path, 'must be host:port like 10.0.1.2:7400 or [::1]:9464', v);
     if (hp.port === 0 && !opts.allowPortZero) return fail(ctx, path, 'needs a port from 1 to 65535', v);
     return v as string;
-  });
+  }, { type: 'host:port' });
 }
 
 /** A list of 1.. items of argv words, e.g. ["ipmitool", "-H", "10.0.9.1", "power", "off"]. */
@@ -117,7 +121,7 @@ export function list<T>(doc: string, item: Field<T>, min: number, max: number): 
       if (r === undefined) okAll = false; else out.push(r);
     });
     return okAll ? out : undefined;
-  });
+  }, { item: item as Field<unknown>, type: `list of ${min}–${max}` });
 }
 
 type Shape = Record<string, Field<unknown>>;
@@ -155,7 +159,7 @@ export function object<S extends Shape>(doc: string, shape: S, check?: (o: Out<S
       if (ctx.errors.length > before) return undefined;
     }
     return out as Out<S>;
-  });
+  }, { shape, type: 'mapping' });
 }
 
 export function join(path: string, key: string): string {

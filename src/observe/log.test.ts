@@ -53,3 +53,9 @@ test('event names are stable dotted lower-case identifiers with a level and help
   assert.ok(!isLogEvent('toString'));
   for (const required of ['failover.detected', 'takeover.complete', 'backup.synced', 'connection.opened']) assert.ok(isLogEvent(required), required);
 });
+
+test('the ST-TCP node\'s event kinds are log events, so serve can log them under the same names', () => {
+  const kinds = ['backup.synced', 'connection.shadowed', 'connection.closed', 'range.requested', 'failover.detected', 'fence.done',
+    'takeover.complete', 'takeover.fault', 'lease.lapsed', 'lease.restored', 'backup.lost', 'stepped.down'];
+  for (const k of kinds) assert.ok(isLogEvent(k), k);
+});

@@ -2,7 +2,7 @@
 // the crash, the pause histogram and the per-call RTP strips. Pure functions of the
 // report data; page layout and CSS live in render.ts.
 import type { DemoReport, ReportCall, ReportConnection, ReportMarker } from './model.js';
-import { formatBytes, formatDurationUs, pauseOf, stallAround } from './model.js';
+import { formatBytes, formatDurationUs, maxOf, minOf, pauseOf, stallAround } from './model.js';
 import type { AxisUnit, LinearScale, Point } from './svg.js';
 import { byteUnitFor, downsample, esc, linearScale, niceStep, niceTicks, num, stepPath, tickLabel, timeUnitFor, valueAt } from './svg.js';
 
@@ -19,6 +19,8 @@ export const CHART_LIMITS = {
   /** Run segments drawn per call strip. */
   segmentsPerCall: 200,
   histogramBins: 24,
+  /** Marker lines drawn per chart: the failover's own (crash, detected, takeover, resumed) first, then the earliest others. */
+  markersDrawn: 40,
 } as const;
 
 const WIDTH = 1040;
@@ -38,10 +40,21 @@ export function markerStyle(label: string): MarkerStyle {
 
 export interface Window { t0: number; t1: number }
 
+/** The series with non-finite points dropped and time ascending; the input itself when it already is. */
 function finiteSamples(s: ReadonlyArray<readonly [number, number]>): Point[] {
-  const pts = s.filter((p) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1])) as Point[];
-  for (let i = 1; i < pts.length; i++) {
-    if (pts[i]![0] < pts[i - 1]![0]) return pts.slice().sort((a, b) => a[0] - b[0]);
+  let clean = true;
+  let sorted = true;
+  for (let i = 0; i < s.length; i++) {
+    const p = s[i]!;
+    if (!Array.isArray(p) || !Number.isFinite(p[0]) || !Number.isFinite(p[1])) { clean = false; break; }
+    if (i > 0 && p[0] < s[i - 1]![0]) sorted = false;
+  }
+  let pts = s as Point[];
+  if (!clean) pts = s.filter((p) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1])) as Point[];
+  if (!clean || !sorted) {
+    for (let i = 1; i < pts.length; i++) {
+      if (pts[i]![0] < pts[i - 1]![0]) return pts.slice().sort((a, b) => a[0] - b[0]);
+    }
   }
   return pts;
 }
@@ -67,23 +80,30 @@ function windowed(samples: ReadonlyArray<Point>, w: Window): Point[] {
   return out;
 }
 
-/** Sum of all connections' cumulative bytes on a grid across the window (plus the exact stall edges). */
+/** Sum of all connections' cumulative bytes on a grid across the window (plus the exact stall edges). O(samples × log grid). */
 function aggregateSeries(conns: ReadonlyArray<{ samples: Point[] }>, w: Window, extraTimes: number[]): Point[] {
   const n = CHART_LIMITS.aggregateGrid;
   const times = new Set<number>();
   for (let i = 0; i <= n; i++) times.add(w.t0 + ((w.t1 - w.t0) * i) / n);
   for (const t of extraTimes) if (t >= w.t0 && t <= w.t1) times.add(t);
-  const sorted = [...times].sort((a, b) => a - b);
-  const sums = new Array<number>(sorted.length).fill(0);
+  const grid = [...times].sort((a, b) => a - b);
+  // Each sample's increase counts from the first grid time at or after it.
+  const diff = new Float64Array(grid.length);
   for (const c of conns) {
+    let prev = 0;
     const s = c.samples;
-    let j = -1;
-    for (let i = 0; i < sorted.length; i++) {
-      while (j + 1 < s.length && s[j + 1]![0] <= sorted[i]!) j++;
-      if (j >= 0) sums[i] += s[j]![1];
+    for (let k = 0; k < s.length; k++) {
+      const t = s[k]![0];
+      const v = s[k]![1];
+      let lo = 0;
+      let hi = grid.length;
+      while (lo < hi) { const mid = (lo + hi) >> 1; if (grid[mid]! < t) lo = mid + 1; else hi = mid; }
+      if (lo < grid.length) diff[lo] += v - prev;
+      prev = v;
     }
   }
-  return sorted.map((t, i) => [t, sums[i]!] as Point);
+  let sum = 0;
+  return grid.map((t, i) => { sum += diff[i]!; return [t, sum] as Point; });
 }
 
 export interface Stall { startUs: number; endUs: number }
@@ -101,20 +121,34 @@ export function aggregateStall(conns: ReadonlyArray<{ samples: Point[] }>, crash
   return Number.isFinite(start) && Number.isFinite(end) && end >= start ? { startUs: start, endUs: end } : undefined;
 }
 
-/** Connections worth drawing individually: failed ones first, then the longest pauses. */
-function pickConnections(r: DemoReport, crashUs: number | undefined): ReportConnection[] {
-  return r.connections
-    .map((c) => ({ c, p: pauseOf(c, crashUs) ?? -1 }))
-    .sort((a, b) => Number(a.c.ok) - Number(b.c.ok) || b.p - a.p || (a.c.id < b.c.id ? -1 : a.c.id > b.c.id ? 1 : 0))
-    .slice(0, CHART_LIMITS.connectionsDrawn)
-    .map((x) => x.c);
+/**
+ * Connections worth drawing individually in window `w`: those that received something in
+ * it first (a flat line at zero shows nothing), among them up to two failed ones, then
+ * the longest pauses.
+ */
+function pickConnections(r: DemoReport, crashUs: number | undefined, w: Window): ReportConnection[] {
+  const byId = (a: ReportConnection, b: ReportConnection): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  const ranked = r.connections.map((c) => {
+    const s = finiteSamples(c.samples);
+    return { c, moved: valueAt(s, w.t1) > valueAt(s, w.t0) ? 1 : 0, p: pauseOf(c, crashUs) ?? -1 };
+  }).sort((a, b) => b.moved - a.moved || Number(a.c.ok) - Number(b.c.ok) || b.p - a.p || byId(a.c, b.c));
+  const out: ReportConnection[] = [];
+  let failed = 0;
+  for (const x of ranked) {
+    if (out.length >= CHART_LIMITS.connectionsDrawn) break;
+    if (!x.c.ok && failed >= 2) continue;
+    if (!x.c.ok) failed++;
+    out.push(x.c);
+  }
+  return out;
 }
 
 function xAxis(x: LinearScale, y: number, unit: AxisUnit, title: string): string {
   const [a, b] = x.domain;
-  const step = niceStep(a / unit.div, b / unit.div, 8);
+  const ticks = niceTicks(a / unit.div, b / unit.div, 8);
+  const step = tickStep(ticks, a / unit.div, b / unit.div, 8);
   let s = `<line x1="${num(x.range[0])}" x2="${num(x.range[1])}" y1="${num(y)}" y2="${num(y)}" stroke="#333"/>`;
-  for (const v of niceTicks(a / unit.div, b / unit.div, 8)) {
+  for (const v of ticks) {
     const px = x(v * unit.div);
     s += `<line x1="${num(px)}" x2="${num(px)}" y1="${num(y)}" y2="${num(y + 5)}" stroke="#333"/>`;
     s += `<text x="${num(px)}" y="${num(y + 18)}" text-anchor="middle" class="tick">${esc(tickLabel(v, step))}</text>`;
@@ -125,9 +159,10 @@ function xAxis(x: LinearScale, y: number, unit: AxisUnit, title: string): string
 
 function yAxis(yS: LinearScale, x0: number, x1: number, unit: AxisUnit, title: string, tickCount = 5): string {
   const [a, b] = yS.domain;
-  const step = niceStep(a / unit.div, b / unit.div, tickCount);
+  const ticks = niceTicks(a / unit.div, b / unit.div, tickCount);
+  const step = tickStep(ticks, a / unit.div, b / unit.div, tickCount);
   let s = '';
-  for (const v of niceTicks(a / unit.div, b / unit.div, tickCount)) {
+  for (const v of ticks) {
     const py = yS(v * unit.div);
     s += `<line x1="${num(x0)}" x2="${num(x1)}" y1="${num(py)}" y2="${num(py)}" stroke="#e3e3e3"/>`;
     s += `<text x="${num(x0 - 8)}" y="${num(py + 4)}" text-anchor="end" class="tick">${esc(tickLabel(v, step))}</text>`;
@@ -138,23 +173,51 @@ function yAxis(yS: LinearScale, x0: number, x1: number, unit: AxisUnit, title: s
   return s;
 }
 
-/** Marker lines across [top, bottom] with labels stacked in rows above `top` so they never overlap. */
-function markerLayer(markers: ReadonlyArray<ReportMarker>, x: LinearScale, top: number, bottom: number, unit: AxisUnit): string {
-  const visible = markers.filter((m) => Number.isFinite(m.tUs) && m.tUs >= x.domain[0] && m.tUs <= x.domain[1]).sort((a, b) => a.tUs - b.tUs);
+function tickStep(ticks: number[], lo: number, hi: number, count: number): number {
+  return ticks.length >= 2 ? ticks[1]! - ticks[0]! : niceStep(lo, hi, count);
+}
+
+/** Label rows above a chart; markers beyond them get a line and a tooltip, no label. */
+const MARKER_LABEL_ROWS_MAX = 4;
+
+interface PlacedMarker { m: ReportMarker; px: number; text: string; row: number | undefined; anchorEnd: boolean }
+
+/** Packs marker labels into rows so they never overlap, flipping a label left of its line near the right edge. */
+function layoutMarkers(markers: ReadonlyArray<ReportMarker>, x: LinearScale, unit: AxisUnit): { items: PlacedMarker[]; rows: number } {
+  const inRange = markers.filter((m) => Number.isFinite(m.tUs) && m.tUs >= x.domain[0] && m.tUs <= x.domain[1]);
+  const visible = (inRange.length > CHART_LIMITS.markersDrawn
+    ? inRange.map((m) => ({ m, k: markerStyle(m.label).dash === '4 4' ? 1 : 0 }))
+      .sort((a, b) => a.k - b.k || a.m.tUs - b.m.tUs).slice(0, CHART_LIMITS.markersDrawn).map((x) => x.m)
+    : inRange).sort((a, b) => a.tUs - b.tUs);
   const rowEnds: number[] = [];
-  let s = '';
-  for (const m of visible) {
-    const st = markerStyle(m.label);
+  const items = visible.map((m): PlacedMarker => {
     const px = x(m.tUs);
-    const text = `${m.label} ${trimUnit(m.tUs, unit)}`;
+    const text = `${clip(m.label, 40)} ${trimUnit(m.tUs, unit)}`;
     const w = text.length * 6.6 + 8;
-    let row = rowEnds.findIndex((end) => end < px - 2);
-    if (row < 0) { row = rowEnds.length; rowEnds.push(0); }
-    rowEnds[row] = px + w;
-    const ly = top - 8 - row * 15;
-    s += `<g class="marker"><title>${esc(m.label)} at ${esc(formatDurationUs(m.tUs))}</title>`;
-    s += `<line x1="${num(px)}" x2="${num(px)}" y1="${num(ly + 3)}" y2="${num(bottom)}" stroke="${st.colour}" stroke-width="1.6"${st.dash ? ` stroke-dasharray="${st.dash}"` : ''}/>`;
-    s += `<text x="${num(px + 3)}" y="${num(ly)}" fill="${st.colour}" class="marker-label">${esc(text)}</text></g>`;
+    const anchorEnd = px + w > WIDTH - 4;
+    const a = anchorEnd ? px - w : px;
+    let row: number | undefined = rowEnds.findIndex((end) => end < a - 2);
+    if (row < 0) {
+      if (rowEnds.length < MARKER_LABEL_ROWS_MAX) { row = rowEnds.length; rowEnds.push(0); } else row = undefined;
+    }
+    if (row !== undefined) rowEnds[row] = anchorEnd ? px : px + w;
+    return { m, px, text, row, anchorEnd };
+  });
+  return { items, rows: rowEnds.length };
+}
+
+/** Marker lines across [top, bottom] with their labels in rows above `top`. */
+function markerLayer(markers: ReadonlyArray<ReportMarker>, x: LinearScale, top: number, bottom: number, unit: AxisUnit): string {
+  let s = '';
+  for (const p of layoutMarkers(markers, x, unit).items) {
+    const st = markerStyle(p.m.label);
+    const ly = top - 8 - (p.row ?? 0) * 15;
+    s += `<g class="marker"><title>${esc(p.m.label)} at ${esc(formatDurationUs(p.m.tUs))}</title>`;
+    s += `<line x1="${num(p.px)}" x2="${num(p.px)}" y1="${num(p.row === undefined ? top : ly + 3)}" y2="${num(bottom)}" stroke="${st.colour}" stroke-width="1.6"${st.dash ? ` stroke-dasharray="${st.dash}"` : ''}/>`;
+    if (p.row !== undefined) {
+      s += `<text x="${num(p.anchorEnd ? p.px - 3 : p.px + 3)}" y="${num(ly)}"${p.anchorEnd ? ' text-anchor="end"' : ''} fill="${st.colour}" class="marker-label">${esc(p.text)}</text>`;
+    }
+    s += '</g>';
   }
   return s;
 }
@@ -163,19 +226,6 @@ function trimUnit(us: number, unit: AxisUnit): string {
   const v = us / unit.div;
   const digits = unit.unit === 's' ? 3 : unit.unit === 'ms' ? 1 : 0;
   return `${v.toFixed(digits)} ${unit.unit}`;
-}
-
-function markerRows(markers: ReadonlyArray<ReportMarker>, x: LinearScale): number {
-  // Same packing as markerLayer, counting rows only (to reserve vertical space).
-  const rowEnds: number[] = [];
-  for (const m of [...markers].filter((q) => q.tUs >= x.domain[0] && q.tUs <= x.domain[1]).sort((a, b) => a.tUs - b.tUs)) {
-    const px = x(m.tUs);
-    const w = (m.label.length + 12) * 6.6 + 8;
-    let row = rowEnds.findIndex((end) => end < px - 2);
-    if (row < 0) { row = rowEnds.length; rowEnds.push(0); }
-    rowEnds[row] = px + w;
-  }
-  return rowEnds.length;
 }
 
 export interface TimeSequenceOptions {
@@ -190,12 +240,22 @@ export function failoverWindow(r: DemoReport, conns: ReadonlyArray<{ samples: Po
   const full = dataRange(conns, r.markers);
   const crash = crashMarker(r);
   if (!full || !crash) return full;
-  const stall = aggregateStall(conns, crash.tUs);
-  const lastMarker = Math.max(...r.markers.filter((m) => Number.isFinite(m.tUs)).map((m) => m.tUs));
+  const stall = aggregateStall(conns, stallAnchor(r, crash));
+  const lastMarker = maxOf(r.markers.map((m) => m.tUs), crash.tUs);
   const end = Math.max(lastMarker, stall?.endUs ?? crash.tUs);
   const start = Math.min(crash.tUs, stall?.startUs ?? crash.tUs);
   const pad = Math.max((end - start) * 0.6, 2_000);
   return { t0: Math.max(full.t0, start - pad), t1: Math.min(full.t1, end + pad) };
+}
+
+/**
+ * Where to look for the client's stall: the takeover when there is one (bytes already in
+ * flight keep arriving for a while after the crash itself), else the crash.
+ */
+export function stallAnchor(r: DemoReport, crash: ReportMarker): number {
+  const takeover = r.markers.filter((m) => Number.isFinite(m.tUs) && m.tUs >= crash.tUs && /takeover|took over/i.test(m.label))
+    .sort((a, b) => a.tUs - b.tUs)[0];
+  return takeover?.tUs ?? crash.tUs;
 }
 
 export function crashMarker(r: DemoReport): ReportMarker | undefined {
@@ -210,12 +270,12 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
     return emptyChart('No byte samples were recorded for any connection.');
   }
   const crash = crashMarker(r);
-  const stall = crash ? aggregateStall(conns, crash.tUs) : undefined;
+  const stall = crash ? aggregateStall(conns, stallAnchor(r, crash)) : undefined;
   const left = 86;
   const right = WIDTH - 24;
   const x = linearScale(w.t0, w.t1, left, right);
   const tUnit = timeUnitFor(x.domain[1] - x.domain[0]);
-  const labelRows = Math.max(1, markerRows(r.markers, x));
+  const labelRows = Math.max(1, layoutMarkers(r.markers, x, tUnit).rows);
   const top = 22 + labelRows * 15;
   const aggH = opts.individuals ? 190 : 150;
   const indH = 150;
@@ -226,20 +286,29 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
   const height = plotBottom + 50;
 
   const agg = aggregateSeries(conns, w, stall ? [stall.startUs, stall.endUs] : []);
-  const aggMax = Math.max(1, ...agg.map((p) => p[1]));
-  const aggMin = opts.span === 'zoom' ? Math.min(...agg.map((p) => p[1])) : 0;
+  const aggMax = Math.max(1, maxOf(agg.map((p) => p[1]), 0));
+  const aggMin = opts.span === 'zoom' ? minOf(agg.map((p) => p[1]), 0) : 0;
   const yAgg = linearScale(aggMin, aggMax + (aggMax - aggMin) * 0.04, aggBottom, top);
   const aggUnit = byteUnitFor(aggMax);
 
   let s = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${num(height)}" class="chart" role="img" aria-label="Bytes received by the client over time" ${FONT}>`;
   // Pause shading (behind everything).
+  let pauseLabel = '';
   if (stall) {
     const xa = x(Math.max(stall.startUs, x.domain[0]));
     const xb = x(Math.min(stall.endUs, x.domain[1]));
     const wpx = Math.max(2, xb - xa);
     s += `<g class="pause"><title>No connection received a byte for ${esc(formatDurationUs(stall.endUs - stall.startUs))} (${esc(formatDurationUs(stall.startUs))} → ${esc(formatDurationUs(stall.endUs))})</title>`;
     s += `<rect x="${num(xa)}" y="${num(top)}" width="${num(wpx)}" height="${num(plotBottom - top)}" fill="#D55E00" fill-opacity="0.13"/>`;
-    s += `<text x="${num(xa + wpx / 2)}" y="${num(top + 16)}" text-anchor="middle" class="pause-label">pause ${esc(formatDurationUs(stall.endUs - stall.startUs))}</text></g>`;
+    s += '</g>';
+    const label = `pause ${formatDurationUs(stall.endUs - stall.startUs)}`;
+    // Inside the band when it is wide enough, else just left of it; drawn over the grid and series.
+    const labelPx = label.length * 7.5 + 8;
+    const inside = wpx > labelPx;
+    const leftOk = xa - labelPx > left;
+    const lx = inside ? xa + wpx / 2 : leftOk ? xa - 5 : xa + wpx + 5;
+    const anchor = inside ? 'middle' : leftOk ? 'end' : 'start';
+    pauseLabel = `<text x="${num(lx)}" y="${num(top + 16)}" text-anchor="${anchor}" class="pause-label" paint-order="stroke" stroke="#fff" stroke-width="4" stroke-opacity="0.9">${esc(label)}</text>`;
   }
   s += yAxis(yAgg, left, right, aggUnit, opts.individuals ? 'all connections' : 'bytes received');
   const aggPts = downsample(agg, CHART_LIMITS.pointsPerSeries).map((p) => [x(p[0]), yAgg(p[1])] as Point);
@@ -249,14 +318,14 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
     s += `<path d="${line}" fill="none" stroke="#0072B2" stroke-width="2" class="series aggregate"><title>All ${r.connections.length} connections: ${esc(formatBytes(agg[agg.length - 1]![1]))} received by ${esc(formatDurationUs(w.t1))}</title></path>`;
   }
   if (opts.individuals) {
-    const picked = pickConnections(r, crash?.tUs);
+    const picked = pickConnections(r, crash?.tUs, w);
     // Each connection relative to its own value at the window's start, so slopes and stalls line up.
     const series = picked.map((c) => {
       const pts = windowed(finiteSamples(c.samples), w);
       const base = pts[0]![1];
       return pts.map((p) => [p[0], p[1] - base] as Point);
     });
-    const indMax = Math.max(1, ...series.flatMap((p) => p.map((q) => q[1])));
+    const indMax = Math.max(1, maxOf(series.flatMap((p) => p.map((q) => q[1])), 0));
     const yInd = linearScale(0, indMax * 1.04, indTop + indH, indTop);
     s += yAxis(yInd, left, right, byteUnitFor(indMax), 'each connection', 4);
     picked.forEach((c, i) => {
@@ -277,6 +346,7 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
       lx += 40 + label.length * 7;
     });
   }
+  s += pauseLabel;
   s += markerLayer(r.markers, x, top, plotBottom, tUnit);
   s += xAxis(x, plotBottom, tUnit, 'time since start');
   s += '</svg>';
@@ -287,7 +357,7 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
 export function histogramChart(valuesUs: ReadonlyArray<number>, what: string, countOf: string): string {
   const vals = valuesUs.filter((v) => Number.isFinite(v) && v >= 0);
   if (vals.length === 0) return emptyChart(`No ${what} values were measured.`);
-  const max = Math.max(...vals);
+  const max = maxOf(vals, 0);
   const unit = timeUnitFor(Math.max(max, 1));
   const step = max === 0 ? 1 : niceStep(0, max, CHART_LIMITS.histogramBins - 2);
   const bins = Math.max(1, Math.min(CHART_LIMITS.histogramBins, Math.floor(max / step) + 1));
@@ -298,7 +368,7 @@ export function histogramChart(valuesUs: ReadonlyArray<number>, what: string, co
   const top = 16;
   const bottom = 196;
   const x = linearScale(0, bins * step, left, right);
-  const y = linearScale(0, Math.max(...counts) * 1.08, bottom, top);
+  const y = linearScale(0, maxOf(counts, 1) * 1.08, bottom, top);
   let s = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${bottom + 50}" class="chart" role="img" aria-label="Histogram of ${esc(what)}" ${FONT}>`;
   s += yAxis(y, left, right, { div: 1, unit: '' }, countOf, 4);
   counts.forEach((n, i) => {
@@ -342,7 +412,7 @@ export function callStripsChart(r: DemoReport): string {
   const x = linearScale(t0, t1, left, right);
   const unit = timeUnitFor(x.domain[1] - x.domain[0]);
   const rowH = 14;
-  const labelRows = Math.max(1, markerRows(r.markers, x));
+  const labelRows = Math.max(1, layoutMarkers(r.markers, x, unit).rows);
   const top = 22 + labelRows * 15;
   const bottom = top + shown.length * rowH + 4;
   let s = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${num(bottom + 50)}" class="chart" role="img" aria-label="RTP packets per call over time" ${FONT}>`;

@@ -36,7 +36,8 @@ export function sampleSttcpReport(seed: number, o: SampleOptions = {}): DemoRepo
       samples.push([t, bytes]);
     }
     const firstAfter = samples.find((s) => s[0] >= resumeUs);
-    const lastBefore = [...samples].reverse().find((s) => s[0] <= lastByteUs);
+    let lastBefore: [number, number] | undefined;
+    for (let k = samples.length - 1; k >= 0 && !lastBefore; k--) if (samples[k]![0] <= lastByteUs) lastBefore = samples[k];
     const pauseUs = fails || !firstAfter || !lastBefore ? undefined : firstAfter[0] - lastBefore[0];
     connections.push({
       id: `c${String(i + 1).padStart(4, '0')}`,

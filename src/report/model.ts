@@ -100,9 +100,9 @@ export function verdictOf(r: DemoReport): Verdict {
   }
   if (calls.length > 0) parts.push(`${calls.length - lost.length} of ${calls.length} calls preserved`);
   const pauses = r.connections.map(pauseOf).filter((p): p is number => p !== undefined);
-  if (pauses.length > 0) parts.push(`longest pause ${formatDurationUs(Math.max(...pauses))}`);
+  if (pauses.length > 0) parts.push(`longest pause ${formatDurationUs(maxOf(pauses, 0))}`);
   const gaps = calls.map((c) => c.gapMsMax).filter((g) => Number.isFinite(g));
-  if (gaps.length > 0) parts.push(`largest RTP gap ${formatDurationUs(Math.max(...gaps) * 1000)}`);
+  if (gaps.length > 0) parts.push(`largest RTP gap ${formatDurationUs(maxOf(gaps, 0) * 1000)}`);
   const headline = (kept ? 'Promise kept' : 'Promise broken') + (parts.length > 0 ? ': ' + parts.join(', ') : '');
   return { kept, headline, problems };
 }
@@ -137,6 +137,20 @@ export function stallAround(samples: ReadonlyArray<readonly [number, number]>, a
 
 export function firstMarker(r: DemoReport, pattern: RegExp): ReportMarker | undefined {
   return r.markers.filter((m) => pattern.test(m.label) && Number.isFinite(m.tUs)).sort((a, b) => a.tUs - b.tUs)[0];
+}
+
+/** Largest finite value (a loop: Math.max(...xs) overflows the stack on very long arrays). */
+export function maxOf(xs: Iterable<number>, fallback: number): number {
+  let m = -Infinity;
+  for (const x of xs) if (x > m && Number.isFinite(x)) m = x;
+  return m === -Infinity ? fallback : m;
+}
+
+/** Smallest finite value; `fallback` when there is none. */
+export function minOf(xs: Iterable<number>, fallback: number): number {
+  let m = Infinity;
+  for (const x of xs) if (x < m && Number.isFinite(x)) m = x;
+  return m === Infinity ? fallback : m;
 }
 
 /** "850 µs", "12.3 ms", "4.20 s" — for labels and text. */

@@ -83,7 +83,7 @@ function screenshot(html: string, name: string, height: number): { png: string; 
   writeFileSync(htmlPath, html);
   rmSync(pngPath, { force: true });
   const profile = mkdtempSync(join(tmpdir(), 'unbroken-chromium-'));
-  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync', '--hide-scrollbars', `--user-data-dir=${profile}`];
   try {
     const shot = spawnSync(CHROMIUM, [...flags, `--screenshot=${pngPath}`, `--window-size=1280,${height}`, `file://${htmlPath}`], { timeout: 60_000, encoding: 'utf8' });

@@ -102,8 +102,8 @@ test('charts for degenerate input say what is missing instead of drawing nothing
   assert.match(callStripsChart(base()), /No calls/);
 });
 
-test('size stays bounded: 2,000 connections × 2,500 samples and 5,000 calls', () => {
-  const r = sampleSttcpReport(9, { connections: 2000, sampleEveryUs: 1_000 });
+test('size stays bounded: 1,000 connections × 2,500 samples and 5,000 calls', () => {
+  const r = sampleSttcpReport(9, { connections: 1000, sampleEveryUs: 1_000 });
   assert.ok(r.connections[0]!.samples.length > 2000);
   const html = renderReport(r);
   assertFinite(html);
@@ -174,4 +174,41 @@ test('formatters', () => {
   assert.equal(formatDurationUs(NaN), '—');
   assert.equal(formatBytes(512), '512 B');
   assert.equal(formatBytes(200 * 1024 * 1024), '200 MiB');
+});
+
+test('many markers: lines capped, labels capped at four rows, none past the right edge', () => {
+  const markers = Array.from({ length: 200 }, (_, i) => ({ tUs: 1_000 + i * 10, label: `event number ${i}` }));
+  const svg = timeSequenceChart(base({ connections: [{ id: 'a', samples: [[0, 0], [3_000, 100]], bytes: 100, ok: true }], markers }), { span: 'full', individuals: false });
+  assertFinite(svg);
+  assert.equal((svg.match(/<g class="marker">/g) ?? []).length, CHART_LIMITS.markersDrawn);
+  const height = Number(/viewBox="0 0 \d+ ([\d.]+)"/.exec(svg)![1]);
+  assert.ok(height < 400, `chart height ${height}`);
+  const labels = [...svg.matchAll(/<text x="([\d.]+)" y="([\d.]+)"( text-anchor="end")? fill="[^"]+" class="marker-label">([^<]*)</g)];
+  assert.ok(labels.length >= 4 && labels.length < CHART_LIMITS.markersDrawn, `${labels.length} labels`);
+  assert.equal(new Set(labels.map((l) => l[2])).size, 4, 'four label rows');
+  for (const l of labels) {
+    const x = Number(l[1]);
+    const w = l[4]!.length * 6.6;
+    assert.ok(l[3] ? x - w >= 0 : x + w <= 1040, `label "${l[4]}" at ${x} runs off the chart`);
+  }
+});
+
+test('a run without a crash (plain TCP) has no pause section', () => {
+  const html = renderReport(base({ technique: 'tcp', connections: [{ id: 'a', samples: [[0, 0], [10, 5], [20, 9]], bytes: 9, ok: true }] }));
+  assertFinite(html);
+  assert.ok(!html.includes('Pause per connection'));
+  assert.equal(svgs(html).length, 1);
+});
+
+test('very long inputs do not overflow the stack (no Math.max(...hugeArray))', () => {
+  const samples: Array<[number, number]> = [];
+  // 300k arguments overflow V8's stack when spread into Math.max.
+  for (let i = 0; i < 300_000; i++) samples.push([i * 10, i < 150_000 || i > 153_000 ? i * 100 : 15_000_000]);
+  const conns = [{ id: 'big', samples, bytes: 29_999_900, ok: true }];
+  for (let i = 0; i < 299_999; i++) conns.push({ id: `c${i}`, samples: [] as Array<[number, number]>, bytes: 0, ok: true, pauseUs: i } as never);
+  const markers = Array.from({ length: 300_000 }, (_, i) => ({ tUs: i === 0 ? 1_500_000 : 2_000_000 + i, label: i === 0 ? 'crash' : 'm' }));
+  const html = renderReport(base({ connections: conns, markers }));
+  assertFinite(html);
+  assert.match(html, /longest pause 300 ms/);
+  assert.ok(html.length < 400_000, `${html.length} bytes`);
 });

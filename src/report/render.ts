@@ -39,15 +39,17 @@ export function renderReport(r: DemoReport): string {
   parts.push(summarySection(r));
 
   if (r.connections.length > 0) {
-    parts.push(`<section><h2>What the client saw</h2><p class="caption">Bytes received by the client over time around the crash: all ${r.connections.length} connection${r.connections.length === 1 ? '' : 's'} summed (top) and the ${Math.min(r.connections.length, 5)} with the longest pause${r.connections.some((c) => !c.ok) ? ' or a failure' : ''} (bottom). Each connection is drawn from its own count at the left edge. The shaded band is the time in which no connection received a byte.</p>`);
+    parts.push(`<section><h2>What the client saw</h2><p class="caption">Bytes received by the client over time around the crash: all ${r.connections.length} connection${r.connections.length === 1 ? '' : 's'} summed (top) and up to ${Math.min(r.connections.length, 5)} single connections that received data in this window${r.connections.some((c) => !c.ok) ? ' (at most two failed ones)' : ''}, longest pause first (bottom). Each connection is drawn from its own count at the left edge. The shaded band is the time in which no connection received a byte.</p>`);
     parts.push(figure(timeSequenceChart(r, { span: 'zoom', individuals: true })));
     if (crash) {
       parts.push('<h3>The whole run</h3>');
       parts.push(figure(timeSequenceChart(r, { span: 'full', individuals: false })));
     }
     const pauses = r.connections.map((c) => pauseOf(c, crash?.tUs)).filter((p): p is number => p !== undefined);
-    parts.push(`<h3>Pause per connection</h3><p class="caption">${pauseStats(pauses)}</p>`);
-    parts.push(figure(histogramChart(pauses, 'pause', 'connections')));
+    if (pauses.length > 0) {
+      parts.push(`<h3>Pause per connection</h3><p class="caption">${pauseStats(pauses)}</p>`);
+      parts.push(figure(histogramChart(pauses, 'pause', 'connections')));
+    }
     parts.push(connectionTable(r.connections, crash?.tUs));
     parts.push('</section>');
   }

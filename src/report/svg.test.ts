@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { byteUnitFor, downsample, esc, linearScale, niceTicks, num, stepPath, timeUnitFor, valueAt } from './svg.js';
+import { byteUnitFor, downsample, esc, linearScale, niceTicks, num, stepPath, tickLabel, timeUnitFor, valueAt } from './svg.js';
 import type { Point } from './svg.js';
 
 const seed = Number(process.env.FC_SEED ?? Date.now() % 2 ** 31);
@@ -35,7 +35,8 @@ test('niceTicks: ascending, inside the range, round steps, bounded count', () =>
     const t = niceTicks(lo, hi, count);
     assert.ok(t.length >= 1 && t.length <= count * 2 + 2, `${t.length} ticks for count ${count}`);
     for (let i = 1; i < t.length; i++) assert.ok(t[i]! > t[i - 1]!);
-    const tol = span * 1e-6;
+    // Rounding tolerance: relative to the span, plus double-precision error at the range's magnitude.
+    const tol = span * 1e-6 + (Math.abs(lo) + Math.abs(hi)) * 1e-15;
     for (const v of t) assert.ok(v >= lo - tol && v <= hi + tol, `${v} outside [${lo}, ${hi}]`);
   }), { seed, numRuns: 300 });
   assert.deepEqual(niceTicks(0, 100, 5), [0, 20, 40, 60, 80, 100]);
@@ -94,4 +95,12 @@ test('valueAt is the last sample at or before t, 0 before the first', () => {
 
 test('esc escapes markup and quotes', () => {
   assert.equal(esc(`<a href="x">'&'</a>`), '&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;');
+});
+
+test('tick labels carry the decimals their step needs', () => {
+  assert.deepEqual([0, 2.5, 5, 7.5].map((v) => tickLabel(v, 2.5)), ['0.0', '2.5', '5.0', '7.5']);
+  assert.deepEqual([0.25, 0.5].map((v) => tickLabel(v, 0.25)), ['0.25', '0.50']);
+  assert.equal(tickLabel(1200, 20), '1200');
+  assert.equal(tickLabel(0.30000000000000004, 0.1), '0.3');
+  assert.equal(tickLabel(-0.0000001, 0.1), '0.0');
 });

@@ -44,12 +44,22 @@ export function niceStep(lo: number, hi: number, count: number): number {
   return m * mag;
 }
 
-/** Tick values covering [lo, hi] (inclusive, within a rounding tolerance). At most count*2+2 ticks. */
+/**
+ * Tick values covering [lo, hi] (inclusive, within a rounding tolerance); at least one
+ * for a non-empty range, at most count*2+2.
+ */
 export function niceTicks(lo: number, hi: number, count: number): number[] {
-  const step = niceStep(lo, hi, count);
+  const t = ticksWithStep(lo, hi, niceStep(lo, hi, count));
+  // Rounding the step up (up to ×2) can skip over a short range; half the step cannot,
+  // because it is then at most the span.
+  return t.length > 0 ? t : ticksWithStep(lo, hi, niceStep(lo, hi, count * 2));
+}
+
+function ticksWithStep(lo: number, hi: number, step: number): number[] {
   const first = Math.ceil(lo / step - 1e-9) * step;
   const out: number[] = [];
-  for (let i = 0; i < count * 2 + 2; i++) {
+  const n = Math.min(1000, Math.floor((hi - lo) / step) + 2);
+  for (let i = 0; i < n; i++) {
     const v = first + i * step;
     if (v > hi + step * 1e-9) break;
     out.push(Math.abs(v) < step * 1e-9 ? 0 : v);
@@ -75,8 +85,11 @@ export function byteUnitFor(maxBytes: number): AxisUnit {
 
 /** Tick label text: enough decimals to tell neighbouring ticks apart. */
 export function tickLabel(v: number, step: number): string {
-  const decimals = step >= 1 ? 0 : Math.min(6, Math.ceil(-Math.log10(step) - 1e-9));
-  return v.toFixed(decimals);
+  // As many decimals as the step needs to be exact (2.5 → 1, 0.25 → 2, 20 → 0), at most 6.
+  let decimals = 0;
+  while (decimals < 6 && Math.abs(Math.round(step * 10 ** decimals) - step * 10 ** decimals) > 1e-6 * 10 ** decimals) decimals++;
+  const s = v.toFixed(decimals);
+  return /^-0(\.0*)?$/.test(s) ? s.slice(1) : s;
 }
 
 export type Point = readonly [number, number];

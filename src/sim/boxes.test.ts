@@ -136,3 +136,11 @@ test('through the simulator: a tap host on the mirror port sees a client↔serve
   assert.deepEqual(client.received.map((r) => [r.atUs, r.frame[20]]), [[40, 101]]);
   assert.deepEqual(tap.received.map((r) => [r.atUs, r.frame[20]]), [[15, 1], [35, 101]]);
 });
+
+test('switch with ageingUs 0 floods every frame, like a Linux bridge with ageing_time 0 (the lab\'s tap)', () => {
+  const sw = new LearningSwitch({ ports: 3, ageingUs: 0 });
+  sw.handleFrame(0, fakeFrame(2, 1, 64, 1), 0);
+  sw.handleFrame(1, fakeFrame(1, 2, 64, 2), 0);
+  sw.handleFrame(0, fakeFrame(2, 1, 64, 3), 5);
+  assert.deepEqual(drain(sw), [[1, 1], [2, 1], [0, 2], [2, 2], [1, 3], [2, 3]]);
+});

@@ -80,3 +80,17 @@ test('restart with a different factory, and nodes added as objects need one', ()
   assert.equal(sim.node('a').endpoint, a2);
   assert.notEqual(a2, a);
 });
+
+test('a node crashed from inside its own callback sends nothing more', () => {
+  const { sim, a, made, link } = setup();
+  const b0 = made[0]!.ep;
+  b0.onFrame = (_r, s) => {
+    s.send(0, fakeFrame(1, 2, 64, 1));
+    sim.crash('b'); // e.g. an observer decided this is the crash point
+    s.send(0, fakeFrame(1, 2, 64, 2));
+  };
+  sim.act('a', () => a.send(0, fakeFrame(2, 1, 64, 0)));
+  sim.runUntil(100_000);
+  assert.deepEqual(a.received.map((r) => r.frame[20]), []);
+  assert.equal(link.ba.stats.sent, 0);
+});

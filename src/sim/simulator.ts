@@ -300,6 +300,7 @@ export class Simulator {
   private flush(node: SimNode): void {
     let n = 0;
     for (;;) {
+      if (!node.alive) return; // crashed from inside a callback: sends nothing more
       const out = node.endpoint.pollTransmit();
       if (out === undefined) break;
       if (++n > this.maxFramesPerDrain) {

@@ -14,7 +14,7 @@ export interface TcpFlowStats {
   segments: number;
   dataSegments: number;
   payloadBytes: number;
-  /** Data segments whose bytes start below the highest sequence number already seen in this direction. */
+  /** Segments carrying sequence space (data, SYN, FIN) that starts below the highest already seen in this direction. */
   retransmits: number;
   syn: number;
   fin: number;
@@ -31,7 +31,7 @@ export interface ObservedSegment {
   seq: number;
   ack: number;
   payloadBytes: number;
-  /** Carries bytes below the highest sequence number already seen in its direction. */
+  /** Carries sequence space (data, SYN, FIN) starting below the highest already seen in its direction. */
   retransmit: boolean;
 }
 
@@ -78,7 +78,7 @@ export class TcpObserver implements FrameSink {
     let retransmit = false;
     if (len > 0) {
       const end = (t.seq + len) >>> 0;
-      retransmit = f.highSeq !== undefined && seqDiff(t.seq, f.highSeq) < 0 && t.payload.length > 0;
+      retransmit = f.highSeq !== undefined && seqDiff(t.seq, f.highSeq) < 0;
       if (retransmit) f.retransmits++;
       if (f.highSeq === undefined || seqDiff(end, f.highSeq) > 0) f.highSeq = end;
     }

@@ -9,7 +9,7 @@ import { SeededRng } from '../util/rng.js';
 import { parseIpv4, formatMac } from '../wire/addr.js';
 import { parseEthernetFrame, emitEthernetFrame, ETHERTYPE } from '../wire/ethernet.js';
 import { parseIpv4Packet, emitIpv4Packet } from '../wire/ipv4.js';
-import { parseArpPacket } from '../wire/arp.js';
+import { emitArpPacket, parseArpPacket } from '../wire/arp.js';
 import { parseTcpSegment, emitTcpSegment, tcpSegmentLen, tcpFlags, type TcpRepr } from '../wire/tcp.js';
 import { checkProperty } from '../wire/prop.js';
 
@@ -49,6 +49,8 @@ test('UDP between two hosts, unbound port counted', () => {
   p.run(100_000);
   assert.deepEqual(got, [0, 1, 2, 3, 4].map((i) => `10.0.0.1:4000 m${i}`), 'frames queued during ARP keep their order');
   assert.equal(b.counters()['drop-udp-no-port'], 1);
+  assert.equal(b.counters()['icmp-port-unreachable-out'], 1);
+  assert.equal(a.counters()['icmp-other-in'], 1, 'RFC 1122 §4.1.3.1 port unreachable came back');
   a.udpSend('10.0.0.2', 5000, 4000, new Uint8Array(1473), p.nowUs);
   assert.equal(a.counters()['drop-udp-too-big'], 1, 'no fragmentation: 1473 + 28 > 1500');
 });
@@ -112,6 +114,14 @@ test('gratuitous ARP moves an address to a new MAC (takeover)', () => {
   assert.deepEqual(from, ['1', '2']);
   assert.equal(backup.counters()['icmp-echo-request-in'], 1);
   assert.equal(client.counters()['arp-request-out'], 1, 'no new resolution was needed');
+  // The old primary comes back and hears the announcement: it learns it lost the address.
+  const conflicts: string[] = [];
+  const revived = new Host({ name: 'p2', mac: '02:00:00:00:00:02', ip: '10.0.0.2', prefixLen: 24, rng: new SeededRng(2),
+    onAddressConflict: (ip, mac) => conflicts.push(`${ip} at ${mac}`) });
+  p.hosts[0] = revived;
+  backup.announce(p.nowUs);
+  p.run(1_000_000);
+  assert.deepEqual(conflicts, ['10.0.0.2 at 02:00:00:00:00:0b']);
 });
 
 test('off-subnet traffic goes to the gateway MAC; no gateway → no-route drop', () => {
@@ -262,4 +272,66 @@ test('mutated ARP frames never throw', () => {
     p.drain();
   }), 1000);
   p.run(10_000_000);
+});
+
+test('ICMP port unreachable quotes the datagram and is rate-limited', () => {
+  const a = host(1), b = host(2, { icmpErrorsPerSecond: 10 });
+  const p = new Pump([a, b]);
+  for (let i = 0; i < 30; i++) a.udpSend('10.0.0.2', 9, 1000 + i, te.encode('x'), 0);
+  p.run(100_000);
+  assert.equal(b.counters()['icmp-port-unreachable-out'], 10);
+  assert.equal(b.counters()['icmp-error-rate-limited'], 20);
+  const icmp = p.sent.filter((s) => s.from === 1 && s.frame[23] === 1).map((s) => s.frame);
+  assert.equal(icmp.length, 10);
+  // type 3 code 3, then the quoted IPv4 header (20) + UDP header (8) of the first datagram.
+  const m = icmp[0]!.subarray(34);
+  assert.deepEqual([m[0], m[1], m.length], [3, 3, 8 + 28]);
+  assert.equal((m[8 + 20]! << 8) | m[8 + 21]!, 1000, 'quoted UDP source port');
+  p.run(1_000_000);                                           // tokens refill over time
+  a.udpSend('10.0.0.2', 9, 2000, te.encode('x'), p.nowUs);
+  p.run(100_000);
+  assert.equal(b.counters()['icmp-port-unreachable-out'], 11);
+});
+
+test('a packet claiming our own address as source is dropped', () => {
+  const b = host(2);
+  const f = tcpFrame(seg({ flags: tcpFlags({ syn: true }) }), 0x0a000002, 0x0a000002);
+  b.handleFrame(0, f, 0);
+  assert.equal(b.counters()['drop-ipv4-bad-source'], 1);
+  assert.equal(b.pollTransmit(), undefined);
+});
+
+test('RFC 5227 probes: an address we own is defended, others ignored, nothing cached', () => {
+  const b = host(2, { aliases: ['10.0.0.20'] });
+  const probe = (target: number): Uint8Array => {
+    const f = new Uint8Array(42);
+    emitArpPacket({ operation: 'request', senderMac: new Uint8Array([2, 0, 0, 0, 0, 0x0c]), senderIp: 0, targetMac: new Uint8Array(6), targetIp: target }, f, 14);
+    emitEthernetFrame({ dst: new Uint8Array(6).fill(0xff), src: new Uint8Array([2, 0, 0, 0, 0, 0x0c]), ethertype: ETHERTYPE.arp, payload: f.subarray(14) }, f, 0);
+    return f;
+  };
+  b.handleFrame(0, probe(0x0a000014), 0);
+  const out = b.pollTransmit();
+  assert.ok(out !== undefined);
+  const r = parseArpPacket(out.frame.subarray(14));
+  assert.ok(r.ok && r.value.operation === 'reply' && r.value.senderIp === 0x0a000014 && r.value.targetIp === 0);
+  b.handleFrame(0, probe(0x0a000063), 0);
+  assert.equal(b.pollTransmit(), undefined);
+  assert.deepEqual([b.counters()['arp-probe-defended'], b.counters()['arp-probe-ignored']], [1, 1]);
+  assert.equal(b.arpKnows(0), false);
+});
+
+test('learnNeighbor releases frames waiting for ARP and spares the next resolution', () => {
+  const a = host(1);
+  a.udpSend('10.0.0.2', 9, 9, te.encode('q'), 0);
+  const req = a.pollTransmit();
+  assert.ok(req !== undefined && req.frame[12] === 0x08 && req.frame[13] === 0x06, 'ARP request first');
+  assert.equal(a.pollTransmit(), undefined);
+  a.learnNeighbor('10.0.0.2', new Uint8Array([2, 0, 0, 0, 0, 2]), 10);
+  const out = a.pollTransmit();
+  assert.ok(out !== undefined);
+  assert.equal(formatMac(out.frame.subarray(0, 6)), '02:00:00:00:00:02');
+  a.learnNeighbor('10.0.1.5', new Uint8Array([2, 0, 0, 0, 0, 5]), 10);
+  assert.equal(a.arpKnows('10.0.1.5'), false, 'off-subnet neighbours are ignored');
+  a.udpSend('10.0.0.2', 9, 9, te.encode('r'), 20);
+  assert.equal(a.counters()['arp-request-out'], 1);
 });

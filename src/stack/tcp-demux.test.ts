@@ -90,6 +90,9 @@ test('RFC 9293 §3.10.7.2 in LISTEN: RST ignored, ACK answered with RST, plain s
   assert.deepEqual([sent[0]!.seg.seq, sent[0]!.seg.flags.rst, sent[0]!.seg.flags.ack], [555, true, false]);
   assert.equal(counters.get('drop-tcp-listen-rst'), 1);
   assert.equal(counters.get('drop-tcp-listen-no-syn'), 1);
+  demux.handleSegment(LOCAL, REMOTE, seg({ srcPort: 0, flags: tcpFlags({ syn: true }) }), 0);
+  assert.equal(counters.get('drop-tcp-port-zero'), 1);
+  assert.equal(made.length, 0);
   demux.unlisten(80);
   demux.handleSegment(LOCAL, REMOTE, seg({ flags: tcpFlags({ syn: true }) }), 0);
   assert.equal(sent.length, 2, 'closed port: RST');

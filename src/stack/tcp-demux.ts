@@ -58,6 +58,12 @@ export class TcpEntry<C extends TcpEngine> {
   /** FIN received; onEnd() goes out once every byte before it has been delivered. */
   peerFin = false;
   endDelivered = false;
+  /**
+   * end() before the handshake completed: the FIN waits for 'established'. A CLOSE in
+   * SYN-SENT deletes the TCB and drops queued data (RFC 9293 §3.10.4); StreamConnection
+   * promises a FIN after every queued byte.
+   */
+  endWhenOpen = false;
   closed = false;
   deadlineUs: number | undefined;
   readonly stream: HostStreamConnection;
@@ -89,6 +95,7 @@ export class TcpEntry<C extends TcpEngine> {
       },
       end(): void {
         if (entry.closed) return;
+        if (entry.conn.state === 'SYN-SENT') { entry.endWhenOpen = true; return; }
         entry.conn.close();
         demux.touch(entry);
       },
@@ -123,6 +130,7 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     private readonly counters: Counters,
     private readonly send: TcpSend,
     ephemeralSeed: number,
+    private readonly onAppError?: (err: unknown, connectionId: string) => void,
   ) {
     const span = limits.ephemeralHigh - limits.ephemeralLow + 1;
     this.nextEphemeral = limits.ephemeralLow + (ephemeralSeed % span);
@@ -160,7 +168,8 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
   /**
    * Installs a connection that was built elsewhere (restored from a snapshot: an
    * ST-TCP takeover, a CRAFT splice) and binds an application to it. The engine keeps
-   * its own sequence numbers; the table only learns its 4-tuple.
+   * its own sequence numbers; the table only learns its 4-tuple. The app gets onOpen()
+   * at once when the engine is past the handshake.
    */
   adopt(tuple: FourTuple, conn: C, makeApp: HostStreamService): HostStreamConnection {
     const key = tupleKey(tuple);
@@ -168,14 +177,26 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     if (this.table.size >= this.limits.maxConnections) throw new Error('connection table full');
     const e = new TcpEntry(key, { ...tuple }, conn, this);
     this.table.set(key, e);
-    e.app = makeApp(e.stream);
     this.counters.inc('tcp-adopted');
+    e.app = makeApp(e.stream);
+    if (conn.state !== 'SYN-SENT' && conn.state !== 'SYN-RECEIVED') e.app.onOpen?.();
     this.touch(e);
+    this.dispatch();
     return e.stream;
+  }
+
+  /** Something outside the host changed a connection (e.g. its ACK limit): poll it for output. */
+  poke(tuple: FourTuple): boolean {
+    const e = this.table.get(tupleKey(tuple));
+    if (e === undefined || e.closed) return false;
+    this.touch(e);
+    return true;
   }
 
   /** A parsed, checksum-verified segment addressed to this host. */
   handleSegment(localIp: number, remoteIp: number, seg: TcpRepr, nowUs: number): void {
+    // Port 0 is reserved (RFC 6335 §6): no connection can use it; Linux drops such segments too.
+    if (seg.srcPort === 0 || seg.dstPort === 0) { this.counters.inc('drop-tcp-port-zero'); return; }
     const tuple: FourTuple = { localIp, localPort: seg.dstPort, remoteIp, remotePort: seg.srcPort };
     const key = tupleKey(tuple);
     const e = this.table.get(key);
@@ -237,15 +258,27 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
   dispatch(): void {
     if (this.dispatching) return;                  // an app callback re-entered via write(): the outer loop continues
     this.dispatching = true;
+    let firstError: { err: unknown } | undefined;
     try {
       for (let round = 0; this.touchedEv.size > 0 && round < 64; round++) {
         const batch = [...this.touchedEv];
         this.touchedEv.clear();
-        for (const e of batch) this.drainEvents(e);
+        for (const e of batch) {
+          try {
+            this.drainEvents(e);
+          } catch (err) {
+            // An app bug must not stall other connections: abort this one, go on, report.
+            this.counters.inc('tcp-app-exception');
+            if (!e.closed) { e.conn.abort(); this.touch(e); }
+            if (this.onAppError !== undefined) this.onAppError(err, e.stream.id);
+            else firstError ??= { err };
+          }
+        }
       }
     } finally {
       this.dispatching = false;
     }
+    if (firstError !== undefined) throw firstError.err;
   }
 
   private drainEvents(e: TcpEntry<C>): void {
@@ -267,6 +300,7 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
           } else {
             this.counters.inc('tcp-established-active');
           }
+          if (e.endWhenOpen) { e.endWhenOpen = false; e.conn.close(); }
           e.app?.onOpen?.();
           break;
         case 'readable':
@@ -333,14 +367,21 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
       const d = e.conn.pollDeadline();
       if (d !== e.deadlineUs) {
         e.deadlineUs = d;
-        if (d !== undefined) this.timers.push(d, e);
+        if (d !== undefined) {
+          this.timers.push(d, e);
+          this.timers.compact(this.table.size);      // O(1) unless stale slots piled up
+        }
       }
     }
   }
 
-  /** Earliest engine deadline; `nowUs` if some engine has not been drained yet. */
+  /**
+   * Earliest engine deadline; `nowUs` if some engine has not been drained yet or has
+   * events for its app (an app call made outside a handle* call, e.g. destroy(): the
+   * driver's prompt handleTimeout() then delivers them).
+   */
   pollDeadline(nowUs: number): number | undefined {
-    if (this.touchedTx.size > 0) return nowUs;
+    if (this.touchedTx.size > 0 || this.touchedEv.size > 0) return nowUs;
     return this.timers.peek();
   }
 

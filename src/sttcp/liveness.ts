@@ -17,7 +17,8 @@ export interface LivenessConfig {
 export const defaultLiveness: Readonly<LivenessConfig> = Object.freeze({
   heartbeatUs: 10_000,
   missLimit: 3,
-  leaseUs: 20_000,
+  // One lost heartbeat (or its echo) must not lapse the lease: > 2 intervals minus slack.
+  leaseUs: 25_000,
   marginUs: 2_000,
 });
 

@@ -7,6 +7,8 @@
 // drain pollEvent() until undefined, then schedule handleTimeout(pollDeadline()).
 // Not supported (documented): urgent data (URG is parsed, the pointer ignored, bytes
 // delivered in line), ECN (ECE/CWR ignored, never negotiated), TCP Fast Open, D-SACK.
+// No FIN-WAIT-2 timeout (the application decides); a new SYN
+// for a tuple in TIME-WAIT is the host's decision (here it gets a challenge ACK).
 
 import type { TcpRepr } from '../wire/tcp.js';
 import type { TcpConfig } from './config.js';
@@ -18,7 +20,7 @@ import { becomeClosed } from './lifecycle.js';
 import { ackField, ackGated, buildSegment } from './output.js';
 import { readBytes } from './receiver.js';
 import { nextSegment } from './sender.js';
-import { seqAdd } from './seq.js';
+import { seqAdd, seqGt } from './seq.js';
 import type { TcpSnapshot } from './snapshot.js';
 import { snapshotOf, tcbFromSnapshot } from './snapshot.js';
 import type { TcpCloseReason, TcpEvent, TcpStateName, TcpStats } from './state.js';
@@ -55,6 +57,17 @@ export interface TcpSequenceInfo {
   sndWndShift: number;
   rcvWndShift: number;
   sndMss: number;
+}
+
+/**
+ * Sequence number for a segment without text: SND.NXT in RFC terms, but the highest sequence
+ * sent (not the go-back-N pointer after an RTO: a peer that already holds those bytes would
+ * find an older number unacceptable and ignore our ACK), kept inside the peer's window as
+ * Linux's tcp_acceptable_seq() does.
+ */
+function ackSeq(t: Tcb): number {
+  const wndEnd = seqAdd(t.sndUna, t.sndWnd);
+  return seqGt(t.sndMax, wndEnd) && t.sndWnd > 0 ? wndEnd : t.sndMax;
 }
 
 export class TcpConnection {
@@ -118,7 +131,7 @@ export class TcpConnection {
       // While the ACK gate holds, a pure ACK repeating the last one would reach the peer
       // as a duplicate ACK and trigger a spurious fast retransmit: send it when the gate moves.
       if (ackGated(t) && ackField(t) === t.lastAckSent) { t.ackNow = false; return undefined; }
-      return buildSegment(t, nowUs, { seq: t.sndNxt, flags: { ack: true } });
+      return buildSegment(t, nowUs, { seq: ackSeq(t), flags: { ack: true } });
     }
     return undefined;
   }

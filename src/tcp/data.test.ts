@@ -213,3 +213,36 @@ test('sequence numbers wrap past 2^32 in both directions', () => {
   tr.expectSend({ seq: (iss + 3001) >>> 0, ack: (riss + 201) >>> 0 });
   assert.equal(tr.conn.info().sndUna, (iss + 3001) >>> 0);
 });
+
+test('window shrunk to zero under data in flight: retransmissions probe, no timeout while the peer answers', () => {
+  const tr = established({ maxRetransmits: 2, maxRtoUs: 1_000_000 });
+  tr.conn.send(fill(1000));
+  tr.drainSend();
+  tr.recv({ seq: P, ack: A, window: 0 });
+  for (let i = 0; i < 6; i++) {
+    tr.advanceToDeadline();
+    tr.expectSend({ seq: A, flags: { ack: true, psh: true }, payload: fill(1000) }, `probe by retransmission ${i}`);
+    tr.recv({ seq: P, ack: A, window: 0 });
+  }
+  assert.equal(tr.state, 'ESTABLISHED');
+  tr.recv({ seq: P, ack: A + 1000, window: 5000 });
+  assert.equal(tr.conn.pollDeadline(), undefined);
+  // A peer that stops answering is given up on.
+  tr.conn.send(fill(1000));
+  tr.drainSend();
+  tr.recv({ seq: P, ack: A + 1000, window: 0 });
+  for (let i = 0; i < 20 && tr.conn.closeReason === undefined; i++) { tr.advanceToDeadline(); tr.drainSend(); }
+  assert.equal(tr.conn.closeReason, 'timeout');
+});
+
+test('Nagle (Minshall): the small tail of a reply is not held behind full-sized segments', () => {
+  const tr = established({ nagle: true });
+  tr.conn.send(fill(2500));
+  tr.expectSend({ seq: A, payload: fill(2500).subarray(0, 1000) });
+  tr.expectSend({ seq: A + 1000, payload: fill(2500).subarray(1000, 2000) });
+  tr.expectSend({ seq: A + 2000, flags: { ack: true, psh: true }, payload: fill(2500).subarray(2000) }, 'no small segment outstanding');
+  tr.conn.send(fill(10));
+  tr.expectNoSend('now a small segment is outstanding');
+  tr.recv({ seq: P, ack: A + 2500 });
+  tr.expectSend({ seq: A + 2500, flags: { ack: true, psh: true }, payload: fill(10) });
+});

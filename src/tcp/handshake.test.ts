@@ -187,3 +187,17 @@ test('established fixture leaves nothing pending', () => {
   tr.expectNoSend();
   assert.equal(tr.conn.pollDeadline(), undefined);
 });
+
+test('RFC 6298 §5.7: after a retransmitted SYN with no RTT sample, data starts with RTO = 3 s', () => {
+  const tr = synSent();
+  tr.advanceToDeadline();
+  tr.expectSend({ seq: LOCAL_ISS, flags: { syn: true } });
+  // The SYN-ACK answers the retransmission: Karn forbids timing it (no timestamps here).
+  tr.recv({ seq: REMOTE_ISS, ack: LOCAL_ISS + 1, flags: { syn: true, ack: true }, options: { mss: 1000 } });
+  tr.drainSend();
+  assert.equal(tr.conn.info().srttUs, undefined);
+  assert.equal(tr.conn.info().rtoUs, 3_000_000);
+  tr.conn.send(new Uint8Array(10));
+  tr.drainSend();
+  assert.equal(tr.conn.pollDeadline(), tr.nowUs + 3_000_000);
+});

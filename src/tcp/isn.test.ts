@@ -1,3 +1,4 @@
+// isnFor: RFC 6528 structure (4 µs clock plus keyed hash of the tuple), determinism and spread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

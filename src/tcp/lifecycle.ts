@@ -2,12 +2,24 @@
 // TIME-WAIT, and the final move to CLOSED (sticky: RFC 9293 §3.10 "delete the TCB").
 // Which segment or call triggers them is decided in input.ts / handshake.ts / connection.ts.
 
+import { RttEstimator } from './rtt.js';
 import type { TcpCloseReason } from './state.js';
 import type { Tcb } from './tcb.js';
+
+/** RFC 6298 §5.7: the RTO after a retransmitted SYN, when no RTT sample exists. */
+export const SYN_FALLBACK_RTO_US = 3_000_000;
 
 export function becomeEstablished(t: Tcb): void {
   t.state = 'ESTABLISHED';
   t.synNeeded = false;
+  t.consecutiveRtos = 0;
+  const rtt = t.rtt.snapshot();
+  if (t.synRetransmitted && rtt.srttUs < 0 && rtt.initialRtoUs < SYN_FALLBACK_RTO_US) {
+    // RFC 6298 §5.7: the SYN's timer expired and nothing was measured: start data at RTO = 3 s.
+    t.rtt = RttEstimator.restore({ ...rtt, initialRtoUs: Math.min(SYN_FALLBACK_RTO_US, rtt.maxRtoUs), backoffCount: 0 });
+  } else {
+    t.rtt.resetBackoff();
+  }
   t.emit({ type: 'established' });
 }
 

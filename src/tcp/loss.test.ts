@@ -150,3 +150,31 @@ test('SACK: after an RTO, go-back-N skips what the peer SACKed (RFC 6675 §5.1)'
   tr.recv({ seq: P, ack: A + 2000 });
   tr.expectSend({ seq: A + 2000, payload: data.subarray(2000, 3000) });
 });
+
+test('RFC 3042 limited transmit: the first two duplicate ACKs each release one new segment', () => {
+  const tr = established({ sack: false, initialWindowSegments: 4 });
+  const data = fill(8000);
+  tr.conn.send(data);
+  assert.equal(tr.drainSend().length, 4, 'initial window of 4 segments');
+  tr.recv({ seq: P, ack: A });
+  tr.expectSend({ seq: A + 4000, payload: data.subarray(4000, 5000) }, 'after the first dup ACK');
+  tr.expectNoSend();
+  tr.recv({ seq: P, ack: A });
+  tr.expectSend({ seq: A + 5000, payload: data.subarray(5000, 6000) }, 'after the second dup ACK');
+  tr.expectNoSend();
+  tr.recv({ seq: P, ack: A });
+  tr.expectSend({ seq: A, payload: data.subarray(0, 1000) }, 'third: fast retransmit');
+});
+
+test('SACK reneging: a cumulative ACK stopping at SACKed data clears the scoreboard (RFC 2018 §8)', () => {
+  const tr = established({ sack: true }, L, R, SACK_PEER);
+  const data = fill(3000);
+  tr.conn.send(data);
+  tr.drainSend();
+  tr.recv({ seq: P, ack: A, options: { sack: [{ left: A + 1000, right: A + 3000 }] } });
+  tr.advanceToDeadline();
+  tr.expectSend({ seq: A, payload: data.subarray(0, 1000) }, 'first RTO: the hole only');
+  tr.recv({ seq: P, ack: A + 1000 }); // it held A+1000.. yet ACKs only up to it: reneged
+  assert.equal(tr.conn.stats().sackReneging, 1);
+  tr.expectSend({ seq: A + 1000, payload: data.subarray(1000, 2000) }, 'go-back-N resends what was SACKed');
+});

@@ -1,3 +1,5 @@
+// Reassembly: out-of-order storage, window and segment bounds, RFC 2018 SACK block order,
+// and properties: any permutation/duplication of a stream comes back exact; hostile input is bounded.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -185,4 +187,27 @@ test('take trims stored bytes the connection already passed (rcvNxt inside a run
   q.insert(seqAdd(NXT, 400), s.subarray(0, 10), seqAdd(NXT, 300));
   assert.equal(q.take(seqAdd(NXT, 500)), undefined); // passed entirely: discarded
   assert.equal(q.bufferedBytes(), 0);
+});
+
+test('property: arbitrary segments anywhere in sequence space never throw and respect the bounds', () => {
+  fc.assert(fc.property(
+    fc.nat(0xffffffff),
+    fc.integer({ min: 0, max: 5000 }), fc.integer({ min: 1, max: 20 }),
+    fc.array(fc.record({
+      seq: fc.oneof(fc.nat(0xffffffff), fc.integer({ min: -3000, max: 8000 })),
+      len: fc.nat(3000), advance: fc.integer({ min: -100, max: 2000 }),
+    }), { maxLength: 60 }),
+    (nxt0, maxBytes, maxSegments, ops) => {
+      const q = new Reassembly(maxBytes, maxSegments);
+      let nxt = nxt0 >>> 0;
+      for (const o of ops) {
+        const seq = o.seq >= 0 && o.seq > 8000 ? o.seq >>> 0 : seqAdd(nxt, o.seq);
+        q.insert(seq, bytes(o.len), nxt);
+        if (o.advance > 0) nxt = seqAdd(nxt, o.advance);
+        q.take(nxt);
+        assert.ok(q.bufferedBytes() <= maxBytes);
+        assert.ok(q.segmentCount() <= maxSegments + 1);
+        for (const b of q.sackBlocks(4)) assert.ok(((b.left - nxt) >>> 0) < maxBytes + 1);
+      }
+    }), fcParams('src/tcp/reassembly.test.ts'));
 });

@@ -1,3 +1,5 @@
+// RttEstimator: RFC 6298 arithmetic by example, clamping and backoff, and a property that
+// the RTO stays in bounds and a restored estimator continues identically.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

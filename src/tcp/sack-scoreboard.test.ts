@@ -1,3 +1,5 @@
+// SackScoreboard: merging, bounds, and RFC 6675 IsLost/SetPipe/NextSeg by example and against a
+// brute-force per-byte model; hostile SACK blocks keep every invariant.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -180,4 +182,35 @@ test('SetPipe/NextSeg at the IsLost byte threshold: exactly (DupThresh-1)*SMSS a
   sb.update(UNA, [blk(300, 301)]);
   assert.equal(sb.pipe(UNA, at(301), UNA, MSS), 0);
   assert.equal(sb.nextSeg(UNA, at(301), UNA, MSS)?.kind, 'rule1');
+});
+
+test('property: arbitrary (hostile) SACK blocks never throw; ranges stay bounded, sorted and counted', () => {
+  fc.assert(fc.property(
+    fc.nat(0xffffffff), fc.integer({ min: 1, max: 8 }),
+    fc.array(fc.tuple(fc.nat(0xffffffff), fc.nat(0xffffffff), fc.integer({ min: 0, max: 100_000 })), { maxLength: 40 }),
+    (una0, maxBlocks, acks) => {
+      const sb = new SackScoreboard(maxBlocks);
+      let una = una0 >>> 0;
+      for (const [l, r, adv] of acks) {
+        sb.update(una, [{ left: l, right: r }, { left: seqAdd(una, adv), right: seqAdd(una, adv + 1000) }]);
+        una = seqAdd(una, adv % 3000);
+        sb.update(una, []);
+        const bl = sb.blocks();
+        assert.ok(bl.length <= maxBlocks);
+        let sum = 0;
+        let prevRight: number | undefined;
+        for (const b of bl) {
+          const lo = (b.left - una) >>> 0;
+          const hi = (b.right - una) >>> 0;
+          assert.ok(lo < hi && hi < 0x8000_0000, 'above SND.UNA and non-empty');
+          if (prevRight !== undefined) assert.ok(lo > prevRight, 'sorted, disjoint, non-adjacent');
+          prevRight = hi;
+          sum += hi - lo;
+        }
+        assert.equal(sb.sackedBytes(), sum);
+        const p = sb.pipe(una, seqAdd(una, 200_000), una, 1460);
+        assert.ok(p >= 0 && p <= 200_000);
+        sb.nextSeg(una, seqAdd(una, 200_000), una, 1460);
+      }
+    }), fcParams('src/tcp/sack-scoreboard.test.ts'));
 });

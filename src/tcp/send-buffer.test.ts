@@ -1,3 +1,5 @@
+// SendBuffer: bounded appends, seq-addressed slices across blocks and the 2^32 wrap, ACK
+// trimming, view stability, and a model-based property with snapshot/restore.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

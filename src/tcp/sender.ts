@@ -49,6 +49,12 @@ export function processAck(t: Tcb, seg: TcpRepr, nowUs: number): void {
     takeRttSample(t, seg, ack, nowUs);
     t.sendBuffer.ackTo(seqMin(ack, t.sendBuffer.endSeq()));
     t.sndUna = ack;
+    if (t.sackOn && t.scoreboard.isSacked(ack)) {
+      // RFC 2018 §8 reneging: the cumulative ACK stops at data the receiver had SACKed, so it
+      // discarded it. Forget the scoreboard, or go-back-N would skip that data forever.
+      t.scoreboard.clear();
+      t.stats.sackReneging++;
+    }
     if (seqLt(t.sndNxt, ack)) t.sndNxt = ack; // an ACK for data sent before an RTO rewound sndNxt
     if (seqLt(t.highRxt, ack)) t.highRxt = ack;
     t.consecutiveRtos = 0;
@@ -207,7 +213,10 @@ export function nextSegment(t: Tcb, nowUs: number): TcpRepr | undefined {
       return seg;
     }
   }
-  return newData(t, nowUs, cwnd - flightSize(t));
+  // RFC 3042 limited transmit: each of the first two duplicate ACKs lets one new segment out
+  // (FlightSize may reach cwnd + 2 SMSS), so small windows still collect three dup ACKs.
+  const limited = Math.min(t.dupAcks, DUP_THRESH - 1) * t.segMax;
+  return newData(t, nowUs, cwnd + limited - flightSize(t));
 }
 
 function skipSacked(t: Tcb): void {
@@ -218,7 +227,9 @@ function skipSacked(t: Tcb): void {
 
 /**
  * New data (and our FIN) at SND.NXT = SND.MAX, within min(cwnd room, peer window).
- * Nagle (RFC 1122 §4.2.3.4 / RFC 896): hold a partial segment while data is unacknowledged.
+ * Nagle (RFC 1122 §4.2.3.4 / RFC 896) in Minshall's variant, as Linux: hold a partial segment
+ * only while an earlier partial segment is unacknowledged — so the small tail of a reply is not
+ * stuck behind the peer's delayed ACK of the full segments before it.
  * Sender SWS avoidance (RFC 1122 §4.2.3.4): send a window-limited partial segment only if it
  * is at least half the largest window the peer ever offered, or the persist timer fired.
  */
@@ -242,7 +253,7 @@ function newData(t: Tcb, nowUs: number, cwndRoom: number): TcpRepr | undefined {
   let send: boolean;
   if (len === 0) send = fin;
   else if (len >= maxSeg) send = true;
-  else if (carriesAll) send = !t.cfg.nagle || flight === 0 || fin || t.forceSend;
+  else if (carriesAll) send = !t.cfg.nagle || flight === 0 || !seqGt(t.sndSml, t.sndUna) || fin || t.forceSend;
   else if (wndRoom <= cwndRoom) send = len >= t.maxSndWnd / 2 || t.forceSend; // window-limited
   else send = flight === 0; // cwnd-limited: wait for ACKs to open it
   if (!send) return undefined;
@@ -251,6 +262,7 @@ function newData(t: Tcb, nowUs: number, cwndRoom: number): TcpRepr | undefined {
   t.sndNxt = seqAdd(seq, len + (fin ? 1 : 0));
   t.sndMax = t.sndNxt;
   if (fin) t.finSent = true;
+  if (len > 0 && len < maxSeg) t.sndSml = seqAdd(seq, len);
   t.stats.bytesOut += len;
   t.lastSendUs = nowUs;
   t.forceSend = false;

@@ -77,6 +77,7 @@ export interface TcbVars {
   forceSend: boolean;          // persist timer expired with a small non-zero window: override SWS
   consecutiveRtos: number;
   lastSendUs: number;          // last time new data was sent (RFC 5681 §4.1 idle restart)
+  sndSml: number;              // end of the last sub-MSS segment sent (Nagle, Minshall's variant)
 
   // --- loss recovery (RFC 5681 / 6582 / 6675) ---
   dupAcks: number;
@@ -116,7 +117,7 @@ export const TCB_VAR_KEYS: Record<keyof TcbVars, true> = {
   ackNow: true, delackDeadlineUs: true, unackedFullSegments: true,
   rttSeq: true, rttStartUs: true,
   rtxDeadlineUs: true, persistDeadlineUs: true, persistBackoff: true, probesUnanswered: true, probePending: true,
-  forceSend: true, consecutiveRtos: true, lastSendUs: true,
+  forceSend: true, consecutiveRtos: true, lastSendUs: true, sndSml: true,
   dupAcks: true, inRecovery: true, recoverEnd: true, highRxt: true, rtxHeadPending: true,
   lastRecvUs: true, keepaliveDeadlineUs: true, keepalivesUnanswered: true, keepalivePending: true,
   timeWaitDeadlineUs: true,
@@ -198,7 +199,7 @@ export function initialVars(cfg: TcpConfig, iss: number, nowUs: number): TcbVars
     ackNow: false, delackDeadlineUs: undefined, unackedFullSegments: 0,
     rttSeq: undefined, rttStartUs: 0,
     rtxDeadlineUs: undefined, persistDeadlineUs: undefined, persistBackoff: 0, probesUnanswered: 0,
-    probePending: false, forceSend: false, consecutiveRtos: 0, lastSendUs: nowUs,
+    probePending: false, forceSend: false, consecutiveRtos: 0, lastSendUs: nowUs, sndSml: iss,
     dupAcks: 0, inRecovery: false, recoverEnd: iss, highRxt: iss, rtxHeadPending: false,
     lastRecvUs: nowUs, keepaliveDeadlineUs: undefined, keepalivesUnanswered: 0, keepalivePending: false,
     timeWaitDeadlineUs: undefined,

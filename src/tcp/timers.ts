@@ -55,7 +55,11 @@ function onRetransmitTimer(t: Tcb, nowUs: number): void {
   const handshaking = t.state === 'SYN-SENT' || t.state === 'SYN-RECEIVED';
   if (!handshaking && t.sndUna === t.sndMax) return; // nothing outstanding: stale deadline
   t.stats.rtoExpirations++;
-  t.consecutiveRtos++;
+  // The peer shrank its window to zero under data in flight: our retransmissions are window
+  // probes now (RFC 9293 §3.8.6.1 MUST-36: no timeout while the peer answers). Only a peer
+  // silent for 2 * maxRtoUs counts as gone (Linux does the same in tcp_retransmit_timer).
+  const zeroWindowAnswered = !handshaking && t.sndWnd === 0 && nowUs - t.lastRecvUs <= 2 * t.cfg.maxRtoUs;
+  if (!zeroWindowAnswered) t.consecutiveRtos++;
   // RFC 9293 §3.8.3 (R2): give up after a bounded number of retransmissions.
   const limit = handshaking ? t.cfg.synRetries : t.cfg.maxRetransmits;
   if (t.consecutiveRtos > limit) {

@@ -98,3 +98,12 @@ test('RFC 1624 updates compose: several field rewrites in a row still match', ()
     assert.equal(hc, internetChecksum(b));
   }), 1000);
 });
+
+test('long ranges (past the 32 KiB accumulator chunks) match the reference', () => {
+  const b = new Uint8Array(200_001);
+  for (let i = 0; i < b.length; i++) b[i] = (i * 2654435761) >>> 24;
+  b.fill(0xff, 1000, 140_000);                          // worst case for the accumulators
+  for (const [off, len] of [[0, b.length], [1, 199_999], [3, 65_537], [7, 131_072]] as const) {
+    assert.equal(internetChecksum(b, off, len), reference(b.subarray(off, off + len)));
+  }
+});

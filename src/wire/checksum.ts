@@ -11,16 +11,26 @@
  */
 export function onesSum(buf: Uint8Array, offset = 0, length = buf.length - offset, initial = 0): number {
   let sum = initial;
-  const end = offset + length;
-  const evenEnd = offset + (length & ~1);
-  let i = offset;
-  // Unrolled by four words; JS numbers hold the carries, folded once at the end.
-  for (; i + 8 <= evenEnd; i += 8) {
-    sum += ((buf[i]! << 8) | buf[i + 1]!) + ((buf[i + 2]! << 8) | buf[i + 3]!)
-      + ((buf[i + 4]! << 8) | buf[i + 5]!) + ((buf[i + 6]! << 8) | buf[i + 7]!);
+  let i = 0;
+  if (length >= 64) {
+    // 32-bit big-endian loads, two per iteration, into int32 accumulators; chunks of
+    // 32 KiB keep each accumulator below 2^32, so `>>> 0` recovers it exactly.
+    const v = new DataView(buf.buffer, buf.byteOffset + offset, length);
+    const end8 = length & ~7;
+    while (i < end8) {
+      const stop = Math.min(end8, i + 32768);
+      let hi = 0, lo = 0;
+      for (; i < stop; i += 8) {
+        const w = v.getUint32(i), x = v.getUint32(i + 4);
+        hi = (hi + (w >>> 16) + (x >>> 16)) | 0;
+        lo = (lo + (w & 0xffff) + (x & 0xffff)) | 0;
+      }
+      sum += (hi >>> 0) + (lo >>> 0);
+    }
   }
-  for (; i < evenEnd; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
-  if (evenEnd < end) sum += buf[evenEnd]! << 8;
+  const end = offset + length;
+  for (i += offset; i + 1 < end; i += 2) sum += (buf[i]! << 8) | buf[i + 1]!;
+  if (i < end) sum += buf[i]! << 8;
   return sum;
 }
 

@@ -22,6 +22,17 @@ export function isWildcard(id: TerminationId): boolean {
   return id.includes('*') || id.includes('$');
 }
 
+/**
+ * Does `id` fall under `pattern`? '*' (ALL) and '$' (CHOOSE) match any run of characters
+ * ('al/*' covers 'al/1' and 'al/1/2'; '*' covers everything); other characters match exactly.
+ */
+export function terminationMatches(pattern: TerminationId, id: TerminationId): boolean {
+  if (pattern === '*' || pattern === '$') return true;
+  let re = '^';
+  for (const ch of pattern) re += ch === '*' || ch === '$' ? '.*' : ch.replace(/[\\^.+?()[\]{}|]/g, '\\$&');
+  return new RegExp(`${re}$`).test(id);
+}
+
 /** Package-qualified name "pkg/item" (e.g. 'al/of', 'dd/ce', 'cg/rt'); 'pkg/*' and '*\/*' in audits. */
 export type PkgdName = string;
 
@@ -522,7 +533,7 @@ export function media(p: { mode?: StreamMode; local?: string; remote?: string; s
   return { streams: [stream] };
 }
 
-/** Events descriptor: events({ requestId: 1, events: [...] }) or events(1, 'al/of', 'al/on'). */
+/** Events descriptor: events(1, 'al/of', { name: 'al/on', params: { strict: 'state' } }). */
 export function events(requestId: number, ...names: (PkgdName | RequestedEvent)[]): EventsDescriptor {
   return { requestId, events: names.map((n) => (typeof n === 'string' ? { name: n } : n)) };
 }

@@ -126,6 +126,9 @@ test('malformed input yields typed errors with the H.248 code to answer, never a
   assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=79{C=-{A=a{E=1{al/on},E=2{al/of}}}}').h248Code, 448);
   assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=4294967296{C=-{A=a}}').h248Code, 400);
   assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=1{C=-{SC=ROOT{SV{MT=RS}}}}').h248Code, 442);
+  // well-formed tokens in a combination the protocol forbids: 401 Protocol Error
+  assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=1{C=-{SC=ROOT{SV{MT=FL,RE=909,AD=2944,MG=[1.2.3.5]}}}}').h248Code, 401);
+  assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=1{C=-{MF=al/1{M{O{MO=SR},ST=2{O{MO=RC}}}}}}').h248Code, 401);
   assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=1{C=-{A=a{M{L{v=0').code, 'malformed');
   assert.equal(parseErr('MEGACO/1 [1.2.3.4]:2944 T=1{C=-{A=a}} garbage').h248Code, 400);
 });
@@ -151,6 +154,7 @@ test('printer refuses models with no text encoding (local misuse)', () => {
   assert.throws(() => printMessage(M.message(1, 'mg1', M.request(1, M.action('-', M.add('bad id'))))), H248EncodeError);
   assert.throws(() => printMessage(M.message(1, 'mg1', M.errorReply(1, 400, 'has "quotes"'))), H248EncodeError);
   assert.throws(() => printMessage(M.message(1, 'mg1')), H248EncodeError);
+  assert.equal(printMessage(M.message(2, 'mg1', M.request(1, M.action('-', M.modify(['al/1', 'al/2']))))), '!/2 mg1 T=1{C=-{MF=[al/1,al/2]}}');
 });
 
 test('print-then-parse is the identity (long and compact), property', () => {
@@ -162,6 +166,7 @@ test('print-then-parse is the identity (long and compact), property', () => {
     const r = parseMessage(text);
     if (!r.ok) throw new Error(`parse failed: ${r.error.detail} at ${r.error.offset}\n${text}`);
     assert.deepEqual(r.value, m);
+    assert.equal(printMessage(r.value, { form }), text, 'printing is canonical');
   }), { seed, numRuns });
 });
 
@@ -180,4 +185,26 @@ test('random mutations of valid messages never throw and always yield a result',
       }
     }
   }), { seed, numRuns: 300 });
+});
+
+test('termination wildcards', () => {
+  assert.equal(M.terminationMatches('al/*', 'al/1'), true);
+  assert.equal(M.terminationMatches('al/*', 'al/1/2'), true);
+  assert.equal(M.terminationMatches('al/*', 'rtp/1'), false);
+  assert.equal(M.terminationMatches('*', 'ROOT'), true);
+  assert.equal(M.terminationMatches('rtp/$', 'rtp/7'), true);
+  assert.equal(M.terminationMatches('al/1', 'al/10'), false);
+  assert.equal(M.terminationMatches('a.b', 'axb'), false);
+  assert.equal(M.isWildcard('tr/3/*'), true);
+  assert.equal(M.isWildcard('tr/3/1'), false);
+});
+
+test('every sample message survives print-then-parse in both forms', async () => {
+  const { sampleMessages } = await import('./sample-messages.js');
+  const labels = new Set<string>();
+  for (const [label, m] of sampleMessages()) {
+    assert.ok(!labels.has(label), `duplicate label ${label}`);
+    labels.add(label);
+    for (const form of ['long', 'compact'] as const) assert.deepEqual(parseOk(printMessage(m, { form })), m, `${label} (${form})`);
+  }
 });

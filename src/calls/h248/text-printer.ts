@@ -52,6 +52,9 @@ class Printer {
     return `${head} {\n${items.map((i) => pad + i).join(',\n')}\n${'  '.repeat(ind)}}`;
   }
 
+  // megacoMessage = LWSP [authenticationHeader SEP] message
+  // message = MegacopToken SLASH Version SEP mId SEP messageBody
+  // messageBody = (errorDescriptor / transactionList)
   message(m: M.Message): string {
     if (!Number.isInteger(m.version) || m.version < 1 || m.version > 99) throw new H248EncodeError(`bad version ${m.version}`);
     let out = '';
@@ -63,6 +66,10 @@ class Printer {
     return out + (this.long ? '\n' : '');
   }
 
+  // transactionRequest = TransToken EQUAL TransactionID LBRKT actionRequest *(COMMA actionRequest) RBRKT
+  // transactionReply = ReplyToken EQUAL TransactionID LBRKT [ImmAckRequiredToken COMMA] (errorDescriptor / actionReplyList) RBRKT
+  // transactionPending = PendingToken EQUAL TransactionID LBRKT RBRKT
+  // transactionResponseAck = ResponseAckToken LBRKT transactionAck *(COMMA transactionAck) RBRKT
   transaction(t: M.Transaction): string {
     switch (t.kind) {
       case 'request':
@@ -97,6 +104,7 @@ class Printer {
     return typeof c === 'number' ? uint(c) : c;
   }
 
+  // contextProperty = (topologyDescriptor / priority / EmergencyToken / EmergencyOffToken / iepsValue)
   contextProperties(p: M.ContextProperties | undefined, ind: number): string[] {
     if (!p) return [];
     const out: string[] = [];
@@ -107,6 +115,8 @@ class Printer {
     return out;
   }
 
+  // topologyDescriptor = TopologyToken LBRKT topologyTriple *(COMMA topologyTriple) RBRKT
+  // topologyTriple = terminationA COMMA terminationB COMMA topologyDirection [COMMA eventStream]
   topology(triples: readonly M.TopologyTriple[], ind: number): string {
     if (triples.length === 0) throw new H248EncodeError('Topology needs at least one triple');
     const dir: Record<M.TopologyDirection, TokenName> = { bothway: 'Bothway', isolate: 'Isolate', oneway: 'Oneway', onewayExternal: 'OnewayExternal', onewayBoth: 'OnewayBoth' };
@@ -116,6 +126,7 @@ class Printer {
     return this.block(this.t('Topology'), items, ind);
   }
 
+  // actionRequest = CtxToken EQUAL ContextID LBRKT ((contextRequest [COMMA commandRequestList]) / commandRequestList) RBRKT
   actionRequest(a: M.ActionRequest, ind: number): string {
     const items = this.contextProperties(a.contextProperties, ind + 1);
     if (a.contextAudit) {
@@ -127,6 +138,7 @@ class Printer {
     return this.block(`${this.t('Ctx')}${this.eq}${this.contextId(a.contextId)}`, items, ind);
   }
 
+  // actionReply = CtxToken EQUAL ContextID [LBRKT (errorDescriptor / commandReply / (commandReply COMMA errorDescriptor)) RBRKT]
   actionReply(a: M.ActionReply, ind: number): string {
     const items = this.contextProperties(a.contextProperties, ind + 1);
     for (const c of a.commands) items.push(this.commandReply(c, ind + 1));
@@ -135,10 +147,14 @@ class Printer {
     return items.length === 0 ? head : this.block(head, items, ind);
   }
 
+  // termIDList = (TerminationID / LSBRKT TerminationID 1*(COMMA TerminationID) RSBRKT)
   termIds(ids: readonly M.TerminationId[]): string {
     if (ids.length === 0) throw new H248EncodeError('a command needs at least one TerminationID');
     const list = ids.map(termId);
     if (list.length === 1) return list[0]!;
+    // termIDList (LSBRKT TerminationID 1*(COMMA TerminationID) RSBRKT) is H.248.1 version 2 syntax; a strict
+    // version-1 peer wants one command per termination. Printed whatever the header says: refusing here would
+    // turn a caller's harmless habit into an exception on the call path.
     return this.long ? `[${list.join(', ')}]` : `[${list.join(',')}]`;
   }
 
@@ -146,6 +162,8 @@ class Printer {
     return `${c.optional ? 'O-' : ''}${c.wildcardReply ? 'W-' : ''}${this.t(tok)}`;
   }
 
+  // commandRequest = (ammRequest / subtractRequest / auditRequest / notifyRequest / serviceChangeRequest)
+  // ammRequest = (AddToken / MoveToken / ModifyToken) EQUAL termIDList [LBRKT ammParameter *(COMMA ammParameter) RBRKT]
   commandRequest(c: M.CommandRequest, ind: number): string {
     const tok: Record<M.CommandType, TokenName> = { add: 'Add', modify: 'Modify', move: 'Move', subtract: 'Subtract', auditValue: 'AuditValue', auditCapabilities: 'AuditCap', notify: 'Notify', serviceChange: 'ServiceChange' };
     const head = `${this.commandHead(c, tok[c.type])}${this.eq}${this.termIds(c.terminationIds)}`;
@@ -177,6 +195,8 @@ class Printer {
     return out;
   }
 
+  // commandReplys = (serviceChangeReply / auditReply / ammsReply / notifyReply)
+  // ammsReply = (AddToken / MoveToken / ModifyToken / SubtractToken) EQUAL termIDList [LBRKT terminationAudit RBRKT]
   commandReply(c: M.CommandReply, ind: number): string {
     const tok: Record<M.CommandType, TokenName> = { add: 'Add', modify: 'Modify', move: 'Move', subtract: 'Subtract', auditValue: 'AuditValue', auditCapabilities: 'AuditCap', notify: 'Notify', serviceChange: 'ServiceChange' };
     const w = c.wildcardReply ? 'W-' : '';
@@ -210,6 +230,7 @@ class Printer {
     }
   }
 
+  // terminationAudit = auditReturnParameter *(COMMA auditReturnParameter)
   terminationAudit(a: M.TerminationAudit, ind: number): string[] {
     const out: string[] = [];
     if (a.media) out.push(this.media(a.media, ind));
@@ -229,6 +250,7 @@ class Printer {
     return out;
   }
 
+  // errorDescriptor = ErrorToken EQUAL ErrorCode LBRKT [quotedString] RBRKT
   error(e: M.ErrorDescriptor, _ind: number): string {
     if (!Number.isInteger(e.code) || e.code < 0 || e.code > 9999) throw new H248EncodeError(`bad error code ${e.code}`);
     const head = `${this.t('Error')}${this.eq}${e.code}`;
@@ -236,6 +258,8 @@ class Printer {
     return this.long ? `${head} { ${quote(e.text)} }` : `${head}{${quote(e.text)}}`;
   }
 
+  // mediaDescriptor = MediaToken LBRKT mediaParm *(COMMA mediaParm) RBRKT
+  // streamDescriptor = StreamToken EQUAL StreamID LBRKT streamParm *(COMMA streamParm) RBRKT
   media(m: M.MediaDescriptor, ind: number): string {
     const items: string[] = [];
     if (m.terminationState) items.push(this.terminationState(m.terminationState, ind + 1));
@@ -270,9 +294,10 @@ class Printer {
     if (/[^\x00-\xff]/.test(text)) throw new H248EncodeError('SDP text must be octets (Latin-1)');
     const escaped = text.replace(/}/g, '\\}');
     if (text === '') return `${this.t(tok)}{}`;
-    return `${this.t(tok)}${this.long ? ' ' : ''}{\n${escaped}\n${this.long ? '  '.repeat(ind) : ''}}`;
+    return `${this.t(tok)}${this.long ? ' ' : ''}{\n${escaped}\n}`;
   }
 
+  // localControlDescriptor = LocalControlToken LBRKT localParm *(COMMA localParm) RBRKT
   localControl(lc: M.LocalControlDescriptor, ind: number): string {
     const items: string[] = [];
     const mode: Record<M.StreamMode, TokenName> = { sendOnly: 'Sendonly', receiveOnly: 'Recvonly', sendReceive: 'Sendrecv', inactive: 'Inactive', loopback: 'Loopback' };
@@ -284,6 +309,7 @@ class Printer {
     return this.block(this.t('LocalControl'), items, ind);
   }
 
+  // terminationStateDescriptor = TerminationStateToken LBRKT terminationStateParm *(COMMA terminationStateParm) RBRKT
   terminationState(ts: M.TerminationStateDescriptor, ind: number): string {
     const items: string[] = [];
     const st: Record<M.ServiceState, TokenName> = { test: 'Test', outOfService: 'OutOfSvc', inService: 'InSvc' };
@@ -316,6 +342,7 @@ class Printer {
     }
   }
 
+  // eventsDescriptor = EventsToken [EQUAL RequestID LBRKT requestedEvent *(COMMA requestedEvent) RBRKT]
   events(e: M.EventsDescriptor, ind: number): string {
     if (e.events.length === 0) {
       if (e.requestId !== undefined) throw new H248EncodeError('an Events descriptor with a RequestID needs events');
@@ -326,6 +353,7 @@ class Printer {
     return this.block(head, e.events.map((x) => this.requestedEvent(x, ind + 1)), ind);
   }
 
+  // requestedEvent = pkgdName [LBRKT eventParameter *(COMMA eventParameter) RBRKT]
   requestedEvent(e: M.RequestedEvent, ind: number): string {
     const items: string[] = [];
     if (e.stream !== undefined) items.push(`${this.t('Stream')}${this.eq}${uint(e.stream, 0xffff)}`);
@@ -346,6 +374,7 @@ class Printer {
     return items.length === 0 ? pkgdName(e.name) : this.block(pkgdName(e.name), items, ind);
   }
 
+  // signalsDescriptor = SignalsToken [LBRKT signalParm *(COMMA signalParm) RBRKT]
   signals(sg: M.SignalsDescriptor, ind: number): string {
     const items = sg.map((x) => {
       if (x.kind === 'signal') return this.signal(x, ind + 1);
@@ -355,6 +384,7 @@ class Printer {
     return this.block(this.t('Signals'), items, ind);
   }
 
+  // signalRequest = signalName [LBRKT sigParameter *(COMMA sigParameter) RBRKT]
   signal(sg: M.SignalRequest, ind: number): string {
     const items: string[] = [];
     const type: Record<M.SignalType, TokenName> = { onOff: 'OnOff', timeOut: 'TimeOut', brief: 'Brief' };
@@ -374,6 +404,7 @@ class Printer {
     return items.length === 0 ? pkgdName(sg.name) : this.block(pkgdName(sg.name), items, ind);
   }
 
+  // observedEventsDescriptor = ObservedEventsToken EQUAL RequestID LBRKT observedEvent *(COMMA observedEvent) RBRKT
   observedEvents(oe: M.ObservedEventsDescriptor, ind: number): string {
     const head = `${this.t('ObservedEvents')}${this.eq}${oe.requestId === '*' ? '*' : uint(oe.requestId)}`;
     const items = oe.events.map((e) => {
@@ -387,6 +418,7 @@ class Printer {
     return this.block(head, items, ind);
   }
 
+  // eventBufferDescriptor = EventBufferToken [LBRKT eventSpec *(COMMA eventSpec) RBRKT]
   eventBuffer(eb: M.EventBufferDescriptor, ind: number): string {
     if (eb.length === 0) return this.t('EventBuffer');
     return this.block(this.t('EventBuffer'), eb.map((e) => {
@@ -397,6 +429,7 @@ class Printer {
     }), ind);
   }
 
+  // digitMapDescriptor = DigitMapToken EQUAL ((LBRKT digitMapValue RBRKT) / (digitMapName [LBRKT digitMapValue RBRKT]))
   digitMap(dm: M.DigitMapDescriptor, _ind: number): string {
     if (dm.name === undefined && dm.value === undefined) throw new H248EncodeError('DigitMap needs a name or a value');
     let s = `${this.t('DigitMap')}${this.eq}`;
@@ -405,11 +438,13 @@ class Printer {
     return s;
   }
 
+  // auditDescriptor = AuditToken LBRKT [auditItem *(COMMA auditItem)] RBRKT
   audit(a: M.AuditDescriptor, ind: number): string {
     const tok: Record<M.AuditItem, TokenName> = { mux: 'Mux', modem: 'Modem', media: 'Media', signals: 'Signals', eventBuffer: 'EventBuffer', digitMap: 'DigitMap', statistics: 'Stats', events: 'Events', observedEvents: 'ObservedEvents', packages: 'Packages' };
     return this.block(this.t('Audit'), a.items.map((i) => this.t(tok[i])), ind);
   }
 
+  // statisticsDescriptor = StatsToken LBRKT statisticsParameter *(COMMA statisticsParameter) RBRKT
   statistics(st: M.StatisticsDescriptor, ind: number): string {
     const items = Object.entries(st).map(([n, v]) => {
       if (v === null) return pkgdName(n);
@@ -421,6 +456,8 @@ class Printer {
     return this.block(this.t('Stats'), items, ind);
   }
 
+  // serviceChangeDescriptor = ServicesToken LBRKT serviceChangeParm *(COMMA serviceChangeParm) RBRKT
+  // serviceChangeReason = ReasonToken EQUAL VALUE ; quotedString: decimal code [SP text]
   serviceChange(sc: M.ServiceChangeDescriptor, ind: number): string {
     const method: Record<string, TokenName> = { failover: 'Failover', forced: 'Forced', graceful: 'Graceful', restart: 'Restart', disconnected: 'Disconnected', handOff: 'HandOff' };
     const m = method[sc.method];
@@ -462,6 +499,7 @@ class Printer {
     return items;
   }
 
+  // serviceChangeReplyDescriptor = ServicesToken LBRKT servChgReplyParm *(COMMA servChgReplyParm) RBRKT
   serviceChangeReply(sc: M.ServiceChangeReplyDescriptor, ind: number): string {
     return this.block(this.t('Services'), this.servChgCommon(sc), ind);
   }

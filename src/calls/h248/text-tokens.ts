@@ -115,14 +115,19 @@ for (const [name, forms] of Object.entries(TOKENS) as [TokenName, readonly [stri
   }
 }
 
+const lowerForms = new Map<TokenName, readonly [string, string]>(
+  (Object.entries(TOKENS) as [TokenName, readonly [string, string]][]).map(([n, [l, c]]) => [n, [l.toLowerCase(), c.toLowerCase()]]));
+
 /**
  * Is `word` (any case) a spelling of token `name`? Tokens are case-insensitive
  * (RFC 3525 Annex B: "the text encoding of the protocol is case-insensitive" for tokens).
  */
 export function isToken(word: string, name: TokenName): boolean {
-  const [l, s] = TOKENS[name];
+  if (word.length > 22) return false; // longest token: TransactionResponseAck
+  const [l, c] = lowerForms.get(name)!;
+  if (word.length !== l.length && word.length !== c.length) return false;
   const w = word.toLowerCase();
-  return w === l.toLowerCase() || w === s.toLowerCase();
+  return w === l || w === c;
 }
 
 /** The token names `word` may spell; several where compact forms collide across contexts (e.g. 'SP', 'IT'). */
@@ -132,6 +137,9 @@ export function tokensFor(word: string): readonly TokenName[] {
 
 /** Pick the first of `names` that `word` spells, or undefined. */
 export function matchToken<N extends TokenName>(word: string, names: readonly N[]): N | undefined {
-  for (const n of names) if (isToken(word, n)) return n;
+  if (word.length > 22) return undefined;
+  const spelled = byText.get(word.toLowerCase());
+  if (spelled === undefined) return undefined;
+  for (const n of names) if (spelled.includes(n)) return n;
   return undefined;
 }

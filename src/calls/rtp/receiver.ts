@@ -7,6 +7,21 @@ import { G711_SAMPLE_RATE_HZ } from './sender.js';
 
 /** Bound on distinct SSRCs tracked by one receiver (each stream is one call leg). */
 const STREAMS_MAX = 64;
+/** Inter-arrival gaps at least this long are logged with their time (20 ms is the packet interval). */
+export const GAP_LOG_MIN_US = 25_000;
+/** Bound on logged gaps per receiver; the smallest is dropped first. */
+const GAP_LOG_MAX = 256;
+
+export interface RtpGap { readonly gapUs: number; readonly endUs: number }
+
+/** Keeps the largest gaps in `log` (bounded), dropping the smallest. */
+export function keepGap(log: RtpGap[], g: RtpGap, max = GAP_LOG_MAX): void {
+  if (log.length < max) { log.push(g); return; }
+  let min = 0;
+  for (let i = 1; i < log.length; i++) if (log[i]!.gapUs < log[min]!.gapUs) min = i;
+  if (log[min]!.gapUs < g.gapUs) log[min] = g;
+}
+
 /** Window of recent sequence numbers remembered to tell duplicates from reordering. */
 const RECENT_SEQ_MAX = 128;
 
@@ -19,6 +34,8 @@ export interface RtpStreamStats {
   readonly duplicates: number;
   /** Largest time between two consecutive arrivals on this stream. */
   readonly largestGapUs: number;
+  /** Arrival time of the packet that ended the largest gap. */
+  readonly largestGapEndUs: number;
   /** RFC 3550 §A.8 interarrival jitter, in microseconds. */
   readonly jitterUs: number;
   readonly firstArrivalUs: number;
@@ -34,6 +51,7 @@ interface StreamState {
   reordered: number;
   duplicates: number;
   largestGapUs: number;
+  largestGapEndUs: number;
   lastArrivalUs: number;
   firstArrivalUs: number;
   transitPrev: number | undefined;
@@ -47,6 +65,8 @@ export class RtpReceiver {
   private errors = 0;
   private droppedStreams = 0;
   lastError: WireError | undefined;
+  /** Gaps of GAP_LOG_MIN_US or more, with the arrival that ended them. */
+  readonly gaps: RtpGap[] = [];
 
   /** Feeds one datagram. Returns false (and counts) if it is not valid RTP. */
   handleDatagram(bytes: Uint8Array, nowUs: number): boolean {
@@ -58,7 +78,7 @@ export class RtpReceiver {
       if (this.streams.size >= STREAMS_MAX) { this.droppedStreams++; return false; }
       st = {
         ssrc: p.ssrc, baseSeq: p.sequenceNumber, maxExt: p.sequenceNumber, packets: 0, reordered: 0,
-        duplicates: 0, largestGapUs: 0, lastArrivalUs: nowUs, firstArrivalUs: nowUs, transitPrev: undefined,
+        duplicates: 0, largestGapUs: 0, largestGapEndUs: 0, lastArrivalUs: nowUs, firstArrivalUs: nowUs, transitPrev: undefined,
         jitter: 0, recent: new Set(), recentOrder: [],
       };
       this.streams.set(p.ssrc, st);
@@ -73,7 +93,8 @@ export class RtpReceiver {
     if (st.packets > 0) {
       if (delta > 0) st.maxExt = ext; else st.reordered++;
       const gap = nowUs - st.lastArrivalUs;
-      if (gap > st.largestGapUs) st.largestGapUs = gap;
+      if (gap > st.largestGapUs) { st.largestGapUs = gap; st.largestGapEndUs = nowUs; }
+      if (gap >= GAP_LOG_MIN_US) keepGap(this.gaps, { gapUs: gap, endUs: nowUs });
     }
     if (ext < st.baseSeq) st.baseSeq = ext;
     st.packets++;
@@ -99,21 +120,21 @@ export class RtpReceiver {
       reordered: st.reordered,
       duplicates: st.duplicates,
       largestGapUs: st.largestGapUs,
+      largestGapEndUs: st.largestGapEndUs,
       jitterUs: Math.round((st.jitter * 1e6) / G711_SAMPLE_RATE_HZ),
       firstArrivalUs: st.firstArrivalUs,
       lastArrivalUs: st.lastArrivalUs,
     }));
   }
 
-  /** Largest gap over all streams, including the time since the last packet if still expected. */
-  largestGapUs(nowUs?: number): number {
-    let g = 0;
-    for (const st of this.streams.values()) {
-      g = Math.max(g, st.largestGapUs);
-      if (nowUs !== undefined) g = Math.max(g, nowUs - st.lastArrivalUs);
-    }
+  /** Largest inter-arrival gap over all streams, and when it ended. */
+  largestGap(): { gapUs: number; endUs: number } {
+    let g = { gapUs: 0, endUs: 0 };
+    for (const st of this.streams.values()) if (st.largestGapUs > g.gapUs) g = { gapUs: st.largestGapUs, endUs: st.largestGapEndUs };
     return g;
   }
+
+  largestGapUs(): number { return this.largestGap().gapUs; }
 
   counters(): { parseErrors: number; droppedStreams: number } {
     return { parseErrors: this.errors, droppedStreams: this.droppedStreams };

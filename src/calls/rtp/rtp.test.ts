@@ -127,3 +127,13 @@ test('RTP receiver: sequence wrap is not counted as loss', () => {
   assert.equal(st!.reordered, 0);
   assert.equal(st!.largestGapUs, PTIME_US);
 });
+
+test('RTP sender: idle time advances the timestamp, not the sequence, and marks the next talkspurt', () => {
+  const s = new RtpSender(new SeededRng(3), 'pcmu', 0);
+  const a = parseRtp(s.poll(0)[0]!); assert.ok(a.ok);
+  s.idle(100_000);
+  const [b0] = s.poll(120_000); const b = parseRtp(b0!); assert.ok(b.ok);
+  assert.equal(b.value.sequenceNumber, (a.value.sequenceNumber + 1) & 0xffff);
+  assert.equal(b.value.timestamp, (a.value.timestamp + 6 * SAMPLES_PER_PACKET) >>> 0);
+  assert.equal(b.value.marker, true);
+});

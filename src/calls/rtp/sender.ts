@@ -63,6 +63,20 @@ export class RtpSender {
     return out;
   }
 
+  /**
+   * Time passes without sending (mode inactive/receive-only, no remote yet): the
+   * timestamp keeps the sampling clock, the sequence number does not move (RFC 3550
+   * §5.1: it counts packets sent), so the receiver sees no false loss.
+   */
+  idle(nowUs: number): void {
+    if (this.nextUs > nowUs) return;
+    const slots = Math.floor((nowUs - this.nextUs) / PTIME_US) + 1;
+    this.ts = (this.ts + slots * SAMPLES_PER_PACKET) >>> 0;
+    this.samplesSent += slots * SAMPLES_PER_PACKET;
+    this.nextUs += slots * PTIME_US;
+    this.first = true; // the next packet starts a talkspurt (RFC 3551 §4.1 marker)
+  }
+
   private emitOne(): Uint8Array {
     const bytes = emitRtp({
       // RFC 3551 §4.1: marker on the first packet of a talkspurt.

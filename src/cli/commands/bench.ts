@@ -1,12 +1,16 @@
 // `unbroken bench [ids...] [--quick]`: runs benchmarks, prints their tables and rewrites
 // their sections of BENCHMARKS.md. The harness is src/bench/; this only parses arguments.
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { SetExit } from './index.js';
 import { BENCHMARKS } from '../../bench/registry.js';
 import { runBenchmarks } from '../../bench/runner.js';
 import { formatMachine, machineInfo } from '../../bench/machine.js';
 import { realEnv, unmetRequirement } from '../../bench/requirements.js';
+
+/** BENCHMARKS.md beside package.json, wherever the command is run from. */
+const DEFAULT_FILE = fileURLToPath(new URL('../../../BENCHMARKS.md', import.meta.url));
 
 interface BenchOpts { quick?: boolean; list?: boolean; write: boolean; file: string }
 
@@ -32,7 +36,7 @@ export function benchCommand(program: Command, setExit: SetExit): void {
     .option('--quick', 'smaller workloads')
     .option('--list', 'list benchmarks and what they need, run nothing')
     .option('--no-write', 'print only; leave BENCHMARKS.md unchanged')
-    .option('--file <path>', 'the file to update', 'BENCHMARKS.md')
+    .option('--file <path>', 'the file to update (default: BENCHMARKS.md at the repository root)', DEFAULT_FILE)
     .action(async (ids: string[], opts: BenchOpts) => {
       const env = realEnv();
       if (opts.list) {

@@ -7,6 +7,8 @@ import { createHash, type Hash } from 'node:crypto';
 export class PayloadSource {
   private state: number;
   private produced = 0;
+  private word = 0;
+  private wordBytesLeft = 0;
   private readonly hash: Hash = createHash('sha256');
 
   constructor(seed: number, readonly totalBytes: number) {
@@ -17,22 +19,29 @@ export class PayloadSource {
     return this.totalBytes - this.produced;
   }
 
-  /** The next min(maxBytes, remaining) bytes; also folded into sha256(). */
+  /** The next min(maxBytes, remaining) bytes; also folded into sha256(). The stream does not depend on how it is chunked. */
   next(maxBytes: number): Uint8Array {
     const n = Math.min(maxBytes, this.remaining());
     const out = new Uint8Array(n);
     let x = this.state;
-    for (let i = 0; i < n; i += 4) {
-      // xorshift32
-      x ^= x << 13; x >>>= 0;
-      x ^= x >>> 17;
-      x ^= x << 5; x >>>= 0;
-      out[i] = x & 0xff;
-      if (i + 1 < n) out[i + 1] = (x >>> 8) & 0xff;
-      if (i + 2 < n) out[i + 2] = (x >>> 16) & 0xff;
-      if (i + 3 < n) out[i + 3] = x >>> 24;
+    let word = this.word;
+    let left = this.wordBytesLeft;
+    for (let i = 0; i < n; i++) {
+      if (left === 0) {
+        // xorshift32
+        x ^= x << 13; x >>>= 0;
+        x ^= x >>> 17;
+        x ^= x << 5; x >>>= 0;
+        word = x;
+        left = 4;
+      }
+      out[i] = word & 0xff;
+      word >>>= 8;
+      left--;
     }
     this.state = x;
+    this.word = word;
+    this.wordBytesLeft = left;
     this.produced += n;
     this.hash.update(out);
     return out;

@@ -3,7 +3,7 @@
 // payload and verifying what arrives by length and SHA-256. Used by the seeded tests
 // in test/sim/ and by `unbroken demo`; it builds and runs a simulation, nothing more.
 import { Simulator } from '../simulator.js';
-import { LearningSwitch } from '../boxes.js';
+import { LearningSwitch, type MirrorConfig } from '../boxes.js';
 import { TcpObserver, type ObservedSegment } from '../tcp-observer.js';
 import type { LinkConfig, SimLink } from '../link.js';
 import type { FaultSpec } from '../faults.js';
@@ -39,6 +39,13 @@ export interface TransferOptions {
   onEvent?: (e: TransferEvent) => void;
   /** When to open the connection (virtual µs). Default 1000. */
   startUs?: number;
+  /** Switch size (client on port 0, server on port 1; default 2) and an optional mirror session. */
+  switchPorts?: number;
+  mirror?: MirrorConfig;
+  /** Called once the client, server and switch exist, before anything runs: add nodes, links, faults. */
+  setup?: (sim: Simulator) => void;
+  /** Run until both connections closed (default), or only the client's (when the server is crashed on purpose). */
+  until?: 'both-closed' | 'client-closed';
 }
 
 export type TransferEventKind = 'connect' | 'established' | 'progress' | 'retransmit' | 'fin' | 'rst' | 'closed' | 'complete';
@@ -55,7 +62,10 @@ export interface DirectionResult {
   receivedBytes: number;
   sentSha256: string;
   receivedSha256: string;
+  /** Every byte arrived, exactly once, in order. */
   match: boolean;
+  /** What arrived is an exact prefix of what was sent (true when match; the safety half when a run fails). */
+  prefix: boolean;
 }
 
 export interface TransferResult {
@@ -103,7 +113,7 @@ class BulkPeer {
 
   constructor(
     readonly side: 'client' | 'server',
-    payloadSeed: number,
+    readonly payloadSeed: number,
     bytes: number,
     private readonly expectBytes: number,
     private readonly now: () => number,
@@ -154,6 +164,14 @@ class BulkPeer {
   }
 }
 
+/** Whether the sink holds exactly the first sink.bytes bytes of the payload stream `seed`. */
+function isPrefix(seed: number, totalBytes: number, sink: PayloadSink): boolean {
+  if (sink.bytes > totalBytes) return false;
+  const src = new PayloadSource(seed, totalBytes);
+  for (let left = sink.bytes; left > 0;) left -= src.next(Math.min(left, 1 << 20)).length;
+  return src.sha256() === sink.sha256();
+}
+
 export function runTransfer(o: TransferOptions): TransferResult {
   const sim = new Simulator({ seed: o.seed });
   const link = o.link ?? DEFAULT_TRANSFER_LINK;
@@ -166,7 +184,7 @@ export function runTransfer(o: TransferOptions): TransferResult {
   };
 
   const factory = tcpEngineFactory(o.tcp);
-  sim.addNode('switch', new LearningSwitch({ ports: 2 }));
+  sim.addNode('switch', new LearningSwitch({ ports: o.switchPorts ?? 2, ...(o.mirror ? { mirror: o.mirror } : {}) }));
   const client = sim.addNode(CLIENT.name, (ctx) => new Host({ name: CLIENT.name, mac: CLIENT.mac, ip: CLIENT.ip, prefixLen: 24, rng: ctx.rng, tcpFactory: factory }));
   const server = sim.addNode(SERVER.name, (ctx) => new Host({ name: SERVER.name, mac: SERVER.mac, ip: SERVER.ip, prefixLen: 24, rng: ctx.rng, tcpFactory: factory }));
   const clientLink: SimLink = sim.link([CLIENT.name, 0], ['switch', 0], link);
@@ -195,39 +213,52 @@ export function runTransfer(o: TransferOptions): TransferResult {
   let firstRstUs: number | undefined;
   const observer = new TcpObserver((s: ObservedSegment) => {
     const side = s.flow.startsWith(clientFlowPrefix) ? 'client' : 'server';
-    if (s.flags.syn && !s.flags.ack) emit('connect', side, `${side} sends SYN (${s.flow})`);
-    else if (s.flags.syn && s.flags.ack) emit('established', side, `${side} answers SYN-ACK: connection open`);
+    if (s.flags.syn && !s.flags.ack && !s.retransmit) emit('connect', side, `${side} sends SYN (${s.flow})`);
+    else if (s.flags.syn && s.flags.ack && !s.retransmit) emit('established', side, `${side} answers SYN-ACK: connection open`);
     if (s.flags.rst) {
       firstRstUs ??= s.timeUs;
-      emit('rst', side, `${side} sends RST`);
+      const closedAlready = (side === 'client' ? cPeer : sPeer).closed !== undefined;
+      emit('rst', side, closedAlready
+        ? `${side} sends RST (its connection is already closed: this answers a late duplicate)`
+        : `${side} sends RST`);
     }
     if (s.flags.fin && !s.retransmit) emit('fin', side, `${side} sends FIN after ${side === 'client' ? o.clientBytes : o.serverBytes} bytes`);
     // Name the first few retransmissions; the rest show in the totals.
     if (s.retransmit && announcedRetransmits < 5) {
       announcedRetransmits++;
-      emit('retransmit', side, `${side} retransmits ${s.payloadBytes} bytes at seq ${s.seq}${announcedRetransmits === 5 ? ' (further ones are only counted)' : ''}`);
+      const what = s.payloadBytes > 0 ? `${s.payloadBytes} bytes` : s.flags.fin ? 'its FIN' : 'its SYN';
+      emit('retransmit', side, `${side} retransmits ${what} at seq ${s.seq}${announcedRetransmits === 5 ? ' (further ones are only counted)' : ''}`);
     }
   });
   sim.tapPort(CLIENT.name, 0, observer);
   const pcap = o.capture ? sim.capturePort(CLIENT.name, 0) : undefined;
 
+  o.setup?.(sim);
   server.as<Host>().listen(SERVER_PORT, (conn) => sPeer.app(conn));
   sim.at(startUs, () => {
     client.as<Host>().connect(SERVER.ip, SERVER_PORT, (conn) => cPeer.app(conn), sim.nowUs);
   });
-  sim.runWhile(() => closedUs === undefined, limitUs);
+  if (o.until === 'client-closed') sim.runWhile(() => cPeer.closed === undefined, limitUs);
+  else sim.runWhile(() => closedUs === undefined, limitUs);
 
-  const dir = (from: BulkPeer, to: BulkPeer): DirectionResult => ({
-    sentBytes: from.tx.totalBytes,
-    receivedBytes: to.rx.bytes,
-    sentSha256: from.tx.sha256(),
-    receivedSha256: to.rx.sha256(),
-    match: to.rx.bytes === from.tx.totalBytes && to.rx.sha256() === from.tx.sha256(),
-  });
+  const dir = (from: BulkPeer, to: BulkPeer): DirectionResult => {
+    const match = to.rx.bytes === from.tx.totalBytes && to.rx.sha256() === from.tx.sha256();
+    return {
+      sentBytes: from.tx.totalBytes,
+      receivedBytes: to.rx.bytes,
+      sentSha256: from.tx.sha256(),
+      receivedSha256: to.rx.sha256(),
+      match,
+      prefix: match || isPrefix(from.payloadSeed, from.tx.totalBytes, to.rx),
+    };
+  };
   const c2s = dir(cPeer, sPeer);
   const s2c = dir(sPeer, cPeer);
   let reason: string | undefined;
-  if (closedUs === undefined) {
+  if (o.until === 'client-closed' && cPeer.closed !== undefined) {
+    reason = cPeer.closed === 'closed' && c2s.match && s2c.match ? undefined
+      : `client connection ended: ${cPeer.closed}; received ${s2c.receivedBytes}/${s2c.sentBytes} bytes${s2c.prefix ? ' (an exact prefix)' : ' (NOT a prefix of what was sent)'}`;
+  } else if (closedUs === undefined) {
     const states = [client, server].map((n) => `${n.name}: ${n.as<Host>().tcpConnections().map((c) => c.state).join(',') || 'none'}`).join('; ');
     reason = `not closed within ${limitUs} µs of virtual time (${states})`;
   } else if (cPeer.closed !== 'closed' || sPeer.closed !== 'closed') {

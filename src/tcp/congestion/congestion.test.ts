@@ -1,3 +1,5 @@
+// NewReno and CUBIC: RFC 5681/6582/6928/3465 window rules, RFC 9438 curve, Reno-friendly region
+// and fast convergence, and a property over random event sequences with snapshot/restore.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

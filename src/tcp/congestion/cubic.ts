@@ -150,7 +150,8 @@ export class Cubic implements CongestionControl {
   }
 
   restore(s: CongestionState): void {
-    this.cwnd = clampWindow(s.cwnd, this.mss);
+    // cwnd is fractional in CUBIC's congestion avoidance: keep it exact across a snapshot.
+    this.cwnd = Number.isFinite(s.cwnd) ? Math.min(CWND_MAX_BYTES, Math.max(this.mss, s.cwnd)) : CWND_MAX_BYTES;
     this.ssthreshB = clampWindow(s.ssthresh, 2 * this.mss);
     const num = (key: string, dflt: number): number => {
       const v = s.extra[key];

@@ -128,7 +128,7 @@ export class NewReno implements CongestionControl {
 /** Keep a restored window value sane (finite, at least `min`, at most CWND_MAX_BYTES). */
 export function clampWindow(v: number, min: number): number {
   if (!Number.isFinite(v)) return CWND_MAX_BYTES;
-  return Math.min(CWND_MAX_BYTES, Math.max(min, v));
+  return Math.min(CWND_MAX_BYTES, Math.max(min, Math.floor(v)));
 }
 
 export const newReno: CongestionFactory = (p) => new NewReno(p);

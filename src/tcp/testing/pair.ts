@@ -29,6 +29,10 @@ export interface PairOptions {
   readChunk?: number;
   /** Application writes at most this many bytes per call. */
   writeChunk?: number;
+  /** Per delivered segment, chance of also delivering a random segment outside the receiver's window. */
+  garbageRate?: number;
+  /** Called for every segment put on the pipe (debugging aid). */
+  log?: (line: string) => void;
 }
 
 export interface PairResult {
@@ -64,6 +68,31 @@ function randomBytes(rng: SeededRng, n: number): Uint8Array {
 
 function clone(seg: TcpRepr): TcpRepr {
   return { ...seg, flags: { ...seg.flags }, options: structuredClone(seg.options), payload: seg.payload.slice() };
+}
+
+/**
+ * A random segment whose sequence number lies outside the receiver's window (a blind
+ * attacker's guess that missed): any flags, any ACK, random options and payload.
+ */
+function garbage(rng: SeededRng, c: TcpConnection, template: TcpRepr): TcpRepr {
+  const info = c.info();
+  const outside = rng.nextFloat() < 0.5
+    ? (info.rcvNxt + info.rcvWnd + 1 + rng.nextInt(0x7000_0000)) >>> 0
+    : (info.rcvNxt - 1 - rng.nextInt(0x7000_0000)) >>> 0;
+  const flag = (): boolean => rng.nextFloat() < 0.3;
+  const payload = new Uint8Array(rng.nextInt(3) === 0 ? rng.nextInt(2000) : 0);
+  for (let i = 0; i < payload.length; i++) payload[i] = rng.nextInt(256);
+  return {
+    srcPort: template.srcPort, dstPort: template.dstPort, seq: outside, ack: rng.nextU32(),
+    flags: { fin: flag(), syn: flag(), rst: flag(), psh: flag(), ack: rng.nextFloat() < 0.8, urg: flag(), ece: flag(), cwr: flag() },
+    window: rng.nextInt(0x10000), urgentPointer: rng.nextInt(0x10000),
+    options: {
+      ...(rng.nextFloat() < 0.3 ? { sack: [{ left: rng.nextU32(), right: rng.nextU32() }] } : {}),
+      ...(rng.nextFloat() < 0.3 ? { timestamp: { value: rng.nextU32(), echo: rng.nextU32() } } : {}),
+      ...(rng.nextFloat() < 0.1 ? { mss: rng.nextInt(0x10000), windowScale: rng.nextInt(20) } : {}),
+    },
+    payload,
+  };
 }
 
 class Side {
@@ -103,7 +132,12 @@ export function runPair(o: PairOptions): PairResult {
 
   const send = (seg: TcpRepr, toB: boolean): void => {
     segments++;
-    if (netRng.nextFloat() < loss) return;
+    const lost = netRng.nextFloat() < loss;
+    if (o.log) {
+      const f = Object.entries(seg.flags).filter(([, v]) => v).map(([k]) => k).join(',');
+      o.log(`${now} ${toB ? 'A>B' : 'B>A'} ${lost ? 'LOST ' : ''}[${f}] seq=${seg.seq} ack=${seg.ack} win=${seg.window} len=${seg.payload.length} ${JSON.stringify(seg.options)}`);
+    }
+    if (lost) return;
     const copies = netRng.nextFloat() < dup ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       pipe.push({ atUs: now + latency + Math.floor(netRng.nextFloat() * jitter), order: order++, seg: clone(seg), toB });
@@ -173,6 +207,9 @@ export function runPair(o: PairOptions): PairResult {
       } else if (dst.conn !== undefined) {
         const peerMss = f.toB ? (cfgB.mss ?? 1460) : (cfgA.mss ?? 1460);
         if (f.seg.payload.length > peerMss) violations.push(`segment of ${f.seg.payload.length} > mss ${peerMss}`);
+        if (o.garbageRate !== undefined && netRng.nextFloat() < o.garbageRate) {
+          dst.conn.handleSegment(garbage(netRng, dst.conn, f.seg), now);
+        }
         dst.conn.handleSegment(f.seg, now);
         dst.handled++;
         maybeRestore(dst);
@@ -181,6 +218,14 @@ export function runPair(o: PairOptions): PairResult {
     }
     if (a.conn && da !== undefined && da <= now) { a.conn.handleTimeout(now); pump(a, true); }
     if (b.conn && db !== undefined && db <= now) { b.conn.handleTimeout(now); pump(b, false); }
+  }
+  // The application reads whatever is still queued (a slow reader finishes eventually).
+  for (const s of [a, b]) {
+    while (s.conn !== undefined && s.conn.readableBytes() > 0) {
+      const d = s.conn.read();
+      s.received.push(d.slice());
+      s.receivedBytes += d.length;
+    }
   }
   const cat = (parts: Uint8Array[], n: number): Uint8Array => {
     const out = new Uint8Array(n);

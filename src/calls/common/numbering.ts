@@ -1,0 +1,45 @@
+// The numbering plan shared by controllers and the tools that drive them: a line
+// number is two digits of gateway index and two of line index ("0103" = gateway 1,
+// line al/3). One place decides, so controllers, gateways and tests agree.
+
+export const NUMBER_DIGITS = 4;
+/** The digit map every line gets: exactly four digits (RFC 3525 §7.1.14). */
+export const DIGIT_MAP = 'xxxx';
+
+export function gatewayName(index: number): string { return `mg${index}`; }
+export function lineTermination(line: number): string { return `al/${line}`; }
+
+export function numberOf(gatewayIndex: number, line: number): string {
+  if (gatewayIndex < 1 || gatewayIndex > 99 || line < 1 || line > 99) throw new RangeError('plan has 99 gateways of 99 lines');
+  return `${String(gatewayIndex).padStart(2, '0')}${String(line).padStart(2, '0')}`;
+}
+
+/** Number → gateway mId and line termination, or undefined if unallocated in `plan`. */
+export interface PlanEntry { readonly mgId: string; readonly termId: string; readonly number: string }
+
+export class NumberingPlan {
+  private readonly byNumber = new Map<string, PlanEntry>();
+  private readonly byLine = new Map<string, PlanEntry>();
+
+  constructor(gateways: number, linesPerGateway: number) {
+    for (let g = 1; g <= gateways; g++) {
+      for (let l = 1; l <= linesPerGateway; l++) {
+        const e = { mgId: gatewayName(g), termId: lineTermination(l), number: numberOf(g, l) };
+        this.byNumber.set(e.number, e);
+        this.byLine.set(`${e.mgId}|${e.termId}`, e);
+      }
+    }
+  }
+
+  private readonly gateways = new Map<string, string[]>();
+
+  knowsGateway(mgId: string): boolean { return this.linesOf(mgId).length > 0; }
+  linesOf(mgId: string): readonly string[] {
+    let xs = this.gateways.get(mgId);
+    if (!xs) { xs = [...this.byLine.values()].filter((e) => e.mgId === mgId).map((e) => e.termId); this.gateways.set(mgId, xs); }
+    return xs;
+  }
+
+  lookup(number: string): PlanEntry | undefined { return this.byNumber.get(number); }
+  numberAt(mgId: string, termId: string): string | undefined { return this.byLine.get(`${mgId}|${termId}`)?.number; }
+}

@@ -1,0 +1,251 @@
+// Call-preserving failover, controller side: when a gateway registers after a
+// failover (or handoff), audit its contexts, read the call records its lines keep,
+// merge the halves of each call across gateways by call id and peer gateway, then
+// keep every stable call (normalising tones, modes and records) and release the
+// rest with a CDR. Nothing here is replicated between controllers.
+import type { AuditReply, StreamMode, TransactionReply } from '../h248/model.js';
+import { action, auditValue, media, modify, subtract } from '../h248/model.js';
+import type { CallController, GatewayEntry } from './controller.js';
+import type { Call, Edge, Party } from './call-model.js';
+import { edgeBetween, recordOf } from './call-model.js';
+import { RECORD_PROPERTY, STABLE_PHASES, parseRecord } from '../record/call-record.js';
+import type { CallRecord } from '../record/call-record.js';
+import { sdpAddress } from '../gateway/rtp-termination.js';
+import { EV_ANY_HOOK, EV_DIAL, EV_IDLE, EV_TALK, SG_NONE, recordMedia } from './descriptors.js';
+import type { ActionRequest } from '../h248/model.js';
+
+interface RtpSeen { termId: string; localSdp: string; local: string | undefined; remote: string | undefined; mode: StreamMode | undefined }
+
+export interface Fragment {
+  readonly mgId: string;
+  readonly ctx: number;
+  readonly lineTerm: string | undefined;
+  readonly num: string | undefined;
+  readonly record: CallRecord | undefined;
+  readonly rtps: RtpSeen[];
+}
+
+interface PendingCall {
+  record: CallRecord;
+  fragments: Fragment[];
+  firstUs: number;
+  queue: { num: string; event: string; params: Record<string, string> }[];
+}
+
+const PENDING_QUEUE_MAX = 32;
+
+/** Parses an audit reply of ContextID=* into one fragment per context. */
+export function fragmentsOf(mgId: string, reply: TransactionReply, numberAt: (mgId: string, termId: string) => string | undefined): Fragment[] {
+  const out: Fragment[] = [];
+  for (const a of reply.actions) {
+    if (typeof a.contextId !== 'number') continue;
+    let lineTerm: string | undefined; let record: CallRecord | undefined;
+    const rtps: RtpSeen[] = [];
+    for (const c of a.commands) {
+      if (c.type !== 'auditValue') continue;
+      const t = c.terminationIds[0];
+      const m = (c as AuditReply).audit?.media;
+      if (!t || !m) continue;
+      const recText = m.terminationState?.properties?.[RECORD_PROPERTY];
+      if (t.startsWith('al/')) {
+        lineTerm = t;
+        if (typeof recText === 'string') { const r = parseRecord(recText); if (r.ok) record = r.value; }
+      } else {
+        const s = m.streams[0];
+        const la = s?.local ? sdpAddress(s.local.view) : undefined;
+        const ra = s?.remote ? sdpAddress(s.remote.view) : undefined;
+        rtps.push({ termId: t, localSdp: s?.local?.text ?? '', local: la && `${la.ip}:${la.port}`, remote: ra && `${ra.ip}:${ra.port}`, mode: s?.localControl?.mode });
+      }
+    }
+    out.push({ mgId, ctx: a.contextId, lineTerm, num: lineTerm ? numberAt(mgId, lineTerm) : undefined, record, rtps });
+  }
+  return out;
+}
+
+export class Rebuilder {
+  private readonly pending = new Map<string, PendingCall>();
+  private readonly lineHeld = new Map<string, string>();
+  readonly stats = { preserved: 0, released: 0, orphansCleared: 0 };
+
+  constructor(private readonly c: CallController) {}
+
+  holdsLine(num: string): boolean { return this.lineHeld.has(num); }
+
+  queueEvent(num: string, event: string, params: Record<string, string>): void {
+    const p = this.pending.get(this.lineHeld.get(num)!);
+    if (p && p.queue.length < PENDING_QUEUE_MAX) p.queue.push({ num, event, params });
+  }
+
+  forgetGateway(_mgId: string): void { /* pending calls resolve by timer */ }
+
+  onRegistered(gw: GatewayEntry, nowUs: number): void {
+    if (gw.method === 'restart') {
+      // A cold-started gateway has no contexts: its calls (if we had any) are gone.
+      for (const call of [...this.c.calls.values()]) if (call.parties.some((p) => p.mgId === gw.mgId)) this.c.flows.release(call, 'gateway-lost', undefined, nowUs);
+      this.c.provisionLines(gw, this.c.cfg.plan.linesOf(gw.mgId), nowUs, (_ok, t) => { this.c.activate(gw, t); this.c.emit({ type: 'gateway-rebuilt', mgId: gw.mgId, atUs: t, fragments: 0 }); });
+      return;
+    }
+    // RFC 3525 §7.2.5: AuditValue with ContextID=* returns every context and its terminations.
+    this.c.send(gw.mgId, [action('*', auditValue('*', ['media']))], nowUs, (r, t) => {
+      if (this.c.gateways.get(gw.mgId) !== gw) return;
+      const frags = r && !r.error ? fragmentsOf(gw.mgId, r, (m, term) => this.c.cfg.plan.numberAt(m, term)) : [];
+      this.absorb(gw, frags, t);
+      this.c.activate(gw, t);
+      this.c.emit({ type: 'gateway-rebuilt', mgId: gw.mgId, atUs: t, fragments: frags.length });
+      this.tryMerge(t, false);
+    });
+  }
+
+  /** Audits a gateway we keep controlling and takes in the halves of calls we no longer hold. */
+  reaudit(gw: GatewayEntry, nowUs: number): void {
+    this.c.send(gw.mgId, [action('*', auditValue('*', ['media']))], nowUs, (r, t) => {
+      if (this.c.gateways.get(gw.mgId) !== gw || !r || r.error) return;
+      // Only contexts that carry a record of a call we do not hold; never clear orphans here
+      // (a half set up call of ours may be in flight on this gateway).
+      this.absorb(gw, fragmentsOf(gw.mgId, r, (m, term) => this.c.cfg.plan.numberAt(m, term)).filter((f) => f.record && f.num && !this.c.calls.has(f.record.callId)), t);
+      this.tryMerge(t, false);
+    });
+  }
+
+  private absorb(gw: GatewayEntry, frags: Fragment[], nowUs: number): void {
+    const orphans: Fragment[] = [];
+    for (const f of frags) {
+      if (!f.record || !f.num) { orphans.push(f); continue; }
+      if (this.c.calls.has(f.record.callId)) continue; // already ours (re-registration without loss of our state)
+      let p = this.pending.get(f.record.callId);
+      if (!p) { p = { record: f.record, fragments: [], firstUs: nowUs, queue: [] }; this.pending.set(f.record.callId, p); }
+      if (f.record.seq > p.record.seq) p.record = f.record;
+      p.fragments = p.fragments.filter((x) => !(x.mgId === f.mgId && x.ctx === f.ctx));
+      p.fragments.push(f);
+      this.lineHeld.set(f.num, f.record.callId);
+    }
+    if (orphans.length > 0) {
+      // Contexts without a record were half set up: clear them; their lines wait for either hook event.
+      const acts: ActionRequest[] = [];
+      for (const o of orphans) {
+        acts.push(action(o.ctx, subtract('*')));
+        if (o.lineTerm) acts.push(action('-', modify(o.lineTerm, { signals: SG_NONE, events: EV_ANY_HOOK })));
+      }
+      this.stats.orphansCleared += orphans.length;
+      this.c.send(gw.mgId, acts, nowUs, () => {});
+    }
+  }
+
+  private tryMerge(nowUs: number, force: boolean): void {
+    for (const [callId, p] of [...this.pending]) {
+      const needed = new Set(p.record.parties.map((n) => this.c.cfg.plan.lookup(n)?.mgId ?? '?'));
+      for (const f of p.fragments) needed.add(f.mgId);
+      const ready = [...needed].every((m) => this.c.gateways.get(m)?.status === 'active');
+      if (!ready && !(force && nowUs - p.firstUs >= this.c.cfg.rebuildWaitUs)) continue;
+      this.pending.delete(callId);
+      for (const f of p.fragments) if (f.num && this.lineHeld.get(f.num) === callId) this.lineHeld.delete(f.num);
+      this.merge(p, ready, nowUs);
+    }
+  }
+
+  onTimer(nowUs: number): void { if (this.pending.size > 0) this.tryMerge(nowUs, true); }
+
+  deadline(): number | undefined {
+    let d: number | undefined;
+    for (const p of this.pending.values()) { const x = p.firstUs + this.c.cfg.rebuildWaitUs; if (d === undefined || x < d) d = x; }
+    return d;
+  }
+
+  private merge(p: PendingCall, complete: boolean, nowUs: number): void {
+    const r = p.record;
+    const byNum = new Map<string, Fragment>();
+    const extras: Fragment[] = [];
+    for (const f of p.fragments) { if (f.num && r.parties.includes(f.num) && !byNum.has(f.num)) byNum.set(f.num, f); else extras.push(f); }
+    const parties: Party[] = [];
+    for (const n of r.parties) {
+      const e = this.c.cfg.plan.lookup(n);
+      if (e) parties.push({ num: n, mgId: e.mgId, termId: e.termId, ctx: byNum.get(n)?.ctx });
+    }
+    // Merge the halves: an RTP termination whose remote is the other's local, both ways, is one media edge.
+    const edges: Edge[] = [];
+    const used = new Set<string>();
+    const frs = [...byNum.values()];
+    for (let i = 0; i < frs.length; i++) for (let j = i + 1; j < frs.length; j++) {
+      const f = frs[i]!, g = frs[j]!;
+      for (const x of f.rtps) for (const y of g.rtps) {
+        // One direction suffices: a crash may fall between the two Modify commands that point them at each other.
+        if ((x.remote !== undefined && x.remote === y.local) || (y.remote !== undefined && y.remote === x.local)) {
+          edges.push({ a: f.num!, b: g.num!, aRtp: { termId: x.termId, sdp: x.localSdp }, bRtp: { termId: y.termId, sdp: y.localSdp } });
+          used.add(`${f.mgId}|${x.termId}`); used.add(`${g.mgId}|${y.termId}`);
+        }
+      }
+    }
+    const call: Call = {
+      id: r.callId, seq: r.seq + 1, phase: r.phase, startUs: r.startUs, answerUs: r.answerUs, caller: r.caller, callee: r.callee,
+      parties, edges, controller: r.controller, features: new Set(r.features), busy: true, queue: [...p.queue],
+      noAnswerAtUs: undefined, ended: false,
+    };
+    this.c.calls.set(call.id, call);
+    for (const q of parties) if (q.ctx !== undefined) this.c.lineCall.set(q.num, call.id);
+
+    const acts = new Map<string, ActionRequest[]>();
+    const put = (mgId: string, a: ActionRequest): void => { const xs = acts.get(mgId); if (xs) xs.push(a); else acts.set(mgId, [a]); };
+    // Fragments that are not parties of the freshest record (a party already left) are cleared.
+    for (const x of extras) {
+      put(x.mgId, action(x.ctx, subtract('*')));
+      if (x.lineTerm) put(x.mgId, action('-', modify(x.lineTerm, { signals: SG_NONE, events: EV_ANY_HOOK })));
+    }
+
+    const allThere = complete && parties.length === r.parties.length && parties.every((q) => q.ctx !== undefined);
+    const linked = (x: string, y: string): boolean => !!edgeBetween(call, x, y);
+    let keep = false;
+    if (allThere && STABLE_PHASES.has(r.phase)) {
+      if (parties.length === 2) keep = linked(parties[0]!.num, parties[1]!.num);
+      else if (parties.length === 3 && r.controller) keep = parties.filter((q) => q.num !== r.controller).every((q) => linked(r.controller!, q.num));
+    } else if (complete && r.phase === 'consult-ringing' && parties.length === 3 && r.controller) {
+      // Transfer/consultation still ringing: keep the stable held call, release the consultation leg.
+      const held = parties.find((q) => q.num !== r.controller && q.num !== parties[2]!.num)!;
+      const ringing = parties[2]!;
+      if (parties[0]!.ctx !== undefined && parties[1]!.ctx !== undefined && linked(r.controller, held.num)) {
+        keep = true;
+        if (ringing.ctx !== undefined) put(ringing.mgId, action(ringing.ctx, subtract('*')));
+        put(ringing.mgId, action('-', modify(ringing.termId, { signals: SG_NONE, events: EV_IDLE })));
+        this.c.lineCall.delete(ringing.num);
+        call.parties = parties.filter((q) => q !== ringing);
+        call.edges = edges.filter((e) => e.a !== ringing.num && e.b !== ringing.num);
+        call.phase = 'held';
+      }
+    }
+
+    if (!keep) {
+      this.stats.released++;
+      this.c.batch(acts, nowUs, () => {});
+      this.c.flows.release(call, complete ? 'failover-unstable' : 'gateway-lost', undefined, nowUs);
+      return;
+    }
+    // Normalise: stray RTP terminations go, modes follow the phase, tones stop, records are re-pushed.
+    for (const q of call.parties) {
+      const f = byNum.get(q.num)!;
+      for (const x of f.rtps) {
+        if (!used.has(`${f.mgId}|${x.termId}`) || (call.phase === 'held' && !call.edges.some((e) => e.aRtp?.termId === x.termId || e.bRtp?.termId === x.termId))) put(q.mgId, action(q.ctx!, subtract(x.termId)));
+      }
+    }
+    const held = call.controller ? call.parties.find((q) => q.num !== call.controller && q.num !== (call.parties.length === 3 ? call.parties[2]!.num : undefined)) : undefined;
+    const rec = recordMedia(recordOf(call));
+    for (const e of call.edges) {
+      for (const [num, end, other] of [[e.a, e.aRtp, e.bRtp], [e.b, e.bRtp, e.aRtp]] as const) {
+        const q = call.parties.find((x) => x.num === num)!;
+        const sendOnly = (call.phase === 'held' || call.phase === 'consult-talking') && num === call.controller && held && (e.a === held.num || e.b === held.num);
+        put(q.mgId, action(q.ctx!, modify(end!.termId, { media: media({ mode: sendOnly ? 'sendOnly' : 'sendReceive', remote: other!.sdp }) })));
+      }
+    }
+    for (const q of call.parties) {
+      const ev = call.phase === 'held' && q.num === call.controller ? EV_DIAL : EV_TALK;
+      put(q.mgId, action(q.ctx!, modify(q.termId, { signals: SG_NONE, events: ev, media: rec })));
+    }
+    this.c.batch(acts, nowUs, (replies, t) => {
+      if (call.ended) return;
+      const ok = [...replies.values()].every((x) => !!x && !x.error && x.actions.every((a) => !a.error));
+      if (!ok) { this.c.flows.release(call, 'gateway-lost', undefined, t); return; }
+      call.preservedAtUs = t;
+      this.stats.preserved++;
+      this.c.emit({ type: 'call-preserved', callId: call.id, phase: call.phase, atUs: t });
+      this.c.flows.done(call, t);
+    });
+  }
+}

@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CallSim } from './call-sim.js';
+import type { SimOptions } from './call-sim.js';
+import { SeededRng } from '../../util/rng.js';
+
+const base = (seed: number): SimOptions => {
+  const r = new SeededRng(seed ^ 0x5eed);
+  return {
+    seed, gateways: 4, linesPerGateway: 12, calls: 14, crashAtUs: 1_500_000 + r.nextInt(7_000_000),
+    durationUs: 16_000_000, rtp: true, controllerTimeoutUs: 300_000, keepaliveUs: 100_000,
+  };
+};
+
+function seeds(): number[] {
+  if (process.env.SIM_SEED) return [Number(process.env.SIM_SEED)];
+  const n = Number(process.env.SIM_SEEDS ?? 3);
+  const first = Number(process.env.SIM_FIRST_SEED ?? (Date.now() % 100_000));
+  return Array.from({ length: n }, (_, i) => first + i);
+}
+
+function runOne(opt: SimOptions): void {
+  const rep = new CallSim(opt).scenario();
+  console.log(`seed ${opt.seed}: crash ${opt.crashAtUs}us placed ${rep.callsPlaced} stable@crash ${rep.stableAtCrash.length} preserved ${rep.preserved.length} released ${rep.releasedAtFailover} detect ${rep.detectionUs}us controllable ${rep.controllableAgainUs}us rtpGap ${rep.largestRtpGapUs}us features-after ${rep.featuresAfterFailover} cdrs ${rep.cdrs}`);
+  if (rep.violations.length > 0) {
+    console.log(`FAILED seed ${opt.seed} — replay: SIM_SEED=${opt.seed} npm test -- src/calls/sim/`);
+    for (const v of rep.violations.slice(0, 20)) console.log(`  ${v}`);
+  }
+  assert.deepEqual(rep.violations, [], `seed ${opt.seed}: replay with SIM_SEED=${opt.seed} npm test -- src/calls/sim/`);
+  assert.ok(rep.detectionUs !== undefined && rep.detectionUs < 1_000_000, `detection ${rep.detectionUs}`);
+}
+
+test('calls sim: controller crash at a random moment of a call mix preserves every stable call', () => {
+  for (const s of seeds()) runOne(base(s));
+});
+
+test('calls sim: the restarted primary stays passive, then takes every gateway back on command without dropping a call', () => {
+  for (const s of seeds()) {
+    const opt: SimOptions = { ...base(s), crashAtUs: 3_000_000, restartPrimaryAtUs: 4_500_000, failbackAtUs: 6_000_000 };
+    const rep = new CallSim(opt).scenario();
+    console.log(`seed ${s} failback: stable@crash ${rep.stableAtCrash.length} preserved ${rep.preserved.length} stable@failback ${rep.stableAtFailback.length} cdrs ${rep.cdrs}`);
+    if (rep.violations.length) console.log(`FAILED seed ${s} — replay: SIM_SEED=${s} npm test -- src/calls/sim/\n  ${rep.violations.slice(0, 20).join('\n  ')}`);
+    assert.deepEqual(rep.violations, []);
+    assert.ok(rep.stableAtFailback.length > 0);
+  }
+});
+
+test('calls sim: a primary cut off from its gateways and healed controls nothing and bills nothing', () => {
+  for (const s of seeds()) {
+    const opt: SimOptions = { ...base(s), crashAtUs: 3_500_000, healPrimaryAtUs: 5_500_000 };
+    const rep = new CallSim(opt).scenario();
+    console.log(`seed ${s} partition: stable@cut ${rep.stableAtCrash.length} preserved ${rep.preserved.length} cdrs ${rep.cdrs}`);
+    if (rep.violations.length) console.log(`FAILED seed ${s} — replay: SIM_SEED=${s} npm test -- src/calls/sim/\n  ${rep.violations.slice(0, 20).join('\n  ')}`);
+    assert.deepEqual(rep.violations, []);
+  }
+});
+
+test('calls sim: without a crash every call of the mix ends with the billing its script implies', () => {
+  for (const s of seeds()) {
+    const sim = new CallSim({ ...base(s), crashAtUs: undefined });
+    const rep = sim.scenario();
+    if (rep.violations.length) console.log(`FAILED seed ${s} — replay: SIM_SEED=${s} npm test -- src/calls/sim/\n  ${rep.violations.slice(0, 20).join('\n  ')}`);
+    assert.deepEqual(rep.violations, []);
+    assert.equal(rep.cdrs, rep.callsPlaced, 'one CDR per placed call');
+    for (const p of sim.planned) {
+      const cdr = sim.cdrs.find((c) => c.caller === p.x.num);
+      assert.ok(cdr, `CDR for ${p.kind} call from ${p.x.num}`);
+      const why = `${p.kind} ${JSON.stringify(cdr)} (replay: SIM_SEED=${s})`;
+      switch (p.kind) {
+        case 'no-answer': assert.equal(cdr.releaseReason, 'no-answer', why); assert.equal(cdr.answerUs, null, why); break;
+        case 'abandon': assert.equal(cdr.releaseReason, 'caller-abandoned', why); break;
+        case 'basic': assert.equal(cdr.releaseReason, 'normal', why); assert.equal(cdr.features, '', why); break;
+        case 'hold': assert.equal(cdr.features, 'hold', why); break;
+        case 'blind': case 'attended':
+          assert.equal(cdr.features, 'hold,transfer', why);
+          assert.equal(cdr.connectedTo, `${p.y.num}+${p.z.num}`, why);
+          break;
+        case 'conference': assert.equal(cdr.features, 'conference,hold', why); break;
+      }
+      if (p.kind !== 'no-answer' && p.kind !== 'abandon') assert.ok(cdr.answerUs !== null, why);
+    }
+    assert.ok(rep.largestRtpGapUs > 0 && rep.largestRtpGapUs < 25_000, `RTP gap ${rep.largestRtpGapUs}`);
+  }
+});
+
+test('calls sim: a gateway that loses the alternate for a moment and comes back (Disconnected) keeps its calls', () => {
+  for (const s of seeds()) {
+    const opt: SimOptions = { ...base(s), crashAtUs: 3_000_000, flapAtUs: 4_500_000, flapUs: 800_000 };
+    const rep = new CallSim(opt).scenario();
+    console.log(`seed ${s} flap: stable@crash ${rep.stableAtCrash.length} preserved ${rep.preserved.length} cdrs ${rep.cdrs}`);
+    if (rep.violations.length) console.log(`FAILED seed ${s} — replay: SIM_SEED=${s} npm test -- src/calls/sim/\n  ${rep.violations.slice(0, 20).join('\n  ')}`);
+    assert.deepEqual(rep.violations, []);
+  }
+});

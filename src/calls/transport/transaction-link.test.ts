@@ -1,0 +1,45 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TransactionLink, defaultLinkConfig } from './transaction-link.js';
+import { textCodec } from './text-codec.js';
+import type { TransactionReply } from '../h248/model.js';
+import { action, auditValue } from '../h248/model.js';
+
+test('transaction link: retransmits with backoff, then reports a timeout once (Annex D.1.3)', () => {
+  const replies: (TransactionReply | undefined)[] = [];
+  const link = new TransactionLink({ ...defaultLinkConfig('mgc', textCodec), retransmitUs: 10_000, retransmitsMax: 3 }, {
+    onRequest: () => { throw new Error('unexpected'); },
+    onReply: (_p, _t, r) => replies.push(r),
+  });
+  link.sendRequest('10.0.0.1:2944', [action('-', auditValue('ROOT'))], 0);
+  const sends: number[] = [];
+  for (let now = 0; now <= 200_000; now += 1_000) {
+    link.handleTimeout(now);
+    while (link.pollTransmit()) sends.push(now);
+  }
+  // Sent at 0, then after 10, 20, 40 ms more (doubling), then given up after 80 ms more.
+  assert.deepEqual(sends, [0, 10_000, 30_000, 70_000]);
+  assert.deepEqual(replies, [undefined]);
+  assert.equal(link.counters.timeouts, 1);
+});
+
+test('transaction link: a retransmitted request is answered from the reply cache, not executed twice (Annex D.1.2)', () => {
+  let executed = 0;
+  const link = new TransactionLink(defaultLinkConfig('mg1', textCodec), {
+    onRequest: (_p, _m, req) => { executed++; return { kind: 'reply', transactionId: req.transactionId, actions: [{ contextId: '-', commands: [{ type: 'auditValue', terminationIds: ['ROOT'] }] }] }; },
+    onReply: () => {},
+  });
+  const req = textCodec.encode({ version: 1, mId: '[10.0.1.1]:2944', body: { kind: 'transactions', transactions: [{ kind: 'request', transactionId: 42, actions: [action('-', auditValue('ROOT'))] }] } });
+  link.handleDatagram('10.0.1.1:2944', req, 0);
+  link.handleDatagram('10.0.1.1:2944', req, 5_000);
+  const out = [link.pollTransmit(), link.pollTransmit()];
+  assert.equal(executed, 1);
+  assert.ok(out[0] && out[1]);
+  assert.deepEqual(out[0]!.bytes, out[1]!.bytes);
+  assert.equal(link.counters.duplicateRequests, 1);
+  // Garbage gets an error message back (400), not a crash.
+  link.handleDatagram('10.0.1.1:2944', new TextEncoder().encode('MEGACO/1 [x] garbage{'), 6_000);
+  const e = link.pollTransmit();
+  const d = e && textCodec.decode(e.bytes);
+  assert.ok(d && d.ok && d.value.body.kind === 'error');
+});

@@ -1,0 +1,98 @@
+// The splicer peers' control messages (heartbeat, splice state, acknowledgement,
+// removal) and their codec: JSON in one UDP datagram, validated field by field on
+// parse (typed errors, never a throw). The protocol logic is node.ts's.
+import { fail, ok, type ParseResult } from '../wire/result.js';
+import type { SpliceEndpoint, SpliceState, WindowMap } from './splice.js';
+
+export type ControlMessage =
+  | { t: 'hb'; node: number; epoch: number; active: boolean }
+  | { t: 'splice'; node: number; s: SpliceState }
+  | { t: 'ack'; node: number; id: number }
+  | { t: 'remove'; node: number; clientIp: number; clientPort: number; localPort: number };
+
+export const CONTROL_MAX_BYTES = 1400;
+
+interface EndpointWire { ip: number; port: number; mac: number[]; localPort: number }
+
+export function encodeControl(m: ControlMessage): Uint8Array {
+  const wire = m.t === 'splice'
+    ? { ...m, s: { ...m.s, client: epOut(m.s.client), backend: epOut(m.s.backend) } }
+    : m;
+  return new TextEncoder().encode(JSON.stringify(wire));
+}
+
+function epOut(e: SpliceEndpoint): EndpointWire {
+  return { ip: e.ip, port: e.port, mac: [...e.mac], localPort: e.localPort };
+}
+
+const isU32 = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+const isPort = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 0xffff;
+const isUs = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function endpointIn(v: unknown): SpliceEndpoint | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const e = v as Record<string, unknown>;
+  if (!isU32(e.ip) || !isPort(e.port) || !isPort(e.localPort)) return undefined;
+  if (!Array.isArray(e.mac) || e.mac.length !== 6 || !e.mac.every((b) => Number.isInteger(b) && b >= 0 && b <= 255)) return undefined;
+  return { ip: e.ip, port: e.port, localPort: e.localPort, mac: Uint8Array.from(e.mac as number[]) };
+}
+
+function winIn(v: unknown): WindowMap | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const w = v as Record<string, unknown>;
+  const okShift = (x: unknown): x is number => typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 14;
+  return okShift(w.inShift) && okShift(w.outShift) ? { inShift: w.inShift, outShift: w.outShift } : undefined;
+}
+
+function spliceIn(v: unknown): SpliceState | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const s = v as Record<string, unknown>;
+  const client = endpointIn(s.client);
+  const backend = endpointIn(s.backend);
+  const winC2B = winIn(s.winC2B);
+  const winB2C = winIn(s.winB2C);
+  const optU32 = (x: unknown): x is number | undefined => x === undefined || isU32(x);
+  if (client === undefined || backend === undefined || winC2B === undefined || winB2C === undefined) return undefined;
+  if (!isU32(s.id) || !isU32(s.serviceIp) || typeof s.backendId !== 'string' || s.backendId.length > 64) return undefined;
+  if (!isU32(s.seqC2B) || !isU32(s.seqB2C) || !optU32(s.tsC2B) || !optU32(s.tsB2C)) return undefined;
+  if ((s.tsC2B === undefined) !== (s.tsB2C === undefined)) return undefined;
+  if (typeof s.sackToBackend !== 'boolean' || !optU32(s.finClient) || !optU32(s.finBackend)) return undefined;
+  if (typeof s.finClientAcked !== 'boolean' || typeof s.finBackendAcked !== 'boolean' || typeof s.rst !== 'boolean') return undefined;
+  if (!isUs(s.lastC2BUs) || !isUs(s.lastB2CUs) || !(s.expiresUs === undefined || isUs(s.expiresUs))) return undefined;
+  if (!isUs(s.packetsC2B) || !isUs(s.packetsB2C)) return undefined;
+  return {
+    id: s.id, serviceIp: s.serviceIp, client, backend, backendId: s.backendId, seqC2B: s.seqC2B, seqB2C: s.seqB2C,
+    tsC2B: s.tsC2B, tsB2C: s.tsB2C, winC2B, winB2C, sackToBackend: s.sackToBackend,
+    finClient: s.finClient, finBackend: s.finBackend, finClientAcked: s.finClientAcked, finBackendAcked: s.finBackendAcked,
+    rst: s.rst, lastC2BUs: s.lastC2BUs, lastB2CUs: s.lastB2CUs, expiresUs: s.expiresUs, packetsC2B: s.packetsC2B, packetsB2C: s.packetsB2C,
+  };
+}
+
+export function parseControl(bytes: Uint8Array): ParseResult<ControlMessage> {
+  if (bytes.length > CONTROL_MAX_BYTES) return fail('malformed', 'craft-control', `${bytes.length} bytes`);
+  let v: unknown;
+  try {
+    v = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return fail('malformed', 'craft-control', 'not JSON');
+  }
+  if (typeof v !== 'object' || v === null) return fail('malformed', 'craft-control', 'not an object');
+  const m = v as Record<string, unknown>;
+  if (!isU32(m.node)) return fail('malformed', 'craft-control', 'node');
+  switch (m.t) {
+    case 'hb':
+      if (!isU32(m.epoch) || typeof m.active !== 'boolean') return fail('malformed', 'craft-control', 'heartbeat');
+      return ok({ t: 'hb', node: m.node, epoch: m.epoch, active: m.active });
+    case 'splice': {
+      const s = spliceIn(m.s);
+      return s === undefined ? fail('malformed', 'craft-control', 'splice state') : ok({ t: 'splice', node: m.node, s });
+    }
+    case 'ack':
+      return isU32(m.id) ? ok({ t: 'ack', node: m.node, id: m.id }) : fail('malformed', 'craft-control', 'ack');
+    case 'remove':
+      if (!isU32(m.clientIp) || !isPort(m.clientPort) || !isPort(m.localPort)) return fail('malformed', 'craft-control', 'remove');
+      return ok({ t: 'remove', node: m.node, clientIp: m.clientIp, clientPort: m.clientPort, localPort: m.localPort });
+    default:
+      return fail('unsupported', 'craft-control', 'message type');
+  }
+}

@@ -1,0 +1,634 @@
+// The CRAFT splicer box (DESIGN §CRAFT): a FrameEndpoint holding one Host at the
+// service address. It terminates the client's handshake, reads the request head,
+// routes, connects to a back end with compatible TCP options, sends the request,
+// and once the back end has acknowledged it, splices the two connections: from then
+// on it forwards packets with rewritten headers (splice.ts) and keeps only the splice
+// state. Replication hooks (hold until a peer has the state; install replicas; take over)
+// are here; the control channel and failure detection are node.ts's.
+import type { FrameEndpoint, OutgoingFrame } from '../stack/endpoint.js';
+import { Host } from '../stack/host.js';
+import type { HostStreamConnection } from '../stack/tcp-demux.js';
+import type { StreamApp } from '../stack/app.js';
+import type { TcpEngine, TcpEngineFactory, TcpEvent } from '../stack/tcp-engine.js';
+import type { Rng } from '../util/rng.js';
+import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
+import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
+import { macEquals, parseIpv4, parseMac, formatIpv4 } from '../wire/addr.js';
+import { ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
+import { parseIpv4Packet } from '../wire/ipv4.js';
+import { parseTcpSegment, type TcpRepr } from '../wire/tcp.js';
+import { RequestHeadParser, errorResponse, REASON, type RequestHead } from './http-head.js';
+import { Router, type BackendSpec, type RouteConfig } from './routes.js';
+import { rewriteSegment, type SpliceState, type TeardownTimers } from './splice.js';
+
+export interface SplicerConfig {
+  name: string;
+  serviceIp: string;
+  serviceMac: string;
+  prefixLen: number;
+  gateway?: string;
+  servicePort: number;
+  routes: RouteConfig;
+  rng: Rng;
+  /**
+   * TCP settings of the client-facing connections. Its `mss` is the MSS we advertise to
+   * clients: it must not exceed any back end's MSS (client segments are forwarded as they are).
+   */
+  tcp?: Partial<TcpConfig>;
+  headLimitBytes?: number;
+  /** A client that has not sent a complete head by then gets 408 and a close. */
+  headTimeoutUs?: number;
+  /** SYN retransmissions towards a back end before it counts as failed (then the next one is tried). */
+  backendSynRetries?: number;
+  /** A back end that failed a connect is skipped for this long. */
+  backendDownUs?: number;
+  maxSessions?: number;
+  maxSplices?: number;
+  /**
+   * A splice with a direction silent this long is dropped (idle, or half-dead: one end gone
+   * while the other retransmits); later packets then meet our host, which answers RST.
+   */
+  idleTimeoutUs?: number;
+  /** Idle time after one side's FIN (a half-dead splice). */
+  halfClosedTimeoutUs?: number;
+  finLingerUs?: number;
+  rstLingerUs?: number;
+  sweepIntervalUs?: number;
+  txQueueMax?: number;
+  onEvent?: (e: SplicerEvent) => void;
+  /** Called with the splice state as it is installed (tests, observers). */
+  onSplice?: (sp: Readonly<SpliceState>) => void;
+  /**
+   * Replication (CRAFT §1): called when a splice is installed. Returning true holds the
+   * splice's packets until replicated(id) is called (the peer has the state) or
+   * holdTimeoutUs passes, so no data flows through a splice a peer could not continue.
+   */
+  replicate?: (sp: Readonly<SpliceState>) => boolean;
+  /** Called when splice state is removed (replication: tell the peer). */
+  onSpliceRemoved?: (sp: Readonly<SpliceState>) => void;
+  holdTimeoutUs?: number;
+  /** Start as a standby: no sweeps (replicas are not expired) until activate(). */
+  standby?: boolean;
+}
+
+export interface SplicerEvent { tUs: number; kind: 'spliced' | 'splice-removed' | 'error-response' | 'backend-failed'; text: string }
+
+/** A TcpConnection the host drives until the splice; `release()` makes it vanish from the host without a segment. */
+export class SpliceEngine implements TcpEngine {
+  private released = false;
+  private releasedEventSent = false;
+  constructor(readonly conn: TcpConnection) {}
+  get state(): string { return this.released ? 'CLOSED' : this.conn.state; }
+  isReleased(): boolean { return this.released; }
+  release(): void { this.released = true; }
+  handleSegment(seg: TcpRepr, nowUs: number): void { if (!this.released) this.conn.handleSegment(seg, nowUs); }
+  handleTimeout(nowUs: number): void { if (!this.released) this.conn.handleTimeout(nowUs); }
+  /** TSval of the last segment we sent on this connection (RFC 7323): what the peer may echo. */
+  lastTsValSent: number | undefined;
+  pollTransmit(nowUs: number): TcpRepr | undefined {
+    if (this.released) return undefined;
+    const seg = this.conn.pollTransmit(nowUs);
+    if (seg?.options.timestamp !== undefined) this.lastTsValSent = seg.options.timestamp.value;
+    return seg;
+  }
+  pollDeadline(): number | undefined { return this.released ? undefined : this.conn.pollDeadline(); }
+  pollEvent(): TcpEvent | undefined {
+    if (!this.released) return this.conn.pollEvent();
+    if (this.releasedEventSent) return undefined;
+    this.releasedEventSent = true;
+    return { type: 'closed', reason: 'closed' };
+  }
+  send(data: Uint8Array): number { return this.released ? 0 : this.conn.send(data); }
+  sendSpace(): number { return this.released ? 0 : this.conn.sendSpace(); }
+  read(maxBytes?: number): Uint8Array { return this.released ? new Uint8Array(0) : this.conn.read(maxBytes); }
+  readableBytes(): number { return this.released ? 0 : this.conn.readableBytes(); }
+  close(): void { if (!this.released) this.conn.close(); }
+  abort(): void { if (!this.released) this.conn.abort(); }
+}
+
+type Phase = 'head' | 'connecting' | 'awaiting-ack' | 'error-sent' | 'spliced' | 'closed';
+
+/** One client connection before (and until) its splice. */
+interface Session {
+  id: number;
+  client: HostStreamConnection;
+  clientEngine: SpliceEngine;
+  clientKey: string;
+  phase: Phase;
+  startUs: number;
+  parser: RequestHeadParser;
+  head: RequestHead | undefined;
+  /** Client bytes not yet accepted by the back-end connection (head and anything after it). */
+  pending: Uint8Array[];
+  pendingBytes: number;
+  clientFin: boolean;
+  backendFinQueued: boolean;
+  backend: BackendSpec | undefined;
+  backendConn: HostStreamConnection | undefined;
+  backendEngine: SpliceEngine | undefined;
+  backendKey: string | undefined;
+  /** Bytes accepted by the back-end connection's send buffer. */
+  written: number;
+  tried: Set<string>;
+}
+
+const PENDING_MAX_BYTES = 64 * 1024;
+const HELD_FRAMES_MAX = 256;
+
+export class Splicer implements FrameEndpoint {
+  readonly name: string;
+  readonly host: Host<SpliceEngine>;
+  readonly router: Router;
+  private readonly serviceIp: number;
+  private readonly serviceMac: Uint8Array;
+  private readonly frontTcp: Partial<TcpConfig>;
+  /** Options of the next back-end connect (set just before host.connect: the factory reads it). */
+  private nextConnectCfg: Partial<TcpConfig> | undefined;
+  private readonly engines = new Map<string, SpliceEngine>();
+  private readonly sessions = new Map<number, Session>();
+  /** Sessions whose back end must acknowledge the request: key = back end's "srcIp:srcPort:dstPort". */
+  private readonly awaiting = new Map<string, Session>();
+  /** Splice state by the key of each side's incoming packets ("srcIp:srcPort:dstPort"). */
+  private readonly table = new Map<string, SpliceState>();
+  private readonly macByIp = new Map<number, Uint8Array>();
+  private readonly txq: Uint8Array[] = [];
+  private txHead = 0;
+  private nextSessionId = 1;
+  private nextSpliceId = 1;
+  private nowUs = 0;
+  private nextSweepUs: number | undefined;
+  private readonly counter = new Map<string, number>();
+  private readonly c: Required<Pick<SplicerConfig, 'headLimitBytes' | 'headTimeoutUs' | 'backendSynRetries' | 'backendDownUs'
+    | 'maxSessions' | 'maxSplices' | 'idleTimeoutUs' | 'halfClosedTimeoutUs' | 'sweepIntervalUs' | 'txQueueMax'>>;
+  private readonly timers: TeardownTimers;
+  private readonly onEvent: ((e: SplicerEvent) => void) | undefined;
+  private readonly onSplice: ((sp: Readonly<SpliceState>) => void) | undefined;
+  private readonly cfg: SplicerConfig;
+  /** Packets of splices whose state is not yet replicated, by splice id (bounded per splice). */
+  private readonly held = new Map<number, { frames: Uint8Array[]; deadlineUs: number }>();
+  private standby: boolean;
+
+  constructor(cfg: SplicerConfig) {
+    this.name = cfg.name;
+    const ip = parseIpv4(cfg.serviceIp);
+    const mac = parseMac(cfg.serviceMac);
+    if (ip === undefined || mac === undefined) throw new Error(`${cfg.name}: bad service address`);
+    this.serviceIp = ip;
+    this.serviceMac = mac;
+    this.frontTcp = cfg.tcp ?? {};
+    this.router = new Router(cfg.routes);
+    this.onEvent = cfg.onEvent;
+    this.onSplice = cfg.onSplice;
+    this.cfg = cfg;
+    this.standby = cfg.standby ?? false;
+    this.c = {
+      headLimitBytes: cfg.headLimitBytes ?? 16 * 1024, headTimeoutUs: cfg.headTimeoutUs ?? 30_000_000,
+      backendSynRetries: cfg.backendSynRetries ?? 2, backendDownUs: cfg.backendDownUs ?? 10_000_000,
+      maxSessions: cfg.maxSessions ?? 4096, maxSplices: cfg.maxSplices ?? 65_536,
+      idleTimeoutUs: cfg.idleTimeoutUs ?? 300_000_000, halfClosedTimeoutUs: cfg.halfClosedTimeoutUs ?? 60_000_000,
+      sweepIntervalUs: cfg.sweepIntervalUs ?? 1_000_000, txQueueMax: cfg.txQueueMax ?? 4096,
+    };
+    this.timers = { finLingerUs: cfg.finLingerUs ?? 5_000_000, rstLingerUs: cfg.rstLingerUs ?? 1_000_000 };
+    const factory: TcpEngineFactory<SpliceEngine> = {
+      connect: (tuple, isn, nowUs) => this.register(tuple, TcpConnection.connect(this.nextConnectCfg ?? this.frontTcp, tuple, isn, nowUs)),
+      accept: (tuple, syn, isn, nowUs) => this.register(tuple, TcpConnection.accept(this.frontTcp, tuple, syn, isn, nowUs)),
+    };
+    this.host = new Host<SpliceEngine>({
+      name: cfg.name, mac: cfg.serviceMac, ip: cfg.serviceIp, prefixLen: cfg.prefixLen, rng: cfg.rng, tcpFactory: factory,
+      ...(cfg.gateway !== undefined ? { gateway: cfg.gateway } : {}),
+    });
+    this.host.listen(cfg.servicePort, (conn) => this.onClient(conn));
+    // Splice ids are unique across splicers with high probability (replicas keep the origin's id).
+    this.nextSpliceId = 1 + (cfg.rng.nextU32() & 0x3fffffff);
+  }
+
+  private register(tuple: FourTuple, conn: TcpConnection): SpliceEngine {
+    const e = new SpliceEngine(conn);
+    this.engines.set(tupleKey(tuple), e);
+    return e;
+  }
+
+  // ---- FrameEndpoint ---------------------------------------------------------
+
+  handleFrame(ifIndex: number, frame: Uint8Array, nowUs: number): void {
+    this.nowUs = nowUs;
+    const k = ifIndex === 0 ? this.classify(frame) : undefined;
+    if (k !== undefined) {
+      this.learnMac(k.srcIp, frame);
+      const sp = this.table.get(k.key);
+      if (sp !== undefined) { this.forward(sp, k, frame, nowUs); return; }
+      const s = this.awaiting.get(k.key);
+      if (s !== undefined && this.trySplice(s, k, frame, nowUs)) return;
+    }
+    this.host.handleFrame(ifIndex, frame, nowUs);
+  }
+
+  handleTimeout(nowUs: number): void {
+    this.nowUs = nowUs;
+    this.host.handleTimeout(nowUs);
+    if (this.nextSweepUs !== undefined && nowUs >= this.nextSweepUs) this.sweep(nowUs);
+    for (const [id, h] of this.held) {
+      if (nowUs >= h.deadlineUs) { this.inc('replication-hold-timeout'); this.replicated(id); }
+    }
+  }
+
+  pollTransmit(): OutgoingFrame | undefined {
+    if (this.txHead < this.txq.length) {
+      const frame = this.txq[this.txHead]!;
+      this.txq[this.txHead++] = EMPTY;
+      if (this.txHead === this.txq.length) { this.txq.length = 0; this.txHead = 0; }
+      return { ifIndex: 0, frame };
+    }
+    return this.host.pollTransmit();
+  }
+
+  pollDeadline(): number | undefined {
+    const h = this.host.pollDeadline();
+    const needSweep = !this.standby && (this.table.size > 0 || this.sessions.size > 0);
+    if (needSweep && this.nextSweepUs === undefined) this.nextSweepUs = this.nowUs + this.c.sweepIntervalUs;
+    if (!needSweep) this.nextSweepUs = undefined;
+    let s = this.nextSweepUs;
+    for (const x of this.held.values()) s = s === undefined ? x.deadlineUs : Math.min(s, x.deadlineUs);
+    if (h === undefined) return s;
+    if (s === undefined) return h;
+    return Math.min(h, s);
+  }
+
+  // ---- observation -----------------------------------------------------------
+
+  spliceCount(): number { return this.table.size / 2; }
+  sessionCount(): number { return this.sessions.size; }
+  splices(): SpliceState[] { return [...new Set(this.table.values())]; }
+  counters(): Record<string, number> {
+    return Object.fromEntries([...this.counter.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+  private inc(name: string, n = 1): void { this.counter.set(name, (this.counter.get(name) ?? 0) + n); }
+
+  // ---- the hot path ------------------------------------------------------------
+
+  /** Fixed-offset look at a frame: TCP to the service address, unfragmented? Returns the table key. */
+  private classify(f: Uint8Array): { key: string; srcIp: number; ipOff: number; tcpOff: number; tcpEnd: number } | undefined {
+    if (f.length < ETHERNET_HEADER_LEN + 40) return undefined;
+    if (f[12] !== 0x08 || f[13] !== 0x00) return undefined;
+    for (let i = 0; i < 6; i++) if (f[i] !== this.serviceMac[i]) return undefined;
+    const ipOff = ETHERNET_HEADER_LEN;
+    if ((f[ipOff]! >>> 4) !== 4 || f[ipOff + 9] !== 6) return undefined;
+    const ihl = (f[ipOff]! & 0x0f) * 4;
+    const total = (f[ipOff + 2]! << 8) | f[ipOff + 3]!;
+    if (ihl < 20 || total < ihl + 20 || ipOff + total > f.length) return undefined;
+    if ((((f[ipOff + 6]! << 8) | f[ipOff + 7]!) & 0x3fff) !== 0) return undefined;      // a fragment: the host drops it
+    const dst = ((f[ipOff + 16]! << 24) | (f[ipOff + 17]! << 16) | (f[ipOff + 18]! << 8) | f[ipOff + 19]!) >>> 0;
+    if (dst !== this.serviceIp) return undefined;
+    const srcIp = ((f[ipOff + 12]! << 24) | (f[ipOff + 13]! << 16) | (f[ipOff + 14]! << 8) | f[ipOff + 15]!) >>> 0;
+    const tcpOff = ipOff + ihl;
+    const doff = (f[tcpOff + 12]! >>> 4) * 4;
+    if (doff < 20 || tcpOff + doff > ipOff + total) return undefined;
+    const srcPort = (f[tcpOff]! << 8) | f[tcpOff + 1]!;
+    const dstPort = (f[tcpOff + 2]! << 8) | f[tcpOff + 3]!;
+    return { key: `${srcIp}:${srcPort}:${dstPort}`, srcIp, ipOff, tcpOff, tcpEnd: ipOff + total };
+  }
+
+  private learnMac(ip: number, frame: Uint8Array): void {
+    const known = this.macByIp.get(ip);
+    if (known !== undefined && macEquals(known, frame.subarray(6, 12))) return;
+    if (known === undefined && this.macByIp.size >= 65_536) this.macByIp.delete(this.macByIp.keys().next().value!);
+    this.macByIp.set(ip, frame.slice(6, 12));
+  }
+
+  private forward(sp: SpliceState, k: { key: string; ipOff: number; tcpOff: number; tcpEnd: number }, frame: Uint8Array, nowUs: number): void {
+    if (this.txq.length - this.txHead >= this.c.txQueueMax) { this.inc('drop-tx-queue-full'); return; }
+    const dir = k.key === keyOf(sp.client.ip, sp.client.port, sp.client.localPort) ? 'c2b' : 'b2c';
+    // The driver may reuse its buffer: rewrite a copy (link padding beyond the IP packet is cut).
+    const out = frame.slice(0, k.tcpEnd);
+    rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
+    this.inc(`forward-${dir}`);
+    const h = this.held.size > 0 ? this.held.get(sp.id) : undefined;
+    if (h === undefined) this.txq.push(out);
+    else if (h.frames.length < HELD_FRAMES_MAX) h.frames.push(out);
+    else this.inc('drop-held-full');                  // TCP retransmits it
+  }
+
+  private sweep(nowUs: number): void {
+    this.nextSweepUs = nowUs + this.c.sweepIntervalUs;
+    for (const sp of this.splices()) {
+      const halfDead = sp.finClient !== undefined || sp.finBackend !== undefined;
+      const idleLimit = halfDead ? this.c.halfClosedTimeoutUs : this.c.idleTimeoutUs;
+      // Either direction silent that long: idle, or one end is gone while the other retransmits.
+      if ((sp.expiresUs !== undefined && nowUs >= sp.expiresUs) || nowUs - Math.min(sp.lastC2BUs, sp.lastB2CUs) >= idleLimit) {
+        this.removeSplice(sp, sp.expiresUs !== undefined && nowUs >= sp.expiresUs ? (sp.rst ? 'rst' : 'fin') : 'idle');
+      }
+    }
+    for (const s of [...this.sessions.values()]) {
+      if (s.phase === 'head' && nowUs - s.startUs >= this.c.headTimeoutUs) this.sendError(s, 408, 'request head timeout');
+    }
+  }
+
+  // ---- replication -------------------------------------------------------------
+
+  /** The peer holds splice `id`: release its held packets in arrival order. */
+  replicated(id: number): void {
+    const h = this.held.get(id);
+    if (h === undefined) return;
+    this.held.delete(id);
+    for (const f of h.frames) {
+      if (this.txq.length - this.txHead >= this.c.txQueueMax) { this.inc('drop-tx-queue-full'); continue; }
+      this.txq.push(f);
+    }
+  }
+
+  /** Installs a splice replicated from a peer (forwarded once this box is active). */
+  installReplica(sp: SpliceState): boolean {
+    const ck = keyOf(sp.client.ip, sp.client.port, sp.client.localPort);
+    const bk = keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort);
+    const old = this.table.get(ck);
+    if (old === undefined && this.table.size / 2 >= this.c.maxSplices) { this.inc('replica-limit'); return false; }
+    if (old !== undefined) this.table.delete(keyOf(old.backend.ip, old.backend.port, old.backend.localPort));
+    this.table.set(ck, sp);
+    this.table.set(bk, sp);
+    this.inc('replica-installed');
+    return true;
+  }
+
+  /** Drops a replica by its client side (the peer removed the splice). */
+  removeReplica(clientIp: number, clientPort: number, localPort: number): void {
+    const sp = this.table.get(keyOf(clientIp, clientPort, localPort));
+    if (sp === undefined) return;
+    this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
+    this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
+    this.inc('replica-removed');
+  }
+
+  /** Standby → active (takeover): expire replicas from now on, and claim the service address (gratuitous ARP). */
+  activate(nowUs: number): void {
+    this.nowUs = nowUs;
+    this.standby = false;
+    for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; }
+    this.host.announce(nowUs);
+  }
+
+  isStandby(): boolean { return this.standby; }
+
+  private removeSplice(sp: SpliceState, why: string): void {
+    this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
+    this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
+    this.held.delete(sp.id);
+    this.cfg.onSpliceRemoved?.(sp);
+    this.inc(`splice-removed-${why}`);
+    this.event('splice-removed', `#${sp.id} ${why}`);
+  }
+
+  private event(kind: SplicerEvent['kind'], text: string): void {
+    this.onEvent?.({ tUs: this.nowUs, kind, text });
+  }
+
+  // ---- before the splice: sessions -------------------------------------------
+
+  private onClient(conn: HostStreamConnection): StreamApp {
+    const engine = this.engines.get(tupleKey(conn.tuple))!;
+    const s: Session = {
+      id: this.nextSessionId++, client: conn, clientEngine: engine, clientKey: keyOf(conn.tuple.remoteIp, conn.tuple.remotePort, conn.tuple.localPort),
+      phase: 'head', startUs: this.nowUs, parser: new RequestHeadParser(this.c.headLimitBytes), head: undefined,
+      pending: [], pendingBytes: 0, clientFin: false, backendFinQueued: false, backend: undefined, backendConn: undefined,
+      backendEngine: undefined, backendKey: undefined, written: 0, tried: new Set(),
+    };
+    if (this.sessions.size >= this.c.maxSessions) {
+      this.inc('session-limit');
+      s.phase = 'error-sent';
+      conn.write(errorResponse(503, REASON[503]!, 'too many connections'));
+      conn.end();
+      return { onData: () => undefined, onEnd: () => undefined, onClose: () => this.engines.delete(tupleKey(conn.tuple)) };
+    }
+    this.sessions.set(s.id, s);
+    return {
+      onData: (d) => this.onClientData(s, d),
+      onEnd: () => this.onClientEnd(s),
+      onClose: () => this.onClientClose(s),
+    };
+  }
+
+  private onClientData(s: Session, d: Uint8Array): void {
+    if (s.phase === 'error-sent' || s.phase === 'closed') return;
+    if (s.pendingBytes + d.length > PENDING_MAX_BYTES) {
+      // More than a head plus a bounded body before the splice: stop reading (the client's window closes).
+      s.client.pauseReading();
+    }
+    s.pending.push(d.slice());
+    s.pendingBytes += d.length;
+    if (s.phase === 'head') {
+      const st = s.parser.push(d);
+      if (st.kind === 'error') { this.sendError(s, st.error.status, `${st.error.code}: ${st.error.detail}`); return; }
+      if (st.kind === 'incomplete') return;
+      s.head = st.head;
+      this.connectBackend(s);
+      return;
+    }
+    this.pumpToBackend(s);
+  }
+
+  private onClientEnd(s: Session): void {
+    s.clientFin = true;
+    if (s.phase === 'head') { this.sendError(s, 400, 'connection half-closed before a complete request head'); return; }
+    this.pumpToBackend(s);
+  }
+
+  private onClientClose(s: Session): void {
+    this.engines.delete(tupleKey(s.client.tuple));
+    if (s.phase === 'spliced') return;
+    s.phase = 'closed';
+    this.sessions.delete(s.id);
+    if (s.backendKey !== undefined) this.awaiting.delete(s.backendKey);
+    s.backendConn?.destroy();
+  }
+
+  private sendError(s: Session, status: number, detail: string): void {
+    if (s.phase === 'error-sent' || s.phase === 'closed' || s.phase === 'spliced') return;
+    s.phase = 'error-sent';
+    if (s.backendKey !== undefined) this.awaiting.delete(s.backendKey);
+    s.backendConn?.destroy();
+    this.inc(`http-${status}`);
+    this.event('error-response', `${s.client.id} ${status} ${detail}`);
+    s.client.write(errorResponse(status, REASON[status] ?? 'Error', detail));
+    s.client.end();
+    s.client.resumeReading();
+    s.pending = [];
+    s.pendingBytes = 0;
+  }
+
+  private connectBackend(s: Session): void {
+    const decision = this.router.choose(s.head!, this.nowUs, s.tried);
+    if (decision.kind !== 'backend') {
+      this.sendError(s, 503, decision.kind === 'no-route' ? 'no route for this request' : `no back end up in pool ${decision.pool}`);
+      return;
+    }
+    const b = decision.backend;
+    s.tried.add(b.id);
+    s.backend = b;
+    s.phase = 'connecting';
+    s.written = 0;
+    const ci = s.clientEngine.conn.info();
+    // Options compatible with the client's (so translation is exact): the back end may send
+    // segments up to the client's MSS; window scale, SACK and timestamps only if the client has them.
+    this.nextConnectCfg = {
+      ...this.frontTcp, mss: ci.sndMss, windowScale: ci.wsOn, sack: ci.sackOn, timestamps: ci.tsOn,
+      synRetries: this.c.backendSynRetries, nagle: false,
+    };
+    let conn: HostStreamConnection | undefined;
+    try {
+      for (let tries = 0; tries < 4; tries++) {
+        const c = this.host.connect(b.ip, b.port, (bc) => this.backendApp(s, bc), this.nowUs);
+        // The host may reuse an ephemeral port that a live splice still uses: skip it.
+        if (!this.table.has(keyOf(c.tuple.remoteIp, c.tuple.remotePort, c.tuple.localPort))) { conn = c; break; }
+        this.inc('ephemeral-port-in-splice');
+        c.destroy();
+      }
+    } catch {
+      conn = undefined;
+    } finally {
+      this.nextConnectCfg = undefined;
+    }
+    if (conn === undefined) { this.sendError(s, 503, 'no local port for a back-end connection'); return; }
+    s.backendConn = conn;
+    s.backendEngine = this.engines.get(tupleKey(conn.tuple));
+    s.backendKey = keyOf(conn.tuple.remoteIp, conn.tuple.remotePort, conn.tuple.localPort);
+  }
+
+  private backendApp(s: Session, bc: HostStreamConnection): StreamApp {
+    return {
+      onOpen: () => {
+        const e = s.backendEngine!;
+        const bi = e.conn.info();
+        const ci = s.clientEngine.conn.info();
+        // The back end's response is never acknowledged by our stack before the splice (only its
+        // SYN): bytes it sends early are retransmitted by it and reach the client through the splice.
+        e.conn.setAckLimit((bi.irs + 1) >>> 0);
+        if (bi.tsOn !== ci.tsOn) {
+          // Timestamps on one connection only cannot be translated (RFC 7323 §3.2: every segment carries TSopt).
+          this.inc('backend-option-mismatch');
+          this.sendError(s, 502, 'back end does not negotiate the client\'s TCP timestamps');
+          return;
+        }
+        s.phase = 'awaiting-ack';
+        this.awaiting.set(s.backendKey!, s);
+        this.pumpToBackend(s);
+      },
+      onData: () => undefined,          // held unacknowledged by the ACK limit; the back end resends after the splice
+      onEnd: () => undefined,
+      onClose: (reason) => {
+        this.engines.delete(tupleKey(bc.tuple));
+        if (s.phase === 'spliced' || s.phase === 'closed' || s.phase === 'error-sent') return;
+        if (s.backendConn !== bc) return;
+        this.awaiting.delete(s.backendKey!);
+        s.backendConn = undefined;
+        s.backendEngine = undefined;
+        s.backendKey = undefined;
+        // The request never reached a response: try another back end (the client saw nothing yet).
+        this.inc('backend-failed');
+        this.event('backend-failed', `${s.backend!.id} ${reason}`);
+        this.router.markDown(s.backend!.id, this.nowUs + this.c.backendDownUs);
+        this.connectBackend(s);
+      },
+    };
+  }
+
+  /** Writes held client bytes (and a half-close) into the back-end connection. */
+  private pumpToBackend(s: Session): void {
+    if (s.phase !== 'awaiting-ack' || s.backendConn === undefined) return;
+    while (s.pending.length > 0) {
+      const head = s.pending[0]!;
+      const n = s.backendConn.write(head);
+      s.written += n;
+      s.pendingBytes -= n;
+      if (n < head.length) { s.pending[0] = head.subarray(n); break; }
+      s.pending.shift();
+    }
+    if (s.pendingBytes <= PENDING_MAX_BYTES / 2) s.client.resumeReading();
+    if (s.pending.length === 0 && s.clientFin && !s.backendFinQueued) {
+      s.backendFinQueued = true;
+      s.backendConn.end();
+    }
+  }
+
+  /**
+   * A frame from the back end of a session waiting for its request to be acknowledged.
+   * If it acknowledges every byte we sent, splice now and forward this very frame
+   * (its payload is the start of the response). Otherwise the host handles it.
+   */
+  private trySplice(s: Session, k: { key: string; srcIp: number; ipOff: number; tcpOff: number; tcpEnd: number }, frame: Uint8Array, nowUs: number): boolean {
+    const be = s.backendEngine;
+    if (s.phase !== 'awaiting-ack' || be === undefined || s.pending.length > 0) return false;
+    const ip = parseIpv4Packet(frame.subarray(k.ipOff));
+    if (!ip.ok) return false;
+    const seg = parseTcpSegment(ip.value.payload, ip.value.src, ip.value.dst);
+    if (!seg.ok) return false;
+    const t = seg.value;
+    if (t.flags.syn || t.flags.rst || !t.flags.ack) return false;
+    const bi = be.conn.info();
+    const expectAck = (bi.iss + 1 + s.written + (s.backendFinQueued ? 1 : 0)) >>> 0;
+    if (t.ack !== expectAck || bi.sndMax !== expectAck) return false;
+    const ce = s.clientEngine;
+    if (ce.readableBytes() > 0) return false;
+    const ci = ce.conn.info();
+    if (ci.sndMax !== ((ci.iss + 1) >>> 0)) return false;    // we sent the client data: no longer spliceable
+    if (this.table.size / 2 >= this.c.maxSplices) { this.inc('splice-limit'); return false; }
+    const clientMac = this.macByIp.get(s.client.tuple.remoteIp);
+    if (clientMac === undefined) return false;
+    const cv = ce.conn.snapshot().vars;
+    const bv = be.conn.snapshot().vars;
+    const nowMs = Math.floor(nowUs / 1000);
+    const backendTsVal = t.options.timestamp?.value ?? bv.tsRecent;
+    const backendEcho = t.options.timestamp?.echo ?? 0;
+    const sp: SpliceState = {
+      id: this.nextSpliceId++,
+      serviceIp: this.serviceIp,
+      client: { ip: s.client.tuple.remoteIp, port: s.client.tuple.remotePort, mac: clientMac, localPort: s.client.tuple.localPort },
+      backend: { ip: s.backendConn!.tuple.remoteIp, port: s.backendConn!.tuple.remotePort, mac: frame.slice(6, 12), localPort: s.backendConn!.tuple.localPort },
+      backendId: s.backend!.id,
+      // Client byte at ci.rcvNxt is back-end-side byte expectAck; back-end byte irs+1 is client-side iss+1.
+      seqC2B: (expectAck - ci.rcvNxt) >>> 0,
+      seqB2C: ((ci.iss + 1) - (bi.irs + 1)) >>> 0,
+      // RFC 7323 §5.4: each side's TSvals continue from the last value it saw from us, so
+      // PAWS (§5.3) accepts them. The client's latest TSval maps to the TSval of ours the back
+      // end echoes in this very segment, so its echoes map back to real client TSvals (RTTM §4).
+      tsC2B: ci.tsOn ? ((backendEcho !== 0 ? backendEcho : nowMs + bv.tsOffset) - cv.tsRecent) >>> 0 : undefined,
+      // Likewise the back end's latest TSval maps to the last TSval we sent the client.
+      tsB2C: ci.tsOn ? ((ce.lastTsValSent ?? nowMs + cv.tsOffset) - backendTsVal) >>> 0 : undefined,
+      winC2B: { inShift: ci.sndWndShift, outShift: bi.rcvWndShift },
+      winB2C: { inShift: bi.sndWndShift, outShift: ci.rcvWndShift },
+      sackToBackend: bi.sackOn,
+      finClient: s.clientFin ? ci.rcvNxt : undefined,
+      finBackend: undefined,
+      finClientAcked: s.clientFin,
+      finBackendAcked: false,
+      rst: false,
+      lastC2BUs: nowUs,
+      lastB2CUs: nowUs,
+      expiresUs: undefined,
+      packetsC2B: 0,
+      packetsB2C: 0,
+    };
+    this.table.set(s.clientKey, sp);
+    this.table.set(s.backendKey!, sp);
+    this.awaiting.delete(s.backendKey!);
+    this.sessions.delete(s.id);
+    s.phase = 'spliced';
+    // Discard both connections: the host forgets them without a segment.
+    ce.release();
+    be.release();
+    this.engines.delete(tupleKey(s.client.tuple));
+    this.engines.delete(tupleKey(s.backendConn!.tuple));
+    this.host.pokeTcp(s.client.tuple, nowUs);
+    this.host.pokeTcp(s.backendConn!.tuple, nowUs);
+    this.inc('spliced');
+    this.event('spliced', `#${sp.id} ${formatIpv4(sp.client.ip)}:${sp.client.port} <-> ${s.backend!.id} ${formatIpv4(sp.backend.ip)}:${sp.backend.port} via :${sp.backend.localPort}`);
+    this.onSplice?.(sp);
+    if (this.cfg.replicate?.(sp) === true) this.held.set(sp.id, { frames: [], deadlineUs: nowUs + (this.cfg.holdTimeoutUs ?? 100_000) });
+    this.forward(sp, k, frame, nowUs);
+    return true;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function keyOf(srcIp: number, srcPort: number, dstPort: number): string {
+  return `${srcIp >>> 0}:${srcPort}:${dstPort}`;
+}
