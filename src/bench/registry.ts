@@ -3,11 +3,15 @@
 import type { Benchmark } from './types.js';
 import { tcpCpu } from './benchmarks/tcp-cpu.js';
 import { simBulk } from './benchmarks/sim-bulk.js';
+import { sttcpSim } from './benchmarks/sttcp-sim.js';
+import { wireAndHostBenchmark } from '../stack/host-bench.js';
 import { tapRedis, tapRoundTrips, tapThroughput } from './benchmarks/lab-tap.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   tcpCpu,
+  wireAndHostBenchmark,
   simBulk,
+  sttcpSim,
   tapThroughput,
   tapRoundTrips,
   tapRedis,

@@ -240,12 +240,22 @@ export function failoverWindow(r: DemoReport, conns: ReadonlyArray<{ samples: Po
   const full = dataRange(conns, r.markers);
   const crash = crashMarker(r);
   if (!full || !crash) return full;
-  const stall = aggregateStall(conns, crash.tUs);
+  const stall = aggregateStall(conns, stallAnchor(r, crash));
   const lastMarker = maxOf(r.markers.map((m) => m.tUs), crash.tUs);
   const end = Math.max(lastMarker, stall?.endUs ?? crash.tUs);
   const start = Math.min(crash.tUs, stall?.startUs ?? crash.tUs);
   const pad = Math.max((end - start) * 0.6, 2_000);
   return { t0: Math.max(full.t0, start - pad), t1: Math.min(full.t1, end + pad) };
+}
+
+/**
+ * Where to look for the client's stall: the takeover when there is one (bytes already in
+ * flight keep arriving for a while after the crash itself), else the crash.
+ */
+export function stallAnchor(r: DemoReport, crash: ReportMarker): number {
+  const takeover = r.markers.filter((m) => Number.isFinite(m.tUs) && m.tUs >= crash.tUs && /takeover|took over/i.test(m.label))
+    .sort((a, b) => a.tUs - b.tUs)[0];
+  return takeover?.tUs ?? crash.tUs;
 }
 
 export function crashMarker(r: DemoReport): ReportMarker | undefined {
@@ -260,7 +270,7 @@ export function timeSequenceChart(r: DemoReport, opts: TimeSequenceOptions): str
     return emptyChart('No byte samples were recorded for any connection.');
   }
   const crash = crashMarker(r);
-  const stall = crash ? aggregateStall(conns, crash.tUs) : undefined;
+  const stall = crash ? aggregateStall(conns, stallAnchor(r, crash)) : undefined;
   const left = 86;
   const right = WIDTH - 24;
   const x = linearScale(w.t0, w.t1, left, right);

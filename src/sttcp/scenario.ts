@@ -129,6 +129,8 @@ export interface StTcpScenarioOptions {
   /** Give the nodes fencing (the peer is crashed in the simulator, as a power switch would). */
   fencing?: boolean;
   onEvent?: (e: StTcpEvent) => void;
+  /** Called at the instant the scenario crashes the primary. */
+  onCrash?: (tUs: number) => void;
 }
 
 export interface StTcpScenarioResult {
@@ -297,7 +299,13 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
     };
   }
 
-  if (o.crashPrimaryAtUs !== undefined) sim.at(o.crashPrimaryAtUs, (s) => { crashUs = s.nowUs; if (s.node('primary').alive) s.crash('primary'); });
+  if (o.crashPrimaryAtUs !== undefined) {
+    sim.at(o.crashPrimaryAtUs, (s) => {
+      crashUs = s.nowUs;
+      if (s.node('primary').alive) s.crash('primary');
+      o.onCrash?.(s.nowUs);
+    });
+  }
   if (o.crashBackupAtUs !== undefined) sim.at(o.crashBackupAtUs, (s) => { if (s.node('backup').alive) s.crash('backup'); });
   if (o.partitionBackupAtUs !== undefined) {
     sim.partitionAt(o.partitionBackupAtUs, { node: 'backup', ifIndex: 0 }, o.healBackupAtUs);

@@ -1,8 +1,9 @@
-// `unbroken demo [--seed N] [--json] [--out DIR]`: argument parsing and output only;
-// the demo itself is src/demo/transfer-demo.ts.
-import { InvalidArgumentError, Option, type Command } from 'commander';
+// `unbroken demo [sttcp|tcp] [--seed N] [--json] [--out DIR]`: argument parsing and
+// output only; the demos are src/demo/sttcp-demo.ts (the default) and transfer-demo.ts.
+import { Argument, InvalidArgumentError, Option, type Command } from 'commander';
 import type { SetExit } from './index.js';
 import { DEMO_DEFAULT_SEED, runDemo } from '../../demo/transfer-demo.js';
+import { runStTcpDemo } from '../../demo/sttcp-demo.js';
 
 function parseSeed(v: string): number {
   const n = Number(v);
@@ -15,14 +16,17 @@ function parseSeed(v: string): number {
 export function demoCommand(program: Command, setExit: SetExit): void {
   program
     .command('demo')
-    .description('simulate a TCP transfer between two of our hosts over a lossy link, verify every byte, and tell what happened')
+    .description('watch a server crash that its clients never notice, in the deterministic simulator (no root, no setup)')
+    .addArgument(new Argument('[technique]', 'sttcp: the primary server host crashes mid-transfer; tcp: our TCP stack over a lossy link').choices(['sttcp', 'tcp']).default('sttcp'))
     .addOption(new Option('--seed <n>', 'seed of the simulation (same seed, same run)').default(DEMO_DEFAULT_SEED).argParser(parseSeed))
     .option('--json', 'print exactly one JSON object with the results', false)
-    .option('--out <dir>', 'write a pcap of the client\'s port into this directory')
-    .action((opts: { seed: number; json: boolean; out?: string }) => {
-      const code = runDemo({ seed: opts.seed, json: opts.json, ...(opts.out !== undefined ? { outDir: opts.out } : {}) }, (line) => {
-        process.stdout.write(`${line}\n`);
-      });
+    .option('--out <dir>', 'write the HTML report, its JSON and the client-side pcap here', 'out/demo')
+    .addOption(new Option('--mode <mode>', 'ST-TCP durability: sync (no acknowledged byte is ever lost) or async').choices(['sync', 'async']).default('sync'))
+    .action((technique: 'sttcp' | 'tcp', opts: { seed: number; json: boolean; out: string; mode: 'sync' | 'async' }) => {
+      const write = (line: string): void => { process.stdout.write(`${line}\n`); };
+      const code = technique === 'tcp'
+        ? runDemo({ seed: opts.seed, json: opts.json, outDir: opts.out }, write)
+        : runStTcpDemo({ seed: opts.seed, json: opts.json, outDir: opts.out, mode: opts.mode }, write);
       setExit(code);
     });
 }
