@@ -33,7 +33,7 @@ export interface FailoverContext {
   removeSplice(sp: SpliceState, why: string): void;
   forward(sp: SpliceState, k: FrameKey, frame: Uint8Array, nowUs: number): void;
   inc(name: string): void;
-  event(text: string): void;
+  event(kind: 'backend-failed' | 'spliced', text: string): void;
   /** A back end went down: sessions still setting up on it move elsewhere. */
   backendDown(id: string): void;
   /** The client has the whole response but its back end is gone: close the client's side ourselves. */
@@ -98,6 +98,13 @@ export class BackendFailover {
     return this.nextHealthUs;
   }
 
+  /** A standby becoming active: health is judged from now on (it sent no echo requests before). */
+  restartHealth(nowUs: number): void {
+    if (this.nextHealthUs === undefined) return;
+    for (const h of this.health.values()) h.lastReplyUs = nowUs;
+    this.nextHealthUs = nowUs;
+  }
+
   /** A frame with this key may belong to a replacement back end. */
   waiting(key: string): boolean {
     return this.resplices.size > 0 && this.resplices.get(key)?.headLen !== undefined;
@@ -112,7 +119,7 @@ export class BackendFailover {
         h.down = true;
         this.ctx.router.markDown(id);
         this.ctx.inc('backend-down');
-        this.ctx.event(`${id} down: no echo reply for ${nowUs - h.lastReplyUs} µs`);
+        this.ctx.event('backend-failed', `${id} down: no echo reply for ${nowUs - h.lastReplyUs} µs`);
         for (const sp of this.ctx.splices()) if (sp.backendId === id && !sp.resplicing) this.start(sp, new Set([id]));
         this.ctx.backendDown(id);
       }
@@ -255,7 +262,7 @@ export class BackendFailover {
     this.ctx.forgetEngine(rs.conn.tuple);
     this.ctx.host.pokeTcp(rs.conn.tuple, nowUs);
     this.ctx.inc('resplice');
-    this.ctx.event(`#${sp.id} re-spliced to ${rs.backendId} from body byte ${rs.from}`);
+    this.ctx.event('spliced', `#${sp.id} re-spliced to ${rs.backendId} from body byte ${rs.from}`);
     this.ctx.forward(sp, k, frame, nowUs);
     return true;
   }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { SeededRng } from '../util/rng.js';
 import { runSpliceScenario } from './testing/scenario.js';
 import { encodeControl, parseControl } from './replication.js';
+import { runCraftDemo } from './demo.js';
 
 const enc = new TextEncoder();
 const get = (n: number): string => `GET /bytes/${n} HTTP/1.1\r\nHost: www.example.test\r\n\r\n`;
@@ -26,6 +27,7 @@ test('no crash: splices are replicated before data flows; the standby holds them
   const a = r.nodes!.a.splicer.counters();
   const b = r.nodes!.b.splicer.counters();
   assert.equal(b['replica-installed'], 2);
+  assert.equal(b['replica-updated'], 2, 'the response framing followed each splice');
   assert.equal(a['replication-hold-timeout'], undefined, 'every splice was acknowledged by the peer');
   r.sim.runUntil(r.sim.nowUs + 20_000_000);
   assert.equal(r.nodes!.a.splicer.spliceCount(), 0);
@@ -66,6 +68,17 @@ test('splicer crash mid-transfer: the standby takes over and every spliced downl
     const more = runSpliceScenario({ seed, backends: 1, limitUs: 60_000_000, downloads: [{ startUs: 300_000, request: get(1000) }, { startUs: 900_000, request: get(5000) }], pair: { crashActiveAtUs: 500_000 } });
     assert.ok(more.results.every((x) => x.status === 200 && x.bodyOk && x.complete), `${label}: post-takeover connection`);
     assert.equal(more.nodes!.b.splicer.counters()['spliced'], 1);
+  }
+});
+
+test('splicer crash, then a back-end crash mid-response: the standby re-splices with the replicated response framing (demo)', () => {
+  for (const seed of [42, ...seedList().slice(0, 2)]) {
+    const lines: string[] = [];
+    const code = runCraftDemo({ seed, json: true, outDir: undefined }, (l) => lines.push(l));
+    const out = JSON.parse(lines[0]!) as { ok: boolean; standbySplicer: Record<string, number>; downloads: Array<{ byteExact: boolean }> };
+    assert.equal(code, 0, `seed ${seed}: ${lines[0]}`);
+    assert.ok(out.ok && out.downloads.every((d) => d.byteExact));
+    assert.ok((out.standbySplicer['resplice'] ?? 0) >= 1, `seed ${seed}: the standby re-spliced after taking over`);
   }
 });
 

@@ -69,6 +69,8 @@ export interface SplicerConfig {
    * holdTimeoutUs passes, so no data flows through a splice a peer could not continue.
    */
   replicate?: (sp: Readonly<SpliceState>) => boolean;
+  /** Called when a splice learns its response framing (replication: the peer needs it to re-splice). */
+  onSpliceUpdated?: (sp: Readonly<SpliceState>) => void;
   /** Called when splice state is removed (replication: tell the peer). */
   onSpliceRemoved?: (sp: Readonly<SpliceState>) => void;
   holdTimeoutUs?: number;
@@ -221,7 +223,7 @@ export class Splicer implements FrameEndpoint {
       removeSplice: (sp, why) => this.removeSplice(sp, why),
       forward: (sp, k, frame, nowUs) => this.forward(sp, k, frame, nowUs),
       inc: (name) => this.inc(name),
-      event: (text) => this.event('backend-failed', text),
+      event: (kind, text) => this.event(kind, text),
       finishClient: (sp) => {
         this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
         sp.resplicing = false;
@@ -407,6 +409,7 @@ export class Splicer implements FrameEndpoint {
     const info = parseResponseHeadPrefix(out.subarray(k.tcpOff + doff, k.tcpEnd));
     sp.respHeadLen = info?.headLen ?? 0xffffffff;          // 0xffffffff: looked, framing unknown (not resumable)
     if (info !== undefined && info.status === 200 && info.contentLength !== undefined) sp.respBodyLen = info.contentLength;
+    this.cfg.onSpliceUpdated?.(sp);
   }
 
   // ---- replication -------------------------------------------------------------
@@ -431,7 +434,7 @@ export class Splicer implements FrameEndpoint {
     if (old !== undefined) this.table.delete(keyOf(old.backend.ip, old.backend.port, old.backend.localPort));
     this.table.set(ck, sp);
     this.table.set(bk, sp);
-    this.inc('replica-installed');
+    this.inc(old === undefined ? 'replica-installed' : 'replica-updated');
     return true;
   }
 
@@ -449,6 +452,7 @@ export class Splicer implements FrameEndpoint {
     this.nowUs = nowUs;
     this.standby = false;
     for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; }
+    this.failover.restartHealth(nowUs);
     this.host.announce(nowUs);
   }
 
