@@ -95,7 +95,7 @@ function pauses(ctx: BenchContext): BenchRow[] {
     const a = runSpliceScenario({
       seed: 7000 + i, backends: 2, limitUs: 300_000_000,
       downloads: [0, 1, 2].map((k) => ({ startUs: 300_000 + k * 3000, request: get(1_500_000) })),
-      pair: { crashAfterSplices: { count: 3, delayUs: rng.nextInt(30_000) } },
+      pair: { crashAfterSplices: { count: 3, delayUs: 1000 + rng.nextInt(1_000) } },
     });
     if (a.pauseUs !== undefined && a.results.every((x) => x.bodyOk && x.complete)) splicerPause.push(a.pauseUs);
     const crashUs = 60_000 + rng.nextInt(40_000);
