@@ -15,6 +15,7 @@ test('calls run: SIGKILL of the primary loses no stable call (4 gateways, 40 cal
   assert.ok(r.stableAtCrash > 0, 'some calls were stable at the crash');
   assert.deepEqual(r.lostStableCalls, []);
   assert.equal(r.preserved, r.stableAtCrash);
+  assert.ok(r.rebuiltByAlternate > 0);
   assert.equal(r.cdrErrors, 0);
   assert.deepEqual(r.callsWithoutCdr, []);
   assert.equal(r.orphanContexts, 0);
