@@ -204,7 +204,7 @@ export class CallController {
     }
     const num = this.cfg.plan.numberAt(mgId, termId);
     if (!num) return;
-    if (this.rebuild.holdsLine(num)) { this.rebuild.queueEvent(num, event, params); return; }
+    if (this.rebuild.holdsLine(num)) { this.rebuild.queueEvent(num, event, params, nowUs); return; }
     const callId = this.lineCall.get(num);
     const call = callId ? this.calls.get(callId) : undefined;
     if (call) { this.flows.onCallEvent(call, num, event, params, nowUs); return; }

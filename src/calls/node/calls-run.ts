@@ -106,7 +106,7 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
     const mix = planCallMix(rng, o.gateways, lines, o.calls, durationUs);
     const ctlCfg = (id: string): ControllerChildConfig => ({
       id, gateways: o.gateways, lines, cdr: cdrSpec, keepaliveUs: Math.round((o.controllerTimeoutMs * 1000) / 3),
-      noAnswerUs: 4_000_000, rebuildWaitUs: 5_000_000, pcap: !!pcap,
+      noAnswerUs: 4_000_000, rebuildWaitUs: 30_000_000, pcap: !!pcap,
     });
     const ctls: Child[] = [];
     for (const [i, id] of ['mgc-a', 'mgc-b'].entries()) {
