@@ -151,10 +151,20 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
     await sleepUntil(t0 + durationUs);
     for (const t of timers) clearTimeout(t);
     for (const c of gws) if (c.proc.connected) c.proc.send({ t: 'all-on-hook' } satisfies ToChild);
-    await sleep(3_000);
-    const gst = (await Promise.all(gws.map(query))).map((m) => (m && m.t === 'status' ? m.gw : undefined)).filter((x): x is GatewayStatus => !!x);
+    // Let the last releases finish: until no context and no tracked call is left (at least
+    // 3 s, at most 20 s — a loaded machine can be slow to drain).
     const live = ctls.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null);
-    const cst = (await Promise.all(live.map(query))).map((m) => (m && m.t === 'status' ? m.ctl : undefined)).filter((x): x is ControllerStatus => !!x);
+    let gst: GatewayStatus[] = [];
+    let cst: ControllerStatus[] = [];
+    const settleEnd = Date.now() + 20_000;
+    await sleep(3_000);
+    for (;;) {
+      gst = (await Promise.all(gws.map(query))).map((m) => (m && m.t === 'status' ? m.gw : undefined)).filter((x): x is GatewayStatus => !!x);
+      cst = (await Promise.all(live.map(query))).map((m) => (m && m.t === 'status' ? m.ctl : undefined)).filter((x): x is ControllerStatus => !!x);
+      const busy = gst.some((g) => g.contexts > 0) || cst.some((c) => c.calls > 0);
+      if (!busy || Date.now() > settleEnd) break;
+      await sleep(500);
+    }
 
     // The report.
     const alt = 1;
@@ -165,6 +175,10 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
     const reasonOf = new Map(rows.map((r) => [r.callId, r.releaseReason]));
     // A stable call is lost if it was not carried on: its one CDR says it was released by a
     // failure (or there is none). Calls the alternate already controlled count as kept too.
+    // Calls the primary had already ended (and billed) before it died only looked stable
+    // because their subtract had not reached a gateway yet: they were not at risk.
+    const endedBefore = new Set(rows.filter((r) => r.writtenBy === 'mgc-a' && killAtUs !== undefined && r.endUs <= killAtUs).map((r) => r.callId));
+    stableAtCrash = stableAtCrash.filter((id) => !endedBefore.has(id));
     const lost = stableAtCrash.filter((id) => { const why = reasonOf.get(id); return why === undefined || why === 'failover-unstable' || why === 'gateway-lost'; });
     const lostAt = gwEvents.filter((x) => x.e.type === 'controller-lost').map((x) => x.e.atUs);
     const preservedAt = ctlEvents.filter((x) => x.ctl === alt && x.e.type === 'call-preserved').map((x) => x.e.atUs);
