@@ -235,7 +235,7 @@ export class CallController {
         gw.keepaliveInFlight = false;
         gw.nextKeepaliveUs = t + this.cfg.keepaliveUs;
         if (this.gateways.get(gw.mgId) !== gw) return;
-        if (r) { gw.silentSinceUs = undefined; return; }
+        if (r) { gw.silentSinceUs = undefined; this.flows.onGatewayAnswered(gw.mgId, t); return; }
         // One lost keepalive is not a dead gateway (it may be slow, or re-registering with
         // us); only silence longer than gatewayLostUs is.
         gw.silentSinceUs ??= t;
