@@ -1,3 +1,5 @@
+// CDR stores: one record per call id on SQLite and PostgreSQL (a private throwaway
+// server when none is configured). Billing decisions are tested in sim/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';

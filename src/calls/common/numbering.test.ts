@@ -1,3 +1,5 @@
+// Numbering plans, generated and explicit.
+// Routing decisions are tested through the call flows in sim/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NumberingPlan, numberOf } from './numbering.js';

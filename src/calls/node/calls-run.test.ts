@@ -1,3 +1,5 @@
+// `calls run` with real processes and sockets on loopback, and its pcap read by tshark.
+// Figures are reported; only correctness is asserted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCalls } from './calls-run.js';

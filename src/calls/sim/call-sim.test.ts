@@ -1,3 +1,5 @@
+// Seeded simulations of controllers, gateways and phones: crash, failback, partition,
+// flapping and the no-crash feature mix. Replay: SIM_SEED=N; soak: SIM_SEEDS=N.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CallSim } from './call-sim.js';
