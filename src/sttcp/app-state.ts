@@ -2,7 +2,8 @@
 // backup (DESIGN §ST-TCP 8): the AppState type, the optional snapshot()/restore() an
 // application offers, and a bounded, validated JSON encoding (Uint8Array as base64).
 // The transfer of the encoded bytes is snapshot-transfer.ts's; connection state is shadow.ts's.
-import type { StreamApp, StreamConnection } from '../stack/app.js';
+import type { StreamApp, StreamConnection, StreamService } from '../stack/app.js';
+import type { AppKind, ReplicableApp } from '../apps/replicable.js';
 import { fail, ok, type ParseResult } from '../wire/result.js';
 
 /** Plain data an application's state is made of. */
@@ -20,6 +21,26 @@ export type AppRestore = (conn: StreamConnection, state: AppState) => StreamApp 
 export function appSnapshot(app: StreamApp | undefined): AppState | undefined {
   const f = (app as Partial<SnapshotableApp> | undefined)?.snapshot;
   return typeof f === 'function' ? f.call(app) : undefined;
+}
+
+/**
+ * Built-in apps (src/apps) whose sessions can move to a joining backup: their per-session
+ * snapshot is all there is. RESP is missing: its key-value store is shared by all
+ * sessions, and moving it consistently with the sessions is not built yet.
+ */
+const JOINABLE_KINDS: ReadonlySet<AppKind> = new Set(['echo', 'blob', 'http']);
+
+/** A built-in app as an ST-TCP service: `restore` resumes a session from its snapshot (undefined if it cannot). */
+export function replicatedService(app: ReplicableApp): { service: StreamService; restore: AppRestore } {
+  return {
+    service: app.service,
+    restore: (conn, state) => {
+      if (!JOINABLE_KINDS.has(app.kind)) return undefined;
+      // resume() trusts its input shape; a record that passed validation can still hold a
+      // state of the wrong app, which must cost this connection only.
+      try { return app.resume(conn, state); } catch { return undefined; }
+    },
+  };
 }
 
 const B64_KEY = '$b64';

@@ -84,7 +84,8 @@ export type Protection = 'protected' | 'degraded' | 'standby' | 'down';
 
 export interface StTcpEvent { tUs: number; node: string; kind: StTcpEventKind; text: string }
 
-export type NodeState = 'primary' | 'backup' | 'takeover-pending' | 'solo' | 'stepped-down';
+/** After a takeover a box is 'primary' (serving alone until a backup joins: see protection()). */
+export type NodeState = 'primary' | 'backup' | 'takeover-pending' | 'stepped-down';
 
 const CONTROL_PORT = 7700;
 const SEEN_HEARTBEATS = 64;
@@ -105,6 +106,8 @@ interface RetentionEntry {
   /** The application has read the client's FIN (at readSeq). */
   ended: boolean;
   app: StreamApp | undefined;
+  /** Output bytes the application will write that the client already acknowledged (a taken-over replica behind). */
+  skipOut: () => number;
 }
 
 interface JoinState {
@@ -353,7 +356,7 @@ export class StTcpNode implements FrameEndpoint {
     this.nextHeartbeatUs = nowUs + this.live.heartbeatUs;
     const seq = this.send({
       type: 'heartbeat',
-      role: this.state === 'backup' ? 'backup' : this.state === 'solo' || this.lease.isSolo() ? 'solo' : 'primary',
+      role: this.state === 'backup' ? 'backup' : this.lease.isSolo() ? 'solo' : 'primary',
       connections: this.state === 'backup' ? this.shadows.size : this.service.tcpConnections().length,
       echo: this.lastPeerHeartbeatSeq,
     }, nowUs);
@@ -394,10 +397,11 @@ export class StTcpNode implements FrameEndpoint {
    * Wraps the application on the primary: everything it reads is retained for the backup
    * (while one is replicating), and what it has read is tracked for snapshots.
    */
-  private wrapPrimary(conn: HostStreamConnection, makeApp: () => StreamApp, readSeq: number, ended: boolean): StreamApp {
+  private wrapPrimary(conn: HostStreamConnection, makeApp: () => StreamApp, readSeq: number, ended: boolean, skipOut?: () => number): StreamApp {
     const key = tupleKey(conn.tuple);
     const entry: RetentionEntry = {
       buf: new RetentionBuffer(readSeq, this.retentionMax()), conn, paused: false, lastAckUs: this.nowUs, readSeq, ended, app: undefined,
+      skipOut: skipOut ?? (() => 0),
     };
     this.retention.set(key, entry);
     const app = makeApp();
@@ -544,8 +548,8 @@ export class StTcpNode implements FrameEndpoint {
     }
     let chunks: Uint8Array[];
     try { chunks = encodeRecords(records); } catch (err) {
-      this.count('snapshot-too-large');
-      this.emit('backup.join-abandoned', `snapshot too large: ${(err as Error).message}`);
+      this.count('snapshot-unencodable');
+      this.emit('backup.join-abandoned', `snapshot cannot be sent: ${(err as Error).message}`);
       return;
     }
     this.transferSeq++;
@@ -567,7 +571,7 @@ export class StTcpNode implements FrameEndpoint {
     const base: ConnRecord = {
       tuple: { ...tuple }, irs: info.irs, iss: info.iss, syn, phase: 'handshake',
       rcvNxt: seqAdd(info.irs, 1), finReceived: false, peerFinSeq: null, sndUna: info.sndUna, outStart: info.sndUna,
-      out: new Uint8Array(0), appFin: false, wndRaw: 0, wl1: 0, wl2: 0, tsRecent: null, tsVal: null, app: null,
+      out: new Uint8Array(0), appFin: false, skipOut: 0, wndRaw: 0, wl1: 0, wl2: 0, tsRecent: null, tsVal: null, app: null,
     };
     // The client's SYN TSval: the restored handshake's PAWS check starts from it (RFC 7323 §5.3).
     if (st === 'SYN-RECEIVED') return { ...base, tsRecent: info.tsOn ? engine.snapshot().vars.tsRecent >>> 0 : null };
@@ -582,7 +586,7 @@ export class StTcpNode implements FrameEndpoint {
       rcvNxt: entry.ended ? seqAdd(entry.readSeq, 1) : entry.readSeq,
       finReceived: entry.ended,
       peerFinSeq: entry.ended ? null : v.finReceived ? seqAdd(v.rcvNxt, -1) : (v.peerFinSeq ?? null),
-      outStart: s.sendBuffer.startSeq, out: s.sendBuffer.data, appFin: v.finRequested,
+      outStart: s.sendBuffer.startSeq, out: s.sendBuffer.data, appFin: v.finRequested, skipOut: entry.skipOut(),
       wndRaw: Math.min(0xffff, v.sndWnd >>> info.sndWndShift), wl1: v.sndWl1 >>> 0, wl2: v.sndWl2 >>> 0,
       tsRecent: v.tsOn ? v.tsRecent >>> 0 : null,
       // The TSval clock as output.ts forms it (RFC 7323 §5.4): offset + milliseconds.
@@ -855,7 +859,7 @@ export class StTcpNode implements FrameEndpoint {
   /** A taken-over connection goes live, its replica wrapped as any primary application. */
   private adopt(sh: ShadowConnection, r: { connection: TcpConnection; bindApp: (live: StreamConnection) => StreamApp }): void {
     const readSeq = sh.finReceived ? seqAdd(sh.rcvNxt, -1) : sh.rcvNxt;
-    this.service.adoptTcp(sh.tuple, r.connection, (live) => this.wrapPrimary(live, () => r.bindApp(live), readSeq, sh.finReceived), this.nowUs);
+    this.service.adoptTcp(sh.tuple, r.connection, (live) => this.wrapPrimary(live, () => r.bindApp(live), readSeq, sh.finReceived, () => sh.pendingSkip()), this.nowUs);
   }
 
   /**

@@ -13,7 +13,7 @@ import type { PcapWriter } from '../sim/pcap.js';
 import { Host } from '../stack/host.js';
 import type { CloseReason, StreamApp, StreamConnection, StreamService } from '../stack/app.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
-import { StTcpNode, type DurabilityMode, type StTcpEvent, type StTcpEventKind } from './node.js';
+import { StTcpNode, type DurabilityMode, type StTcpEvent, type StTcpEventKind, type StTcpNodeConfig } from './node.js';
 
 import type { LivenessConfig } from './liveness.js';
 import { stateInt, stateObject, type AppRestore, type SnapshotableApp } from './app-state.js';
@@ -149,6 +149,8 @@ export interface StTcpScenarioOptions {
    * whichever box serves (DESIGN §ST-TCP 8).
    */
   schedule?: ScheduleStep[];
+  /** The servers' applications (default: echo on ECHO_PORT, download on DOWNLOAD_PORT). */
+  services?: StTcpNodeConfig['services'];
   /** Cut the backup off the LAN (tap and control channel) from this time, healing at `healBackupAtUs`. */
   partitionBackupAtUs?: number;
   healBackupAtUs?: number;
@@ -226,7 +228,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
     if (step.action === 'crash' && alive) s.crash(step.box);
     if (step.action === 'restart' && !alive) s.restart(step.box);
   };
-  const services = [
+  const services = o.services ?? [
     { port: ECHO_PORT, service: echoService, restore: echoRestore },
     { port: DOWNLOAD_PORT, service: downloadService, restore: downloadRestore },
   ];

@@ -209,6 +209,7 @@ export class ShadowConnection {
     sh.wl1 = rec.wl1;
     sh.wl2 = rec.wl2;
     sh.appFin = rec.appFin;
+    sh.skipOut = rec.skipOut;
     if (rec.tsRecent !== null) sh.tsRecent = rec.tsRecent;
     if (rec.tsVal !== null) { sh.maxTsEcr = rec.tsVal; sh.maxTsEcrSeenUs = nowUs; }
     const app = restore(sh.facade, rec.app);
@@ -228,6 +229,9 @@ export class ShadowConnection {
     if (first === undefined) return undefined;
     return { seq: this.rcvNxt, length: seqDiff(first, this.rcvNxt) };
   }
+
+  /** Output the replica will write that the client already acknowledged (skipped when written). */
+  pendingSkip(): number { return this.skipOut; }
 
   /** Output bytes the replica produced that the client has not acknowledged. */
   unackedOutput(): number { return this.out?.length() ?? 0; }

@@ -34,6 +34,8 @@ export interface ConnRecord {
   out: Uint8Array;
   /** The application has ended its output (our FIN follows `out`). */
   appFin: boolean;
+  /** Output the application will still write that the client already acknowledged (skipped, not sent). */
+  skipOut: number;
   /** The client's window (raw, unscaled) and the segment it came from (RFC 9293 §3.10.7.4). */
   wndRaw: number;
   wl1: number;
@@ -45,7 +47,7 @@ export interface ConnRecord {
   app: AppState;
 }
 
-/** Records → chunk payloads. Throws RangeError when the snapshot exceeds SNAPSHOT_CHUNKS_MAX (caller reports). */
+/** Records → chunk payloads. Throws RangeError beyond SNAPSHOT_CHUNKS_MAX or for an app state that is not plain data (caller reports). */
 export function encodeRecords(records: ConnRecord[]): Uint8Array[] {
   const plain = records.map((r) => ({ ...r, tuple: { ...r.tuple }, syn: { ...r.syn } }) as unknown as AppState);
   const bytes = new TextEncoder().encode(encodeState({ v: SNAPSHOT_VERSION, records: plain }));
@@ -92,7 +94,7 @@ function record(raw: AppState): ConnRecord | undefined {
   if (!isU16(syn.mss) || typeof syn.windowScale !== 'number' || !Number.isInteger(syn.windowScale)
     || syn.windowScale < -1 || syn.windowScale > 14 || typeof syn.sack !== 'boolean' || typeof syn.timestamps !== 'boolean') return undefined;
   if (o.phase !== 'handshake' && o.phase !== 'open') return undefined;
-  if (!isU32(o.irs) || !isU32(o.iss) || !isU32(o.rcvNxt) || !isU32(o.sndUna) || !isU32(o.outStart) || !isU16(o.wndRaw)
+  if (!isU32(o.irs) || !isU32(o.iss) || !isU32(o.rcvNxt) || !isU32(o.sndUna) || !isU32(o.outStart) || !isU32(o.skipOut) || !isU16(o.wndRaw)
     || !isU32(o.wl1) || !isU32(o.wl2) || !isU32OrNull(o.peerFinSeq) || !isU32OrNull(o.tsRecent) || !isU32OrNull(o.tsVal)) return undefined;
   if (typeof o.finReceived !== 'boolean' || typeof o.appFin !== 'boolean' || !(o.out instanceof Uint8Array) || o.app === undefined) return undefined;
   return {
@@ -100,7 +102,7 @@ function record(raw: AppState): ConnRecord | undefined {
     irs: o.irs, iss: o.iss,
     syn: { mss: syn.mss, windowScale: syn.windowScale, sack: syn.sack, timestamps: syn.timestamps },
     phase: o.phase, rcvNxt: o.rcvNxt, finReceived: o.finReceived, peerFinSeq: o.peerFinSeq,
-    sndUna: o.sndUna, outStart: o.outStart, out: o.out, appFin: o.appFin, wndRaw: o.wndRaw, wl1: o.wl1, wl2: o.wl2,
+    sndUna: o.sndUna, outStart: o.outStart, out: o.out, appFin: o.appFin, skipOut: o.skipOut, wndRaw: o.wndRaw, wl1: o.wl1, wl2: o.wl2,
     tsRecent: o.tsRecent, tsVal: o.tsVal, app: o.app,
   };
 }
