@@ -103,7 +103,10 @@ export function handleSegment(t: Tcb, seg: TcpRepr, nowUs: number): void {
   const finAcked = t.finSent && seqGt(t.sndUna, t.finSeq);
   switch (t.state) {
     case 'FIN-WAIT-1':
-      if (finAcked) t.state = 'FIN-WAIT-2';
+      if (finAcked) {
+        t.state = 'FIN-WAIT-2';
+        noteSegmentReceived(t, nowUs); // the idle timer now watches for a vanished peer
+      }
       break;
     case 'CLOSING':
       if (finAcked) enterTimeWait(t, nowUs);
