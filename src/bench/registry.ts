@@ -6,6 +6,7 @@ import { simBulk } from './benchmarks/sim-bulk.js';
 import { sttcpSim } from './benchmarks/sttcp-sim.js';
 import { wireAndHostBenchmark } from '../stack/host-bench.js';
 import { tapRedis, tapRoundTrips, tapThroughput } from './benchmarks/lab-tap.js';
+import { sttcpAnchor, sttcpCost, sttcpPause } from './benchmarks/sttcp-lab.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   tcpCpu,
@@ -15,4 +16,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   tapThroughput,
   tapRoundTrips,
   tapRedis,
+  sttcpPause,
+  sttcpCost,
+  sttcpAnchor,
 ];

@@ -5,7 +5,7 @@
 // and takes the service over when the primary fails and its lease has lapsed.
 // Sans-IO: a FrameEndpoint driven by the simulator or a TAP driver.
 import type { FrameEndpoint, OutgoingFrame } from '../stack/endpoint.js';
-import type { StreamApp, StreamService } from '../stack/app.js';
+import type { StreamApp, StreamConnection, StreamService } from '../stack/app.js';
 import { Host } from '../stack/host.js';
 import type { HostStreamConnection } from '../stack/tcp-demux.js';
 import type { Rng } from '../util/rng.js';
@@ -17,7 +17,7 @@ import { checksumUpdate32 } from '../wire/checksum.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
 import { normalizeConfig } from '../tcp/config.js';
-import { seqAdd, seqGt } from '../tcp/seq.js';
+import { seqAdd, seqGe, seqGt, seqMax } from '../tcp/seq.js';
 import {
   emitControl, parseControl, ReplayWindow, CONTROL_MAX_PAYLOAD,
   type ControlMessage, type NodeRole,
@@ -25,6 +25,8 @@ import {
 import { Lease, PeerMonitor, takeoverNotBefore, defaultLiveness, type LivenessConfig } from './liveness.js';
 import { RetentionBuffer } from './retention.js';
 import { ShadowConnection, tupleText, type ShadowFault } from './shadow.js';
+import { appSnapshot, type AppRestore } from './app-state.js';
+import { decodeRecords, encodeRecords, SnapshotReceiver, SnapshotSender, type ConnRecord } from './snapshot-transfer.js';
 
 export type DurabilityMode = 'sync' | 'async';
 
@@ -43,7 +45,7 @@ export interface StTcpNodeConfig {
   serviceMac: string;
   serviceIp: string;
   /** Listening ports and the (deterministic) application on each. */
-  services: ReadonlyArray<{ port: number; service: StreamService }>;
+  services: ReadonlyArray<{ port: number; service: StreamService; restore?: AppRestore }>;
   /** Shared HMAC key of the control channel. */
   key: Uint8Array;
   mode?: DurabilityMode;
@@ -70,11 +72,20 @@ export interface StTcpNodeConfig {
 export type StTcpEventKind =
   | 'backup.synced' | 'connection.shadowed' | 'connection.closed' | 'range.requested'
   | 'failover.detected' | 'fence.done' | 'takeover.complete' | 'takeover.fault'
-  | 'lease.lapsed' | 'lease.restored' | 'backup.lost' | 'stepped.down';
+  | 'lease.lapsed' | 'lease.restored' | 'backup.lost' | 'stepped.down'
+  | 'backup.joining' | 'backup.join-abandoned' | 'snapshot.applied' | 'protection.changed';
+
+/**
+ * What an operator needs to know: `protected` (a backup holds every connection and the
+ * pair survives a crash), `degraded` (serving alone: a crash now loses the connections),
+ * `standby` (this box is the backup), `down` (stepped down, not serving).
+ */
+export type Protection = 'protected' | 'degraded' | 'standby' | 'down';
 
 export interface StTcpEvent { tUs: number; node: string; kind: StTcpEventKind; text: string }
 
-export type NodeState = 'primary' | 'backup' | 'takeover-pending' | 'solo' | 'stepped-down';
+/** After a takeover a box is 'primary' (serving alone until a backup joins: see protection()). */
+export type NodeState = 'primary' | 'backup' | 'takeover-pending' | 'stepped-down';
 
 const CONTROL_PORT = 7700;
 const SEEN_HEARTBEATS = 64;
@@ -83,6 +94,33 @@ const NEIGHBORS_MAX = 4096;
 const ISOLATED_DEFER_HEARTBEATS = 3;
 /** How long after takeover stray segments of a closed, taken-over connection are dropped silently. */
 const STRAY_GRACE_US = 10_000_000;
+
+/** Per connection on the primary: what the application read, kept until the backup acknowledges it. */
+interface RetentionEntry {
+  buf: RetentionBuffer;
+  conn: HostStreamConnection;
+  paused: boolean;
+  lastAckUs: number;
+  /** Next client byte the application has not read. */
+  readSeq: number;
+  /** The application has read the client's FIN (at readSeq). */
+  ended: boolean;
+  app: StreamApp | undefined;
+  /** Output bytes the application will write that the client already acknowledged (a taken-over replica behind). */
+  skipOut: () => number;
+}
+
+interface JoinState {
+  /** The joining backup's incarnation. */
+  epoch: number;
+  sender: SnapshotSender;
+  lastHeardUs: number;
+  connections: number;
+  /** Connections transferred open, for the catch-up check once every chunk is acknowledged. */
+  openKeys: string[];
+  /** Per connection, the client bytes the backup must hold before the pair is in sync (set when the transfer completes). */
+  targets: Map<string, number> | undefined;
+}
 
 export class StTcpNode implements FrameEndpoint {
   readonly name: string;
@@ -114,8 +152,16 @@ export class StTcpNode implements FrameEndpoint {
   private fenceRetryUs = 0;
 
   // primary
-  private readonly retention = new Map<string, { buf: RetentionBuffer; conn: HostStreamConnection; paused: boolean; lastAckUs: number }>();
+  private readonly retention = new Map<string, RetentionEntry>();
   private readonly backupAck = new Map<string, number>();
+  /** A backup joining while we serve alone (DESIGN §ST-TCP 8). */
+  private join: JoinState | undefined;
+  private transferSeq = 0;
+  /** When we sent the heartbeat the backup's newest heartbeat echoed (lease renewal at resync). */
+  private lastEchoSentUs: number | undefined;
+  private protectionNow: Protection | undefined;
+  private readonly receiver = new SnapshotReceiver();
+  private unsyncedFailureReported = false;
 
   // backup
   private readonly shadows = new Map<string, ShadowConnection>();
@@ -164,13 +210,33 @@ export class StTcpNode implements FrameEndpoint {
     this.state = cfg.role;
     this.serving = cfg.role === 'primary';
     if (cfg.role === 'primary') {
-      for (const s of cfg.services) this.service.listen(s.port, (conn) => this.primaryApp(conn, s.service));
+      this.listenAll();
+    }
+  }
+
+  private listenAll(): void {
+    for (const s of this.cfg.services) {
+      this.service.listen(s.port, (conn) => {
+        const irs = this.engineFor(conn.tuple)?.info().irs ?? 0;
+        return this.wrapPrimary(conn, () => s.service(conn), seqAdd(irs, 1), false);
+      });
     }
   }
 
   // ---- observation --------------------------------------------------------
 
   role(): NodeState { return this.state; }
+  /** Degraded (serving alone) or protected (a backup in sync); standby on the backup. */
+  protection(): Protection {
+    if (this.state === 'stepped-down') return 'down';
+    if (this.state !== 'primary') return 'standby';
+    return !this.lease.isSolo() && this.peerRole === 'backup' ? 'protected' : 'degraded';
+  }
+  /** A joining backup's progress: chunks acknowledged of the transfer, or undefined when none runs. */
+  joinProgress(): { chunksAcked: number; chunks: number; connections: number; catchingUp: boolean } | undefined {
+    const j = this.join;
+    return j && { chunksAcked: j.sender.ackedChunks(), chunks: j.sender.count, connections: j.connections, catchingUp: j.targets !== undefined };
+  }
   isServing(nowUs: number = this.nowUs): boolean { return this.serving && this.leaseHolds(nowUs); }
   shadowCount(): number { return this.shadows.size; }
   stats(): Record<string, number> {
@@ -242,13 +308,14 @@ export class StTcpNode implements FrameEndpoint {
       d = minDefined(d, future(this.fenceRetryUs));
     }
     d = minDefined(d, future(this.ackDueUs));
+    if (this.join) d = minDefined(d, future(this.join.sender.deadline()));
     return d;
   }
 
   // ---- periodic work ------------------------------------------------------
 
   private tick(nowUs: number): void {
-    if (this.state === 'stepped-down') return;
+    if (this.state === 'stepped-down') { this.updateProtection(); return; }
     if (this.state === 'primary') this.primaryTick(nowUs);
     if (this.state === 'backup') this.backupTick(nowUs);
     if (this.state === 'takeover-pending' && nowUs >= this.takeoverAt()) {
@@ -261,6 +328,15 @@ export class StTcpNode implements FrameEndpoint {
     // The backup heartbeats only in answer to the primary's (onHeartbeat), so each
     // renewal of the primary's lease follows its heartbeat by one round trip.
     if (this.state !== 'backup' && this.state !== 'takeover-pending' && nowUs >= this.nextHeartbeatUs) this.sendHeartbeat(nowUs);
+    this.updateProtection();
+  }
+
+  private updateProtection(): void {
+    const p = this.protection();
+    if (p === this.protectionNow) return;
+    const first = this.protectionNow === undefined;
+    this.protectionNow = p;
+    if (!first || p === 'degraded') this.emit('protection.changed', p);
   }
 
   /**
@@ -280,7 +356,7 @@ export class StTcpNode implements FrameEndpoint {
     this.nextHeartbeatUs = nowUs + this.live.heartbeatUs;
     const seq = this.send({
       type: 'heartbeat',
-      role: this.state === 'backup' ? 'backup' : this.state === 'solo' || this.lease.isSolo() ? 'solo' : 'primary',
+      role: this.state === 'backup' ? 'backup' : this.lease.isSolo() ? 'solo' : 'primary',
       connections: this.state === 'backup' ? this.shadows.size : this.service.tcpConnections().length,
       echo: this.lastPeerHeartbeatSeq,
     }, nowUs);
@@ -306,41 +382,64 @@ export class StTcpNode implements FrameEndpoint {
       if (this.cfg.fence?.()) {
         this.lease.goSolo();
         this.monitor.latchFailed();
+        this.restartRetention(nowUs);
         for (const e of this.service.tcpConnections()) { e.connection.setAckLimit(undefined); this.service.pokeTcp(e.tuple, nowUs); }
         this.emit('backup.lost', 'backup failed and fenced: serving alone (degraded, no ACK gating)');
       } else {
         this.fenceRetryUs = nowUs + this.live.heartbeatUs * this.live.missLimit;
       }
     }
+    if (this.join) this.joinTick(nowUs);
     this.pushRetention(nowUs);
   }
 
-  /** Wraps the application on the primary: everything it reads is retained for the backup. */
-  private primaryApp(conn: HostStreamConnection, service: StreamService): StreamApp {
+  /**
+   * Wraps the application on the primary: everything it reads is retained for the backup
+   * (while one is replicating), and what it has read is tracked for snapshots.
+   */
+  private wrapPrimary(conn: HostStreamConnection, makeApp: () => StreamApp, readSeq: number, ended: boolean, skipOut?: () => number): StreamApp {
     const key = tupleKey(conn.tuple);
-    const engine = this.engineFor(conn.tuple);
-    const irs = engine?.info().irs ?? 0;
-    const entry = { buf: new RetentionBuffer(seqAdd(irs, 1), this.cfg.retentionBytesMax ?? 4 << 20), conn, paused: false, lastAckUs: this.nowUs };
+    const entry: RetentionEntry = {
+      buf: new RetentionBuffer(readSeq, this.retentionMax()), conn, paused: false, lastAckUs: this.nowUs, readSeq, ended, app: undefined,
+      skipOut: skipOut ?? (() => 0),
+    };
     this.retention.set(key, entry);
-    const app = service(conn);
+    const app = makeApp();
+    entry.app = app;
     return {
       onOpen: () => app.onOpen?.(),
       onData: (d) => {
-        if (!this.lease.isSolo()) {
+        entry.readSeq = seqAdd(entry.readSeq, d.length);
+        if (this.replicating()) {
           entry.buf.append(d);
           if (entry.buf.isFull() && !entry.paused) { entry.paused = true; conn.pauseReading(); this.count('retention-full'); }
         }
         app.onData(d);
       },
-      onEnd: () => app.onEnd(),
+      onEnd: () => { entry.ended = true; app.onEnd(); },
       onWritable: () => app.onWritable?.(),
       onClose: (r) => {
         this.retention.delete(key);
         this.backupAck.delete(key);
-        if (!this.lease.isSolo()) this.send({ type: 'connClose', tuple: conn.tuple, reason: r }, this.nowUs);
+        if (this.replicating()) this.send({ type: 'connClose', tuple: conn.tuple, reason: r }, this.nowUs);
         app.onClose?.(r);
       },
     };
+  }
+
+  private retentionMax(): number { return this.cfg.retentionBytesMax ?? 4 << 20; }
+
+  /** A backup holds our connections, or is being given them. */
+  private replicating(): boolean { return !this.lease.isSolo() || this.join !== undefined; }
+
+  /** Retention starts afresh at what each application has read (backup lost, or a new one joining). */
+  private restartRetention(nowUs: number): void {
+    for (const r of this.retention.values()) {
+      r.buf = new RetentionBuffer(r.readSeq, this.retentionMax());
+      r.lastAckUs = nowUs;
+      if (r.paused) { r.paused = false; r.conn.resumeReading(); }
+    }
+    this.backupAck.clear();
   }
 
   private engineFor(tuple: FourTuple): TcpConnection | undefined {
@@ -360,9 +459,9 @@ export class StTcpNode implements FrameEndpoint {
     if (!seg.ok) return;
     const tuple: FourTuple = { localIp: ip.value.src, localPort: seg.value.srcPort, remoteIp: ip.value.dst, remotePort: seg.value.dstPort };
     const engine = this.engineFor(tuple);
-    if (engine === undefined || this.lease.isSolo()) return;
+    if (engine === undefined || !this.replicating()) return;
     const info = engine.info();
-    if (this.mode === 'sync') engine.setAckLimit(this.backupAck.get(tupleKey(tuple)) ?? seqAdd(info.irs, 1));
+    if (this.mode === 'sync' && !this.lease.isSolo()) engine.setAckLimit(this.backupAck.get(tupleKey(tuple)) ?? seqAdd(info.irs, 1));
     this.send({
       type: 'connOpen', tuple, iss: info.iss, irs: info.irs, mss: info.sndMss,
       sndWscale: info.wsOn ? info.sndWndShift : -1,
@@ -410,18 +509,172 @@ export class StTcpNode implements FrameEndpoint {
   /** Resend retained bytes the backup has not acknowledged for a while (a tail the tap missed). */
   private pushRetention(nowUs: number): void {
     const waitUs = 2 * this.live.heartbeatUs;
+    if (!this.replicating()) return;
     for (const r of this.retention.values()) {
-      if (r.buf.length() === 0 || nowUs - r.lastAckUs < waitUs) continue;
+      // The client's FIN the application read, if the backup has not acknowledged it.
+      const acked = this.backupAck.get(tupleKey(r.conn.tuple));
+      const finDue = r.ended && (acked === undefined || !seqGt(acked, r.readSeq));
+      if ((r.buf.length() === 0 && !finDue) || nowUs - r.lastAckUs < waitUs) continue;
       r.lastAckUs = nowUs;
       this.count('retention-pushes');
       this.sendRange(r.conn.tuple, r.buf, r.buf.startSeq(), 16 * CONTROL_MAX_PAYLOAD, nowUs);
+      if (finDue && r.buf.endSeq() === r.readSeq) {
+        this.send({ type: 'rangeData', tuple: r.conn.tuple, seq: r.readSeq, data: new Uint8Array(0), fin: true }, nowUs);
+      }
     }
+  }
+
+  // ---- a backup joining (DESIGN §ST-TCP 8) ------------------------------------
+
+  /** A backup's heartbeat while we serve alone: it is (re)joining. */
+  private joinHeard(epoch: number, nowUs: number): void {
+    if (this.join !== undefined) {
+      if (epoch === this.join.epoch) { this.join.lastHeardUs = nowUs; return; }
+      if (epoch < this.join.epoch) return;
+    }
+    this.startJoin(epoch, nowUs);
+  }
+
+  /** Snapshots every live connection and its application, and starts sending them. */
+  private startJoin(epoch: number, nowUs: number): void {
+    this.restartRetention(nowUs);
+    const records: ConnRecord[] = [];
+    const openKeys: string[] = [];
+    for (const e of this.service.tcpConnections()) {
+      const rec = this.recordOf(e.tuple, e.connection, nowUs);
+      if (!rec) continue;
+      records.push(rec);
+      if (rec.phase === 'open') openKeys.push(tupleKey(e.tuple));
+    }
+    let chunks: Uint8Array[];
+    try { chunks = encodeRecords(records); } catch (err) {
+      this.count('snapshot-unencodable');
+      this.emit('backup.join-abandoned', `snapshot cannot be sent: ${(err as Error).message}`);
+      return;
+    }
+    this.transferSeq++;
+    this.join = {
+      epoch, sender: new SnapshotSender(this.transferSeq, chunks, 2 * this.live.heartbeatUs, nowUs),
+      lastHeardUs: nowUs, connections: records.length, openKeys, targets: undefined,
+    };
+    this.count('snapshot-transfers');
+    this.emit('backup.joining', `backup (epoch ${epoch}) joining: ${records.length} connection(s) in ${chunks.length} snapshot chunk(s)`);
+    this.pumpJoin(nowUs);
+  }
+
+  /** One connection's state for the joining backup; undefined when it cannot be replicated. */
+  private recordOf(tuple: FourTuple, engine: TcpConnection, nowUs: number): ConnRecord | undefined {
+    const st = engine.state;
+    if (st === 'LISTEN' || st === 'CLOSED' || st === 'TIME-WAIT' || st === 'SYN-SENT') return undefined;
+    const info = engine.info();
+    const syn = { mss: info.sndMss, windowScale: info.wsOn ? info.sndWndShift : -1, sack: info.sackOn, timestamps: info.tsOn };
+    const base: ConnRecord = {
+      tuple: { ...tuple }, irs: info.irs, iss: info.iss, syn, phase: 'handshake',
+      rcvNxt: seqAdd(info.irs, 1), finReceived: false, peerFinSeq: null, sndUna: info.sndUna, outStart: info.sndUna,
+      out: new Uint8Array(0), appFin: false, skipOut: 0, wndRaw: 0, wl1: 0, wl2: 0, tsRecent: null, tsVal: null, app: null,
+    };
+    // The client's SYN TSval: the restored handshake's PAWS check starts from it (RFC 7323 §5.3).
+    if (st === 'SYN-RECEIVED') return { ...base, tsRecent: info.tsOn ? engine.snapshot().vars.tsRecent >>> 0 : null };
+    const entry = this.retention.get(tupleKey(tuple));
+    const app = appSnapshot(entry?.app);
+    const svc = this.cfg.services.find((x) => x.port === tuple.localPort);
+    if (!entry || app === undefined || !svc?.restore) { this.count('snapshot-unreplicable'); return undefined; }
+    const s = engine.snapshot();
+    const v = s.vars;
+    return {
+      ...base, phase: 'open',
+      rcvNxt: entry.ended ? seqAdd(entry.readSeq, 1) : entry.readSeq,
+      finReceived: entry.ended,
+      peerFinSeq: entry.ended ? null : v.finReceived ? seqAdd(v.rcvNxt, -1) : (v.peerFinSeq ?? null),
+      outStart: s.sendBuffer.startSeq, out: s.sendBuffer.data, appFin: v.finRequested, skipOut: entry.skipOut(),
+      wndRaw: Math.min(0xffff, v.sndWnd >>> info.sndWndShift), wl1: v.sndWl1 >>> 0, wl2: v.sndWl2 >>> 0,
+      tsRecent: v.tsOn ? v.tsRecent >>> 0 : null,
+      // The TSval clock as output.ts forms it (RFC 7323 §5.4): offset + milliseconds.
+      tsVal: v.tsOn ? seqAdd(v.tsOffset, Math.floor(nowUs / 1000)) : null,
+      app,
+    };
+  }
+
+  private pumpJoin(nowUs: number): void {
+    const j = this.join;
+    if (!j) return;
+    for (const c of j.sender.poll(nowUs)) {
+      this.send({ type: 'snapshotChunk', transferId: j.sender.transferId, index: c.index, count: j.sender.count, data: c.data }, nowUs);
+      this.count('snapshot-chunks-sent');
+      if (c.retransmit) this.count('snapshot-chunks-retransmitted');
+    }
+  }
+
+  private onSnapshotAck(transferId: number, next: number, nowUs: number): void {
+    const j = this.join;
+    if (!j || transferId !== j.sender.transferId) return;
+    j.sender.onAck(next, nowUs);
+    if (j.sender.done() && j.targets === undefined) {
+      // Every record is there. The pair is in sync once the backup also holds every client
+      // byte we have acknowledged meanwhile (from the tap or the retention buffer).
+      j.targets = new Map();
+      for (const key of j.openKeys) {
+        const r = this.retention.get(key);
+        const engine = r && this.engineFor(r.conn.tuple);
+        if (engine) j.targets.set(key, engine.info().rcvNxt);
+      }
+    }
+    this.pumpJoin(nowUs);
+    this.joinTick(nowUs);
+  }
+
+  private joinTick(nowUs: number): void {
+    const j = this.join;
+    if (!j) return;
+    if (nowUs - j.lastHeardUs >= this.live.missLimit * this.live.heartbeatUs) {
+      this.join = undefined;
+      this.restartRetention(nowUs);
+      this.emit('backup.join-abandoned', 'joining backup went silent: transfer abandoned, still serving alone');
+      return;
+    }
+    this.pumpJoin(nowUs);
+    if (j.targets === undefined) return;
+    for (const [key, target] of j.targets) {
+      if (!this.retention.has(key)) { j.targets.delete(key); continue; }
+      const acked = this.backupAck.get(key);
+      if (acked === undefined || !seqGe(acked, target)) return;
+    }
+    this.joined(nowUs);
+  }
+
+  /** The backup holds everything: it is required again (lease, sync ACK gating). */
+  private joined(nowUs: number): void {
+    const j = this.join!;
+    this.join = undefined;
+    this.lease.requireBackup(this.lastEchoSentUs ?? nowUs);
+    this.monitor.heard(nowUs);
+    this.fenceRetryUs = 0;
+    this.leaseWasHeld = this.lease.holds(nowUs);
+    if (this.mode === 'sync') {
+      for (const e of this.service.tcpConnections()) {
+        if (e.connection.state === 'LISTEN' || e.connection.state === 'CLOSED') continue;
+        const acked = this.backupAck.get(tupleKey(e.tuple)) ?? seqAdd(e.connection.info().irs, 1);
+        // Never below an ACK already sent: the client was told those bytes are safe
+        // before this backup existed, and the tap or retention gives them to it.
+        e.connection.setAckLimit(seqMax(acked, e.connection.snapshot().vars.lastAckSent));
+        this.service.pokeTcp(e.tuple, nowUs);
+      }
+    }
+    this.emit('backup.synced', `backup (epoch ${j.epoch}) in sync: ${j.connections} connection(s) transferred, ${j.sender.retransmits} retransmission round(s)`);
+    this.updateProtection();
   }
 
   // ---- backup -----------------------------------------------------------------
 
   private backupTick(nowUs: number): void {
-    if (this.monitor.status(nowUs) === 'failed') {
+    if (this.monitor.status(nowUs) === 'failed' && this.peerRole !== 'primary') {
+      // The primary serves alone and has not required us yet (we are not in sync): taking
+      // over could neither continue its connections nor be sure it has stopped.
+      if (!this.unsyncedFailureReported) {
+        this.unsyncedFailureReported = true;
+        this.emit('takeover.fault', 'peer silent before this backup was in sync: not taking over');
+      }
+    } else if (this.monitor.status(nowUs) === 'failed') {
       this.detectedUs = nowUs;
       this.state = 'takeover-pending';
       this.monitor.latchFailed();
@@ -536,10 +789,42 @@ export class StTcpNode implements FrameEndpoint {
     }
   }
 
+  /** A joining backup's snapshot is complete: shadows continue from the primary's records. */
+  private applySnapshot(bytes: Uint8Array, nowUs: number): void {
+    const r = decodeRecords(bytes);
+    if (!r.ok) { this.count(`snapshot-${r.error.code}`); return; }
+    let restored = 0;
+    for (const rec of r.value) {
+      const key = tupleKey(rec.tuple);
+      const svc = this.cfg.services.find((x) => x.port === rec.tuple.localPort);
+      if (!svc) { this.count('snapshot-no-service'); continue; }
+      const existing = this.shadows.get(key);
+      if (rec.phase === 'handshake' && existing) { existing.learnIss(rec.iss); continue; }
+      if (!existing && this.shadows.size >= (this.cfg.maxShadows ?? 16_384)) { this.count('shadow-table-full'); continue; }
+      const sh = svc.restore ? ShadowConnection.fromRecord(rec, this.tcpCfg, svc.service, svc.restore, nowUs) : undefined;
+      if (!sh) { this.count('snapshot-unrestorable'); continue; }
+      // The record replaces a shadow built from the tap: the primary retains bytes from
+      // the record's point on, not from the tap shadow's.
+      if (existing) this.dropShadow(key, 'replaced');
+      this.shadows.set(key, sh);
+      restored++;
+    }
+    this.count('shadows-restored', restored);
+    this.emit('snapshot.applied', `snapshot applied: ${restored} of ${r.value.length} connection(s) restored`);
+    this.flushAcks(nowUs, true);
+  }
+
   /** DESIGN §ST-TCP 7: shadows become live, the address moves, new connections are accepted. */
   private takeOver(nowUs: number): void {
-    this.state = 'solo';
+    // From now on this box is the primary, serving alone until a backup joins.
+    this.state = 'primary';
+    this.lease.goSolo();
+    this.monitor.latchFailed();
+    this.peerRole = undefined;
+    this.retention.clear();
+    this.backupAck.clear();
     this.serving = true;
+    this.leaseWasHeld = true;
     this.takeoverUs = nowUs;
     for (const [ip, mac] of this.neighbors) this.service.learnNeighbor(ip, mac, nowUs);
     this.neighbors.clear();
@@ -555,18 +840,26 @@ export class StTcpNode implements FrameEndpoint {
         this.resetClient(sh, nowUs);
         continue;
       }
-      this.service.adoptTcp(sh.tuple, r.connection, r.bindApp, nowUs);
+      this.adopt(sh, r);
       if (this.takenOver.size < (this.cfg.maxShadows ?? 16_384)) this.takenOver.set(key, nowUs + STRAY_GRACE_US);
       live++;
     }
     this.shadows.clear();
-    for (const s of this.cfg.services) this.service.listen(s.port, s.service);
+    this.ackedToPrimary.clear();
+    this.rangeAskedUs.clear();
+    this.listenAll();
     this.service.announce(nowUs);
     this.count('takeovers');
     this.count('connections-taken-over', live);
     for (const [id, f] of faults) this.emit('takeover.fault', `${id}: ${f}`);
     const detected = this.detectedUs !== undefined ? ` (${nowUs - this.detectedUs} µs after detection)` : '';
     this.emit('takeover.complete', `took over ${formatIpv4(this.serviceIp)} with ${live} live connection(s)${detected}`);
+  }
+
+  /** A taken-over connection goes live, its replica wrapped as any primary application. */
+  private adopt(sh: ShadowConnection, r: { connection: TcpConnection; bindApp: (live: StreamConnection) => StreamApp }): void {
+    const readSeq = sh.finReceived ? seqAdd(sh.rcvNxt, -1) : sh.rcvNxt;
+    this.service.adoptTcp(sh.tuple, r.connection, (live) => this.wrapPrimary(live, () => r.bindApp(live), readSeq, sh.finReceived, () => sh.pendingSkip()), this.nowUs);
   }
 
   /**
@@ -622,7 +915,7 @@ export class StTcpNode implements FrameEndpoint {
     sh.learnIss(seqAdd(seg.value.ack, -1));
     const r = sh.takeOver(nowUs);
     if ('fault' in r) return true;
-    this.service.adoptTcp(sh.tuple, r.connection, r.bindApp, nowUs);
+    this.adopt(sh, r);
     return true;
   }
 
@@ -645,11 +938,11 @@ export class StTcpNode implements FrameEndpoint {
     if (!this.replay.accept(env.epoch, env.seq)) { this.count('control-replayed'); return; }
     const m = env.message;
     switch (m.type) {
-      case 'heartbeat': this.onHeartbeat(m.role, m.echo, env.seq, nowUs); break;
+      case 'heartbeat': this.onHeartbeat(m.role, m.echo, env.seq, env.epoch, nowUs); break;
       case 'recvAck': if (this.state === 'primary') this.onRecvAck(m.acks, nowUs); break;
       case 'rangeRequest': if (this.state === 'primary') this.onRangeRequest(m.tuple, m.seq, m.length, nowUs); break;
       case 'rangeData':
-        if (this.state === 'backup') this.shadows.get(tupleKey(m.tuple))?.handleRange(m.seq, m.data, nowUs);
+        if (this.state === 'backup') this.shadows.get(tupleKey(m.tuple))?.handleRange(m.seq, m.data, nowUs, m.fin === true);
         break;
       case 'connOpen':
         if (this.state === 'backup') this.onConnOpen(m, nowUs);
@@ -661,13 +954,32 @@ export class StTcpNode implements FrameEndpoint {
           if (sh && (m.reason !== 'closed' || sh.isFinished())) { sh.close(m.reason); this.dropShadow(key, 'closed'); }
         }
         break;
-      case 'snapshotChunk': break;
+      case 'snapshotChunk':
+        if (this.state === 'backup') {
+          const a = this.receiver.onChunk(m.transferId, m.index, m.count, m.data);
+          if (a === undefined) { this.count('snapshot-chunk-ignored'); break; }
+          this.send({ type: 'snapshotAck', transferId: m.transferId, next: a.next }, nowUs);
+          if (a.complete) this.applySnapshot(a.complete, nowUs);
+        }
+        break;
+      case 'snapshotAck': if (this.state === 'primary') this.onSnapshotAck(m.transferId, m.next, nowUs); break;
     }
   }
 
-  private onHeartbeat(role: NodeRole, echo: bigint, seq: bigint, nowUs: number): void {
+  private onHeartbeat(role: NodeRole, echo: bigint, seq: bigint, epoch: number, nowUs: number): void {
     this.lastPeerHeartbeatSeq = seq;
     const before = this.peerRole;
+    if (this.state === 'primary' && this.lease.isSolo()) {
+      // Serving alone (after a takeover, or with the backup fenced): a backup's heartbeat
+      // starts its resynchronisation; a peer claiming the service is an old primary that
+      // has not yet seen us (it stops on our heartbeats, DESIGN §ST-TCP 6).
+      if (role !== 'backup') { this.count('peer-claims-service'); return; }
+      this.peerRole = role;
+      const sentAt = this.sentHeartbeats.get(echo);
+      if (sentAt !== undefined) this.lastEchoSentUs = sentAt;
+      this.joinHeard(epoch, nowUs);
+      return;
+    }
     this.peerRole = role;
     if (this.state === 'primary') {
       if (role !== 'backup') {
@@ -677,7 +989,6 @@ export class StTcpNode implements FrameEndpoint {
         this.emit('stepped.down', `peer announces itself ${role}: no longer serving`);
         return;
       }
-      if (this.lease.isSolo()) return; // a returning backup must be resynchronised first
       this.monitor.heard(nowUs);
       const sentAt = this.sentHeartbeats.get(echo);
       if (sentAt !== undefined) this.lease.renew(sentAt);
