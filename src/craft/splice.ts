@@ -141,7 +141,6 @@ export function rewriteSegment(
   ourMac: Uint8Array, nowUs: number, timers: TeardownTimers,
 ): void {
   const toSide = dir === 'c2b' ? s.backend : s.client;
-  const fromSide = dir === 'c2b' ? s.client : s.backend;
   const seqOff = dir === 'c2b' ? s.seqC2B : s.seqB2C;
   // The ACK field acknowledges the other direction's data: undo that direction's offset.
   const ackOff = dir === 'c2b' ? -s.seqB2C : -s.seqC2B;
@@ -262,5 +261,4 @@ export function rewriteSegment(
     if (dir === 'b2c' && s.finClient !== undefined && seqGe(newAck, s.finClient)) s.finClientAcked = true;
   }
   if (s.finClientAcked && s.finBackendAcked && s.expiresUs === undefined) s.expiresUs = nowUs + timers.finLingerUs;
-  void fromSide;
 }
