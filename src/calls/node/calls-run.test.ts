@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runCalls } from './calls-run.js';
+import { tsharkSkipReason } from '../../sim/tshark.js';
 
 // Real processes and sockets on loopback: 2 controllers + 4 gateways, 40 calls,
 // the primary SIGKILLed mid-run. Replay a failing seed with CALLS_SEED=N.
@@ -33,7 +34,9 @@ test('calls run --pcap: tshark decodes every H.248 message we sent as Megaco, no
   const { mkdtempSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
-  if (spawnSync('tshark', ['--version']).status !== 0) { t.skip('tshark not installed'); return; }
+  // The project's rule for tshark-dependent tests: skip with the reason, or fail in CI (UNBROKEN_LAB=required).
+  const skip = tsharkSkipReason();
+  if (skip !== undefined) { t.skip(skip); return; }
   const dir = mkdtempSync(join(tmpdir(), 'calls-pcap-'));
   try {
     const file = join(dir, 'h248.pcap');
