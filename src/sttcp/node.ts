@@ -94,6 +94,8 @@ const NEIGHBORS_MAX = 4096;
 const ISOLATED_DEFER_HEARTBEATS = 3;
 /** How long after takeover stray segments of a closed, taken-over connection are dropped silently. */
 const STRAY_GRACE_US = 10_000_000;
+/** Tapped segments a joining backup holds for connections whose records have not arrived (the newest are kept). */
+const UNTAPPED_MAX = 4096;
 
 /** Per connection on the primary: what the application read, kept until the backup acknowledges it. */
 interface RetentionEntry {
@@ -162,6 +164,14 @@ export class StTcpNode implements FrameEndpoint {
   private protectionNow: Protection | undefined;
   private readonly receiver = new SnapshotReceiver();
   private unsyncedFailureReported = false;
+  /** This (joining) backup holds the serving box's records of its connections. */
+  private snapshotApplied = false;
+  /**
+   * While the records are on their way, tapped segments of connections we do not shadow
+   * yet (both directions), replayed once the records have made shadows of them.
+   */
+  private readonly untapped: Array<{ ip: Uint8Array; srcMac: Uint8Array }> = [];
+  private replaying = false;
 
   // backup
   private readonly shadows = new Map<string, ShadowConnection>();
@@ -570,7 +580,7 @@ export class StTcpNode implements FrameEndpoint {
     const syn = { mss: info.sndMss, windowScale: info.wsOn ? info.sndWndShift : -1, sack: info.sackOn, timestamps: info.tsOn };
     const base: ConnRecord = {
       tuple: { ...tuple }, irs: info.irs, iss: info.iss, syn, phase: 'handshake',
-      rcvNxt: seqAdd(info.irs, 1), finReceived: false, peerFinSeq: null, sndUna: info.sndUna, outStart: info.sndUna,
+      rcvNxt: seqAdd(info.irs, 1), acked: seqAdd(info.irs, 1), finReceived: false, peerFinSeq: null, sndUna: info.sndUna, outStart: info.sndUna,
       out: new Uint8Array(0), appFin: false, skipOut: 0, wndRaw: 0, wl1: 0, wl2: 0, tsRecent: null, tsVal: null, app: null,
     };
     // The client's SYN TSval: the restored handshake's PAWS check starts from it (RFC 7323 §5.3).
@@ -585,6 +595,7 @@ export class StTcpNode implements FrameEndpoint {
       ...base, phase: 'open',
       rcvNxt: entry.ended ? seqAdd(entry.readSeq, 1) : entry.readSeq,
       finReceived: entry.ended,
+      acked: v.lastAckSent >>> 0,
       peerFinSeq: entry.ended ? null : v.finReceived ? seqAdd(v.rcvNxt, -1) : (v.peerFinSeq ?? null),
       outStart: s.sendBuffer.startSeq, out: s.sendBuffer.data, appFin: v.finRequested, skipOut: entry.skipOut(),
       wndRaw: Math.min(0xffff, v.sndWnd >>> info.sndWndShift), wl1: v.sndWl1 >>> 0, wl2: v.sndWl2 >>> 0,
@@ -667,9 +678,11 @@ export class StTcpNode implements FrameEndpoint {
   // ---- backup -----------------------------------------------------------------
 
   private backupTick(nowUs: number): void {
-    if (this.monitor.status(nowUs) === 'failed' && this.peerRole !== 'primary') {
+    if (this.monitor.status(nowUs) === 'failed' && this.peerRole !== 'primary' && !(this.cfg.fence && this.snapshotApplied)) {
       // The primary serves alone and has not required us yet (we are not in sync): taking
-      // over could neither continue its connections nor be sure it has stopped.
+      // over could neither continue its connections nor be sure it has stopped. With
+      // fencing and the records in hand we do take over (below): the connections whose
+      // acknowledged input we lack are reset and reported, the rest continue.
       if (!this.unsyncedFailureReported) {
         this.unsyncedFailureReported = true;
         this.emit('takeover.fault', 'peer silent before this backup was in sync: not taking over');
@@ -710,6 +723,7 @@ export class StTcpNode implements FrameEndpoint {
       // Two-way tap: the primary's SYN-ACK tells the ISN (DESIGN §ST-TCP 1).
       const tuple: FourTuple = { localIp: ip.value.src, localPort: s.srcPort, remoteIp: ip.value.dst, remotePort: s.dstPort };
       const sh = this.shadows.get(tupleKey(tuple));
+      if (!sh) this.holdUntapped(ipBytes, srcMac);
       if (s.flags.syn && s.flags.ack) sh?.learnIss(s.seq);
       else sh?.notePrimarySegment(s);
       return;
@@ -719,13 +733,20 @@ export class StTcpNode implements FrameEndpoint {
     const key = tupleKey(tuple);
     let sh = this.shadows.get(key);
     if (sh === undefined) {
-      if (!s.flags.syn || s.flags.ack) { this.count('tap-no-shadow'); return; }
+      if (!s.flags.syn || s.flags.ack) { this.count('tap-no-shadow'); this.holdUntapped(ipBytes, srcMac); return; }
       sh = this.newShadow(tuple, s.seq, s.options, undefined, nowUs);
       if (!sh) return;
     }
     sh.handleClientSegment(s, nowUs);
     if (sh.phase === 'closed') this.dropShadow(key, 'closed');
     // A finished shadow is dropped in flushAcks, once the primary has its final acknowledgement.
+  }
+
+  /** A joining backup (the serving box is alone, its records not here yet) keeps what the tap shows. */
+  private holdUntapped(ipBytes: Uint8Array, srcMac: Uint8Array): void {
+    if (this.replaying || this.snapshotApplied || this.peerRole !== 'solo') return;
+    if (this.untapped.length >= UNTAPPED_MAX) { this.untapped.shift(); this.count('untapped-overflow'); }
+    this.untapped.push({ ip: ipBytes.slice(), srcMac: srcMac.slice() });
   }
 
   private newShadow(tuple: FourTuple, irs: number, opts: TcpRepr['options'], iss: number | undefined, nowUs: number): ShadowConnection | undefined {
@@ -810,6 +831,11 @@ export class StTcpNode implements FrameEndpoint {
       restored++;
     }
     this.count('shadows-restored', restored);
+    this.snapshotApplied = true;
+    // What the tap showed since the records were made: client bytes and the primary's ACKs.
+    this.replaying = true;
+    for (const p of this.untapped.splice(0)) this.tap(p.ip, p.srcMac, nowUs);
+    this.replaying = false;
     this.emit('snapshot.applied', `snapshot applied: ${restored} of ${r.value.length} connection(s) restored`);
     this.flushAcks(nowUs, true);
   }
