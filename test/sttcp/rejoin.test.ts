@@ -54,6 +54,20 @@ seededTest('primary crash, takeover, a replacement joins the new primary, second
   assert.ok((r.backupStats['snapshot-transfers'] ?? 0) >= 1);
 }, { seeds: 6 });
 
+seededTest('async mode: a replacement joins the new primary, second crash; any reset connection is one the backup reported', (seed) => {
+  const rng = new SeededRng(seed * 15_485_863);
+  const crash1 = 30_000 + rng.nextInt(250_000);
+  const r = runStTcpScenario({
+    seed, mode: 'async', fencing: true, link: ACCESS_LINK, clients: clientsFor(rng), crashPrimaryAtUs: crash1, limitUs: 30_000_000,
+    schedule: [
+      { atUs: crash1 + 30_000 + rng.nextInt(100_000), action: 'restart', box: 'primary' },
+      { after: 'backup.synced', nth: 2, delayUs: rng.nextInt(200_000), action: 'crash', box: 'backup' },
+    ],
+  });
+  assert.deepEqual(promiseKept(r, 'async'), []);
+  assert.deepEqual(r.events.filter((e) => e.kind === 'takeover.complete').map((e) => e.node), ['backup', 'primary']);
+}, { seeds: 3 });
+
 seededTest('backup crash, the backup returns and is resynchronised, then the primary crashes', (seed) => {
   const rng = new SeededRng(seed * 7_919 + 1);
   const crashB = 30_000 + rng.nextInt(250_000);
