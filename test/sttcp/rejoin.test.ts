@@ -42,11 +42,11 @@ function checkTwoFailovers(r: StTcpScenarioResult, first: string, second: string
 seededTest('primary crash, takeover, a replacement joins the new primary, second crash: every connection byte-exact', (seed) => {
   const rng = new SeededRng(seed * 104_729);
   const crash1 = 30_000 + rng.nextInt(250_000);
-  const restart = crash1 + 30_000 + rng.nextInt(100_000);
   const r = runStTcpScenario({
     seed, fencing: true, link: ACCESS_LINK, clients: clientsFor(rng), crashPrimaryAtUs: crash1, limitUs: 30_000_000,
     schedule: [
-      { atUs: restart, action: 'restart', box: 'primary' },
+      // The crashed box returns (as a backup) once the survivor has fenced it and taken over.
+      { after: 'takeover.complete', delayUs: 1_000 + rng.nextInt(100_000), action: 'restart', box: 'primary' },
       { after: 'backup.synced', nth: 2, delayUs: rng.nextInt(200_000), action: 'crash', box: 'backup' },
     ],
   });
@@ -60,7 +60,7 @@ seededTest('async mode: a replacement joins the new primary, second crash; any r
   const r = runStTcpScenario({
     seed, mode: 'async', fencing: true, link: ACCESS_LINK, clients: clientsFor(rng), crashPrimaryAtUs: crash1, limitUs: 30_000_000,
     schedule: [
-      { atUs: crash1 + 30_000 + rng.nextInt(100_000), action: 'restart', box: 'primary' },
+      { after: 'takeover.complete', delayUs: 1_000 + rng.nextInt(100_000), action: 'restart', box: 'primary' },
       { after: 'backup.synced', nth: 2, delayUs: rng.nextInt(200_000), action: 'crash', box: 'backup' },
     ],
   });
@@ -129,7 +129,7 @@ test('the built-in echo app (src/apps) moves to a replacement backup and survive
     seed: 23, fencing: true, link: ACCESS_LINK, clients, crashPrimaryAtUs: 120_000, limitUs: 30_000_000,
     services: [{ port: ECHO_PORT, ...replicatedService(new EchoApp()) }],
     schedule: [
-      { atUs: 180_000, action: 'restart', box: 'primary' },
+      { after: 'takeover.complete', delayUs: 40_000, action: 'restart', box: 'primary' },
       { after: 'backup.synced', nth: 2, delayUs: 50_000, action: 'crash', box: 'backup' },
     ],
   });
@@ -174,4 +174,20 @@ test('the serving box crashes before the records arrived: the joining backup doe
   assert.equal(r.events.filter((e) => e.kind === 'takeover.complete').length, 0);
   assert.ok(r.events.some((e) => e.kind === 'takeover.fault' && e.node === 'backup'), 'reported');
   assert.equal(r.dualServiceFrames, 0);
+});
+
+test('many concurrent connections survive two failovers (200; STTCP_JOIN_CONNS=1000 for the full figure)', () => {
+  const n = Number(process.env.STTCP_JOIN_CONNS ?? 200);
+  const clients: ClientPlan[] = [];
+  for (let i = 0; i < n; i++) clients.push({ kind: 'echo', startUs: 5_000 + i * 20, bytes: 6000, chunkBytes: 500, intervalUs: 20_000 });
+  const r = runStTcpScenario({
+    seed: 16, fencing: true, clients, crashPrimaryAtUs: 60_000, limitUs: 30_000_000,
+    schedule: [
+      { after: 'takeover.complete', delayUs: 10_000, action: 'restart', box: 'primary' },
+      { after: 'backup.synced', nth: 2, delayUs: 5_000, action: 'crash', box: 'backup' },
+    ],
+  });
+  assert.deepEqual(promiseKept(r, 'sync'), []);
+  assert.equal(r.backupStats['connections-taken-over'], n);
+  assert.equal(r.primaryStats['connections-taken-over'], n);
 });
