@@ -86,6 +86,21 @@ seededTest('backup crash, the backup returns and is resynchronised, then the pri
   assert.equal(r.dualServiceFrames, 0);
 }, { seeds: 4 });
 
+seededTest('the returning backup misses 2% of its frames (tap and control): ranges and retransmitted chunks fill the gaps', (seed) => {
+  const rng = new SeededRng(seed * 7_919 + 1);
+  const crashB = 30_000 + rng.nextInt(250_000);
+  const r = runStTcpScenario({
+    seed, fencing: true, link: ACCESS_LINK, clients: clientsFor(rng), crashBackupAtUs: crashB, limitUs: 30_000_000,
+    backupPortFaults: [{ kind: 'loss', rate: 0.02 }],
+    schedule: [
+      { after: 'backup.lost', delayUs: 1_000 + rng.nextInt(100_000), action: 'restart', box: 'backup' },
+      { after: 'backup.synced', nth: 2, delayUs: rng.nextInt(200_000), action: 'crash', box: 'primary' },
+    ],
+  });
+  assert.deepEqual(promiseKept(r, 'sync'), []);
+  assert.deepEqual(r.events.filter((e) => e.kind === 'takeover.complete').map((e) => e.node), ['backup']);
+}, { seeds: 4 });
+
 test('a returning backup over a lossy port: snapshot chunks are retransmitted until acknowledged', () => {
   // 150 connections make a snapshot of many chunks; a fifth of its chunks are lost.
   const clients: ClientPlan[] = [];
