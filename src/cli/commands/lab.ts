@@ -10,6 +10,7 @@ import { runRole, type RoleConfig } from '../../lab/run-role.js';
 import { LAB_NAME_RE, LAB_PREFIX } from '../../lab/state.js';
 import { TapError } from '../../drivers/tap/tap-device.js';
 import type { CommandModule } from './index.js';
+import { registerSttcpLab, sttcpUpCommand } from './lab-sttcp.js';
 
 function fail(e: unknown, setExit: (c: number) => void): void {
   if (e instanceof LabError || e instanceof TapError) {
@@ -25,7 +26,7 @@ export const labCommand: CommandModule = (program, setExit) => {
 
   lab.command('up')
     .description('build a topology in fresh network namespaces and start its processes')
-    .argument('<topology>', 'pair')
+    .argument('<topology>', 'pair | sttcp')
     .addOption(new Option('--app <app>', 'service on the server').choices([...APP_KINDS]).default('echo'))
     .option('--root <dir>', 'directory the http app serves')
     .option('--port <n>', 'service port (default: echo 7, blob 9000, http 80, resp 6379)', (v) => Number(v))
@@ -34,10 +35,14 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--hub', 'bridge floods every frame to every port (ageing_time 0)', false)
     .addOption(new Option('--stack <stack>', 'server TCP: our stack on a TAP, or the Linux kernel (baseline)').choices(['ours', 'linux']).default('ours'))
     .option('--json', 'print one JSON object {name, netns, service, pids}', false)
-    .action(async (topology: string, o: { app: AppKind; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; stack: 'ours' | 'linux'; json: boolean }) => {
+    .option('--mode <mode>', 'sttcp: sync (default) or async replication')
+    .option('--no-backup', 'sttcp: the primary alone on a plain host of our stack (baseline)')
+    .option('--liveness <spec>', "sttcp: 'lab' (default: 20 ms heartbeats, 10 misses, 150 ms lease), 'default' (10 ms, 3, 25 ms) or HB_MS,MISSES,LEASE_MS")
+    .action(async (topology: string, o: { app: AppKind; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; liveness?: string }) => {
       try {
         checkLabHost();
-        if (topology !== 'pair') throw new LabError(`unknown topology '${topology}': known are pair`);
+        if (topology === 'sttcp') { await sttcpUpCommand(o); return; }
+        if (topology !== 'pair') throw new LabError(`unknown topology '${topology}': known are pair, sttcp`);
         const port = o.port ?? DEFAULT_PORTS[o.app];
         if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LabError(`bad --port ${o.port}`);
         const s = await pairUp({ app: o.app, port, root: o.root, netem: o.netem, impair: o.impair, hub: o.hub, stack: o.stack });
@@ -72,16 +77,21 @@ export const labCommand: CommandModule = (program, setExit) => {
     .description('labs of this project that exist now')
     .action(() => { for (const n of leftoverLabs()) console.log(n); });
 
+  registerSttcpLab(lab, setExit);
+
   lab.command('run-role', { hidden: true })
     .description('internal: a lab process inside a namespace')
     .argument('<config>', 'JSON RoleConfig')
     .action(async (config: string) => {
+      let code: number;
       try {
-        setExit(await runRole(JSON.parse(config) as RoleConfig));
+        code = await runRole(JSON.parse(config) as RoleConfig);
       } catch (e) {
         console.error(`unbroken lab run-role: ${(e as Error).message}`);
-        setExit(1);
+        code = 1;
       }
+      // A blocking TAP read may still be parked in the thread pool: end the process here.
+      process.exit(code);
     });
 };
 

@@ -1,0 +1,265 @@
+// ST-TCP in the lab (src/lab/sttcp-topology.ts) with unmodified Linux clients: the pause
+// a client sees when the primary host is SIGKILLed, the throughput and latency cost of
+// replication (sync, async) against the same stack without a backup, and the anchor:
+// a kernel server whose address moves to a standby (what keepalived does).
+import { blobSha256 } from '../../apps/index.js';
+import { rrScript, spawnInNs, stopChild, timedInNs } from '../../lab/bench-tools.js';
+import { crashKernelPrimary, ipMoveUp, moveAddressToStandby, pyThreadedEcho } from '../../lab/ip-move-anchor.js';
+import { labDown } from '../../lab/lab.js';
+import { checkFailover, crashPrimary, sleep, withSttcp } from '../../lab/sttcp-crash.js';
+import { LAB_LIVENESS, type SttcpLabOptions } from '../../lab/sttcp-topology.js';
+import type { LabState } from '../../lab/state.js';
+import type { Benchmark, BenchRow } from '../types.js';
+import { spawn } from 'node:child_process';
+
+/** Reads N bytes from the blob app, stamping every receive with CLOCK_MONOTONIC; prints gaps over 2 ms. */
+function streamClient(ip: string, port: number, bytes: number): string[] {
+  const py = [
+    'import socket,time,json',
+    `s=socket.create_connection(("${ip}",${port}));s.sendall(b"${bytes}\\n");s.shutdown(socket.SHUT_WR)`,
+    'total=0;last=None;first=None;gaps=[];err=None',
+    'try:',
+    '  while True:',
+    '    d=s.recv(1<<18);t=time.monotonic_ns()',
+    '    if not d: break',
+    '    if first is None:',
+    '      first=t;print(json.dumps({"first":t}),flush=True)',
+    '    if last is not None and t-last>2000000: gaps.append([last,t])',
+    '    last=t;total+=len(d)',
+    'except Exception as e: err=type(e).__name__',
+    'print(json.dumps({"total":total,"first":first,"last":last,"gaps":gaps,"error":err}),flush=True)',
+  ].join('\n');
+  return ['python3', '-c', py];
+}
+
+/**
+ * Sends 64 bytes every 5 ms and waits for the echo, for `seconds`; on an error (reset,
+ * 5 s without an answer) records it and reconnects every 5 ms until the service answers.
+ */
+function pingClient(ip: string, port: number, seconds: number): string[] {
+  const py = [
+    'import socket,time,json',
+    `end=time.monotonic()+${seconds};echoes=[];errors=[];msg=b"p"*64`,
+    'def conn():',
+    '  while time.monotonic()<end:',
+    '    try:',
+    `      s=socket.create_connection(("${ip}",${port}),timeout=0.2);s.settimeout(5);s.setsockopt(socket.IPPROTO_TCP,socket.TCP_NODELAY,1);return s`,
+    '    except Exception: time.sleep(0.005)',
+    's=conn();print(json.dumps({"first":time.monotonic_ns()}),flush=True)',
+    'while s is not None and time.monotonic()<end:',
+    '  try:',
+    '    s.sendall(msg);got=b""',
+    '    while len(got)<64:',
+    '      d=s.recv(64-len(got))',
+    '      if not d: raise ConnectionError("eof")',
+    '      got+=d',
+    '    echoes.append(time.monotonic_ns());time.sleep(0.005)',
+    '  except Exception as e:',
+    '    errors.append([time.monotonic_ns(),type(e).__name__]);s.close();s=conn()',
+    'print(json.dumps({"echoes":echoes,"errors":errors}),flush=True)',
+  ].join('\n');
+  return ['python3', '-c', py];
+}
+
+interface ClientRun { firstLine: Promise<void>; result: Promise<Record<string, unknown>>; stop: () => void }
+
+/** Runs a python client in `ns`; resolves `firstLine` at its first output line, `result` with its last. */
+function runClient(ns: string, argv: string[]): ClientRun {
+  const p = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  let firstResolve: () => void = () => {};
+  const firstLine = new Promise<void>((r) => { firstResolve = r; });
+  p.stdout.on('data', (d: Buffer) => { out += d.toString(); if (out.includes('\n')) firstResolve(); });
+  p.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const result = new Promise<Record<string, unknown>>((resolve, reject) => {
+    p.on('exit', () => {
+      firstResolve();
+      const line = out.trim().split('\n').pop() ?? '';
+      try { resolve(JSON.parse(line) as Record<string, unknown>); } catch { reject(new Error(`client printed no result: ${err.trim() || out.trim()}`)); }
+    });
+  });
+  return { firstLine, result, stop: () => { p.kill('SIGTERM'); } };
+}
+
+const median = (xs: number[]): number => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2; };
+const ms = (ns: bigint | number): number => Math.round(Number(ns) / 1e4) / 100;
+
+/** The gap between two received bytes that contains the crash instant, ns. */
+function gapSpanning(gaps: Array<[number, number]>, crashNs: bigint): number | undefined {
+  const c = Number(crashNs);
+  for (const [a, b] of gaps) if (a <= c && b > c) return b - a;
+  return undefined;
+}
+
+interface PauseRun { pauseNs: number; detectNs: number; takeoverNs: number }
+
+/** One lab run: a full-speed blob download, the primary SIGKILLed 1 s after the first byte. */
+async function pauseRun(o: Omit<SttcpLabOptions, 'app' | 'port'>, bytes: number): Promise<PauseRun> {
+  return withSttcp({ ...o, app: 'blob', port: 9000 }, async (s) => {
+    const c = runClient(s.netns.client, streamClient(s.service.ip, 9000, bytes));
+    await c.firstLine;
+    await sleep(1000);
+    const crashNs = crashPrimary(s);
+    const r = await c.result as { total: number; gaps: Array<[number, number]>; last: number; error: string | null };
+    if (r.error !== null) throw new Error(`client saw ${r.error}`);
+    if (r.total !== bytes) throw new Error(`client received ${r.total} of ${bytes} bytes`);
+    if (r.last < Number(crashNs)) throw new Error('the download ended before the crash');
+    const f = checkFailover(s, crashNs);
+    if (f.problems.length > 0) throw new Error(f.problems.join('; '));
+    const pause = gapSpanning(r.gaps, crashNs);
+    if (pause === undefined) throw new Error('no receive gap spans the crash');
+    return { pauseNs: pause, detectNs: Number(f.detectedNs! - crashNs), takeoverNs: Number(f.takeoverNs! - crashNs) };
+  });
+}
+
+export const sttcpPause: Benchmark = {
+  id: 'sttcp-lab-pause',
+  title: 'ST-TCP in the lab: pause a Linux client sees when the primary host is killed',
+  description: 'python3 in the client namespace downloads from the blob app on an ST-TCP pair (sync, the lab liveness: 20 ms heartbeats, failure after 10 misses, '
+    + '150 ms lease), stamping every receive; the primary process is SIGKILLed 1 s after the first byte. Pause = last byte before the crash to first byte after. '
+    + 'Fresh lab per run; also the same with the library defaults (10 ms × 3, 25 ms lease), where runs this shared machine turns into spurious failovers are counted, not measured.',
+  requires: ['root', { program: 'python3', debianPackage: 'python3' }],
+  async run(ctx) {
+    const runs = ctx.quick ? 3 : 20;
+    const bytes = 60_000_000;
+    const rows: BenchRow[] = [];
+    for (const [label, liveness] of [['lab liveness', LAB_LIVENESS], ['library default liveness', undefined]] as const) {
+      const ok: PauseRun[] = [];
+      const failed: string[] = [];
+      const n = liveness === undefined ? Math.max(3, runs >> 2) : runs;
+      for (let i = 0; i < n; i++) {
+        ctx.progress(`${label}: run ${i + 1}/${n}`);
+        try {
+          ok.push(await pauseRun({ mode: 'sync', liveness: liveness ?? { heartbeatUs: 10_000, missLimit: 3, leaseUs: 25_000, marginUs: 2_000 } }, bytes));
+        } catch (e) { failed.push((e as Error).message.slice(0, 120)); }
+      }
+      const p = ok.map((r) => r.pauseNs);
+      if (ok.length > 0) {
+        rows.push({ metric: `${label}: client pause, median`, value: ms(median(p)), unit: 'ms', note: `${ok.length} runs` });
+        rows.push({ metric: `${label}: client pause, max`, value: ms(Math.max(...p)), unit: 'ms' });
+        rows.push({ metric: `${label}: crash → failure declared, median`, value: ms(median(ok.map((r) => r.detectNs))), unit: 'ms' });
+        rows.push({ metric: `${label}: crash → takeover complete, median`, value: ms(median(ok.map((r) => r.takeoverNs))), unit: 'ms' });
+      }
+      rows.push({ metric: `${label}: runs that failed`, value: failed.length, unit: `of ${n}`, ...(failed.length > 0 ? { note: [...new Set(failed)].slice(0, 2).join(' | ') } : {}) });
+    }
+    return rows;
+  },
+};
+
+async function sttcpOrSolo<T>(variant: 'solo' | 'sync' | 'async', app: 'blob' | 'echo', fn: (s: LabState) => Promise<T>): Promise<T> {
+  return withSttcp({ app, port: app === 'blob' ? 9000 : 7, mode: variant === 'async' ? 'async' : 'sync', backup: variant !== 'solo' }, fn);
+}
+
+export const sttcpCost: Benchmark = {
+  id: 'sttcp-lab-cost',
+  title: 'ST-TCP in the lab: throughput and latency cost of replication (sync, async) vs the same stack without a backup',
+  description: 'Same topology each time (hub LAN, our stack on the primary\'s TAP); "no backup" runs the app on a plain host of our stack. '
+    + 'Download: nc reads N bytes from the blob app. Echo: nc sends N random bytes to the echo app and reads them back (client → server bytes are what sync mode gates). '
+    + 'Round trips: python3, 1 byte, TCP_NODELAY, one connection. Best of 2 runs each, variants interleaved (the machine is shared).',
+  requires: ['root', { program: 'nc', debianPackage: 'netcat-openbsd' }, { program: 'python3', debianPackage: 'python3' }],
+  async run(ctx) {
+    const bytes = ctx.quick ? 20_000_000 : 100_000_000;
+    const rrSeconds = ctx.quick ? 2 : 5;
+    const variants = ['solo', 'sync', 'async'] as const;
+    const best: Record<string, { down: number; echo: number; rr: number }> = {};
+    for (const v of variants) best[v] = { down: 0, echo: 0, rr: 0 };
+    for (let rep = 0; rep < 2; rep++) {
+      for (const v of variants) {
+        ctx.progress(`${v} rep ${rep + 1}`);
+        await sttcpOrSolo(v, 'blob', async (s) => {
+          const t = await timedInNs(s.netns.client, `echo ${bytes} | nc -N ${s.service.ip} 9000 | sha256sum`);
+          if (t.stdout.split(' ')[0] !== blobSha256(bytes)) throw new Error(`${v}: blob digest mismatch`);
+          best[v]!.down = Math.max(best[v]!.down, (bytes * 8) / t.seconds / 1e6);
+        });
+        await sttcpOrSolo(v, 'echo', async (s) => {
+          const f = `${s.dir}/echo.in`;
+          await timedInNs(s.netns.client, `head -c ${bytes} /dev/urandom > ${f}`);
+          const want = (await timedInNs(s.netns.client, `sha256sum < ${f}`)).stdout.split(' ')[0];
+          const t = await timedInNs(s.netns.client, `nc -N ${s.service.ip} 7 < ${f} | sha256sum`);
+          if (t.stdout.split(' ')[0] !== want) throw new Error(`${v}: echo digest mismatch`);
+          best[v]!.echo = Math.max(best[v]!.echo, (bytes * 8) / t.seconds / 1e6);
+          const rr = Number((await timedInNs(s.netns.client, rrScript(s.service.ip, 7, rrSeconds))).stdout.trim());
+          best[v]!.rr = Math.max(best[v]!.rr, rr / rrSeconds);
+        });
+      }
+    }
+    const rows: BenchRow[] = [];
+    const name = { solo: 'no backup', sync: 'sync', async: 'async' } as const;
+    for (const v of variants) {
+      const b = best[v]!;
+      const base = best.solo!;
+      const rel = (x: number, y: number): string => v === 'solo' ? '' : `${Math.round((1 - x / y) * 1000) / 10} % below no backup`;
+      rows.push({ metric: `${name[v]}: download (blob → nc)`, value: Math.round(b.down), unit: 'Mbit/s', note: rel(b.down, base.down) });
+      rows.push({ metric: `${name[v]}: echo (nc → echo → nc)`, value: Math.round(b.echo), unit: 'Mbit/s', note: rel(b.echo, base.echo) });
+      rows.push({ metric: `${name[v]}: 1-byte round trips`, value: Math.round(b.rr), unit: 'round trips/s', note: rel(b.rr, base.rr) });
+    }
+    return rows;
+  },
+};
+
+interface PingResult { echoes: number[]; errors: Array<[number, string]> }
+
+function pingOutcome(r: PingResult, crashNs: bigint): { pauseNs: number | undefined; error: string | undefined } {
+  const c = Number(crashNs);
+  const before = r.echoes.filter((t) => t <= c);
+  const after = r.echoes.filter((t) => t > c);
+  const err = r.errors.find(([t]) => t > c);
+  return {
+    pauseNs: before.length > 0 && after.length > 0 ? after[0]! - before[before.length - 1]! : undefined,
+    error: err?.[1],
+  };
+}
+
+export const sttcpAnchor: Benchmark = {
+  id: 'sttcp-lab-anchor',
+  title: 'Anchor: a kernel server whose address moves to a standby (keepalived\'s way) vs ST-TCP, same client',
+  description: 'A python3 client sends 64 bytes every 5 ms and waits for the echo; on an error it reconnects every 5 ms. Anchor: python3 echo servers on kernel TCP in primary and standby; '
+    + 'crash = the primary\'s link goes down (a dead host sends nothing); after the same detection time as the ST-TCP lab liveness (200 ms) the standby adds the address and sends '
+    + 'gratuitous ARP (keepalived\'s own VRRP detection would come on top). ST-TCP: the echo app on the pair, primary SIGKILLed. "Service back" = last echo before the crash to the first echo after it.',
+  requires: ['root', { program: 'python3', debianPackage: 'python3' }],
+  async run(ctx) {
+    const runs = ctx.quick ? 1 : 5;
+    const detectMs = (LAB_LIVENESS.heartbeatUs * LAB_LIVENESS.missLimit) / 1000;
+    const kernel: Array<{ pauseNs: number | undefined; error: string | undefined }> = [];
+    const ours: Array<{ pauseNs: number | undefined; error: string | undefined }> = [];
+    for (let i = 0; i < runs; i++) {
+      ctx.progress(`anchor run ${i + 1}`);
+      const s = await ipMoveUp();
+      try {
+        const servers = [spawnInNs(s.netns.primary!, pyThreadedEcho(7)), spawnInNs(s.netns.standby!, pyThreadedEcho(7))];
+        try {
+          await sleep(500);
+          const c = runClient(s.netns.client!, pingClient(s.service.ip, 7, 6));
+          await c.firstLine;
+          await sleep(1000);
+          crashKernelPrimary(s);
+          // Stamped once the link is down (`ip` takes a few ms: the anchor gets those for free).
+          const crashNs = process.hrtime.bigint();
+          await sleep(detectMs);
+          moveAddressToStandby(s);
+          kernel.push(pingOutcome(await c.result as unknown as PingResult, crashNs));
+        } finally { for (const p of servers) await stopChild(p); }
+      } finally { await labDown(s.name); }
+      ctx.progress(`st-tcp run ${i + 1}`);
+      await withSttcp({ app: 'echo', port: 7, mode: 'sync' }, async (s) => {
+        const c = runClient(s.netns.client!, pingClient(s.service.ip, 7, 4));
+        await c.firstLine;
+        await sleep(1000);
+        const crashNs = crashPrimary(s);
+        ours.push(pingOutcome(await c.result as unknown as PingResult, crashNs));
+      });
+    }
+    const rows: BenchRow[] = [];
+    for (const [label, rs] of [['kernel server, address moved', kernel], ['ST-TCP', ours]] as const) {
+      const p = rs.map((r) => r.pauseNs).filter((x): x is number => x !== undefined);
+      const errs = rs.map((r) => r.error).filter((e): e is string => e !== undefined);
+      rows.push({ metric: `${label}: connections that failed`, value: errs.length, unit: `of ${rs.length}`, ...(errs.length > 0 ? { note: [...new Set(errs)].join(', ') } : {}) });
+      if (p.length > 0) {
+        rows.push({ metric: `${label}: crash → service back, median`, value: ms(median(p)), unit: 'ms', note: `${p.length} runs` });
+        rows.push({ metric: `${label}: crash → service back, max`, value: ms(Math.max(...p)), unit: 'ms' });
+      }
+    }
+    return rows;
+  },
+};

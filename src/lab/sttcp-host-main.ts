@@ -1,0 +1,120 @@
+// The process the `sttcp` lab starts inside the primary's and the backup's namespace:
+// one StTcpNode (src/sttcp/node.ts) on a TAP device, real time. Its SIGKILL is the
+// crash of that host. Also the lab's power switch: fencing the peer = SIGKILL of the
+// peer's pid, which the lab writes to a file once both processes run. Not the topology
+// (sttcp-topology.ts) and not ST-TCP itself (src/sttcp/).
+import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createApp, type AppKind } from '../apps/index.js';
+import { FsFileStore } from '../drivers/fs-file-store.js';
+import { TapDevice } from '../drivers/tap/tap-device.js';
+import { TapDriver } from '../drivers/tap/tap-driver.js';
+import type { FrameEndpoint } from '../stack/endpoint.js';
+import { StTcpNode, type DurabilityMode, type StTcpEvent } from '../sttcp/node.js';
+import type { LivenessConfig } from '../sttcp/liveness.js';
+import { SeededRng } from '../util/rng.js';
+import { makeStackHost } from './stack-host.js';
+
+export interface SttcpHostConfig {
+  /** 'solo': the same address and app on a plain Host of our stack, no ST-TCP (the baseline). */
+  role: 'primary' | 'backup' | 'solo';
+  tap: string;
+  app: AppKind;
+  port: number;
+  root?: string;
+  mode: DurabilityMode;
+  ownMac: string;
+  ownIp: string;
+  peerIp: string;
+  serviceMac: string;
+  serviceIp: string;
+  prefixLen: number;
+  /** File holding the shared control-channel key (hex), readable by root only. */
+  keyFile: string;
+  /** File the lab writes the peer's pid into: the target of this host's fence. */
+  peerPidFile: string;
+  seed: number;
+  liveness?: Partial<LivenessConfig>;
+}
+
+/** Is `pid` one of our ST-TCP host processes (pids get reused)? */
+function isSttcpHost(pid: number): boolean {
+  try { return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('run-sttcp'); } catch { return false; }
+}
+
+/**
+ * The lab's power switch: SIGKILL the peer's process. True once the peer is certainly
+ * dead (killed now, or already gone); false when the lab has not told us its pid.
+ */
+export function fencePeer(peerPidFile: string): boolean {
+  let pid: number;
+  try { pid = Number(readFileSync(peerPidFile, 'utf8').trim()); } catch { return false; }
+  if (!Number.isInteger(pid) || pid <= 1) return false;
+  if (!isSttcpHost(pid)) return true; // already gone (or its pid reused by something else)
+  try { process.kill(pid, 'SIGKILL'); } catch (e) { return (e as NodeJS.ErrnoException).code === 'ESRCH'; }
+  return true;
+}
+
+function log(o: Record<string, unknown>): void {
+  // Wall-clock and monotonic stamps: the bench relates events to a client's receive times.
+  console.log(JSON.stringify({ monoNs: process.hrtime.bigint().toString(), ...o }));
+}
+
+/** Runs until SIGTERM/SIGINT; resolves with the exit code. */
+export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
+  const app = createApp(c.app, { store: c.app === 'http' ? new FsFileStore(c.root ?? '.') : undefined });
+  const tap = TapDevice.open(c.tap);
+  let fatal: Error | undefined;
+  let node: StTcpNode | undefined;
+  let endpoint: FrameEndpoint;
+  let announce: (now: number) => void;
+  if (c.role === 'solo') {
+    const host = makeStackHost({ name: 'solo', mac: c.serviceMac, ip: c.serviceIp, prefixLen: c.prefixLen, seed: c.seed });
+    host.listen(c.port, app.service);
+    endpoint = host;
+    announce = (now) => host.announce(now);
+  } else {
+    const key = Buffer.from(readFileSync(c.keyFile, 'utf8').trim(), 'hex');
+    if (key.length < 16) throw new Error(`${c.keyFile}: key too short`);
+    const n = new StTcpNode({
+      role: c.role, name: c.role, nodeId: c.role === 'primary' ? 1 : 2,
+      // A restarted process is a new incarnation: the epoch grows with wall time.
+      epoch: Math.floor(Date.now() / 1000),
+      ownMac: c.ownMac, ownIp: c.ownIp, prefixLen: c.prefixLen, peerIp: c.peerIp,
+      serviceMac: c.serviceMac, serviceIp: c.serviceIp,
+      services: [{ port: c.port, service: app.service }],
+      key: new Uint8Array(key), mode: c.mode, liveness: c.liveness ?? {},
+      rng: new SeededRng(c.seed ^ randomBytes(4).readUInt32LE(0)),
+      fence: () => fencePeer(c.peerPidFile),
+      onEvent: (e: StTcpEvent) => {
+        log({ event: e.kind, tUs: e.tUs, text: e.text, ...(e.kind === 'takeover.complete' ? { stats: node?.stats() } : {}) });
+      },
+    });
+    node = n;
+    endpoint = n;
+    announce = (now) => { n.own.announce(now); if (c.role === 'primary') n.service.announce(now); };
+  }
+  const driver = new TapDriver(tap, endpoint, (e) => { fatal = e; log({ fatal: e.message }); });
+  driver.start();
+  driver.run(announce);
+  console.log(JSON.stringify({ ready: true, pid: process.pid, role: c.role, seed: c.seed }));
+  const stalls = watchStalls(driver);
+  await new Promise<void>((resolve) => { process.once('SIGTERM', resolve); process.once('SIGINT', resolve); });
+  clearInterval(stalls);
+  log({ exit: true, stats: node?.stats() ?? {}, driver: driver.counters });
+  await driver.stop();
+  return fatal === undefined ? 0 : 1;
+}
+
+/** Logs event-loop stalls (a timer firing late by more than 10 ms): the real-time hazard of heartbeat timing. */
+function watchStalls(driver: TapDriver): NodeJS.Timeout {
+  let last = driver.nowUs();
+  const t = setInterval(() => {
+    const now = driver.nowUs();
+    const lateUs = now - last - 5_000;
+    if (lateUs > 10_000) log({ stall: true, tUs: now, lateUs });
+    last = now;
+  }, 5);
+  t.unref();
+  return t;
+}

@@ -1,0 +1,169 @@
+// Topology `sttcp`: a `client` namespace (Linux kernel TCP) and two ST-TCP hosts,
+// `primary` and `backup`, each an StTcpNode on a TAP (sttcp-host-main.ts), all on one
+// LAN: a hub-mode Linux bridge (ageing_time 0: every port sees every frame, the
+// backup's tap) in a `lan` namespace. Each host namespace bridges its TAP to its veth
+// (also hub mode), as a host's NIC. 10.201.0.0/24, no default route, no forwarding.
+// The lab's power switch for fencing: each host may SIGKILL the other's pid.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AppKind } from '../apps/index.js';
+import type { DurabilityMode } from '../sttcp/node.js';
+import type { LivenessConfig } from '../sttcp/liveness.js';
+import { UNBROKEN_BIN_PATH, addNetns, buildOrTeardown, createState } from './lab.js';
+import { LabError, sh } from './netns.js';
+import { addTap, randomSeed } from './pair.js';
+import { writeState, type LabState } from './state.js';
+import type { SttcpHostConfig } from './sttcp-host-main.js';
+
+export const STTCP_NET = {
+  prefixLen: 24,
+  serviceIp: '10.201.0.100',
+  serviceMac: '02:00:00:00:01:64',
+  clientIp: '10.201.0.1',
+  primary: { ip: '10.201.0.2', mac: '02:00:00:00:01:02' },
+  backup: { ip: '10.201.0.3', mac: '02:00:00:00:01:03' },
+} as const;
+
+/**
+ * The lab's failure-detection settings unless told otherwise. Not the library defaults
+ * (heartbeat 10 ms, failure after 3 misses, lease 25 ms): on a shared 2-core machine the
+ * host processes' event loops stall 10–125 ms at times (measured with the stall log of
+ * sttcp-host-main.ts), and with 30 ms detection the backup then declares a live primary
+ * failed. `--liveness default` runs the library defaults.
+ */
+export const LAB_LIVENESS: Readonly<LivenessConfig> = Object.freeze({
+  heartbeatUs: 20_000, missLimit: 10, leaseUs: 150_000, marginUs: 5_000,
+});
+
+export interface SttcpLabOptions {
+  app: AppKind;
+  port: number;
+  root?: string;
+  mode: DurabilityMode;
+  /** false: the primary's namespace runs the app on a plain Host of our stack, no backup (the baseline). */
+  backup?: boolean;
+  liveness?: Partial<LivenessConfig>;
+  /** How long to wait for the pair to report replication active. */
+  syncTimeoutMs?: number;
+}
+
+/** A hub: a bridge that forwards every frame to every port (ageing_time 0: nothing stays learned). */
+function addHub(ns: string): void {
+  sh(['ip', '-n', ns, 'link', 'add', 'br0', 'type', 'bridge', 'ageing_time', '0', 'stp_state', '0']);
+  sh(['ip', '-n', ns, 'link', 'set', 'br0', 'up']);
+}
+
+/** veth from the LAN hub (port l-<role>) to eth0 in `ns`. */
+function plugIntoLan(lan: string, role: string, ns: string): void {
+  sh(['ip', '-n', lan, 'link', 'add', `l-${role}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
+  sh(['ip', '-n', lan, 'link', 'set', `l-${role}`, 'master', 'br0', 'up']);
+}
+
+export async function sttcpUp(o: SttcpLabOptions): Promise<LabState> {
+  if (o.app === 'http' && o.root === undefined) throw new LabError('--app http needs --root DIR (the directory to serve)');
+  const withBackup = o.backup ?? true;
+  const s = createState('sttcp', { ip: STTCP_NET.serviceIp, port: o.port });
+  await buildOrTeardown(s, async (checkpoint) => {
+    const lan = addNetns(s, 'lan');
+    const client = addNetns(s, 'client');
+    const hosts = withBackup ? (['primary', 'backup'] as const) : (['primary'] as const);
+    const ns: Record<string, string> = {};
+    for (const r of hosts) ns[r] = addNetns(s, r);
+    checkpoint();
+    addHub(lan);
+    plugIntoLan(lan, 'client', client);
+    sh(['ip', '-n', client, 'addr', 'add', `${STTCP_NET.clientIp}/${STTCP_NET.prefixLen}`, 'dev', 'eth0']);
+    sh(['ip', '-n', client, 'link', 'set', 'eth0', 'up']);
+    for (const r of hosts) {
+      plugIntoLan(lan, r, ns[r]!);
+      addHub(ns[r]!);
+      sh(['ip', '-n', ns[r]!, 'link', 'set', 'eth0', 'master', 'br0', 'up']);
+      addTap(ns[r]!, 'tap0');
+    }
+    checkpoint();
+    const keyFile = join(s.dir, 'control.key');
+    writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
+    const pidFile = (r: string): string => join(s.dir, `${r}.pid`);
+    const base = {
+      tap: 'tap0', app: o.app, port: o.port, root: o.root, mode: o.mode,
+      serviceMac: STTCP_NET.serviceMac, serviceIp: STTCP_NET.serviceIp, prefixLen: STTCP_NET.prefixLen,
+      keyFile, liveness: o.liveness ?? LAB_LIVENESS,
+    };
+    const cfg = (r: 'primary' | 'backup'): SttcpHostConfig => {
+      const peer = r === 'primary' ? 'backup' : 'primary';
+      return {
+        ...base, role: withBackup ? r : 'solo', ownMac: STTCP_NET[r].mac, ownIp: STTCP_NET[r].ip, peerIp: STTCP_NET[peer].ip,
+        peerPidFile: pidFile(peer), seed: randomSeed(),
+      };
+    };
+    const primaryPid = await startSttcpHost(s, 'primary', ns.primary!, cfg('primary'));
+    writeFileSync(pidFile('primary'), String(primaryPid));
+    checkpoint();
+    if (withBackup) {
+      const backupPid = await startSttcpHost(s, 'backup', ns.backup!, cfg('backup'));
+      writeFileSync(pidFile('backup'), String(backupPid));
+      // Ready means replicated: the primary serves only once the backup's heartbeats renew its lease.
+      await waitLog(join(s.dir, 'primary.log'), /"event":"backup\.synced"/, o.syncTimeoutMs ?? 10_000, 'the pair did not sync');
+    }
+    writeState(s);
+  });
+  return s;
+}
+
+/**
+ * Starts `unbroken lab run-sttcp` inside `ns`, detached (it outlives `lab up`), logging
+ * to <lab dir>/<role>.log; resolves with its pid once it printed its ready line.
+ */
+async function startSttcpHost(s: LabState, role: string, ns: string, cfg: SttcpHostConfig, readyTimeoutMs = 15_000): Promise<number> {
+  const log = join(s.dir, `${role}.log`);
+  const fd = openSync(log, 'a');
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, UNBROKEN_BIN_PATH, 'lab', 'run-sttcp', JSON.stringify(cfg)],
+    { detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  const pid = child.pid;
+  if (pid === undefined) throw new LabError(`could not start the ${role} process`);
+  s.pids[role] = pid;
+  writeState(s);
+  let exited: number | null | undefined;
+  child.on('exit', (code) => { exited = code; });
+  child.unref();
+  await waitLog(log, /^\{"ready":true/m, readyTimeoutMs, `${role} process not ready`, () => exited !== undefined ? `${role} process exited (${exited}) before it was ready` : undefined);
+  return pid;
+}
+
+async function waitLog(file: string, re: RegExp, timeoutMs: number, what: string, dead?: () => string | undefined): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let text = '';
+  while (Date.now() < deadline) {
+    text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    if (re.test(text)) return;
+    const d = dead?.();
+    if (d !== undefined) throw new LabError(`${d}: ${lastLine(text)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new LabError(`${what} after ${timeoutMs} ms: ${lastLine(text)}`);
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return lines[lines.length - 1] || '(no output)';
+}
+
+/** The `lab up --json` object: netns has client, primary, backup (and lan, the hub); pids are the hosts whose SIGKILL is a crash. */
+export function sttcpJson(s: LabState): { name: string; netns: Record<string, string>; service: { ip: string; port: number }; pids: Record<string, number> } {
+  return { name: s.name, netns: s.netns, service: s.service, pids: s.pids };
+}
+
+/** Lines of a host's log that are JSON events ({event, tUs, monoNs, text}). */
+export function hostEvents(s: LabState, role: string): Array<{ event: string; monoNs: string; tUs: number; text: string; stats?: Record<string, number> }> {
+  const f = join(s.dir, `${role}.log`);
+  if (!existsSync(f)) return [];
+  const out = [];
+  for (const l of readFileSync(f, 'utf8').split('\n')) {
+    if (!l.startsWith('{"monoNs"')) continue;
+    try { const o = JSON.parse(l); if (typeof o.event === 'string') out.push(o); } catch { /* partial line */ }
+  }
+  return out;
+}
