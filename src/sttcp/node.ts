@@ -17,7 +17,7 @@ import { checksumUpdate32 } from '../wire/checksum.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
 import { normalizeConfig } from '../tcp/config.js';
-import { seqAdd, seqGe, seqGt, seqMax } from '../tcp/seq.js';
+import { seqAdd, seqGt, seqMax } from '../tcp/seq.js';
 import {
   emitControl, parseControl, ReplayWindow, CONTROL_MAX_PAYLOAD,
   type ControlMessage, type NodeRole,
@@ -25,8 +25,9 @@ import {
 import { Lease, PeerMonitor, takeoverNotBefore, defaultLiveness, type LivenessConfig } from './liveness.js';
 import { RetentionBuffer } from './retention.js';
 import { ShadowConnection, tupleText, type ShadowFault } from './shadow.js';
-import { appSnapshot, type AppRestore } from './app-state.js';
-import { decodeRecords, encodeRecords, SnapshotReceiver, SnapshotSender, type ConnRecord } from './snapshot-transfer.js';
+import type { AppRestore } from './app-state.js';
+import { decodeRecords, SnapshotReceiver } from './snapshot-transfer.js';
+import { JoinTransfer, type JoinContext, type RetentionEntry } from './join.js';
 
 export type DurabilityMode = 'sync' | 'async';
 
@@ -94,33 +95,8 @@ const NEIGHBORS_MAX = 4096;
 const ISOLATED_DEFER_HEARTBEATS = 3;
 /** How long after takeover stray segments of a closed, taken-over connection are dropped silently. */
 const STRAY_GRACE_US = 10_000_000;
-
-/** Per connection on the primary: what the application read, kept until the backup acknowledges it. */
-interface RetentionEntry {
-  buf: RetentionBuffer;
-  conn: HostStreamConnection;
-  paused: boolean;
-  lastAckUs: number;
-  /** Next client byte the application has not read. */
-  readSeq: number;
-  /** The application has read the client's FIN (at readSeq). */
-  ended: boolean;
-  app: StreamApp | undefined;
-  /** Output bytes the application will write that the client already acknowledged (a taken-over replica behind). */
-  skipOut: () => number;
-}
-
-interface JoinState {
-  /** The joining backup's incarnation. */
-  epoch: number;
-  sender: SnapshotSender;
-  lastHeardUs: number;
-  connections: number;
-  /** Connections transferred open, for the catch-up check once every chunk is acknowledged. */
-  openKeys: string[];
-  /** Per connection, the client bytes the backup must hold before the pair is in sync (set when the transfer completes). */
-  targets: Map<string, number> | undefined;
-}
+/** Tapped segments a joining backup holds for connections whose records have not arrived (the newest are kept). */
+const UNTAPPED_MAX = 4096;
 
 export class StTcpNode implements FrameEndpoint {
   readonly name: string;
@@ -155,13 +131,21 @@ export class StTcpNode implements FrameEndpoint {
   private readonly retention = new Map<string, RetentionEntry>();
   private readonly backupAck = new Map<string, number>();
   /** A backup joining while we serve alone (DESIGN §ST-TCP 8). */
-  private join: JoinState | undefined;
+  private join: JoinTransfer | undefined;
   private transferSeq = 0;
   /** When we sent the heartbeat the backup's newest heartbeat echoed (lease renewal at resync). */
   private lastEchoSentUs: number | undefined;
   private protectionNow: Protection | undefined;
   private readonly receiver = new SnapshotReceiver();
   private unsyncedFailureReported = false;
+  /** This (joining) backup holds the serving box's records of its connections. */
+  private snapshotApplied = false;
+  /**
+   * While the records are on their way, tapped segments of connections we do not shadow
+   * yet (both directions), replayed once the records have made shadows of them.
+   */
+  private readonly untapped: Array<{ ip: Uint8Array; srcMac: Uint8Array }> = [];
+  private replaying = false;
 
   // backup
   private readonly shadows = new Map<string, ShadowConnection>();
@@ -234,8 +218,7 @@ export class StTcpNode implements FrameEndpoint {
   }
   /** A joining backup's progress: chunks acknowledged of the transfer, or undefined when none runs. */
   joinProgress(): { chunksAcked: number; chunks: number; connections: number; catchingUp: boolean } | undefined {
-    const j = this.join;
-    return j && { chunksAcked: j.sender.ackedChunks(), chunks: j.sender.count, connections: j.connections, catchingUp: j.targets !== undefined };
+    return this.join?.progress();
   }
   isServing(nowUs: number = this.nowUs): boolean { return this.serving && this.leaseHolds(nowUs); }
   shadowCount(): number { return this.shadows.size; }
@@ -308,7 +291,7 @@ export class StTcpNode implements FrameEndpoint {
       d = minDefined(d, future(this.fenceRetryUs));
     }
     d = minDefined(d, future(this.ackDueUs));
-    if (this.join) d = minDefined(d, future(this.join.sender.deadline()));
+    if (this.join) d = minDefined(d, future(this.join.deadline()));
     return d;
   }
 
@@ -529,7 +512,7 @@ export class StTcpNode implements FrameEndpoint {
   /** A backup's heartbeat while we serve alone: it is (re)joining. */
   private joinHeard(epoch: number, nowUs: number): void {
     if (this.join !== undefined) {
-      if (epoch === this.join.epoch) { this.join.lastHeardUs = nowUs; return; }
+      if (epoch === this.join.epoch) { this.join.heard(nowUs); return; }
       if (epoch < this.join.epoch) return;
     }
     this.startJoin(epoch, nowUs);
@@ -538,108 +521,34 @@ export class StTcpNode implements FrameEndpoint {
   /** Snapshots every live connection and its application, and starts sending them. */
   private startJoin(epoch: number, nowUs: number): void {
     this.restartRetention(nowUs);
-    const records: ConnRecord[] = [];
-    const openKeys: string[] = [];
-    for (const e of this.service.tcpConnections()) {
-      const rec = this.recordOf(e.tuple, e.connection, nowUs);
-      if (!rec) continue;
-      records.push(rec);
-      if (rec.phase === 'open') openKeys.push(tupleKey(e.tuple));
-    }
-    let chunks: Uint8Array[];
-    try { chunks = encodeRecords(records); } catch (err) {
+    const ctx: JoinContext = {
+      tcpConnections: () => this.service.tcpConnections(),
+      retention: this.retention, backupAck: this.backupAck,
+      restorable: (port) => this.cfg.services.some((x) => x.port === port && x.restore !== undefined),
+      send: (m, t) => { this.send(m, t); },
+      count: (name, n) => this.count(name, n),
+      heartbeatUs: this.live.heartbeatUs, missLimit: this.live.missLimit,
+    };
+    try {
+      this.join = JoinTransfer.start(ctx, epoch, ++this.transferSeq, nowUs);
+    } catch (err) {
       this.count('snapshot-unencodable');
       this.emit('backup.join-abandoned', `snapshot cannot be sent: ${(err as Error).message}`);
       return;
     }
-    this.transferSeq++;
-    this.join = {
-      epoch, sender: new SnapshotSender(this.transferSeq, chunks, 2 * this.live.heartbeatUs, nowUs),
-      lastHeardUs: nowUs, connections: records.length, openKeys, targets: undefined,
-    };
     this.count('snapshot-transfers');
-    this.emit('backup.joining', `backup (epoch ${epoch}) joining: ${records.length} connection(s) in ${chunks.length} snapshot chunk(s)`);
-    this.pumpJoin(nowUs);
-  }
-
-  /** One connection's state for the joining backup; undefined when it cannot be replicated. */
-  private recordOf(tuple: FourTuple, engine: TcpConnection, nowUs: number): ConnRecord | undefined {
-    const st = engine.state;
-    if (st === 'LISTEN' || st === 'CLOSED' || st === 'TIME-WAIT' || st === 'SYN-SENT') return undefined;
-    const info = engine.info();
-    const syn = { mss: info.sndMss, windowScale: info.wsOn ? info.sndWndShift : -1, sack: info.sackOn, timestamps: info.tsOn };
-    const base: ConnRecord = {
-      tuple: { ...tuple }, irs: info.irs, iss: info.iss, syn, phase: 'handshake',
-      rcvNxt: seqAdd(info.irs, 1), finReceived: false, peerFinSeq: null, sndUna: info.sndUna, outStart: info.sndUna,
-      out: new Uint8Array(0), appFin: false, skipOut: 0, wndRaw: 0, wl1: 0, wl2: 0, tsRecent: null, tsVal: null, app: null,
-    };
-    // The client's SYN TSval: the restored handshake's PAWS check starts from it (RFC 7323 §5.3).
-    if (st === 'SYN-RECEIVED') return { ...base, tsRecent: info.tsOn ? engine.snapshot().vars.tsRecent >>> 0 : null };
-    const entry = this.retention.get(tupleKey(tuple));
-    const app = appSnapshot(entry?.app);
-    const svc = this.cfg.services.find((x) => x.port === tuple.localPort);
-    if (!entry || app === undefined || !svc?.restore) { this.count('snapshot-unreplicable'); return undefined; }
-    const s = engine.snapshot();
-    const v = s.vars;
-    return {
-      ...base, phase: 'open',
-      rcvNxt: entry.ended ? seqAdd(entry.readSeq, 1) : entry.readSeq,
-      finReceived: entry.ended,
-      peerFinSeq: entry.ended ? null : v.finReceived ? seqAdd(v.rcvNxt, -1) : (v.peerFinSeq ?? null),
-      outStart: s.sendBuffer.startSeq, out: s.sendBuffer.data, appFin: v.finRequested, skipOut: entry.skipOut(),
-      wndRaw: Math.min(0xffff, v.sndWnd >>> info.sndWndShift), wl1: v.sndWl1 >>> 0, wl2: v.sndWl2 >>> 0,
-      tsRecent: v.tsOn ? v.tsRecent >>> 0 : null,
-      // The TSval clock as output.ts forms it (RFC 7323 §5.4): offset + milliseconds.
-      tsVal: v.tsOn ? seqAdd(v.tsOffset, Math.floor(nowUs / 1000)) : null,
-      app,
-    };
-  }
-
-  private pumpJoin(nowUs: number): void {
-    const j = this.join;
-    if (!j) return;
-    for (const c of j.sender.poll(nowUs)) {
-      this.send({ type: 'snapshotChunk', transferId: j.sender.transferId, index: c.index, count: j.sender.count, data: c.data }, nowUs);
-      this.count('snapshot-chunks-sent');
-      if (c.retransmit) this.count('snapshot-chunks-retransmitted');
-    }
-  }
-
-  private onSnapshotAck(transferId: number, next: number, nowUs: number): void {
-    const j = this.join;
-    if (!j || transferId !== j.sender.transferId) return;
-    j.sender.onAck(next, nowUs);
-    if (j.sender.done() && j.targets === undefined) {
-      // Every record is there. The pair is in sync once the backup also holds every client
-      // byte we have acknowledged meanwhile (from the tap or the retention buffer).
-      j.targets = new Map();
-      for (const key of j.openKeys) {
-        const r = this.retention.get(key);
-        const engine = r && this.engineFor(r.conn.tuple);
-        if (engine) j.targets.set(key, engine.info().rcvNxt);
-      }
-    }
-    this.pumpJoin(nowUs);
-    this.joinTick(nowUs);
+    this.emit('backup.joining', `backup (epoch ${epoch}) joining: ${this.join.connections} connection(s) in ${this.join.chunks} snapshot chunk(s)`);
   }
 
   private joinTick(nowUs: number): void {
-    const j = this.join;
-    if (!j) return;
-    if (nowUs - j.lastHeardUs >= this.live.missLimit * this.live.heartbeatUs) {
+    const r = this.join?.tick(nowUs);
+    if (r === 'abandoned') {
       this.join = undefined;
       this.restartRetention(nowUs);
       this.emit('backup.join-abandoned', 'joining backup went silent: transfer abandoned, still serving alone');
-      return;
+    } else if (r === 'synced') {
+      this.joined(nowUs);
     }
-    this.pumpJoin(nowUs);
-    if (j.targets === undefined) return;
-    for (const [key, target] of j.targets) {
-      if (!this.retention.has(key)) { j.targets.delete(key); continue; }
-      const acked = this.backupAck.get(key);
-      if (acked === undefined || !seqGe(acked, target)) return;
-    }
-    this.joined(nowUs);
   }
 
   /** The backup holds everything: it is required again (lease, sync ACK gating). */
@@ -660,16 +569,18 @@ export class StTcpNode implements FrameEndpoint {
         this.service.pokeTcp(e.tuple, nowUs);
       }
     }
-    this.emit('backup.synced', `backup (epoch ${j.epoch}) in sync: ${j.connections} connection(s) transferred, ${j.sender.retransmits} retransmission round(s)`);
+    this.emit('backup.synced', `backup (epoch ${j.epoch}) in sync: ${j.connections} connection(s) transferred, ${j.retransmits} retransmission round(s)`);
     this.updateProtection();
   }
 
   // ---- backup -----------------------------------------------------------------
 
   private backupTick(nowUs: number): void {
-    if (this.monitor.status(nowUs) === 'failed' && this.peerRole !== 'primary') {
+    if (this.monitor.status(nowUs) === 'failed' && this.peerRole !== 'primary' && !(this.cfg.fence && this.snapshotApplied)) {
       // The primary serves alone and has not required us yet (we are not in sync): taking
-      // over could neither continue its connections nor be sure it has stopped.
+      // over could neither continue its connections nor be sure it has stopped. With
+      // fencing and the records in hand we do take over (below): the connections whose
+      // acknowledged input we lack are reset and reported, the rest continue.
       if (!this.unsyncedFailureReported) {
         this.unsyncedFailureReported = true;
         this.emit('takeover.fault', 'peer silent before this backup was in sync: not taking over');
@@ -710,6 +621,7 @@ export class StTcpNode implements FrameEndpoint {
       // Two-way tap: the primary's SYN-ACK tells the ISN (DESIGN §ST-TCP 1).
       const tuple: FourTuple = { localIp: ip.value.src, localPort: s.srcPort, remoteIp: ip.value.dst, remotePort: s.dstPort };
       const sh = this.shadows.get(tupleKey(tuple));
+      if (!sh) this.holdUntapped(ipBytes, srcMac);
       if (s.flags.syn && s.flags.ack) sh?.learnIss(s.seq);
       else sh?.notePrimarySegment(s);
       return;
@@ -719,13 +631,20 @@ export class StTcpNode implements FrameEndpoint {
     const key = tupleKey(tuple);
     let sh = this.shadows.get(key);
     if (sh === undefined) {
-      if (!s.flags.syn || s.flags.ack) { this.count('tap-no-shadow'); return; }
+      if (!s.flags.syn || s.flags.ack) { this.count('tap-no-shadow'); this.holdUntapped(ipBytes, srcMac); return; }
       sh = this.newShadow(tuple, s.seq, s.options, undefined, nowUs);
       if (!sh) return;
     }
     sh.handleClientSegment(s, nowUs);
     if (sh.phase === 'closed') this.dropShadow(key, 'closed');
     // A finished shadow is dropped in flushAcks, once the primary has its final acknowledgement.
+  }
+
+  /** A joining backup (the serving box is alone, its records not here yet) keeps what the tap shows. */
+  private holdUntapped(ipBytes: Uint8Array, srcMac: Uint8Array): void {
+    if (this.replaying || this.snapshotApplied || this.peerRole !== 'solo') return;
+    if (this.untapped.length >= UNTAPPED_MAX) { this.untapped.shift(); this.count('untapped-overflow'); }
+    this.untapped.push({ ip: ipBytes.slice(), srcMac: srcMac.slice() });
   }
 
   private newShadow(tuple: FourTuple, irs: number, opts: TcpRepr['options'], iss: number | undefined, nowUs: number): ShadowConnection | undefined {
@@ -810,6 +729,11 @@ export class StTcpNode implements FrameEndpoint {
       restored++;
     }
     this.count('shadows-restored', restored);
+    this.snapshotApplied = true;
+    // What the tap showed since the records were made: client bytes and the primary's ACKs.
+    this.replaying = true;
+    for (const p of this.untapped.splice(0)) this.tap(p.ip, p.srcMac, nowUs);
+    this.replaying = false;
     this.emit('snapshot.applied', `snapshot applied: ${restored} of ${r.value.length} connection(s) restored`);
     this.flushAcks(nowUs, true);
   }
@@ -962,7 +886,9 @@ export class StTcpNode implements FrameEndpoint {
           if (a.complete) this.applySnapshot(a.complete, nowUs);
         }
         break;
-      case 'snapshotAck': if (this.state === 'primary') this.onSnapshotAck(m.transferId, m.next, nowUs); break;
+      case 'snapshotAck':
+        if (this.state === 'primary' && this.join) { this.join.onAck(m.transferId, m.next, nowUs); this.joinTick(nowUs); }
+        break;
     }
   }
 

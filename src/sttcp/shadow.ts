@@ -205,6 +205,8 @@ export class ShadowConnection {
     sh.finReceived = rec.finReceived;
     sh.peerFinSeq = rec.peerFinSeq ?? undefined;
     sh.clientAck = rec.sndUna;
+    // What the client was told is safe: a takeover before the backup holds it is reported.
+    sh.primaryAck = rec.acked;
     sh.clientWndRaw = rec.wndRaw;
     sh.wl1 = rec.wl1;
     sh.wl2 = rec.wl2;

@@ -18,7 +18,7 @@ const record: fc.Arbitrary<ConnRecord> = fc.record({
   irs: u32, iss: u32,
   syn: fc.record({ mss: u16, windowScale: fc.integer({ min: -1, max: 14 }), sack: fc.boolean(), timestamps: fc.boolean() }, { noNullPrototype: true }),
   phase: fc.constantFrom('handshake' as const, 'open' as const),
-  rcvNxt: u32, finReceived: fc.boolean(), peerFinSeq: fc.option(u32, { nil: null }),
+  rcvNxt: u32, acked: u32, finReceived: fc.boolean(), peerFinSeq: fc.option(u32, { nil: null }),
   sndUna: u32, outStart: u32, out: fc.uint8Array({ maxLength: 3000 }), appFin: fc.boolean(), skipOut: fc.nat({ max: 100_000 }),
   wndRaw: u16, wl1: u32, wl2: u32, tsRecent: fc.option(u32, { nil: null }), tsVal: fc.option(u32, { nil: null }),
   app: fc.oneof(fc.constant(null), fc.record({ app: fc.constant('echo'), pending: fc.uint8Array({ maxLength: 500 }), ended: fc.boolean() }, { noNullPrototype: true })),
@@ -38,7 +38,7 @@ test('snapshot records: decode(encode(x)) is x, in chunks that fit a control mes
 test('snapshot records: truncated, corrupted or foreign input is a typed error', () => {
   const recs: ConnRecord[] = [{
     tuple: { localIp: 1, localPort: 7, remoteIp: 2, remotePort: 4000 }, irs: 10, iss: 20,
-    syn: { mss: 1460, windowScale: 7, sack: true, timestamps: true }, phase: 'open', rcvNxt: 11, finReceived: false, peerFinSeq: null,
+    syn: { mss: 1460, windowScale: 7, sack: true, timestamps: true }, phase: 'open', rcvNxt: 11, acked: 11, finReceived: false, peerFinSeq: null,
     sndUna: 21, outStart: 21, out: new Uint8Array([1, 2, 3]), appFin: false, skipOut: 0, wndRaw: 100, wl1: 11, wl2: 21, tsRecent: 5, tsVal: 6,
     app: { app: 'echo', pending: new Uint8Array(0), ended: false },
   }];

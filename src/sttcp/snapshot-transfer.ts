@@ -25,6 +25,8 @@ export interface ConnRecord {
   /** Next client byte the application has not read (+1 once it has read the FIN). */
   rcvNxt: number;
   finReceived: boolean;
+  /** The highest ACK the primary has sent: client bytes it declared safe. */
+  acked: number;
   /** The client's FIN, when received but not yet read by the application. */
   peerFinSeq: number | null;
   /** The client's last acknowledgement, and the application's output from there on. */
@@ -94,14 +96,14 @@ function record(raw: AppState): ConnRecord | undefined {
   if (!isU16(syn.mss) || typeof syn.windowScale !== 'number' || !Number.isInteger(syn.windowScale)
     || syn.windowScale < -1 || syn.windowScale > 14 || typeof syn.sack !== 'boolean' || typeof syn.timestamps !== 'boolean') return undefined;
   if (o.phase !== 'handshake' && o.phase !== 'open') return undefined;
-  if (!isU32(o.irs) || !isU32(o.iss) || !isU32(o.rcvNxt) || !isU32(o.sndUna) || !isU32(o.outStart) || !isU32(o.skipOut) || !isU16(o.wndRaw)
+  if (!isU32(o.irs) || !isU32(o.iss) || !isU32(o.rcvNxt) || !isU32(o.acked) || !isU32(o.sndUna) || !isU32(o.outStart) || !isU32(o.skipOut) || !isU16(o.wndRaw)
     || !isU32(o.wl1) || !isU32(o.wl2) || !isU32OrNull(o.peerFinSeq) || !isU32OrNull(o.tsRecent) || !isU32OrNull(o.tsVal)) return undefined;
   if (typeof o.finReceived !== 'boolean' || typeof o.appFin !== 'boolean' || !(o.out instanceof Uint8Array) || o.app === undefined) return undefined;
   return {
     tuple: { localIp: t.localIp, localPort: t.localPort, remoteIp: t.remoteIp, remotePort: t.remotePort },
     irs: o.irs, iss: o.iss,
     syn: { mss: syn.mss, windowScale: syn.windowScale, sack: syn.sack, timestamps: syn.timestamps },
-    phase: o.phase, rcvNxt: o.rcvNxt, finReceived: o.finReceived, peerFinSeq: o.peerFinSeq,
+    phase: o.phase, rcvNxt: o.rcvNxt, acked: o.acked, finReceived: o.finReceived, peerFinSeq: o.peerFinSeq,
     sndUna: o.sndUna, outStart: o.outStart, out: o.out, appFin: o.appFin, skipOut: o.skipOut, wndRaw: o.wndRaw, wl1: o.wl1, wl2: o.wl2,
     tsRecent: o.tsRecent, tsVal: o.tsVal, app: o.app,
   };
