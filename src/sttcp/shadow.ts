@@ -9,6 +9,7 @@ import type { TcpOptions, TcpRepr } from '../wire/tcp.js';
 import { tcpFlags } from '../wire/tcp.js';
 import { TcpConnection, type TcpConfig, type TcpSnapshot } from '../tcp/connection.js';
 import type { FourTuple } from '../tcp/four-tuple.js';
+import { formatIpv4 } from '../wire/addr.js';
 import { Reassembly } from '../tcp/reassembly.js';
 import { SendBuffer } from '../tcp/send-buffer.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../tcp/seq.js';
@@ -486,8 +487,7 @@ function proxyApp(app: StreamApp): StreamApp & { snapshot: () => ReturnType<type
 }
 
 export function tupleText(t: FourTuple): string {
-  const ip = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-  return `${ip(t.remoteIp)}:${t.remotePort}>${ip(t.localIp)}:${t.localPort}`;
+  return `${formatIpv4(t.remoteIp)}:${t.remotePort}>${formatIpv4(t.localIp)}:${t.localPort}`;
 }
 
 export function shadowConfig(tcp: Partial<TcpConfig> | undefined): TcpConfig {
