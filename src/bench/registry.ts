@@ -3,12 +3,18 @@
 import type { Benchmark } from './types.js';
 import { tcpCpu } from './benchmarks/tcp-cpu.js';
 import { simBulk } from './benchmarks/sim-bulk.js';
+import { sttcpSim } from './benchmarks/sttcp-sim.js';
+import { craftSplice } from '../craft/bench.js';
+import { wireAndHostBenchmark } from '../stack/host-bench.js';
 import { tapRedis, tapRoundTrips, tapThroughput } from './benchmarks/lab-tap.js';
 import { sttcpAnchor, sttcpCost, sttcpPause } from './benchmarks/sttcp-lab.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   tcpCpu,
+  wireAndHostBenchmark,
   simBulk,
+  sttcpSim,
+  craftSplice,
   tapThroughput,
   tapRoundTrips,
   tapRedis,

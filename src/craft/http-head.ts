@@ -231,3 +231,40 @@ export function parseRequestHead(bytes: Uint8Array, limitBytes = DEFAULT_HEAD_LI
   if (s.kind === 'incomplete') return fail('truncated', 'http-head', 'no empty line ending the head');
   return fail(s.error.status === 501 || s.error.status === 505 ? 'unsupported' : 'malformed', 'http-head', `${s.error.code}: ${s.error.detail}`);
 }
+
+/** The framing of a response head at the start of `bytes` (status, head length, Content-Length), if the head is complete there. */
+export interface ResponseHeadInfo { status: number; headLen: number; contentLength: number | undefined; contentRangeStart: number | undefined }
+
+/**
+ * Reads a response head that lies entirely within `bytes` (RFC 9112 §4, §6.3). Returns
+ * undefined when there is no complete head or it is not well formed: callers treat that
+ * as "framing unknown". Bounded by `bytes.length` (at most one segment or a small buffer).
+ */
+export function parseResponseHeadPrefix(bytes: Uint8Array): ResponseHeadInfo | undefined {
+  let end = -1;
+  for (let i = 0; i + 3 < bytes.length; i++) {
+    if (bytes[i] === 13 && bytes[i + 1] === 10 && bytes[i + 2] === 13 && bytes[i + 3] === 10) { end = i; break; }
+  }
+  if (end < 0) return undefined;
+  const lines = new TextDecoder('latin1').decode(bytes.subarray(0, end)).split('\r\n');
+  const m = /^HTTP\/1\.[01] (\d{3})( .*)?$/.exec(lines[0]!);
+  if (m === null) return undefined;
+  let contentLength: number | undefined;
+  let contentRangeStart: number | undefined;
+  for (const l of lines.slice(1)) {
+    const c = l.indexOf(':');
+    if (c <= 0) return undefined;
+    const name = l.slice(0, c).toLowerCase();
+    const value = l.slice(c + 1).trim();
+    if (name === 'content-length') {
+      if (!/^\d{1,15}$/.test(value) || (contentLength !== undefined && contentLength !== Number(value))) return undefined;
+      contentLength = Number(value);
+    } else if (name === 'transfer-encoding') {
+      return undefined;                      // chunked framing: not resumable by byte offset here
+    } else if (name === 'content-range') {
+      const r = /^bytes (\d{1,15})-\d{1,15}\/(\d{1,15}|\*)$/.exec(value);
+      if (r !== null) contentRangeStart = Number(r[1]);
+    }
+  }
+  return { status: Number(m[1]), headLen: end + 4, contentLength, contentRangeStart };
+}

@@ -23,7 +23,7 @@ export interface CraftNodeConfig {
   prefixLen: number;
   controlPort?: number;
   rng: Rng;
-  splicer: Omit<SplicerConfig, 'name' | 'rng' | 'replicate' | 'onSpliceRemoved' | 'standby' | 'prefixLen'>;
+  splicer: Omit<SplicerConfig, 'name' | 'rng' | 'replicate' | 'onSpliceRemoved' | 'onSpliceUpdated' | 'standby' | 'prefixLen'>;
   heartbeatUs?: number;
   /** The peer is considered gone after this long without a heartbeat. */
   deadAfterUs?: number;
@@ -76,6 +76,8 @@ export class CraftNode implements FrameEndpoint {
     this.splicer = new Splicer({
       ...cfg.splicer, name: `${cfg.name}-splicer`, rng: cfg.rng, prefixLen: cfg.prefixLen, standby: !this.active,
       replicate: (sp) => this.replicate(sp),
+      // Response framing learned after the splice: the peer needs it to re-splice after a back-end failure.
+      onSpliceUpdated: (sp) => { if (this.lastPeerUs !== undefined) this.replicate(sp, false); },
       onSpliceRemoved: (sp) => this.send({ t: 'remove', node: cfg.nodeId, clientIp: sp.client.ip, clientPort: sp.client.port, localPort: sp.client.localPort }),
     });
   }
@@ -145,12 +147,19 @@ export class CraftNode implements FrameEndpoint {
   }
 
   /** The splicer installed a splice: send it to the peer and hold its packets until acknowledged. */
-  private replicate(sp: Readonly<SpliceState>): boolean {
+  private replicate(sp: Readonly<SpliceState>, hold = true): boolean {
     if (this.lastPeerUs === undefined || this.pending.size >= PENDING_REPLICATIONS_MAX) return false;   // no peer: nothing to wait for
     const bytes = encodeControl({ t: 'splice', node: this.cfg.nodeId, s: sp as SpliceState });
+    const waiting = this.pending.get(sp.id);
+    if (!hold && waiting !== undefined) {
+      // Still unacknowledged: retransmissions carry the update, and it goes out once now.
+      waiting.bytes = bytes;
+      this.own.udpSend(this.cfg.peerIp, this.port, this.port, bytes, this.nowUs);
+      return false;
+    }
     this.pending.set(sp.id, { bytes, left: this.retries, nextUs: this.nowUs + this.retryUs });
     this.own.udpSend(this.cfg.peerIp, this.port, this.port, bytes, this.nowUs);
-    return true;
+    return hold;
   }
 
   private send(m: ControlMessage): void {

@@ -11,6 +11,8 @@ export type ControlMessage =
   | { t: 'remove'; node: number; clientIp: number; clientPort: number; localPort: number };
 
 export const CONTROL_MAX_BYTES = 1400;
+/** Request heads longer than this are not replicated (that splice cannot be re-spliced by the peer). */
+export const REQUEST_MAX_CHARS = 512;
 
 interface EndpointWire { ip: number; port: number; mac: number[]; localPort: number }
 
@@ -60,11 +62,20 @@ function spliceIn(v: unknown): SpliceState | undefined {
   if (typeof s.finClientAcked !== 'boolean' || typeof s.finBackendAcked !== 'boolean' || typeof s.rst !== 'boolean') return undefined;
   if (!isUs(s.lastC2BUs) || !isUs(s.lastB2CUs) || !(s.expiresUs === undefined || isUs(s.expiresUs))) return undefined;
   if (!isUs(s.packetsC2B) || !isUs(s.packetsB2C)) return undefined;
+  if (!isU32(s.clientAcked) || !isU32(s.clientNxt) || !isU32(s.b2cNxt) || !optU32(s.clientTsVal) || !optU32(s.tsToClient) || !isU32(s.respStart)) return undefined;
+  if (!optU32(s.respHeadLen) || !(s.respBodyLen === undefined || isUs(s.respBodyLen))) return undefined;
+  if (!(s.request === undefined || (typeof s.request === 'string' && s.request.length <= REQUEST_MAX_CHARS))) return undefined;
+  if (typeof s.resplicing !== 'boolean' || typeof s.clientOpts !== 'object' || s.clientOpts === null) return undefined;
+  const co = s.clientOpts as Record<string, unknown>;
+  if (!isPort(co.mss) || typeof co.ws !== 'boolean' || typeof co.sack !== 'boolean' || typeof co.ts !== 'boolean') return undefined;
   return {
     id: s.id, serviceIp: s.serviceIp, client, backend, backendId: s.backendId, seqC2B: s.seqC2B, seqB2C: s.seqB2C,
     tsC2B: s.tsC2B, tsB2C: s.tsB2C, winC2B, winB2C, sackToBackend: s.sackToBackend,
     finClient: s.finClient, finBackend: s.finBackend, finClientAcked: s.finClientAcked, finBackendAcked: s.finBackendAcked,
     rst: s.rst, lastC2BUs: s.lastC2BUs, lastB2CUs: s.lastB2CUs, expiresUs: s.expiresUs, packetsC2B: s.packetsC2B, packetsB2C: s.packetsB2C,
+    clientAcked: s.clientAcked, clientNxt: s.clientNxt, b2cNxt: s.b2cNxt, clientTsVal: s.clientTsVal, tsToClient: s.tsToClient, respStart: s.respStart,
+    respHeadLen: s.respHeadLen, respBodyLen: s.respBodyLen, request: s.request,
+    clientOpts: { mss: co.mss, ws: co.ws, sack: co.sack, ts: co.ts }, resplicing: s.resplicing,
   };
 }
 

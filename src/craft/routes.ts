@@ -106,7 +106,8 @@ export class Router {
 
   /** Marks a back end down until `untilUs` (passive health check after a failed connect, or an operator). */
   markDown(id: string, untilUs: number = Number.MAX_SAFE_INTEGER): void {
-    this.downUntil.set(id, untilUs);
+    // Two reasons to be down (a failed connect, a health check): the longer one holds.
+    this.downUntil.set(id, Math.max(this.downUntil.get(id) ?? 0, untilUs));
   }
 
   markUp(id: string): void {

@@ -7,7 +7,7 @@ import { checksumUpdate16, checksumUpdate32 } from '../wire/checksum.js';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
 import { IPV4_CHECKSUM_OFFSET, IPV4_DST_OFFSET, IPV4_SRC_OFFSET } from '../wire/ipv4.js';
 import { TCP_FIELD_OFFSET } from '../wire/tcp.js';
-import { seqGe } from '../tcp/seq.js';
+import { seqGe, seqGt } from '../tcp/seq.js';
 
 /** One end of a splice as the splicer sees it: the peer's address and next-hop MAC, and our port towards it. */
 export interface SpliceEndpoint {
@@ -56,6 +56,25 @@ export interface SpliceState {
   expiresUs: number | undefined;
   packetsC2B: number;
   packetsB2C: number;
+  // --- what a re-splice to another back end needs (back-end failure mid-response) ---
+  /** Client space: highest ACK the client sent (response bytes it holds), its next sequence number, its latest TSval. */
+  clientAcked: number;
+  clientNxt: number;
+  clientTsVal: number | undefined;
+  /** Client space: end of the highest segment forwarded to the client (a client ACK never goes beyond it). */
+  b2cNxt: number;
+  /** Latest TSval (client space) forwarded to the client. */
+  tsToClient: number | undefined;
+  /** Client-space sequence number of response byte 0; head and body length once seen in the first response segment. */
+  respStart: number;
+  respHeadLen: number | undefined;
+  respBodyLen: number | undefined;
+  /** The request head, kept for an HTTP Range re-request (undefined: too large or not resumable). */
+  request: string | undefined;
+  /** Options the client negotiated: a replacement back-end connection must match them. */
+  clientOpts: { mss: number; ws: boolean; sack: boolean; ts: boolean };
+  /** The back end failed and a replacement is being set up: client packets are dropped meanwhile. */
+  resplicing: boolean;
 }
 
 export type Direction = 'c2b' | 'b2c';
@@ -122,7 +141,6 @@ export function rewriteSegment(
   ourMac: Uint8Array, nowUs: number, timers: TeardownTimers,
 ): void {
   const toSide = dir === 'c2b' ? s.backend : s.client;
-  const fromSide = dir === 'c2b' ? s.client : s.backend;
   const seqOff = dir === 'c2b' ? s.seqC2B : s.seqB2C;
   // The ACK field acknowledges the other direction's data: undo that direction's offset.
   const ackOff = dir === 'c2b' ? -s.seqB2C : -s.seqC2B;
@@ -167,11 +185,16 @@ export function rewriteSegment(
   const newSeq = (seq + seqOff) >>> 0;
   wr32(frame, t + TCP_FIELD_OFFSET.seq, newSeq);
   ck = checksumUpdate32(ck, seq, newSeq);
-  const ack = rd32(frame, t + TCP_FIELD_OFFSET.ack);
+  const rawAck = rd32(frame, t + TCP_FIELD_OFFSET.ack);
+  // After a re-splice the client may acknowledge bytes (from the failed back end) that the
+  // replacement has not sent yet; such an ACK would be ignored (RFC 9293 §3.10.7.4) and
+  // stall it, so the client's ACK is capped at what was forwarded to it.
+  const capped = dir === 'c2b' && hasAck && seqGt(rawAck, s.b2cNxt);
+  const ack = capped ? s.b2cNxt : rawAck;
   const newAck = hasAck ? (ack + ackOff) >>> 0 : ack;
   if (hasAck) {
     wr32(frame, t + TCP_FIELD_OFFSET.ack, newAck);
-    ck = checksumUpdate32(ck, ack, newAck);
+    ck = checksumUpdate32(ck, rawAck, newAck);
   }
   const oldWin = rd16(frame, t + TCP_FIELD_OFFSET.window);
   const newWin = mapWindow(oldWin, win);
@@ -191,13 +214,16 @@ export function rewriteSegment(
     const len = frame[i + 1]!;
     if (len < 2 || i + len > optEnd) break;                 // malformed: forwarded as is; the endpoint rejects it
     if (kind === 5 && len >= 10 && (len - 2) % 8 === 0) {
-      if (dir === 'c2b' && !s.sackToBackend) {
+      if (dir === 'c2b' && (!s.sackToBackend || capped)) {
         ck = blankToNops(frame, t, i, len, ck);
       } else {
         for (let j = i + 2; j + 4 <= i + len; j += 4) ck = put32(frame, t, j, (rd32(frame, j) + ackOff) >>> 0, ck);
       }
     } else if (kind === 8 && len === 10 && tsOff !== undefined && echoOff !== undefined) {
-      ck = put32(frame, t, i + 2, (rd32(frame, i + 2) + tsOff) >>> 0, ck);
+      const val = rd32(frame, i + 2);
+      const newVal = (val + tsOff) >>> 0;
+      if (dir === 'c2b') s.clientTsVal = val; else s.tsToClient = newVal;
+      ck = put32(frame, t, i + 2, newVal, ck);
       const echo = rd32(frame, i + 6);
       // TSecr is meaningful only with ACK set (RFC 7323 §3.2); a zero echo stays zero.
       if (hasAck && echo !== 0) ck = put32(frame, t, i + 6, (echo - echoOff) >>> 0, ck);
@@ -208,7 +234,18 @@ export function rewriteSegment(
 
   // Teardown bookkeeping in each side's own sequence space.
   const payloadLen = tcpEnd - optEnd;
-  if (dir === 'c2b') { s.packetsC2B++; s.lastC2BUs = nowUs; } else { s.packetsB2C++; s.lastB2CUs = nowUs; }
+  if (dir === 'c2b') {
+    s.packetsC2B++;
+    s.lastC2BUs = nowUs;
+    if (hasAck && seqGt(rawAck, s.clientAcked)) s.clientAcked = rawAck;
+    const next = (seq + payloadLen + (fin ? 1 : 0)) >>> 0;
+    if (seqGt(next, s.clientNxt)) s.clientNxt = next;
+  } else {
+    s.packetsB2C++;
+    s.lastB2CUs = nowUs;
+    const next = (newSeq + payloadLen + (fin ? 1 : 0)) >>> 0;
+    if (!syn && seqGt(next, s.b2cNxt)) s.b2cNxt = next;
+  }
   if (rst) {
     s.rst = true;
     s.expiresUs = Math.min(s.expiresUs ?? Number.MAX_SAFE_INTEGER, nowUs + timers.rstLingerUs);
@@ -224,5 +261,4 @@ export function rewriteSegment(
     if (dir === 'b2c' && s.finClient !== undefined && seqGe(newAck, s.finClient)) s.finClientAcked = true;
   }
   if (s.finClientAcked && s.finBackendAcked && s.expiresUs === undefined) s.expiresUs = nowUs + timers.finLingerUs;
-  void fromSide;
 }

@@ -110,6 +110,17 @@ for (const side of ['client', 'backend'] as const) {
   });
 }
 
+test('damaged frames on both sides (bit flips past the Ethernet header): still byte-exact, no bad frame forwarded as good', () => {
+  const sizes = [300_000, 700_000];
+  const dl = downloads(sizes, 3000);
+  const corrupt: FaultSpec[] = [{ kind: 'corrupt', rate: 0.02, minOffset: 14 }];
+  const r = runSpliceScenario({ seed: 12, backends: 1, downloads: dl, clientFaults: corrupt, backendFaults: corrupt, limitUs: 300_000_000 });
+  assertAllOk(r, sizes, 'corrupt');
+  const c = r.splicer.counters();
+  assert.ok((c['drop-bad-ip-checksum'] ?? 0) + (c['drop-c2b-bad-checksum'] ?? 0) > 0, JSON.stringify(c));
+  checkCleanup(r);
+});
+
 test('malformed requests get 400/431/501/505 and a close; nothing is spliced', () => {
   const cases: Array<[string, number]> = [
     ['GET /bytes/1 HTTP/1.1\r\n\r\n', 400],                                   // no Host

@@ -7,18 +7,23 @@
 // are here; the control channel and failure detection are node.ts's.
 import type { FrameEndpoint, OutgoingFrame } from '../stack/endpoint.js';
 import { Host } from '../stack/host.js';
-import type { HostStreamConnection } from '../stack/tcp-demux.js';
+import type { HostStreamConnection, HostStreamService } from '../stack/tcp-demux.js';
 import type { StreamApp } from '../stack/app.js';
-import type { TcpEngine, TcpEngineFactory, TcpEvent } from '../stack/tcp-engine.js';
+import type { TcpEngineFactory } from '../stack/tcp-engine.js';
 import type { Rng } from '../util/rng.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
 import { macEquals, parseIpv4, parseMac, formatIpv4 } from '../wire/addr.js';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
+import { foldChecksum, internetChecksum, onesSum, pseudoHeaderSum } from '../wire/checksum.js';
 import { parseIpv4Packet } from '../wire/ipv4.js';
-import { parseTcpSegment, type TcpRepr } from '../wire/tcp.js';
-import { RequestHeadParser, errorResponse, REASON, type RequestHead } from './http-head.js';
+import { parseTcpSegment } from '../wire/tcp.js';
+import { RequestHeadParser, errorResponse, parseResponseHeadPrefix, REASON, type RequestHead } from './http-head.js';
+import { REQUEST_MAX_CHARS } from './replication.js';
 import { Router, type BackendSpec, type RouteConfig } from './routes.js';
+import { BackendFailover, type FailoverContext } from './backend-failover.js';
+import { SpliceEngine, concatBytes, keyOf, type FrameKey } from './splice-engine.js';
+import { ClientCloser } from './client-closer.js';
 import { rewriteSegment, type SpliceState, type TeardownTimers } from './splice.js';
 
 export interface SplicerConfig {
@@ -64,47 +69,23 @@ export interface SplicerConfig {
    * holdTimeoutUs passes, so no data flows through a splice a peer could not continue.
    */
   replicate?: (sp: Readonly<SpliceState>) => boolean;
+  /** Called when a splice learns its response framing (replication: the peer needs it to re-splice). */
+  onSpliceUpdated?: (sp: Readonly<SpliceState>) => void;
   /** Called when splice state is removed (replication: tell the peer). */
   onSpliceRemoved?: (sp: Readonly<SpliceState>) => void;
   holdTimeoutUs?: number;
   /** Start as a standby: no sweeps (replicas are not expired) until activate(). */
   standby?: boolean;
+  /**
+   * Back-end health checks (ICMP echo every interval; no reply for healthTimeoutUs = down).
+   * A back end that goes down has its splices re-spliced to another back end from the byte
+   * the client has acknowledged (HTTP Range). Undefined: off.
+   */
+  healthIntervalUs?: number;
+  healthTimeoutUs?: number;
 }
 
 export interface SplicerEvent { tUs: number; kind: 'spliced' | 'splice-removed' | 'error-response' | 'backend-failed'; text: string }
-
-/** A TcpConnection the host drives until the splice; `release()` makes it vanish from the host without a segment. */
-export class SpliceEngine implements TcpEngine {
-  private released = false;
-  private releasedEventSent = false;
-  constructor(readonly conn: TcpConnection) {}
-  get state(): string { return this.released ? 'CLOSED' : this.conn.state; }
-  isReleased(): boolean { return this.released; }
-  release(): void { this.released = true; }
-  handleSegment(seg: TcpRepr, nowUs: number): void { if (!this.released) this.conn.handleSegment(seg, nowUs); }
-  handleTimeout(nowUs: number): void { if (!this.released) this.conn.handleTimeout(nowUs); }
-  /** TSval of the last segment we sent on this connection (RFC 7323): what the peer may echo. */
-  lastTsValSent: number | undefined;
-  pollTransmit(nowUs: number): TcpRepr | undefined {
-    if (this.released) return undefined;
-    const seg = this.conn.pollTransmit(nowUs);
-    if (seg?.options.timestamp !== undefined) this.lastTsValSent = seg.options.timestamp.value;
-    return seg;
-  }
-  pollDeadline(): number | undefined { return this.released ? undefined : this.conn.pollDeadline(); }
-  pollEvent(): TcpEvent | undefined {
-    if (!this.released) return this.conn.pollEvent();
-    if (this.releasedEventSent) return undefined;
-    this.releasedEventSent = true;
-    return { type: 'closed', reason: 'closed' };
-  }
-  send(data: Uint8Array): number { return this.released ? 0 : this.conn.send(data); }
-  sendSpace(): number { return this.released ? 0 : this.conn.sendSpace(); }
-  read(maxBytes?: number): Uint8Array { return this.released ? new Uint8Array(0) : this.conn.read(maxBytes); }
-  readableBytes(): number { return this.released ? 0 : this.conn.readableBytes(); }
-  close(): void { if (!this.released) this.conn.close(); }
-  abort(): void { if (!this.released) this.conn.abort(); }
-}
 
 type Phase = 'head' | 'connecting' | 'awaiting-ack' | 'error-sent' | 'spliced' | 'closed';
 
@@ -130,10 +111,25 @@ interface Session {
   /** Bytes accepted by the back-end connection's send buffer. */
   written: number;
   tried: Set<string>;
+  /** Client bytes written to the current back-end connection (resent to another one if it fails before the splice). */
+  sent: Uint8Array[];
+  /** The request head as received (latin1), for a Range re-request after a back-end failure. */
+  requestText: string | undefined;
 }
 
 const PENDING_MAX_BYTES = 64 * 1024;
 const HELD_FRAMES_MAX = 256;
+const EMPTY = new Uint8Array(0);
+
+/** RFC 9293 §3.1: the TCP checksum over the pseudo-header and the segment verifies. */
+function tcpChecksumOk(f: Uint8Array, k: FrameKey): boolean {
+  const src = ((f[k.ipOff + 12]! << 24) | (f[k.ipOff + 13]! << 16) | (f[k.ipOff + 14]! << 8) | f[k.ipOff + 15]!) >>> 0;
+  const dst = ((f[k.ipOff + 16]! << 24) | (f[k.ipOff + 17]! << 16) | (f[k.ipOff + 18]! << 8) | f[k.ipOff + 19]!) >>> 0;
+  const len = k.tcpEnd - k.tcpOff;
+  return foldChecksum(onesSum(f, k.tcpOff, len, pseudoHeaderSum(src, dst, 6, len))) === 0;
+}
+
+export { SpliceEngine } from './splice-engine.js';
 
 export class Splicer implements FrameEndpoint {
   readonly name: string;
@@ -167,6 +163,9 @@ export class Splicer implements FrameEndpoint {
   /** Packets of splices whose state is not yet replicated, by splice id (bounded per splice). */
   private readonly held = new Map<number, { frames: Uint8Array[]; deadlineUs: number }>();
   private standby: boolean;
+  private readonly failover: BackendFailover;
+  /** Splices whose back end died after the whole response: we close the client's side (FIN, final ACK). */
+  private readonly closer: ClientCloser;
 
   constructor(cfg: SplicerConfig) {
     this.name = cfg.name;
@@ -200,6 +199,64 @@ export class Splicer implements FrameEndpoint {
     this.host.listen(cfg.servicePort, (conn) => this.onClient(conn));
     // Splice ids are unique across splicers with high probability (replicas keep the origin's id).
     this.nextSpliceId = 1 + (cfg.rng.nextU32() & 0x3fffffff);
+    this.closer = new ClientCloser({
+      serviceIp: this.serviceIp, serviceMac: this.serviceMac, finLingerUs: this.timers.finLingerUs, nowUs: () => this.nowUs,
+      send: (f) => { if (this.txq.length - this.txHead < this.c.txQueueMax) this.txq.push(f); else this.inc('drop-tx-queue-full'); },
+      removeSplice: (sp, why) => this.removeSplice(sp, why), inc: (n) => this.inc(n),
+    });
+    this.failover = new BackendFailover(this.failoverContext(),
+      cfg.healthIntervalUs === undefined ? undefined : { intervalUs: cfg.healthIntervalUs, timeoutUs: cfg.healthTimeoutUs ?? 3 * cfg.healthIntervalUs });
+  }
+
+  /** The splicer's side of back-end failover (backend-failover.ts). */
+  private failoverContext(): FailoverContext {
+    return {
+      host: this.host, router: this.router, headLimitBytes: this.c.headLimitBytes,
+      nowUs: () => this.nowUs,
+      splices: () => this.splices(),
+      connect: (ip, port, o, makeApp) => this.connectFrom(ip, port,
+        { ...this.frontTcp, mss: o.mss, windowScale: o.ws, sack: o.sack, timestamps: o.ts, synRetries: this.c.backendSynRetries, nagle: false }, makeApp),
+      engineOf: (tuple) => this.engines.get(tupleKey(tuple)),
+      forgetEngine: (tuple) => { this.engines.delete(tupleKey(tuple)); },
+      detachBackend: (sp) => { this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort)); },
+      attachBackend: (sp, key) => { this.table.set(key, sp); },
+      removeSplice: (sp, why) => this.removeSplice(sp, why),
+      forward: (sp, k, frame, nowUs) => this.forward(sp, k, frame, nowUs),
+      inc: (name) => this.inc(name),
+      event: (kind, text) => this.event(kind, text),
+      finishClient: (sp) => {
+        this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
+        sp.resplicing = false;
+        this.closer.start(sp);
+      },
+      backendDown: (id) => {
+        // Sessions still setting up on it: abort that connection; onClose moves them to another back end.
+        for (const s of [...this.sessions.values()]) {
+          if (s.backend?.id === id && (s.phase === 'connecting' || s.phase === 'awaiting-ack')) s.backendConn?.destroy();
+        }
+      },
+    };
+  }
+
+  /**
+   * Active open towards a back end with `cfg` (the factory reads it during the call). The
+   * host may pick an ephemeral port a live splice still uses: such a port is skipped.
+   */
+  private connectFrom(ip: string, port: number, cfg: Partial<TcpConfig>, makeApp: HostStreamService): HostStreamConnection | undefined {
+    this.nextConnectCfg = cfg;
+    try {
+      for (let tries = 0; tries < 4; tries++) {
+        const c = this.host.connect(ip, port, makeApp, this.nowUs);
+        if (!this.table.has(keyOf(c.tuple.remoteIp, c.tuple.remotePort, c.tuple.localPort))) return c;
+        this.inc('ephemeral-port-in-splice');
+        c.destroy();
+      }
+      return undefined;
+    } catch {
+      return undefined;                        // connection table full, no port
+    } finally {
+      this.nextConnectCfg = undefined;
+    }
   }
 
   private register(tuple: FourTuple, conn: TcpConnection): SpliceEngine {
@@ -219,6 +276,7 @@ export class Splicer implements FrameEndpoint {
       if (sp !== undefined) { this.forward(sp, k, frame, nowUs); return; }
       const s = this.awaiting.get(k.key);
       if (s !== undefined && this.trySplice(s, k, frame, nowUs)) return;
+      if (this.failover.waiting(k.key) && this.failover.trySwitch(k, frame, nowUs)) return;
     }
     this.host.handleFrame(ifIndex, frame, nowUs);
   }
@@ -230,6 +288,8 @@ export class Splicer implements FrameEndpoint {
     for (const [id, h] of this.held) {
       if (nowUs >= h.deadlineUs) { this.inc('replication-hold-timeout'); this.replicated(id); }
     }
+    if (!this.standby) this.failover.handleTimeout(nowUs);
+    this.closer.handleTimeout(nowUs);
   }
 
   pollTransmit(): OutgoingFrame | undefined {
@@ -249,6 +309,10 @@ export class Splicer implements FrameEndpoint {
     if (!needSweep) this.nextSweepUs = undefined;
     let s = this.nextSweepUs;
     for (const x of this.held.values()) s = s === undefined ? x.deadlineUs : Math.min(s, x.deadlineUs);
+    const cl = this.closer.deadline();
+    if (cl !== undefined) s = s === undefined ? cl : Math.min(s, cl);
+    const f = this.standby ? undefined : this.failover.deadline();
+    if (f !== undefined) s = s === undefined ? f : Math.min(s, f);
     if (h === undefined) return s;
     if (s === undefined) return h;
     return Math.min(h, s);
@@ -267,7 +331,7 @@ export class Splicer implements FrameEndpoint {
   // ---- the hot path ------------------------------------------------------------
 
   /** Fixed-offset look at a frame: TCP to the service address, unfragmented? Returns the table key. */
-  private classify(f: Uint8Array): { key: string; srcIp: number; ipOff: number; tcpOff: number; tcpEnd: number } | undefined {
+  private classify(f: Uint8Array): FrameKey | undefined {
     if (f.length < ETHERNET_HEADER_LEN + 40) return undefined;
     if (f[12] !== 0x08 || f[13] !== 0x00) return undefined;
     for (let i = 0; i < 6; i++) if (f[i] !== this.serviceMac[i]) return undefined;
@@ -295,13 +359,26 @@ export class Splicer implements FrameEndpoint {
     this.macByIp.set(ip, frame.slice(6, 12));
   }
 
-  private forward(sp: SpliceState, k: { key: string; ipOff: number; tcpOff: number; tcpEnd: number }, frame: Uint8Array, nowUs: number): void {
+  private forward(sp: SpliceState, k: FrameKey, frame: Uint8Array, nowUs: number): void {
     if (this.txq.length - this.txHead >= this.c.txQueueMax) { this.inc('drop-tx-queue-full'); return; }
     const dir = k.key === keyOf(sp.client.ip, sp.client.port, sp.client.localPort) ? 'c2b' : 'b2c';
+    if (sp.resplicing) {
+      // The back end is being replaced: nothing to deliver the client's packets to (it retransmits).
+      if (dir === 'c2b') this.inc('drop-c2b-resplicing');
+      return;
+    }
+    // Splice state is updated from header fields, so a damaged packet must not reach it: the
+    // 20-byte IP header is always checked; the TCP checksum for the client's (small) packets
+    // and for any FIN/RST/SYN. Other damaged data segments are forwarded with the damage
+    // (RFC 1624 patching preserves it) and the receiver drops them.
+    if (internetChecksum(frame, k.ipOff, k.tcpOff - k.ipOff) !== 0) { this.inc('drop-bad-ip-checksum'); return; }
+    if ((dir === 'c2b' || (frame[k.tcpOff + 13]! & 0x07) !== 0) && !tcpChecksumOk(frame, k)) { this.inc(`drop-${dir}-bad-checksum`); return; }
+    if (this.closer.has(sp)) { if (dir === 'c2b') this.closer.input(sp, frame, k, nowUs); return; }
     // The driver may reuse its buffer: rewrite a copy (link padding beyond the IP packet is cut).
     const out = frame.slice(0, k.tcpEnd);
     rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
     this.inc(`forward-${dir}`);
+    if (dir === 'b2c' && sp.respHeadLen === undefined) this.learnResponseFraming(sp, out, k);
     const h = this.held.size > 0 ? this.held.get(sp.id) : undefined;
     if (h === undefined) this.txq.push(out);
     else if (h.frames.length < HELD_FRAMES_MAX) h.frames.push(out);
@@ -321,6 +398,18 @@ export class Splicer implements FrameEndpoint {
     for (const s of [...this.sessions.values()]) {
       if (s.phase === 'head' && nowUs - s.startUs >= this.c.headTimeoutUs) this.sendError(s, 408, 'request head timeout');
     }
+  }
+
+  /** The first response segment (at response byte 0) gives the head length and body length, once. */
+  private learnResponseFraming(sp: SpliceState, out: Uint8Array, k: { tcpOff: number; tcpEnd: number }): void {
+    const doff = (out[k.tcpOff + 12]! >>> 4) * 4;
+    if (k.tcpEnd - k.tcpOff - doff <= 0) return;
+    const seq = ((out[k.tcpOff + 4]! << 24) | (out[k.tcpOff + 5]! << 16) | (out[k.tcpOff + 6]! << 8) | out[k.tcpOff + 7]!) >>> 0;
+    if (seq !== sp.respStart) return;
+    const info = parseResponseHeadPrefix(out.subarray(k.tcpOff + doff, k.tcpEnd));
+    sp.respHeadLen = info?.headLen ?? 0xffffffff;          // 0xffffffff: looked, framing unknown (not resumable)
+    if (info !== undefined && info.status === 200 && info.contentLength !== undefined) sp.respBodyLen = info.contentLength;
+    this.cfg.onSpliceUpdated?.(sp);
   }
 
   // ---- replication -------------------------------------------------------------
@@ -345,7 +434,7 @@ export class Splicer implements FrameEndpoint {
     if (old !== undefined) this.table.delete(keyOf(old.backend.ip, old.backend.port, old.backend.localPort));
     this.table.set(ck, sp);
     this.table.set(bk, sp);
-    this.inc('replica-installed');
+    this.inc(old === undefined ? 'replica-installed' : 'replica-updated');
     return true;
   }
 
@@ -363,6 +452,7 @@ export class Splicer implements FrameEndpoint {
     this.nowUs = nowUs;
     this.standby = false;
     for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; }
+    this.failover.restartHealth(nowUs);
     this.host.announce(nowUs);
   }
 
@@ -372,6 +462,8 @@ export class Splicer implements FrameEndpoint {
     this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
     this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
     this.held.delete(sp.id);
+    this.closer.forget(sp);
+    if (sp.resplicing) this.failover.cancel(sp);
     this.cfg.onSpliceRemoved?.(sp);
     this.inc(`splice-removed-${why}`);
     this.event('splice-removed', `#${sp.id} ${why}`);
@@ -389,7 +481,7 @@ export class Splicer implements FrameEndpoint {
       id: this.nextSessionId++, client: conn, clientEngine: engine, clientKey: keyOf(conn.tuple.remoteIp, conn.tuple.remotePort, conn.tuple.localPort),
       phase: 'head', startUs: this.nowUs, parser: new RequestHeadParser(this.c.headLimitBytes), head: undefined,
       pending: [], pendingBytes: 0, clientFin: false, backendFinQueued: false, backend: undefined, backendConn: undefined,
-      backendEngine: undefined, backendKey: undefined, written: 0, tried: new Set(),
+      backendEngine: undefined, backendKey: undefined, written: 0, tried: new Set(), requestText: undefined, sent: [],
     };
     if (this.sessions.size >= this.c.maxSessions) {
       this.inc('session-limit');
@@ -419,6 +511,9 @@ export class Splicer implements FrameEndpoint {
       if (st.kind === 'error') { this.sendError(s, st.error.status, `${st.error.code}: ${st.error.detail}`); return; }
       if (st.kind === 'incomplete') return;
       s.head = st.head;
+      const all = concatBytes(s.pending);
+      const resumable = s.head.method === 'GET' && !s.head.headers.some((h) => /^(range|if-range|transfer-encoding|content-length)$/i.test(h.name));
+      if (resumable && all.length === s.head.headBytes) s.requestText = new TextDecoder('latin1').decode(all);
       this.connectBackend(s);
       return;
     }
@@ -468,24 +563,10 @@ export class Splicer implements FrameEndpoint {
     const ci = s.clientEngine.conn.info();
     // Options compatible with the client's (so translation is exact): the back end may send
     // segments up to the client's MSS; window scale, SACK and timestamps only if the client has them.
-    this.nextConnectCfg = {
+    const conn = this.connectFrom(b.ip, b.port, {
       ...this.frontTcp, mss: ci.sndMss, windowScale: ci.wsOn, sack: ci.sackOn, timestamps: ci.tsOn,
       synRetries: this.c.backendSynRetries, nagle: false,
-    };
-    let conn: HostStreamConnection | undefined;
-    try {
-      for (let tries = 0; tries < 4; tries++) {
-        const c = this.host.connect(b.ip, b.port, (bc) => this.backendApp(s, bc), this.nowUs);
-        // The host may reuse an ephemeral port that a live splice still uses: skip it.
-        if (!this.table.has(keyOf(c.tuple.remoteIp, c.tuple.remotePort, c.tuple.localPort))) { conn = c; break; }
-        this.inc('ephemeral-port-in-splice');
-        c.destroy();
-      }
-    } catch {
-      conn = undefined;
-    } finally {
-      this.nextConnectCfg = undefined;
-    }
+    }, (bc) => this.backendApp(s, bc));
     if (conn === undefined) { this.sendError(s, 503, 'no local port for a back-end connection'); return; }
     s.backendConn = conn;
     s.backendEngine = this.engines.get(tupleKey(conn.tuple));
@@ -525,6 +606,11 @@ export class Splicer implements FrameEndpoint {
         this.inc('backend-failed');
         this.event('backend-failed', `${s.backend!.id} ${reason}`);
         this.router.markDown(s.backend!.id, this.nowUs + this.c.backendDownUs);
+        // What the failed back end was sent goes to the next one (bounded: the pre-splice buffer).
+        s.pending = [...s.sent, ...s.pending];
+        s.pendingBytes = s.pending.reduce((a, c) => a + c.length, 0);
+        s.sent = [];
+        s.backendFinQueued = false;
         this.connectBackend(s);
       },
     };
@@ -538,6 +624,7 @@ export class Splicer implements FrameEndpoint {
       const n = s.backendConn.write(head);
       s.written += n;
       s.pendingBytes -= n;
+      if (n > 0) s.sent.push(head.subarray(0, n));
       if (n < head.length) { s.pending[0] = head.subarray(n); break; }
       s.pending.shift();
     }
@@ -553,7 +640,7 @@ export class Splicer implements FrameEndpoint {
    * If it acknowledges every byte we sent, splice now and forward this very frame
    * (its payload is the start of the response). Otherwise the host handles it.
    */
-  private trySplice(s: Session, k: { key: string; srcIp: number; ipOff: number; tcpOff: number; tcpEnd: number }, frame: Uint8Array, nowUs: number): boolean {
+  private trySplice(s: Session, k: FrameKey, frame: Uint8Array, nowUs: number): boolean {
     const be = s.backendEngine;
     if (s.phase !== 'awaiting-ack' || be === undefined || s.pending.length > 0) return false;
     const ip = parseIpv4Packet(frame.subarray(k.ipOff));
@@ -605,6 +692,17 @@ export class Splicer implements FrameEndpoint {
       expiresUs: undefined,
       packetsC2B: 0,
       packetsB2C: 0,
+      clientAcked: (ci.iss + 1) >>> 0,
+      clientNxt: ci.rcvNxt,
+      clientTsVal: ci.tsOn ? cv.tsRecent : undefined,
+      b2cNxt: (ci.iss + 1) >>> 0,
+      tsToClient: ce.lastTsValSent,
+      respStart: (ci.iss + 1) >>> 0,
+      respHeadLen: undefined,
+      respBodyLen: undefined,
+      request: s.requestText !== undefined && s.requestText.length <= REQUEST_MAX_CHARS ? s.requestText : undefined,
+      clientOpts: { mss: ci.sndMss, ws: ci.wsOn, sack: ci.sackOn, ts: ci.tsOn },
+      resplicing: false,
     };
     this.table.set(s.clientKey, sp);
     this.table.set(s.backendKey!, sp);
@@ -627,8 +725,3 @@ export class Splicer implements FrameEndpoint {
   }
 }
 
-const EMPTY = new Uint8Array(0);
-
-function keyOf(srcIp: number, srcPort: number, dstPort: number): string {
-  return `${srcIp >>> 0}:${srcPort}:${dstPort}`;
-}

@@ -131,7 +131,7 @@ export function runDemo(o: DemoOptions, write: (line: string) => void, run: Tran
   write('');
   const facts: Array<[string, string]> = [
     ['transfer complete', r.completeUs === undefined ? 'no' : `at ${ms(r.completeUs)} (${ms(elapsedUs)} after the connect call)`],
-    ['connections closed', `at ${ms(r.closedUs)} (client ${r.clientClose ?? '—'}, server ${r.serverClose ?? '—'}; TIME-WAIT included)`],
+    ['connections closed', `at ${ms(r.closedUs)} (client ${r.clientClose ?? '—'}, server ${r.serverClose ?? '—'})`],
     ['goodput (virtual)', goodputMbps === undefined ? '—' : `${goodputMbps.toFixed(2)} Mbit/s`],
     ['segments on the wire', `${r.wire.segments} (${r.wire.retransmits} retransmitted, ${r.wire.rst} RST)`],
     ['frames hit by faults', `${faults.dropped} dropped, ${faults.duplicated} duplicated, ${faults.delayed} delayed (held back or jittered)`],

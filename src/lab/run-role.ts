@@ -53,7 +53,9 @@ export async function runRole(c: RoleConfig): Promise<number> {
     if (!imp.ok) throw new Error(`--impair: ${imp.error}`);
     endpoint = new ImpairedEndpoint(host, imp.value, c.iface.seed);
   }
-  const driver = new TapDriver(tap, endpoint, (e) => { fatal = e; });
+  // UNBROKEN_TAP_READER=async-poll selects the other read mechanism (for measuring).
+  const reader = process.env.UNBROKEN_TAP_READER === 'async-poll' ? 'async-poll' : 'worker';
+  const driver = new TapDriver(tap, endpoint, (e) => { fatal = e; }, reader);
   if (c.role === 'server') {
     host.listen(c.port, makeApp(c).service);
     driver.start();

@@ -25,6 +25,7 @@ test('seedsToRun: default, SIM_SEEDS and SIM_SEED', () => {
 
 test('replayCommand names the seed and the file', () => {
   assert.equal(replayCommand(77, 'test/sim/transfer.test.ts'), 'SIM_SEED=77 npm test -- test/sim/transfer.test.ts');
+  assert.equal(replayCommand(5, 'test/sim/x.test.ts', "the server's crash"), "SIM_SEED=5 SIM_TEST='the server'\\''s crash' npm test -- test/sim/x.test.ts");
 });
 
 test('a failing seed prints one replay line; SIM_SEED reruns only that seed', () => {
@@ -35,6 +36,7 @@ test('a failing seed prints one replay line; SIM_SEED reruns only that seed', ()
     writeFileSync(file, [
       `import { seededTest } from ${JSON.stringify(helper)};`,
       `seededTest('fails on 3', (seed) => { console.log('ran seed ' + seed); if (seed === 3) throw new Error('boom'); }, { seeds: 2 });`,
+      `seededTest('another test', (seed) => { console.log('other seed ' + seed); }, { seeds: 2 });`,
     ].join('\n'));
     const run = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', '--test', file], {
       cwd: process.cwd(), encoding: 'utf8', env: childEnv(env),
@@ -44,13 +46,14 @@ test('a failing seed prints one replay line; SIM_SEED reruns only that seed', ()
     const bad = run({ SIM_SEEDS: '4' });
     assert.notEqual(bad.status, 0);
     const out = bad.stdout + bad.stderr;
-    const lines = out.split('\n').filter((l) => /^\s*replay: SIM_SEED=3 npm test -- \S+fails-on-3\.test\.ts$/.test(l));
+    const lines = out.split('\n').filter((l) => /^\s*replay: SIM_SEED=3 SIM_TEST='fails on 3' npm test -- \S+fails-on-3\.test\.ts$/.test(l));
     assert.equal(lines.length, 1, out);
     assert.ok(!/SIM_SEED=[124] /.test(out));
-    const one = run({ SIM_SEED: '3' });
+    const one = run({ SIM_SEED: '3', SIM_TEST: 'fails on 3' });
     assert.notEqual(one.status, 0);
     assert.match(one.stdout, /ran seed 3/);
     assert.doesNotMatch(one.stdout, /ran seed [124]/);
+    assert.doesNotMatch(one.stdout, /other seed/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,6 +1,7 @@
 // node:test helper for seeded simulation tests: runs a test body once per seed
-// (1..N, N from env SIM_SEEDS or the file's default; SIM_SEED=x runs only seed x) and,
-// when a seed fails, prints the one command line that replays exactly that run.
+// (1..N, N from env SIM_SEEDS or the file's default; SIM_SEED=x runs only seed x;
+// SIM_TEST=text only the tests whose name contains it) and, when a seed fails, prints
+// the one command line that replays exactly that run: seed, test name and file.
 import { test, type TestContext } from 'node:test';
 import { relative } from 'node:path';
 
@@ -25,9 +26,14 @@ export function seedsToRun(defaultCount: number, env: NodeJS.ProcessEnv = proces
   return Array.from({ length: n }, (_, i) => i + 1);
 }
 
-/** The command that reruns one seed of the current test file. */
-export function replayCommand(seed: number, file = currentTestFile()): string {
-  return `SIM_SEED=${seed} npm test -- ${file}`;
+/** The command that reruns one seed of one test (by name, when given) of the current test file. */
+export function replayCommand(seed: number, file = currentTestFile(), testName?: string): string {
+  const name = testName === undefined ? '' : ` SIM_TEST=${shellQuote(testName)}`;
+  return `SIM_SEED=${seed}${name} npm test -- ${file}`;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function currentTestFile(): string {
@@ -46,6 +52,11 @@ export function seededTest(
   opts: SeededTestOptions = {},
 ): void {
   const seeds = seedsToRun(opts.seeds ?? 10);
+  const only = process.env.SIM_TEST;
+  if (only !== undefined && only !== '' && !name.includes(only)) {
+    test(name, { skip: `SIM_TEST=${only} selects other tests` }, () => {});
+    return;
+  }
   test(name, async (t) => {
     t.diagnostic(`seeds: ${seeds.length === 1 ? seeds[0] : `1..${seeds.length}`} (SIM_SEEDS=N for more, SIM_SEED=x for one)`);
     for (const seed of seeds) {
@@ -54,7 +65,7 @@ export function seededTest(
         try {
           await fn(seed, st);
         } catch (err) {
-          const line = `replay: ${replayCommand(seed)}`;
+          const line = `replay: ${replayCommand(seed, currentTestFile(), name)}`;
           let attached = false;
           if (err instanceof Error) {
             try {

@@ -1,14 +1,16 @@
 // Benchmarks for the wire codecs and the host layer (for `unbroken bench`; the lead
-// registers `wireAndHostBenchmark` in src/bench/registry.ts). Measures CPU cost only:
-// no network, no simulator; two Hosts hand frames to each other in-process.
+// registers `wireAndHostBenchmark` in src/bench/registry.ts). Measures process CPU time
+// only: no network, no simulator; two Hosts hand frames to each other in-process.
 import type { Benchmark, BenchRow } from '../bench/types.js';
 import { Host } from './host.js';
 import { SeededRng } from '../util/rng.js';
 import { internetChecksum } from '../wire/checksum.js';
 import { emitTcpSegment, parseTcpSegment, tcpFlags, tcpSegmentLen, type TcpRepr } from '../wire/tcp.js';
 
-function elapsedS(t0: bigint): number {
-  return Number(process.hrtime.bigint() - t0) / 1e9;
+/** Process CPU seconds (user + system) since `t0`: robust on a busy machine, unlike wall time. */
+function elapsedS(t0: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1e6;
 }
 
 /** Internet checksum throughput over 1480-byte ranges. */
@@ -17,7 +19,7 @@ function checksumRows(iterations: number): BenchRow[] {
   for (let i = 0; i < b.length; i++) b[i] = (i * 131) & 0xff;
   let x = 0;
   for (let i = 0; i < 1000; i++) x ^= internetChecksum(b);  // warm-up
-  const t0 = process.hrtime.bigint();
+  const t0 = process.cpuUsage();
   for (let i = 0; i < iterations; i++) x ^= internetChecksum(b);
   const s = elapsedS(t0);
   return [{ metric: 'checksum throughput', value: +(b.length * iterations / s / 1e6).toFixed(1), unit: 'MB/s', note: `1480-byte ranges (x=${x & 1})` }];
@@ -31,7 +33,7 @@ function tcpCodecRows(iterations: number): BenchRow[] {
   };
   const buf = new Uint8Array(tcpSegmentLen(seg));
   let ok = 0;
-  const t0 = process.hrtime.bigint();
+  const t0 = process.cpuUsage();
   for (let i = 0; i < iterations; i++) {
     seg.seq = i;
     emitTcpSegment(seg, buf, 0, 0x0a000001, 0x0a000002);
@@ -60,7 +62,7 @@ function hostPairRows(bytes: number): BenchRow[] {
   let now = 0;
   let frames = 0;
   const q: Array<[number, Uint8Array]> = [];
-  const t0 = process.hrtime.bigint();
+  const t0 = process.cpuUsage();
   while (received < bytes) {
     for (let i = 0; i < 2; i++) for (let f = hosts[i]!.pollTransmit(); f; f = hosts[i]!.pollTransmit()) { q.push([1 - i, f.frame]); frames++; }
     if (q.length > 0) { now += 10; for (const [to, f] of q.splice(0)) hosts[to]!.handleFrame(0, f, now); continue; }

@@ -114,6 +114,14 @@ test('gratuitous ARP moves an address to a new MAC (takeover)', () => {
   assert.deepEqual(from, ['1', '2']);
   assert.equal(backup.counters()['icmp-echo-request-in'], 1);
   assert.equal(client.counters()['arp-request-out'], 1, 'no new resolution was needed');
+  // The old primary comes back and hears the announcement: it learns it lost the address.
+  const conflicts: string[] = [];
+  const revived = new Host({ name: 'p2', mac: '02:00:00:00:00:02', ip: '10.0.0.2', prefixLen: 24, rng: new SeededRng(2),
+    onAddressConflict: (ip, mac) => conflicts.push(`${ip} at ${mac}`) });
+  p.hosts[0] = revived;
+  backup.announce(p.nowUs);
+  p.run(1_000_000);
+  assert.deepEqual(conflicts, ['10.0.0.2 at 02:00:00:00:00:0b']);
 });
 
 test('off-subnet traffic goes to the gateway MAC; no gateway → no-route drop', () => {

@@ -4,10 +4,10 @@
 import type { FrameEndpoint, OutgoingFrame } from './endpoint.js';
 import type { Rng } from '../util/rng.js';
 import type { FourTuple } from '../tcp/four-tuple.js';
-import { BROADCAST_MAC, ZERO_MAC, formatIpv4, macEquals, parseIpv4, parseMac, prefixMask } from '../wire/addr.js';
-import { ETHERNET_HEADER_LEN, ETHERTYPE, emitEthernetFrame } from '../wire/ethernet.js';
+import { BROADCAST_MAC, ZERO_MAC, formatIpv4, formatMac, macEquals, parseIpv4, parseMac, prefixMask } from '../wire/addr.js';
+import { ETHERNET_HEADER_LEN, ETHERTYPE, emitEthernetFrame, emitEthernetHeader } from '../wire/ethernet.js';
 import { emitArpPacket, parseArpPacket, ARP_PACKET_LEN, type ArpRepr } from '../wire/arp.js';
-import { FRAGMENT_DETAIL, IPV4_HEADER_LEN, IP_PROTOCOL, emitIpv4Packet, parseIpv4Packet } from '../wire/ipv4.js';
+import { FRAGMENT_DETAIL, IPV4_HEADER_LEN, IP_PROTOCOL, emitIpv4Header, parseIpv4Packet } from '../wire/ipv4.js';
 import { emitIcmpMessage, icmpMessageLen, parseIcmpMessage, type IcmpRepr } from '../wire/icmp.js';
 import { UDP_HEADER_LEN, emitUdpDatagram, parseUdpDatagram } from '../wire/udp.js';
 import { emitTcpSegment, parseTcpSegment, tcpSegmentLen, type TcpRepr } from '../wire/tcp.js';
@@ -51,6 +51,12 @@ export interface HostConfig<C extends TcpEngine = TcpConnection> {
    * handler the first error is rethrown after that cleanup (a programming error).
    */
   onAppError?: (err: unknown, connectionId: string) => void;
+  /**
+   * Another MAC claims one of our addresses (RFC 5227 §2.4 conflict), e.g. a backup that
+   * took over the service address. The host keeps using it; the caller decides (stop
+   * serving, remove the alias, re-announce). Also counted as 'arp-conflict'.
+   */
+  onAddressConflict?: (ip: string, mac: string, nowUs: number) => void;
 }
 
 export type UdpHandler = (srcIp: string, srcPort: number, data: Uint8Array, nowUs: number) => void;
@@ -72,6 +78,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
   private readonly udp = new Map<number, UdpHandler>();
   private readonly udpPortsMax: number;
   private echoReplyHandler: EchoReplyHandler | undefined;
+  private readonly onAddressConflict: ((ip: string, mac: string, nowUs: number) => void) | undefined;
   /** Token bucket for ICMP errors (RFC 1812 §4.3.2.8 / RFC 1122 §4.1.3.1: rate-limited). */
   private icmpTokens: number;
   private icmpRefillUs = 0;
@@ -104,6 +111,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     this.ttl = cfg.ttl ?? 64;
     this.txQueueMax = cfg.txQueueMax ?? 4096;
     this.udpPortsMax = cfg.udpPortsMax ?? 1024;
+    this.onAddressConflict = cfg.onAddressConflict;
     this.icmpErrorsPerSecond = cfg.icmpErrorsPerSecond ?? 100;
     this.icmpTokens = this.icmpErrorsPerSecond;
     this.identification = cfg.rng.nextU32() & 0xffff;
@@ -309,7 +317,10 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     this.counter.inc('arp-in');
     if (this.addrs.has(a.senderIp)) {
       // Someone else claims our address (or our own announcement looped back).
-      if (!macEquals(a.senderMac, this.mac)) this.counter.inc('arp-conflict');
+      if (!macEquals(a.senderMac, this.mac)) {
+        this.counter.inc('arp-conflict');
+        this.onAddressConflict?.(formatIpv4(a.senderIp), formatMac(a.senderMac), nowUs);
+      }
       return;
     }
     if ((a.senderMac[0]! & 1) !== 0) { this.counter.inc('drop-arp-bad-sender'); return; }
@@ -452,9 +463,9 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     const frame = new Uint8Array(l4Off + l4Len);
     emitL4(frame, l4Off);
     this.identification = (this.identification + 1) & 0xffff;
-    emitIpv4Packet({ dscp: 0, ecn: 0, identification: this.identification, dontFragment, ttl: this.ttl, protocol, src, dst, payload: frame.subarray(l4Off) }, frame, ipOff);
+    emitIpv4Header({ dscp: 0, ecn: 0, identification: this.identification, dontFragment, ttl: this.ttl, protocol, src, dst }, l4Len, frame, ipOff);
     const mac = broadcast ? BROADCAST_MAC : this.arp.lookup(nextHop, this.nowUs);
-    emitEthernetFrame({ dst: mac ?? ZERO_MAC, src: this.mac, ethertype: ETHERTYPE.ipv4, payload: frame.subarray(ipOff) }, frame, 0);
+    emitEthernetHeader(mac ?? ZERO_MAC, this.mac, ETHERTYPE.ipv4, frame, 0);
     if (mac === undefined) this.arp.enqueue(nextHop, frame, this.nowUs);
     else this.enqueueFrame(frame);
     this.sendArpRequests();

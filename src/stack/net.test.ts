@@ -189,3 +189,20 @@ test('a server socket that does not read closes the TCP window; nothing piles up
   server.close();
   l.stop();
 });
+
+test('a server that destroys its socket with an error resets the client (ECONNRESET)', async () => {
+  const l = lan();
+  const [cd, sd] = l.drivers as [HostDriver, HostDriver];
+  const server = createServer(sd, (sock) => {
+    sock.on('error', () => {});
+    sock.once('data', () => sock.destroy(new Error('app gave up')));
+  });
+  server.listen(7);
+  const client = connect(cd, { host: '10.0.0.2', port: 7 });
+  const err = new Promise<Error & { code?: string }>((r) => client.once('error', r));
+  client.write('hello');
+  assert.equal((await err).code, 'ECONNRESET');
+  assert.equal(sd.host.counters()['tcp-closed-aborted'], 1);
+  server.close();
+  l.stop();
+});

@@ -146,7 +146,7 @@ export class Socket extends Duplex {
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
     const conn = this.conn;
     if (conn !== undefined && !this.tcpClosed) {
-      if (err !== null) conn.destroy();          // abort: RST
+      if (err !== null || !this.opened) conn.destroy();   // abort (RST where the peer has state)
       else {
         // Like close(2): FIN after queued data; bytes that still arrive get a RST.
         this.orphaned = true;

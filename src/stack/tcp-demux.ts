@@ -367,7 +367,10 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
       const d = e.conn.pollDeadline();
       if (d !== e.deadlineUs) {
         e.deadlineUs = d;
-        if (d !== undefined) this.timers.push(d, e);
+        if (d !== undefined) {
+          this.timers.push(d, e);
+          this.timers.compact(this.table.size);      // O(1) unless stale slots piled up
+        }
       }
     }
   }

@@ -24,6 +24,8 @@ const message: fc.Arbitrary<ControlMessage> = fc.oneof(
   fc.record({ type: fc.constant('recvAck' as const), acks: fc.array(fc.record({ tuple, rcvNxt: u32 }), { maxLength: 64 }) }),
   fc.record({ type: fc.constant('rangeRequest' as const), tuple, seq: u32, length: u32 }),
   fc.record({ type: fc.constant('rangeData' as const), tuple, seq: u32, data: payload }),
+  fc.record({ type: fc.constant('rangeData' as const), tuple, seq: u32, data: payload, fin: fc.constant(true as const) }),
+  fc.record({ type: fc.constant('snapshotAck' as const), transferId: u32, next: u32 }),
   fc.record({ type: fc.constant('snapshotChunk' as const), transferId: u32, count: fc.integer({ min: 1, max: 1000 }), index: fc.nat(), data: payload })
     .map((m) => ({ ...m, index: m.index % m.count })),
 );

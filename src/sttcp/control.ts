@@ -23,6 +23,7 @@ export const MessageType = {
   rangeRequest: 5,
   rangeData: 6,
   snapshotChunk: 7,
+  snapshotAck: 8,
 } as const;
 export type MessageTypeName = keyof typeof MessageType;
 
@@ -75,6 +76,8 @@ export interface RangeData {
   tuple: FourTuple;
   seq: number;
   data: Uint8Array;
+  /** The client's FIN follows the last byte of `data` (at seq + data.length). */
+  fin?: boolean;
 }
 export interface SnapshotChunk {
   type: 'snapshotChunk';
@@ -84,7 +87,13 @@ export interface SnapshotChunk {
   count: number;
   data: Uint8Array;
 }
-export type ControlMessage = Heartbeat | ConnOpen | ConnClose | RecvAck | RangeRequest | RangeData | SnapshotChunk;
+/** The joining backup's cumulative acknowledgement: it holds chunks [0, next) of the transfer. */
+export interface SnapshotAck {
+  type: 'snapshotAck';
+  transferId: number;
+  next: number;
+}
+export type ControlMessage = Heartbeat | ConnOpen | ConnClose | RecvAck | RangeRequest | RangeData | SnapshotChunk | SnapshotAck;
 
 /** Envelope fields around every message. */
 export interface ControlEnvelope {
@@ -170,8 +179,9 @@ export function emitControl(env: ControlEnvelope, key: Uint8Array): Uint8Array {
       for (const a of m.acks) { w.tuple(a.tuple); w.u32(a.rcvNxt); }
       break;
     case 'rangeRequest': w.tuple(m.tuple); w.u32(m.seq); w.u32(m.length); break;
-    case 'rangeData': w.tuple(m.tuple); w.u32(m.seq); w.bytes(m.data); break;
+    case 'rangeData': w.tuple(m.tuple); w.u32(m.seq); w.bytes(m.data); w.u8(m.fin ? 1 : 0); break;
     case 'snapshotChunk': w.u32(m.transferId); w.u32(m.index); w.u32(m.count); w.bytes(m.data); break;
+    case 'snapshotAck': w.u32(m.transferId); w.u32(m.next); break;
   }
   const body = w.done();
   const out = new Uint8Array(body.length + MAC_BYTES);
@@ -247,8 +257,10 @@ export function parseControl(datagram: Uint8Array, key: Uint8Array): ParseResult
       if (!r.has(TUPLE_BYTES + 4)) return short();
       const tuple = r.tuple(); const seq = r.u32();
       const data = r.bytes();
-      if (!data) return short();
-      message = { type: 'rangeData', tuple, seq, data };
+      if (!data || !r.has(1)) return short();
+      const flags = r.u8();
+      if (flags > 1) return fail('malformed', 'sttcp-control', 'rangeData flags');
+      message = { type: 'rangeData', tuple, seq, data, ...(flags === 1 ? { fin: true } : {}) };
       break;
     }
     case MessageType.snapshotChunk: {
@@ -258,6 +270,11 @@ export function parseControl(datagram: Uint8Array, key: Uint8Array): ParseResult
       if (!data) return short();
       if (count === 0 || index >= count) return fail('malformed', 'sttcp-control', `chunk ${index}/${count}`);
       message = { type: 'snapshotChunk', transferId, index, count, data };
+      break;
+    }
+    case MessageType.snapshotAck: {
+      if (!r.has(8)) return short();
+      message = { type: 'snapshotAck', transferId: r.u32(), next: r.u32() };
       break;
     }
     default:

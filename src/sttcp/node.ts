@@ -5,7 +5,7 @@
 // and takes the service over when the primary fails and its lease has lapsed.
 // Sans-IO: a FrameEndpoint driven by the simulator or a TAP driver.
 import type { FrameEndpoint, OutgoingFrame } from '../stack/endpoint.js';
-import type { StreamApp, StreamService } from '../stack/app.js';
+import type { StreamApp, StreamConnection, StreamService } from '../stack/app.js';
 import { Host } from '../stack/host.js';
 import type { HostStreamConnection } from '../stack/tcp-demux.js';
 import type { Rng } from '../util/rng.js';
@@ -17,7 +17,7 @@ import { checksumUpdate32 } from '../wire/checksum.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
 import { normalizeConfig } from '../tcp/config.js';
-import { seqAdd, seqGt } from '../tcp/seq.js';
+import { seqAdd, seqGt, seqMax } from '../tcp/seq.js';
 import {
   emitControl, parseControl, ReplayWindow, CONTROL_MAX_PAYLOAD,
   type ControlMessage, type NodeRole,
@@ -25,6 +25,9 @@ import {
 import { Lease, PeerMonitor, takeoverNotBefore, defaultLiveness, type LivenessConfig } from './liveness.js';
 import { RetentionBuffer } from './retention.js';
 import { ShadowConnection, tupleText, type ShadowFault } from './shadow.js';
+import type { AppRestore } from './app-state.js';
+import { decodeRecords, SnapshotReceiver } from './snapshot-transfer.js';
+import { JoinTransfer, type JoinContext, type RetentionEntry } from './join.js';
 
 export type DurabilityMode = 'sync' | 'async';
 
@@ -43,7 +46,7 @@ export interface StTcpNodeConfig {
   serviceMac: string;
   serviceIp: string;
   /** Listening ports and the (deterministic) application on each. */
-  services: ReadonlyArray<{ port: number; service: StreamService }>;
+  services: ReadonlyArray<{ port: number; service: StreamService; restore?: AppRestore }>;
   /** Shared HMAC key of the control channel. */
   key: Uint8Array;
   mode?: DurabilityMode;
@@ -70,11 +73,20 @@ export interface StTcpNodeConfig {
 export type StTcpEventKind =
   | 'backup.synced' | 'connection.shadowed' | 'connection.closed' | 'range.requested'
   | 'failover.detected' | 'fence.done' | 'takeover.complete' | 'takeover.fault'
-  | 'lease.lapsed' | 'lease.restored' | 'backup.lost' | 'stepped.down';
+  | 'lease.lapsed' | 'lease.restored' | 'backup.lost' | 'stepped.down'
+  | 'backup.joining' | 'backup.join-abandoned' | 'snapshot.applied' | 'protection.changed';
+
+/**
+ * What an operator needs to know: `protected` (a backup holds every connection and the
+ * pair survives a crash), `degraded` (serving alone: a crash now loses the connections),
+ * `standby` (this box is the backup), `down` (stepped down, not serving).
+ */
+export type Protection = 'protected' | 'degraded' | 'standby' | 'down';
 
 export interface StTcpEvent { tUs: number; node: string; kind: StTcpEventKind; text: string }
 
-export type NodeState = 'primary' | 'backup' | 'takeover-pending' | 'solo' | 'stepped-down';
+/** After a takeover a box is 'primary' (serving alone until a backup joins: see protection()). */
+export type NodeState = 'primary' | 'backup' | 'takeover-pending' | 'stepped-down';
 
 const CONTROL_PORT = 7700;
 const SEEN_HEARTBEATS = 64;
@@ -83,6 +95,8 @@ const NEIGHBORS_MAX = 4096;
 const ISOLATED_DEFER_HEARTBEATS = 3;
 /** How long after takeover stray segments of a closed, taken-over connection are dropped silently. */
 const STRAY_GRACE_US = 10_000_000;
+/** Tapped segments a joining backup holds for connections whose records have not arrived (the newest are kept). */
+const UNTAPPED_MAX = 4096;
 
 export class StTcpNode implements FrameEndpoint {
   readonly name: string;
@@ -114,8 +128,24 @@ export class StTcpNode implements FrameEndpoint {
   private fenceRetryUs = 0;
 
   // primary
-  private readonly retention = new Map<string, { buf: RetentionBuffer; conn: HostStreamConnection; paused: boolean; lastAckUs: number }>();
+  private readonly retention = new Map<string, RetentionEntry>();
   private readonly backupAck = new Map<string, number>();
+  /** A backup joining while we serve alone (DESIGN §ST-TCP 8). */
+  private join: JoinTransfer | undefined;
+  private transferSeq = 0;
+  /** When we sent the heartbeat the backup's newest heartbeat echoed (lease renewal at resync). */
+  private lastEchoSentUs: number | undefined;
+  private protectionNow: Protection | undefined;
+  private readonly receiver = new SnapshotReceiver();
+  private unsyncedFailureReported = false;
+  /** This (joining) backup holds the serving box's records of its connections. */
+  private snapshotApplied = false;
+  /**
+   * While the records are on their way, tapped segments of connections we do not shadow
+   * yet (both directions), replayed once the records have made shadows of them.
+   */
+  private readonly untapped: Array<{ ip: Uint8Array; srcMac: Uint8Array }> = [];
+  private replaying = false;
 
   // backup
   private readonly shadows = new Map<string, ShadowConnection>();
@@ -164,13 +194,32 @@ export class StTcpNode implements FrameEndpoint {
     this.state = cfg.role;
     this.serving = cfg.role === 'primary';
     if (cfg.role === 'primary') {
-      for (const s of cfg.services) this.service.listen(s.port, (conn) => this.primaryApp(conn, s.service));
+      this.listenAll();
+    }
+  }
+
+  private listenAll(): void {
+    for (const s of this.cfg.services) {
+      this.service.listen(s.port, (conn) => {
+        const irs = this.engineFor(conn.tuple)?.info().irs ?? 0;
+        return this.wrapPrimary(conn, () => s.service(conn), seqAdd(irs, 1), false);
+      });
     }
   }
 
   // ---- observation --------------------------------------------------------
 
   role(): NodeState { return this.state; }
+  /** Degraded (serving alone) or protected (a backup in sync); standby on the backup. */
+  protection(): Protection {
+    if (this.state === 'stepped-down') return 'down';
+    if (this.state !== 'primary') return 'standby';
+    return !this.lease.isSolo() && this.peerRole === 'backup' ? 'protected' : 'degraded';
+  }
+  /** A joining backup's progress: chunks acknowledged of the transfer, or undefined when none runs. */
+  joinProgress(): { chunksAcked: number; chunks: number; connections: number; catchingUp: boolean } | undefined {
+    return this.join?.progress();
+  }
   isServing(nowUs: number = this.nowUs): boolean { return this.serving && this.leaseHolds(nowUs); }
   shadowCount(): number { return this.shadows.size; }
   stats(): Record<string, number> {
@@ -242,13 +291,14 @@ export class StTcpNode implements FrameEndpoint {
       d = minDefined(d, future(this.fenceRetryUs));
     }
     d = minDefined(d, future(this.ackDueUs));
+    if (this.join) d = minDefined(d, future(this.join.deadline()));
     return d;
   }
 
   // ---- periodic work ------------------------------------------------------
 
   private tick(nowUs: number): void {
-    if (this.state === 'stepped-down') return;
+    if (this.state === 'stepped-down') { this.updateProtection(); return; }
     if (this.state === 'primary') this.primaryTick(nowUs);
     if (this.state === 'backup') this.backupTick(nowUs);
     if (this.state === 'takeover-pending' && nowUs >= this.takeoverAt()) {
@@ -261,6 +311,15 @@ export class StTcpNode implements FrameEndpoint {
     // The backup heartbeats only in answer to the primary's (onHeartbeat), so each
     // renewal of the primary's lease follows its heartbeat by one round trip.
     if (this.state !== 'backup' && this.state !== 'takeover-pending' && nowUs >= this.nextHeartbeatUs) this.sendHeartbeat(nowUs);
+    this.updateProtection();
+  }
+
+  private updateProtection(): void {
+    const p = this.protection();
+    if (p === this.protectionNow) return;
+    const first = this.protectionNow === undefined;
+    this.protectionNow = p;
+    if (!first || p === 'degraded') this.emit('protection.changed', p);
   }
 
   /**
@@ -280,7 +339,7 @@ export class StTcpNode implements FrameEndpoint {
     this.nextHeartbeatUs = nowUs + this.live.heartbeatUs;
     const seq = this.send({
       type: 'heartbeat',
-      role: this.state === 'backup' ? 'backup' : this.state === 'solo' || this.lease.isSolo() ? 'solo' : 'primary',
+      role: this.state === 'backup' ? 'backup' : this.lease.isSolo() ? 'solo' : 'primary',
       connections: this.state === 'backup' ? this.shadows.size : this.service.tcpConnections().length,
       echo: this.lastPeerHeartbeatSeq,
     }, nowUs);
@@ -306,41 +365,64 @@ export class StTcpNode implements FrameEndpoint {
       if (this.cfg.fence?.()) {
         this.lease.goSolo();
         this.monitor.latchFailed();
+        this.restartRetention(nowUs);
         for (const e of this.service.tcpConnections()) { e.connection.setAckLimit(undefined); this.service.pokeTcp(e.tuple, nowUs); }
         this.emit('backup.lost', 'backup failed and fenced: serving alone (degraded, no ACK gating)');
       } else {
         this.fenceRetryUs = nowUs + this.live.heartbeatUs * this.live.missLimit;
       }
     }
+    if (this.join) this.joinTick(nowUs);
     this.pushRetention(nowUs);
   }
 
-  /** Wraps the application on the primary: everything it reads is retained for the backup. */
-  private primaryApp(conn: HostStreamConnection, service: StreamService): StreamApp {
+  /**
+   * Wraps the application on the primary: everything it reads is retained for the backup
+   * (while one is replicating), and what it has read is tracked for snapshots.
+   */
+  private wrapPrimary(conn: HostStreamConnection, makeApp: () => StreamApp, readSeq: number, ended: boolean, skipOut?: () => number): StreamApp {
     const key = tupleKey(conn.tuple);
-    const engine = this.engineFor(conn.tuple);
-    const irs = engine?.info().irs ?? 0;
-    const entry = { buf: new RetentionBuffer(seqAdd(irs, 1), this.cfg.retentionBytesMax ?? 4 << 20), conn, paused: false, lastAckUs: this.nowUs };
+    const entry: RetentionEntry = {
+      buf: new RetentionBuffer(readSeq, this.retentionMax()), conn, paused: false, lastAckUs: this.nowUs, readSeq, ended, app: undefined,
+      skipOut: skipOut ?? (() => 0),
+    };
     this.retention.set(key, entry);
-    const app = service(conn);
+    const app = makeApp();
+    entry.app = app;
     return {
       onOpen: () => app.onOpen?.(),
       onData: (d) => {
-        if (!this.lease.isSolo()) {
+        entry.readSeq = seqAdd(entry.readSeq, d.length);
+        if (this.replicating()) {
           entry.buf.append(d);
           if (entry.buf.isFull() && !entry.paused) { entry.paused = true; conn.pauseReading(); this.count('retention-full'); }
         }
         app.onData(d);
       },
-      onEnd: () => app.onEnd(),
+      onEnd: () => { entry.ended = true; app.onEnd(); },
       onWritable: () => app.onWritable?.(),
       onClose: (r) => {
         this.retention.delete(key);
         this.backupAck.delete(key);
-        if (!this.lease.isSolo()) this.send({ type: 'connClose', tuple: conn.tuple, reason: r }, this.nowUs);
+        if (this.replicating()) this.send({ type: 'connClose', tuple: conn.tuple, reason: r }, this.nowUs);
         app.onClose?.(r);
       },
     };
+  }
+
+  private retentionMax(): number { return this.cfg.retentionBytesMax ?? 4 << 20; }
+
+  /** A backup holds our connections, or is being given them. */
+  private replicating(): boolean { return !this.lease.isSolo() || this.join !== undefined; }
+
+  /** Retention starts afresh at what each application has read (backup lost, or a new one joining). */
+  private restartRetention(nowUs: number): void {
+    for (const r of this.retention.values()) {
+      r.buf = new RetentionBuffer(r.readSeq, this.retentionMax());
+      r.lastAckUs = nowUs;
+      if (r.paused) { r.paused = false; r.conn.resumeReading(); }
+    }
+    this.backupAck.clear();
   }
 
   private engineFor(tuple: FourTuple): TcpConnection | undefined {
@@ -360,9 +442,9 @@ export class StTcpNode implements FrameEndpoint {
     if (!seg.ok) return;
     const tuple: FourTuple = { localIp: ip.value.src, localPort: seg.value.srcPort, remoteIp: ip.value.dst, remotePort: seg.value.dstPort };
     const engine = this.engineFor(tuple);
-    if (engine === undefined || this.lease.isSolo()) return;
+    if (engine === undefined || !this.replicating()) return;
     const info = engine.info();
-    if (this.mode === 'sync') engine.setAckLimit(this.backupAck.get(tupleKey(tuple)) ?? seqAdd(info.irs, 1));
+    if (this.mode === 'sync' && !this.lease.isSolo()) engine.setAckLimit(this.backupAck.get(tupleKey(tuple)) ?? seqAdd(info.irs, 1));
     this.send({
       type: 'connOpen', tuple, iss: info.iss, irs: info.irs, mss: info.sndMss,
       sndWscale: info.wsOn ? info.sndWndShift : -1,
@@ -410,18 +492,100 @@ export class StTcpNode implements FrameEndpoint {
   /** Resend retained bytes the backup has not acknowledged for a while (a tail the tap missed). */
   private pushRetention(nowUs: number): void {
     const waitUs = 2 * this.live.heartbeatUs;
+    if (!this.replicating()) return;
     for (const r of this.retention.values()) {
-      if (r.buf.length() === 0 || nowUs - r.lastAckUs < waitUs) continue;
+      // The client's FIN the application read, if the backup has not acknowledged it.
+      const acked = this.backupAck.get(tupleKey(r.conn.tuple));
+      const finDue = r.ended && (acked === undefined || !seqGt(acked, r.readSeq));
+      if ((r.buf.length() === 0 && !finDue) || nowUs - r.lastAckUs < waitUs) continue;
       r.lastAckUs = nowUs;
       this.count('retention-pushes');
       this.sendRange(r.conn.tuple, r.buf, r.buf.startSeq(), 16 * CONTROL_MAX_PAYLOAD, nowUs);
+      if (finDue && r.buf.endSeq() === r.readSeq) {
+        this.send({ type: 'rangeData', tuple: r.conn.tuple, seq: r.readSeq, data: new Uint8Array(0), fin: true }, nowUs);
+      }
     }
+  }
+
+  // ---- a backup joining (DESIGN §ST-TCP 8) ------------------------------------
+
+  /** A backup's heartbeat while we serve alone: it is (re)joining. */
+  private joinHeard(epoch: number, nowUs: number): void {
+    if (this.join !== undefined) {
+      if (epoch === this.join.epoch) { this.join.heard(nowUs); return; }
+      if (epoch < this.join.epoch) return;
+    }
+    this.startJoin(epoch, nowUs);
+  }
+
+  /** Snapshots every live connection and its application, and starts sending them. */
+  private startJoin(epoch: number, nowUs: number): void {
+    this.restartRetention(nowUs);
+    const ctx: JoinContext = {
+      tcpConnections: () => this.service.tcpConnections(),
+      retention: this.retention, backupAck: this.backupAck,
+      restorable: (port) => this.cfg.services.some((x) => x.port === port && x.restore !== undefined),
+      send: (m, t) => { this.send(m, t); },
+      count: (name, n) => this.count(name, n),
+      heartbeatUs: this.live.heartbeatUs, missLimit: this.live.missLimit,
+    };
+    try {
+      this.join = JoinTransfer.start(ctx, epoch, ++this.transferSeq, nowUs);
+    } catch (err) {
+      this.count('snapshot-unencodable');
+      this.emit('backup.join-abandoned', `snapshot cannot be sent: ${(err as Error).message}`);
+      return;
+    }
+    this.count('snapshot-transfers');
+    this.emit('backup.joining', `backup (epoch ${epoch}) joining: ${this.join.connections} connection(s) in ${this.join.chunks} snapshot chunk(s)`);
+  }
+
+  private joinTick(nowUs: number): void {
+    const r = this.join?.tick(nowUs);
+    if (r === 'abandoned') {
+      this.join = undefined;
+      this.restartRetention(nowUs);
+      this.emit('backup.join-abandoned', 'joining backup went silent: transfer abandoned, still serving alone');
+    } else if (r === 'synced') {
+      this.joined(nowUs);
+    }
+  }
+
+  /** The backup holds everything: it is required again (lease, sync ACK gating). */
+  private joined(nowUs: number): void {
+    const j = this.join!;
+    this.join = undefined;
+    this.lease.requireBackup(this.lastEchoSentUs ?? nowUs);
+    this.monitor.heard(nowUs);
+    this.fenceRetryUs = 0;
+    this.leaseWasHeld = this.lease.holds(nowUs);
+    if (this.mode === 'sync') {
+      for (const e of this.service.tcpConnections()) {
+        if (e.connection.state === 'LISTEN' || e.connection.state === 'CLOSED') continue;
+        const acked = this.backupAck.get(tupleKey(e.tuple)) ?? seqAdd(e.connection.info().irs, 1);
+        // Never below an ACK already sent: the client was told those bytes are safe
+        // before this backup existed, and the tap or retention gives them to it.
+        e.connection.setAckLimit(seqMax(acked, e.connection.snapshot().vars.lastAckSent));
+        this.service.pokeTcp(e.tuple, nowUs);
+      }
+    }
+    this.emit('backup.synced', `backup (epoch ${j.epoch}) in sync: ${j.connections} connection(s) transferred, ${j.retransmits} retransmission round(s)`);
+    this.updateProtection();
   }
 
   // ---- backup -----------------------------------------------------------------
 
   private backupTick(nowUs: number): void {
-    if (this.monitor.status(nowUs) === 'failed') {
+    if (this.monitor.status(nowUs) === 'failed' && this.peerRole !== 'primary' && !(this.cfg.fence && this.snapshotApplied)) {
+      // The primary serves alone and has not required us yet (we are not in sync): taking
+      // over could neither continue its connections nor be sure it has stopped. With
+      // fencing and the records in hand we do take over (below): the connections whose
+      // acknowledged input we lack are reset and reported, the rest continue.
+      if (!this.unsyncedFailureReported) {
+        this.unsyncedFailureReported = true;
+        this.emit('takeover.fault', 'peer silent before this backup was in sync: not taking over');
+      }
+    } else if (this.monitor.status(nowUs) === 'failed') {
       this.detectedUs = nowUs;
       this.state = 'takeover-pending';
       this.monitor.latchFailed();
@@ -457,6 +621,7 @@ export class StTcpNode implements FrameEndpoint {
       // Two-way tap: the primary's SYN-ACK tells the ISN (DESIGN §ST-TCP 1).
       const tuple: FourTuple = { localIp: ip.value.src, localPort: s.srcPort, remoteIp: ip.value.dst, remotePort: s.dstPort };
       const sh = this.shadows.get(tupleKey(tuple));
+      if (!sh) this.holdUntapped(ipBytes, srcMac);
       if (s.flags.syn && s.flags.ack) sh?.learnIss(s.seq);
       else sh?.notePrimarySegment(s);
       return;
@@ -466,13 +631,20 @@ export class StTcpNode implements FrameEndpoint {
     const key = tupleKey(tuple);
     let sh = this.shadows.get(key);
     if (sh === undefined) {
-      if (!s.flags.syn || s.flags.ack) { this.count('tap-no-shadow'); return; }
+      if (!s.flags.syn || s.flags.ack) { this.count('tap-no-shadow'); this.holdUntapped(ipBytes, srcMac); return; }
       sh = this.newShadow(tuple, s.seq, s.options, undefined, nowUs);
       if (!sh) return;
     }
     sh.handleClientSegment(s, nowUs);
     if (sh.phase === 'closed') this.dropShadow(key, 'closed');
     // A finished shadow is dropped in flushAcks, once the primary has its final acknowledgement.
+  }
+
+  /** A joining backup (the serving box is alone, its records not here yet) keeps what the tap shows. */
+  private holdUntapped(ipBytes: Uint8Array, srcMac: Uint8Array): void {
+    if (this.replaying || this.snapshotApplied || this.peerRole !== 'solo') return;
+    if (this.untapped.length >= UNTAPPED_MAX) { this.untapped.shift(); this.count('untapped-overflow'); }
+    this.untapped.push({ ip: ipBytes.slice(), srcMac: srcMac.slice() });
   }
 
   private newShadow(tuple: FourTuple, irs: number, opts: TcpRepr['options'], iss: number | undefined, nowUs: number): ShadowConnection | undefined {
@@ -536,10 +708,47 @@ export class StTcpNode implements FrameEndpoint {
     }
   }
 
+  /** A joining backup's snapshot is complete: shadows continue from the primary's records. */
+  private applySnapshot(bytes: Uint8Array, nowUs: number): void {
+    const r = decodeRecords(bytes);
+    if (!r.ok) { this.count(`snapshot-${r.error.code}`); return; }
+    let restored = 0;
+    for (const rec of r.value) {
+      const key = tupleKey(rec.tuple);
+      const svc = this.cfg.services.find((x) => x.port === rec.tuple.localPort);
+      if (!svc) { this.count('snapshot-no-service'); continue; }
+      const existing = this.shadows.get(key);
+      if (rec.phase === 'handshake' && existing) { existing.learnIss(rec.iss); continue; }
+      if (!existing && this.shadows.size >= (this.cfg.maxShadows ?? 16_384)) { this.count('shadow-table-full'); continue; }
+      const sh = svc.restore ? ShadowConnection.fromRecord(rec, this.tcpCfg, svc.service, svc.restore, nowUs) : undefined;
+      if (!sh) { this.count('snapshot-unrestorable'); continue; }
+      // The record replaces a shadow built from the tap: the primary retains bytes from
+      // the record's point on, not from the tap shadow's.
+      if (existing) this.dropShadow(key, 'replaced');
+      this.shadows.set(key, sh);
+      restored++;
+    }
+    this.count('shadows-restored', restored);
+    this.snapshotApplied = true;
+    // What the tap showed since the records were made: client bytes and the primary's ACKs.
+    this.replaying = true;
+    for (const p of this.untapped.splice(0)) this.tap(p.ip, p.srcMac, nowUs);
+    this.replaying = false;
+    this.emit('snapshot.applied', `snapshot applied: ${restored} of ${r.value.length} connection(s) restored`);
+    this.flushAcks(nowUs, true);
+  }
+
   /** DESIGN §ST-TCP 7: shadows become live, the address moves, new connections are accepted. */
   private takeOver(nowUs: number): void {
-    this.state = 'solo';
+    // From now on this box is the primary, serving alone until a backup joins.
+    this.state = 'primary';
+    this.lease.goSolo();
+    this.monitor.latchFailed();
+    this.peerRole = undefined;
+    this.retention.clear();
+    this.backupAck.clear();
     this.serving = true;
+    this.leaseWasHeld = true;
     this.takeoverUs = nowUs;
     for (const [ip, mac] of this.neighbors) this.service.learnNeighbor(ip, mac, nowUs);
     this.neighbors.clear();
@@ -555,18 +764,26 @@ export class StTcpNode implements FrameEndpoint {
         this.resetClient(sh, nowUs);
         continue;
       }
-      this.service.adoptTcp(sh.tuple, r.connection, r.bindApp, nowUs);
+      this.adopt(sh, r);
       if (this.takenOver.size < (this.cfg.maxShadows ?? 16_384)) this.takenOver.set(key, nowUs + STRAY_GRACE_US);
       live++;
     }
     this.shadows.clear();
-    for (const s of this.cfg.services) this.service.listen(s.port, s.service);
+    this.ackedToPrimary.clear();
+    this.rangeAskedUs.clear();
+    this.listenAll();
     this.service.announce(nowUs);
     this.count('takeovers');
     this.count('connections-taken-over', live);
     for (const [id, f] of faults) this.emit('takeover.fault', `${id}: ${f}`);
     const detected = this.detectedUs !== undefined ? ` (${nowUs - this.detectedUs} µs after detection)` : '';
     this.emit('takeover.complete', `took over ${formatIpv4(this.serviceIp)} with ${live} live connection(s)${detected}`);
+  }
+
+  /** A taken-over connection goes live, its replica wrapped as any primary application. */
+  private adopt(sh: ShadowConnection, r: { connection: TcpConnection; bindApp: (live: StreamConnection) => StreamApp }): void {
+    const readSeq = sh.finReceived ? seqAdd(sh.rcvNxt, -1) : sh.rcvNxt;
+    this.service.adoptTcp(sh.tuple, r.connection, (live) => this.wrapPrimary(live, () => r.bindApp(live), readSeq, sh.finReceived, () => sh.pendingSkip()), this.nowUs);
   }
 
   /**
@@ -622,7 +839,7 @@ export class StTcpNode implements FrameEndpoint {
     sh.learnIss(seqAdd(seg.value.ack, -1));
     const r = sh.takeOver(nowUs);
     if ('fault' in r) return true;
-    this.service.adoptTcp(sh.tuple, r.connection, r.bindApp, nowUs);
+    this.adopt(sh, r);
     return true;
   }
 
@@ -645,11 +862,11 @@ export class StTcpNode implements FrameEndpoint {
     if (!this.replay.accept(env.epoch, env.seq)) { this.count('control-replayed'); return; }
     const m = env.message;
     switch (m.type) {
-      case 'heartbeat': this.onHeartbeat(m.role, m.echo, env.seq, nowUs); break;
+      case 'heartbeat': this.onHeartbeat(m.role, m.echo, env.seq, env.epoch, nowUs); break;
       case 'recvAck': if (this.state === 'primary') this.onRecvAck(m.acks, nowUs); break;
       case 'rangeRequest': if (this.state === 'primary') this.onRangeRequest(m.tuple, m.seq, m.length, nowUs); break;
       case 'rangeData':
-        if (this.state === 'backup') this.shadows.get(tupleKey(m.tuple))?.handleRange(m.seq, m.data, nowUs);
+        if (this.state === 'backup') this.shadows.get(tupleKey(m.tuple))?.handleRange(m.seq, m.data, nowUs, m.fin === true);
         break;
       case 'connOpen':
         if (this.state === 'backup') this.onConnOpen(m, nowUs);
@@ -661,13 +878,34 @@ export class StTcpNode implements FrameEndpoint {
           if (sh && (m.reason !== 'closed' || sh.isFinished())) { sh.close(m.reason); this.dropShadow(key, 'closed'); }
         }
         break;
-      case 'snapshotChunk': break;
+      case 'snapshotChunk':
+        if (this.state === 'backup') {
+          const a = this.receiver.onChunk(m.transferId, m.index, m.count, m.data);
+          if (a === undefined) { this.count('snapshot-chunk-ignored'); break; }
+          this.send({ type: 'snapshotAck', transferId: m.transferId, next: a.next }, nowUs);
+          if (a.complete) this.applySnapshot(a.complete, nowUs);
+        }
+        break;
+      case 'snapshotAck':
+        if (this.state === 'primary' && this.join) { this.join.onAck(m.transferId, m.next, nowUs); this.joinTick(nowUs); }
+        break;
     }
   }
 
-  private onHeartbeat(role: NodeRole, echo: bigint, seq: bigint, nowUs: number): void {
+  private onHeartbeat(role: NodeRole, echo: bigint, seq: bigint, epoch: number, nowUs: number): void {
     this.lastPeerHeartbeatSeq = seq;
     const before = this.peerRole;
+    if (this.state === 'primary' && this.lease.isSolo()) {
+      // Serving alone (after a takeover, or with the backup fenced): a backup's heartbeat
+      // starts its resynchronisation; a peer claiming the service is an old primary that
+      // has not yet seen us (it stops on our heartbeats, DESIGN §ST-TCP 6).
+      if (role !== 'backup') { this.count('peer-claims-service'); return; }
+      this.peerRole = role;
+      const sentAt = this.sentHeartbeats.get(echo);
+      if (sentAt !== undefined) this.lastEchoSentUs = sentAt;
+      this.joinHeard(epoch, nowUs);
+      return;
+    }
     this.peerRole = role;
     if (this.state === 'primary') {
       if (role !== 'backup') {
@@ -677,7 +915,6 @@ export class StTcpNode implements FrameEndpoint {
         this.emit('stepped.down', `peer announces itself ${role}: no longer serving`);
         return;
       }
-      if (this.lease.isSolo()) return; // a returning backup must be resynchronised first
       this.monitor.heard(nowUs);
       const sentAt = this.sentHeartbeats.get(echo);
       if (sentAt !== undefined) this.lease.renew(sentAt);

@@ -13,8 +13,10 @@ import type { PcapWriter } from '../sim/pcap.js';
 import { Host } from '../stack/host.js';
 import type { CloseReason, StreamApp, StreamConnection, StreamService } from '../stack/app.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
-import { StTcpNode, type DurabilityMode, type StTcpEvent } from './node.js';
+import { StTcpNode, type DurabilityMode, type StTcpEvent, type StTcpEventKind, type StTcpNodeConfig } from './node.js';
+
 import type { LivenessConfig } from './liveness.js';
+import { stateInt, stateObject, type AppRestore, type SnapshotableApp } from './app-state.js';
 
 export const SERVICE = { ip: '10.9.0.100', mac: '02:00:00:00:00:64' } as const;
 export const CLIENT = { ip: '10.9.0.1', mac: '02:00:00:00:00:01' } as const;
@@ -29,9 +31,17 @@ export function patternByte(i: number): number {
 }
 
 /** Echo: every byte back, then close after the client closes. Deterministic by construction. */
-export const echoService: StreamService = (conn) => {
-  const queue: Uint8Array[] = [];
-  let ended = false;
+export const echoService: StreamService = (conn) => echoApp(conn, [], false);
+
+/** The echo application from its snapshot (DESIGN §ST-TCP 8): the bytes not yet written back, and whether the client ended. */
+export const echoRestore: AppRestore = (conn, state) => {
+  const o = stateObject(state);
+  if (!o || o.app !== 'echo' || !(o.pending instanceof Uint8Array) || typeof o.ended !== 'boolean') return undefined;
+  return echoApp(conn, o.pending.length > 0 ? [o.pending.slice()] : [], o.ended);
+};
+
+function echoApp(conn: StreamConnection, queue: Uint8Array[], endedAtStart: boolean): SnapshotableApp {
+  let ended = endedAtStart;
   const pump = (): void => {
     while (queue.length > 0) {
       const head = queue[0]!;
@@ -45,14 +55,34 @@ export const echoService: StreamService = (conn) => {
     onData: (d) => { queue.push(d.slice()); pump(); },
     onEnd: () => { ended = true; pump(); },
     onWritable: pump,
+    snapshot: () => {
+      let n = 0;
+      for (const q of queue) n += q.length;
+      const pending = new Uint8Array(n);
+      let off = 0;
+      for (const q of queue) { pending.set(q, off); off += q.length; }
+      return { app: 'echo', pending, ended };
+    },
   };
-};
+}
 
 /** Download: the client sends a decimal byte count and '\n'; the service streams that many pattern bytes and closes. */
-export const downloadService: StreamService = (conn) => {
-  let head = '';
-  let total = -1;
-  let sent = 0;
+export const downloadService: StreamService = (conn) => downloadApp(conn, '', -1, 0);
+
+/** The download application from its snapshot: the request head read so far, the size asked for, the bytes written. */
+export const downloadRestore: AppRestore = (conn, state) => {
+  const o = stateObject(state);
+  if (!o || o.app !== 'download' || typeof o.head !== 'string' || o.head.length > 64) return undefined;
+  const total = stateInt(o.total, -2, 1 << 30);
+  const sent = stateInt(o.sent, 0, 1 << 30);
+  if (total === undefined || sent === undefined || (total >= 0 && sent > total)) return undefined;
+  return downloadApp(conn, o.head, total, sent);
+};
+
+function downloadApp(conn: StreamConnection, headAtStart: string, totalAtStart: number, sentAtStart: number): SnapshotableApp {
+  let head = headAtStart;
+  let total = totalAtStart;
+  let sent = sentAtStart;
   const pump = (): void => {
     while (total >= 0 && sent < total) {
       const n = Math.min(16 * 1024, total - sent);
@@ -77,8 +107,9 @@ export const downloadService: StreamService = (conn) => {
     },
     onEnd: () => { if (total === -1) conn.end(); },
     onWritable: pump,
+    snapshot: () => ({ app: 'download', head, total, sent }),
   };
-};
+}
 
 export interface ClientPlan {
   kind: 'echo' | 'download';
@@ -112,6 +143,14 @@ export interface StTcpScenarioOptions {
   crashPrimaryAtUs?: number;
   /** Crash the backup at this time instead (the primary must carry on). */
   crashBackupAtUs?: number;
+  /**
+   * Further crashes and restarts, by box ('primary' and 'backup' name the boxes, not their
+   * current roles). A restarted box comes back as a backup with a new epoch and joins
+   * whichever box serves (DESIGN §ST-TCP 8).
+   */
+  schedule?: ScheduleStep[];
+  /** The servers' applications (default: echo on ECHO_PORT, download on DOWNLOAD_PORT). */
+  services?: StTcpNodeConfig['services'];
   /** Cut the backup off the LAN (tap and control channel) from this time, healing at `healBackupAtUs`. */
   partitionBackupAtUs?: number;
   healBackupAtUs?: number;
@@ -132,6 +171,11 @@ export interface StTcpScenarioOptions {
   /** Called at the instant the scenario crashes the primary. */
   onCrash?: (tUs: number) => void;
 }
+
+/** A crash or restart at a time, or `delayUs` after the nth event of a kind (from either box). */
+export type ScheduleStep = { action: 'crash' | 'restart'; box: 'primary' | 'backup' } & (
+  | { atUs: number }
+  | { after: StTcpEventKind; nth?: number; delayUs: number });
 
 export interface StTcpScenarioResult {
   seed: number;
@@ -171,8 +215,23 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   const sim = new Simulator({ seed: o.seed });
   const key = new TextEncoder().encode(`sttcp-sim-key-${o.seed}`);
   const events: StTcpEvent[] = [];
-  const onEvent = (e: StTcpEvent): void => { events.push(e); o.onEvent?.(e); };
-  const services = [{ port: ECHO_PORT, service: echoService }, { port: DOWNLOAD_PORT, service: downloadService }];
+  const onEvent = (e: StTcpEvent): void => {
+    events.push(e);
+    o.onEvent?.(e);
+    for (const step of o.schedule ?? []) {
+      if (!('after' in step) || step.after !== e.kind) continue;
+      if (events.filter((x) => x.kind === e.kind).length === (step.nth ?? 1)) sim.at(sim.nowUs + step.delayUs, (s) => act(s, step));
+    }
+  };
+  const act = (s: Simulator, step: ScheduleStep): void => {
+    const alive = s.node(step.box).alive;
+    if (step.action === 'crash' && alive) s.crash(step.box);
+    if (step.action === 'restart' && !alive) s.restart(step.box);
+  };
+  const services = o.services ?? [
+    { port: ECHO_PORT, service: echoService, restore: echoRestore },
+    { port: DOWNLOAD_PORT, service: downloadService, restore: downloadRestore },
+  ];
   const common = {
     prefixLen: 24, serviceMac: SERVICE.mac, serviceIp: SERVICE.ip, services, key,
     mode: o.mode ?? 'sync', liveness: o.liveness ?? {}, tcp: o.tcp ?? {}, onEvent,
@@ -189,8 +248,9 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
       accept: (t, syn, isn, now) => TcpConnection.accept(clientTcp, t, syn, isn, now),
     },
   }));
+  // A box restarted after a crash comes back as a backup (a replacement joining the survivor).
   sim.addNode('primary', (ctx) => (primary = new StTcpNode({
-    ...common, role: 'primary', name: 'primary', nodeId: 1, epoch: ctx.incarnation + 1, ownMac: PRIMARY.mac, ownIp: PRIMARY.ip,
+    ...common, role: ctx.incarnation === 0 ? 'primary' : 'backup', name: 'primary', nodeId: 1, epoch: ctx.incarnation + 1, ownMac: PRIMARY.mac, ownIp: PRIMARY.ip,
     peerIp: BACKUP.ip, rng: ctx.rng, ...(o.fencing ? { fence: () => fenceNode('backup') } : {}),
   })));
   sim.addNode('backup', (ctx) => (backup = new StTcpNode({
@@ -307,6 +367,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
     });
   }
   if (o.crashBackupAtUs !== undefined) sim.at(o.crashBackupAtUs, (s) => { if (s.node('backup').alive) s.crash('backup'); });
+  for (const step of o.schedule ?? []) if ('atUs' in step) sim.at(step.atUs, (s) => act(s, step));
   if (o.partitionBackupAtUs !== undefined) {
     sim.partitionAt(o.partitionBackupAtUs, { node: 'backup', ifIndex: 0 }, o.healBackupAtUs);
   }

@@ -9,10 +9,13 @@ import type { TcpOptions, TcpRepr } from '../wire/tcp.js';
 import { tcpFlags } from '../wire/tcp.js';
 import { TcpConnection, type TcpConfig, type TcpSnapshot } from '../tcp/connection.js';
 import type { FourTuple } from '../tcp/four-tuple.js';
+import { formatIpv4 } from '../wire/addr.js';
 import { Reassembly } from '../tcp/reassembly.js';
 import { SendBuffer } from '../tcp/send-buffer.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt } from '../tcp/seq.js';
 import { normalizeConfig } from '../tcp/config.js';
+import { appSnapshot, type AppRestore } from './app-state.js';
+import type { ConnRecord } from './snapshot-transfer.js';
 
 /** What the backup knows when a shadow starts: from the tapped SYN or a connOpen notice. */
 export interface ShadowOpen {
@@ -171,11 +174,54 @@ export class ShadowConnection {
     this.handleData(seg.seq, seg.payload, seg.flags.fin);
   }
 
-  /** Client bytes the primary resent from its retention buffer (control channel). */
-  handleRange(seq: number, data: Uint8Array, nowUs: number): void {
+  /** Client bytes the primary resent from its retention buffer (control channel); `fin`: the client's FIN follows them. */
+  handleRange(seq: number, data: Uint8Array, nowUs: number, fin = false): void {
     if (this.phase !== 'open') return;
     this.lastActivityUs = nowUs;
-    this.handleData(seq, data, false);
+    this.handleData(seq, data, fin);
+  }
+
+  /**
+   * A shadow continuing from the primary's state (DESIGN §ST-TCP 8: a joining backup):
+   * the replica restored from the application's snapshot at the byte it has read, the
+   * output not yet acknowledged, the client's window and timestamps. From here on it
+   * follows the tap as any shadow; bytes it missed meanwhile come from the retention buffer.
+   * Undefined when the application cannot be restored from the record.
+   */
+  static fromRecord(rec: ConnRecord, cfg: TcpConfig, service: StreamService, restore: AppRestore, nowUs: number): ShadowConnection | undefined {
+    const syn: TcpOptions = {
+      mss: rec.syn.mss,
+      ...(rec.syn.windowScale >= 0 ? { windowScale: rec.syn.windowScale } : {}),
+      ...(rec.syn.sack ? { sackPermitted: true } : {}),
+      ...(rec.syn.timestamps ? { timestamp: { value: rec.tsRecent ?? 0, echo: 0 } } : {}),
+    };
+    const sh = new ShadowConnection({ tuple: rec.tuple, irs: rec.irs, clientSynOptions: syn, iss: rec.iss }, cfg, service, nowUs);
+    if (rec.phase === 'handshake') return sh;
+    if (rec.out.length > cfg.sndBufBytes) return undefined;
+    const out = sh.out!;
+    out.reset(rec.outStart);
+    out.append(rec.out);
+    sh.phase = 'open';
+    sh.rcvNxt = rec.rcvNxt;
+    sh.finReceived = rec.finReceived;
+    sh.peerFinSeq = rec.peerFinSeq ?? undefined;
+    sh.clientAck = rec.sndUna;
+    // What the client was told is safe: a takeover before the backup holds it is reported.
+    sh.primaryAck = rec.acked;
+    sh.clientWndRaw = rec.wndRaw;
+    sh.wl1 = rec.wl1;
+    sh.wl2 = rec.wl2;
+    sh.appFin = rec.appFin;
+    sh.skipOut = rec.skipOut;
+    if (rec.tsRecent !== null) sh.tsRecent = rec.tsRecent;
+    if (rec.tsVal !== null) { sh.maxTsEcr = rec.tsVal; sh.maxTsEcrSeenUs = nowUs; }
+    const app = restore(sh.facade, rec.app);
+    if (!app) return undefined;
+    sh.app = app;
+    // The application may have been waiting for room in the primary's send buffer: it
+    // hears onWritable as soon as the client's ACKs make room here (or at takeover).
+    sh.wantWritable = true;
+    return sh;
   }
 
   /** The first gap in what the replica has, if the tap missed bytes: [seq, seq+length). */
@@ -186,6 +232,9 @@ export class ShadowConnection {
     if (first === undefined) return undefined;
     return { seq: this.rcvNxt, length: seqDiff(first, this.rcvNxt) };
   }
+
+  /** Output the replica will write that the client already acknowledged (skipped when written). */
+  pendingSkip(): number { return this.skipOut; }
 
   /** Output bytes the replica produced that the client has not acknowledged. */
   unackedOutput(): number { return this.out?.length() ?? 0; }
@@ -356,7 +405,11 @@ export class ShadowConnection {
     v.lastAckSent = this.rcvNxt;
     // Closing states (RFC 9293 §3.3.2) from what each side has done.
     if (!this.appFin) v.state = this.finReceived ? 'CLOSE-WAIT' : 'ESTABLISHED';
-    else if (!ourFinAcked) v.state = this.finReceived ? 'LAST-ACK' : 'FIN-WAIT-1';
+    // Both FINs out, ours unacknowledged: CLOSING rather than LAST-ACK, so that the
+    // connection lingers in TIME-WAIT once the client acknowledges our FIN and still ACKs
+    // the client's retransmissions (our ACK of its last bytes may have died with the
+    // primary, or been dropped after the takeover) instead of meeting a closed port.
+    else if (!ourFinAcked) v.state = this.finReceived ? 'CLOSING' : 'FIN-WAIT-1';
     else v.state = this.finReceived ? 'TIME-WAIT' : 'FIN-WAIT-2';
     v.finRequested = this.appFin;
     v.finSeq = finSeq;
@@ -423,18 +476,18 @@ export class ShadowConnection {
   }
 }
 
-function proxyApp(app: StreamApp): StreamApp {
+function proxyApp(app: StreamApp): StreamApp & { snapshot: () => ReturnType<typeof appSnapshot> } {
   return {
     onData: (d) => app.onData(d),
     onEnd: () => app.onEnd(),
     onWritable: () => app.onWritable?.(),
     onClose: (r) => app.onClose?.(r),
+    snapshot: () => appSnapshot(app),
   };
 }
 
 export function tupleText(t: FourTuple): string {
-  const ip = (n: number): string => `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-  return `${ip(t.remoteIp)}:${t.remotePort}>${ip(t.localIp)}:${t.localPort}`;
+  return `${formatIpv4(t.remoteIp)}:${t.remotePort}>${formatIpv4(t.localIp)}:${t.localPort}`;
 }
 
 export function shadowConfig(tcp: Partial<TcpConfig> | undefined): TcpConfig {

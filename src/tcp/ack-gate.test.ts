@@ -39,3 +39,21 @@ test('ACK gate: survives snapshot/restore', () => {
   const snap = tr.conn.snapshot();
   assert.equal(snap.vars.ackLimit, base);
 });
+
+test('ACK gate: LAST-ACK does not close until everything received has been acknowledged', () => {
+  const tr = established({ delayedAckUs: 0, nagle: false });
+  tr.conn.setAckLimit(base);
+  // The peer sends 10 bytes and its FIN; the gate holds both back.
+  tr.recv({ seq: base, ack: LOCAL_ISS + 1, flags: { ack: true, fin: true }, payload: fill(10) });
+  assert.equal(tr.state, 'CLOSE-WAIT');
+  tr.conn.close();
+  tr.expectSend({ seq: LOCAL_ISS + 1, ack: base, flags: { ack: true, fin: true } });
+  assert.equal(tr.state, 'LAST-ACK');
+  // The peer acknowledges our FIN. Closing now would leave its 10 bytes and FIN unacknowledged:
+  // it would retransmit them into a closed port and be reset.
+  tr.recv({ seq: base + 11, ack: LOCAL_ISS + 2 });
+  assert.equal(tr.state, 'LAST-ACK', 'still waiting for the gate');
+  tr.conn.setAckLimit(base + 11);
+  tr.expectSend({ seq: LOCAL_ISS + 2, ack: base + 11, flags: { ack: true } });
+  assert.equal(tr.state, 'CLOSED');
+});

@@ -131,7 +131,10 @@ export class TcpConnection {
       // While the ACK gate holds, a pure ACK repeating the last one would reach the peer
       // as a duplicate ACK and trigger a spurious fast retransmit: send it when the gate moves.
       if (ackGated(t) && ackField(t) === t.lastAckSent) { t.ackNow = false; return undefined; }
-      return buildSegment(t, nowUs, { seq: ackSeq(t), flags: { ack: true } });
+      const ack = buildSegment(t, nowUs, { seq: ackSeq(t), flags: { ack: true } });
+      // LAST-ACK completed while gated: this ACK covers everything received; now close.
+      if (t.closeWhenUngated && !ackGated(t)) becomeClosed(t, 'closed');
+      return ack;
     }
     return undefined;
   }

@@ -6,7 +6,7 @@
 import type { TcpRepr } from '../wire/tcp.js';
 import { synSentInput, takeSynRttSample } from './handshake.js';
 import { becomeClosed, becomeEstablished, enterTimeWait } from './lifecycle.js';
-import { resetFor } from './output.js';
+import { ackGated, resetFor } from './output.js';
 import { processText, segmentAcceptable, segmentLength } from './receiver.js';
 import { processAck } from './sender.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqLt } from './seq.js';
@@ -103,13 +103,22 @@ export function handleSegment(t: Tcb, seg: TcpRepr, nowUs: number): void {
   const finAcked = t.finSent && seqGt(t.sndUna, t.finSeq);
   switch (t.state) {
     case 'FIN-WAIT-1':
-      if (finAcked) t.state = 'FIN-WAIT-2';
+      if (finAcked) {
+        t.state = 'FIN-WAIT-2';
+        noteSegmentReceived(t, nowUs); // the idle timer now watches for a vanished peer
+      }
       break;
     case 'CLOSING':
       if (finAcked) enterTimeWait(t, nowUs);
       return;
     case 'LAST-ACK':
-      if (finAcked) becomeClosed(t, 'closed');
+      // With an ACK gate holding back bytes or the FIN we received (ST-TCP sync mode), the
+      // peer has not been told they are safe and will retransmit them: stay until the gate
+      // lets us acknowledge everything, then close (connection.ts pollTransmit).
+      if (finAcked) {
+        if (ackGated(t)) t.closeWhenUngated = true;
+        else becomeClosed(t, 'closed');
+      }
       return;
     case 'TIME-WAIT':
       // Only a retransmitted FIN can arrive: ACK it and restart the 2*MSL timer.

@@ -13,6 +13,9 @@ export function becomeEstablished(t: Tcb): void {
   t.state = 'ESTABLISHED';
   t.synNeeded = false;
   t.consecutiveRtos = 0;
+  // RFC 1122 §4.2.3.6: the idle period starts now (for a passive open, the handshake's ACK
+  // may be the last segment the peer ever sends).
+  if (t.cfg.keepaliveIdleUs !== undefined) t.keepaliveDeadlineUs = t.lastRecvUs + t.cfg.keepaliveIdleUs;
   const rtt = t.rtt.snapshot();
   if (t.synRetransmitted && rtt.srttUs < 0 && rtt.initialRtoUs < SYN_FALLBACK_RTO_US) {
     // RFC 6298 §5.7: the SYN's timer expired and nothing was measured: start data at RTO = 3 s.

@@ -2,7 +2,7 @@
 // 24-day rule) and keepalive (RFC 1122 §4.2.3.6).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { established, fill, LOCAL_ISS as L, REMOTE_ISS as R } from './testing/trace.js';
+import { established, fill, synReceived, LOCAL_ISS as L, REMOTE_ISS as R } from './testing/trace.js';
 
 const A = L + 1;
 const P = R + 1;
@@ -85,6 +85,30 @@ test('keepalive: unanswered probes close the connection with timeout', () => {
   gaps.push(tr.advanceToDeadline());
   assert.deepEqual(gaps, [10_000_000, 1_000_000, 1_000_000, 1_000_000]);
   assert.equal(tr.state, 'CLOSED');
+  assert.equal(tr.conn.closeReason, 'timeout');
+});
+
+test('keepalive: a passive open whose peer vanishes after the handshake ACK is probed and timed out', () => {
+  const tr = synReceived({ keepaliveIdleUs: 10_000_000, keepaliveIntervalUs: 1_000_000, keepaliveProbes: 2 });
+  tr.recv({ seq: R + 1, ack: L + 1 });
+  assert.equal(tr.state, 'ESTABLISHED');
+  tr.takeEvents();
+  assert.equal(tr.advanceToDeadline(), 10_000_000, 'the idle period runs from the handshake ACK');
+  tr.expectSend({ seq: L, ack: R + 1 });
+  tr.advanceToDeadline();
+  tr.expectSend({ seq: L, ack: R + 1 });
+  tr.advanceToDeadline();
+  assert.equal(tr.conn.closeReason, 'timeout');
+});
+
+test('keepalive: a half-closed side in FIN-WAIT-2 notices a dead peer', () => {
+  const tr = established({ keepaliveIdleUs: 10_000_000, keepaliveIntervalUs: 1_000_000, keepaliveProbes: 2 });
+  tr.conn.close();
+  tr.expectSend({ seq: A, ack: P, flags: { ack: true, fin: true } });
+  tr.recv({ seq: P, ack: A + 1 });
+  assert.equal(tr.state, 'FIN-WAIT-2');
+  for (let i = 0; i < 2; i++) { tr.advanceToDeadline(); tr.expectSend({ seq: A, ack: P }); }
+  tr.advanceToDeadline();
   assert.equal(tr.conn.closeReason, 'timeout');
 });
 

@@ -77,8 +77,16 @@ export function buildSegment(t: Tcb, nowUs: number, spec: SegmentSpec): TcpRepr 
   } else if (flags.ack) {
     // With the ACK gate holding, the window is measured from the gated ACK so that the
     // right edge (ack + window) is the same one we would advertise ungated.
-    const wnd = updateReceiveWindow(t) + seqDiff(t.rcvNxt, ackField(t));
-    window = Math.min(0xffff, wnd >>> t.rcvWndShift);
+    const ack = ackField(t);
+    const wnd = updateReceiveWindow(t) + seqDiff(t.rcvNxt, ack);
+    // RFC 7323 §2.4 / RFC 9293 §3.8.6.2.2: the scaled field must never move the right edge
+    // the peer computes (ack + field << shift) to the left of one we advertised before.
+    // Rounding down would do that by up to 2^shift - 1 bytes; round up instead (as Linux
+    // does) and remember the edge actually advertised.
+    const unit = 1 << t.rcvWndShift;
+    window = Math.min(0xffff, Math.ceil(wnd / unit));
+    const edge = seqAdd(ack, window * unit);
+    if (seqGt(edge, t.rcvAdv)) t.rcvAdv = edge;
   }
   if (t.tsOn || (flags.syn && options.timestamp)) {
     // RFC 7323 §3.2: TSecr echoes TS.Recent when ACK is set, 0 otherwise.

@@ -58,6 +58,7 @@ export interface TcbVars {
   tsRecentAgeUs: number; // when TS.Recent was last set (PAWS 24-day rule, §5.5)
   lastAckSent: number;  // Last.ACK.sent
   ackLimit: number | undefined; // ST-TCP sync mode: never acknowledge past this sequence number
+  closeWhenUngated: boolean; // LAST-ACK finished while the ACK gate held bytes back: close once they are acknowledged
 
   // --- ACK generation (RFC 1122 §4.2.3.2) ---
   ackNow: boolean;
@@ -113,7 +114,7 @@ export const TCB_VAR_KEYS: Record<keyof TcbVars, true> = {
   maxSndWnd: true, sndWndShift: true, sndMss: true, segMax: true, synNeeded: true, synRetransmitted: true,
   finRequested: true, finSeq: true, finSent: true,
   irs: true, rcvNxt: true, rcvAdv: true, rcvWndShift: true, rcvMss: true, rcvQueueBytes: true, finReceived: true, peerFinSeq: true,
-  wsOn: true, tsOn: true, sackOn: true, tsOffset: true, tsRecent: true, tsRecentAgeUs: true, lastAckSent: true, ackLimit: true,
+  wsOn: true, tsOn: true, sackOn: true, tsOffset: true, tsRecent: true, tsRecentAgeUs: true, lastAckSent: true, ackLimit: true, closeWhenUngated: true,
   ackNow: true, delackDeadlineUs: true, unackedFullSegments: true,
   rttSeq: true, rttStartUs: true,
   rtxDeadlineUs: true, persistDeadlineUs: true, persistBackoff: true, probesUnanswered: true, probePending: true,
@@ -195,7 +196,7 @@ export function initialVars(cfg: TcpConfig, iss: number, nowUs: number): TcbVars
     sndWndShift: 0, sndMss, segMax: sndMss, synNeeded: false, synRetransmitted: false,
     finRequested: false, finSeq: 0, finSent: false,
     irs: 0, rcvNxt: 0, rcvAdv: 0, rcvWndShift: 0, rcvMss: Math.min(cfg.mss, 536), rcvQueueBytes: 0, finReceived: false, peerFinSeq: undefined,
-    wsOn: false, tsOn: false, sackOn: false, tsOffset: iss, tsRecent: 0, tsRecentAgeUs: nowUs, lastAckSent: 0, ackLimit: undefined,
+    wsOn: false, tsOn: false, sackOn: false, tsOffset: iss, tsRecent: 0, tsRecentAgeUs: nowUs, lastAckSent: 0, ackLimit: undefined, closeWhenUngated: false,
     ackNow: false, delackDeadlineUs: undefined, unackedFullSegments: 0,
     rttSeq: undefined, rttStartUs: 0,
     rtxDeadlineUs: undefined, persistDeadlineUs: undefined, persistBackoff: 0, probesUnanswered: 0,

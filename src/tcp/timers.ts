@@ -109,7 +109,7 @@ export function armPersist(t: Tcb, nowUs: number): void {
 
 function onKeepaliveTimer(t: Tcb, nowUs: number): void {
   const idle = t.cfg.keepaliveIdleUs;
-  if (idle === undefined || !(t.state === 'ESTABLISHED' || t.state === 'CLOSE-WAIT')) return;
+  if (idle === undefined || !keepaliveState(t)) return;
   if (t.sndUna !== t.sndMax || seqPending(t)) {
     // Data outstanding: the retransmission timer watches the peer (RFC 1122 §4.2.3.6 "no data").
     t.keepaliveDeadlineUs = nowUs + idle;
@@ -125,6 +125,12 @@ function onKeepaliveTimer(t: Tcb, nowUs: number): void {
   t.keepaliveDeadlineUs = nowUs + t.cfg.keepaliveIntervalUs;
 }
 
+/** States in which an idle peer is probed: open, and FIN-WAIT-2 (our FIN acknowledged, theirs
+ * outstanding: without probes a half-closed side never notices a dead peer; Linux probes too). */
+function keepaliveState(t: Tcb): boolean {
+  return t.state === 'ESTABLISHED' || t.state === 'CLOSE-WAIT' || t.state === 'FIN-WAIT-2';
+}
+
 function seqPending(t: Tcb): boolean {
   return t.sendBuffer.length() > 0 && t.sendBuffer.endSeq() !== t.sndNxt;
 }
@@ -133,7 +139,7 @@ function seqPending(t: Tcb): boolean {
 export function noteSegmentReceived(t: Tcb, nowUs: number): void {
   t.lastRecvUs = nowUs;
   t.keepalivesUnanswered = 0;
-  if (t.cfg.keepaliveIdleUs !== undefined && (t.state === 'ESTABLISHED' || t.state === 'CLOSE-WAIT')) {
+  if (t.cfg.keepaliveIdleUs !== undefined && keepaliveState(t)) {
     t.keepaliveDeadlineUs = nowUs + t.cfg.keepaliveIdleUs;
   } else {
     t.keepaliveDeadlineUs = undefined;

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { checkProperty } from './prop.js';
 import { arbArp, arbEthernet, arbIcmp, arbIp, arbIpv4, arbTcp, arbUdp } from './arbitraries.js';
-import { emitEthernetFrame, ethernetFrameLen, parseEthernetFrame } from './ethernet.js';
+import { emitEthernetFrame, emitEthernetHeader, ethernetFrameLen, parseEthernetFrame } from './ethernet.js';
 import { arpPacketLen, emitArpPacket, parseArpPacket } from './arp.js';
-import { emitIpv4Packet, ipv4PacketLen, parseIpv4Packet } from './ipv4.js';
+import { emitIpv4Header, emitIpv4Packet, ipv4PacketLen, parseIpv4Packet } from './ipv4.js';
 import { emitIcmpMessage, icmpMessageLen, parseIcmpMessage } from './icmp.js';
 import { emitUdpDatagram, parseUdpDatagram, udpDatagramLen } from './udp.js';
 import { emitTcpSegment, parseTcpSegment, tcpSegmentLen } from './tcp.js';
@@ -105,4 +105,17 @@ test('layers nest in one buffer without copying payloads (inside-out build)', ()
     assert.equal(ip.src, s);
     assert.deepEqual(plain(value(parseTcpSegment(ip.payload, ip.src, ip.dst))), plain(x));
   }), 200);
+});
+
+test('header-only emitters write the same bytes as the Repr emitters', () => {
+  checkProperty('header-only', FILE, fc.property(arbIpv4, arbEthernet, (ip, eth) => {
+    const a = new Uint8Array(14 + ipv4PacketLen(ip)).fill(0x5a);
+    emitIpv4Packet(ip, a, 14);
+    emitEthernetFrame({ ...eth, payload: a.subarray(14) }, a, 0);
+    const b = new Uint8Array(a.length).fill(0xa5);
+    b.set(ip.payload, 34);
+    emitIpv4Header(ip, ip.payload.length, b, 14);
+    emitEthernetHeader(eth.dst, eth.src, eth.ethertype, b, 0);
+    assert.deepEqual(b, a);
+  }));
 });

@@ -37,9 +37,13 @@ export function ethernetFrameLen(repr: EthernetRepr): number {
 
 /** Writes header and payload at buf[offset..]; returns the bytes written. */
 export function emitEthernetFrame(repr: EthernetRepr, buf: Uint8Array, offset = 0): number {
-  buf.set(repr.dst.subarray(0, 6), offset);
-  buf.set(repr.src.subarray(0, 6), offset + 6);
-  writeU16(buf, offset + 12, repr.ethertype);
+  emitEthernetHeader(repr.dst, repr.src, repr.ethertype, buf, offset);
   placePayload(repr.payload, buf, offset + ETHERNET_HEADER_LEN);
   return ETHERNET_HEADER_LEN + repr.payload.length;
+}
+
+/** Writes only the 14-byte header (the send fast path: the payload is already in place). */
+export function emitEthernetHeader(dst: Uint8Array, src: Uint8Array, ethertype: EtherType, buf: Uint8Array, offset = 0): void {
+  for (let i = 0; i < 6; i++) { buf[offset + i] = dst[i]!; buf[offset + 6 + i] = src[i]!; }
+  writeU16(buf, offset + 12, ethertype);
 }

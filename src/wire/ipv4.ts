@@ -63,7 +63,17 @@ export function ipv4PacketLen(repr: Ipv4Repr): number {
 
 /** Writes a 20-byte header (no options, checksum computed) and the payload; returns bytes written. */
 export function emitIpv4Packet(repr: Ipv4Repr, buf: Uint8Array, offset = 0): number {
-  const total = IPV4_HEADER_LEN + repr.payload.length;
+  emitIpv4Header(repr, repr.payload.length, buf, offset);
+  placePayload(repr.payload, buf, offset + IPV4_HEADER_LEN);
+  return IPV4_HEADER_LEN + repr.payload.length;
+}
+
+/**
+ * Writes only the 20-byte header for a payload of `payloadLen` bytes that the caller has
+ * placed (or will place) right after it; `repr.payload` is ignored. The send fast path.
+ */
+export function emitIpv4Header(repr: Omit<Ipv4Repr, 'payload'>, payloadLen: number, buf: Uint8Array, offset = 0): void {
+  const total = IPV4_HEADER_LEN + payloadLen;
   if (total > 0xffff) throw new RangeError(`IPv4 packet of ${total} bytes`);
   buf[offset] = 0x45;
   buf[offset + 1] = ((repr.dscp & 0x3f) << 2) | (repr.ecn & 3);
@@ -76,6 +86,4 @@ export function emitIpv4Packet(repr: Ipv4Repr, buf: Uint8Array, offset = 0): num
   writeU32(buf, offset + 12, repr.src);
   writeU32(buf, offset + 16, repr.dst);
   writeU16(buf, offset + IPV4_CHECKSUM_OFFSET, internetChecksum(buf, offset, IPV4_HEADER_LEN));
-  placePayload(repr.payload, buf, offset + IPV4_HEADER_LEN);
-  return total;
 }

@@ -63,7 +63,11 @@ export const NO_FLAGS: Readonly<TcpFlags> = Object.freeze({
 });
 
 export function tcpFlags(set: Partial<TcpFlags>): TcpFlags {
-  return { ...NO_FLAGS, ...set };
+  // Spelled out (not a spread) so every flags object has one shape: this runs per segment.
+  return {
+    fin: set.fin ?? false, syn: set.syn ?? false, rst: set.rst ?? false, psh: set.psh ?? false,
+    ack: set.ack ?? false, urg: set.urg ?? false, ece: set.ece ?? false, cwr: set.cwr ?? false,
+  };
 }
 
 // ---------------------------------------------------------------------------

@@ -82,6 +82,10 @@ seededTest('garbage and mutated frames injected mid-transfer never crash a host 
   });
   const inj = injector!;
   t.diagnostic(`${inj.total} hostile frames injected; transfer complete at ${r.completeUs} µs; ${r.wire.retransmits} retransmissions`);
+  // Safety first (whatever else happened, nothing but an exact prefix of each stream arrived),
+  // then liveness (everything arrived and both sides closed normally).
+  assert.ok(r.clientToServer.prefix, `client→server bytes corrupted: ${r.reason}`);
+  assert.ok(r.serverToClient.prefix, `server→client bytes corrupted: ${r.reason}`);
   assert.equal(r.reason, undefined, r.reason);
   assert.equal(r.clientToServer.receivedSha256, r.clientToServer.sentSha256);
   assert.equal(r.serverToClient.receivedSha256, r.serverToClient.sentSha256);

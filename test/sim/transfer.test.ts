@@ -53,6 +53,10 @@ seededTest('seeded transfers: every byte arrives exactly once, in order, both wa
   t.diagnostic(describe);
   const r = runTransfer({ seed, ...p });
   t.diagnostic(`complete at ${r.completeUs} µs, closed at ${r.closedUs} µs, ${r.wire.segments} segments, ${r.wire.retransmits} retransmitted`);
+  // Safety first (whatever else happened, nothing but an exact prefix of each stream arrived),
+  // then liveness (everything arrived and both sides closed normally).
+  assert.ok(r.clientToServer.prefix, `client→server bytes corrupted: ${r.reason}`);
+  assert.ok(r.serverToClient.prefix, `server→client bytes corrupted: ${r.reason}`);
   assert.equal(r.reason, undefined, `${describe}: ${r.reason}`);
   assert.ok(r.ok);
   assert.equal(r.clientToServer.receivedBytes, p.clientBytes);

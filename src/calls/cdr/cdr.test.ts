@@ -1,3 +1,5 @@
+// CDR stores: one record per call id on SQLite and PostgreSQL (a private throwaway
+// server when none is configured). Billing decisions are tested in sim/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -48,12 +50,53 @@ async function reachable(port: number): Promise<boolean> {
   });
 }
 
-const pgUrl = process.env.CDR_PG_URL;
+/**
+ * A throwaway PostgreSQL for this test: initdb in a temporary directory as the
+ * `postgres` system user, a server on a Unix socket only (no TCP), stopped by pid.
+ */
+async function privatePostgres(): Promise<{ url: string; stop: () => Promise<void> } | string> {
+  const { spawnSync, spawn } = await import('node:child_process');
+  const { chownSync } = await import('node:fs');
+  if (process.getuid?.() !== 0) return 'not root: cannot start a private server as the postgres user';
+  const id = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  if (id.status !== 0) return 'no postgres system user';
+  const uid = Number(id.stdout.trim()), g = Number(gid.stdout.trim());
+  const dir = mkdtempSync(join(tmpdir(), 'cdr-pg-'));
+  chownSync(dir, uid, g);
+  const init = spawnSync('initdb', ['-D', join(dir, 'data'), '-A', 'trust', '-U', 'postgres'], { uid, gid: g, encoding: 'utf8' });
+  if (init.status !== 0) { rmSync(dir, { recursive: true, force: true }); return `initdb unavailable or failed: ${(init.stderr ?? String(init.error)).slice(0, 120)}`; }
+  const server = spawn('postgres', ['-D', join(dir, 'data'), '-k', dir, '-c', "listen_addresses=", '-p', '5433'], { uid, gid: g, stdio: 'ignore' });
+  const url = `postgresql://postgres@localhost/postgres?host=${encodeURIComponent(dir)}&port=5433`;
+  const stop = async (): Promise<void> => {
+    if (server.pid !== undefined && server.exitCode === null) {
+      process.kill(server.pid, 'SIGTERM');
+      await new Promise<void>((r) => { const t = setTimeout(() => { try { process.kill(server.pid!, 'SIGKILL'); } catch { /* gone */ } r(); }, 5_000); server.once('exit', () => { clearTimeout(t); r(); }); });
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; i < 100; i++) {
+    const probe = new (await import('pg')).default.Client({ connectionString: url });
+    try { await probe.connect(); await probe.end(); return { url, stop }; } catch { await new Promise((r) => setTimeout(r, 100)); }
+  }
+  await stop();
+  return 'private PostgreSQL did not start within 10 s';
+}
+
 test('CDR PostgreSQL: same contract', async (t) => {
-  if (!pgUrl) { t.skip('CDR_PG_URL not set (no PostgreSQL server configured for tests)'); return; }
-  const port = Number(new URL(pgUrl).port || 5432);
-  if (!(await reachable(port))) { t.skip(`no PostgreSQL server reachable on 127.0.0.1:${port}`); return; }
+  let url = process.env.CDR_PG_URL;
+  let stop: (() => Promise<void>) | undefined;
+  if (url) {
+    const port = Number(new URL(url).port || 5432);
+    if (!(await reachable(port))) { t.skip(`CDR_PG_URL set but nothing listens on 127.0.0.1:${port}`); return; }
+  } else {
+    const pg = await privatePostgres();
+    if (typeof pg === 'string') { t.skip(`no PostgreSQL: ${pg}`); return; }
+    url = pg.url; stop = pg.stop;
+  }
   const table = `cdr_test_${process.pid}`;
-  const s = await PgCdrStore.open(pgUrl, table);
-  try { await exercise(s); } finally { await s.dropTable(); await s.close(); }
+  try {
+    const s = await PgCdrStore.open(url, table);
+    try { await exercise(s); } finally { await s.dropTable(); await s.close(); }
+  } finally { await stop?.(); }
 });

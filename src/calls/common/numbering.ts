@@ -21,14 +21,31 @@ export class NumberingPlan {
   private readonly byNumber = new Map<string, PlanEntry>();
   private readonly byLine = new Map<string, PlanEntry>();
 
+  /** The generated plan of the tests and `calls run`: gateways mg1..mgN with lines al/1..al/L. */
   constructor(gateways: number, linesPerGateway: number) {
     for (let g = 1; g <= gateways; g++) {
-      for (let l = 1; l <= linesPerGateway; l++) {
-        const e = { mgId: gatewayName(g), termId: lineTermination(l), number: numberOf(g, l) };
-        this.byNumber.set(e.number, e);
-        this.byLine.set(`${e.mgId}|${e.termId}`, e);
-      }
+      for (let l = 1; l <= linesPerGateway; l++) this.put({ mgId: gatewayName(g), termId: lineTermination(l), number: numberOf(g, l) });
     }
+  }
+
+  /**
+   * An explicit plan (the `numberingPlan` list of a controller's configuration): each
+   * number names a gateway by its mId and a line termination. Numbers must all have
+   * DIGIT_MAP's length; duplicates are refused.
+   */
+  static fromEntries(entries: readonly PlanEntry[]): NumberingPlan {
+    const p = new NumberingPlan(0, 0);
+    for (const e of entries) {
+      if (e.number.length !== NUMBER_DIGITS || !/^[0-9]+$/.test(e.number)) throw new RangeError(`number ${e.number} must be ${NUMBER_DIGITS} digits`);
+      if (p.byNumber.has(e.number) || p.byLine.has(`${e.mgId}|${e.termId}`)) throw new RangeError(`duplicate plan entry ${e.number}`);
+      p.put(e);
+    }
+    return p;
+  }
+
+  private put(e: PlanEntry): void {
+    this.byNumber.set(e.number, e);
+    this.byLine.set(`${e.mgId}|${e.termId}`, e);
   }
 
   private readonly gateways = new Map<string, string[]>();

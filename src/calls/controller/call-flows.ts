@@ -80,8 +80,8 @@ export class CallFlows {
     this.c.lineCall.set(num, id);
     this.c.lineCall.set(callee.number, id);
     const [a, b] = call.parties as [Party, Party];
-    this.ringParty(call, a, b, SG_RINGBACK, nowUs, (ok, t) => {
-      if (!ok) { this.release(call, 'gateway-lost', undefined, t); return; }
+    this.ringParty(call, a, b, SG_RINGBACK, nowUs, (ok, t, timedOut) => {
+      if (!ok) { this.failed(call, timedOut, t); return; }
       call.noAnswerAtUs = t + this.c.cfg.noAnswerUs;
       this.done(call, t);
     });
@@ -92,7 +92,7 @@ export class CallFlows {
    * context (created with a's context when a has none yet), b's line and RTP in a
    * new context, then a's RTP pointed at b's (three steps, SDP exchange).
    */
-  private ringParty(call: Call, a: Party, b: Party, aSignals: typeof SG_RINGBACK, nowUs: number, k: (ok: boolean, nowUs: number) => void): void {
+  private ringParty(call: Call, a: Party, b: Party, aSignals: typeof SG_RINGBACK, nowUs: number, k: (ok: boolean, nowUs: number, timedOut: string | undefined) => void): void {
     const rec = (): ReturnType<typeof recordMedia> => recordMedia(recordOf(call));
     const step1: ActionRequest = a.ctx === undefined
       ? action('$', add(a.termId, { signals: aSignals, events: EV_TALK, media: rec() }), add('rtp/$', { media: media({ mode: 'sendReceive' }) }))
@@ -100,16 +100,16 @@ export class CallFlows {
     const rtpIndex = a.ctx === undefined ? 1 : 0;
     this.c.send(a.mgId, [step1], nowUs, (r1, t1) => {
       const ra = addedRtp(r1, rtpIndex);
-      if (!ra) { k(false, t1); return; }
+      if (!ra) { k(false, t1, r1 ? undefined : a.mgId); return; }
       a.ctx = ra.ctx;
       const edge: Edge = { a: a.num, b: b.num, aRtp: ra.end, bRtp: undefined };
       call.edges.push(edge);
       this.c.send(b.mgId, [action('$', add(b.termId, { signals: SG_RING, events: EV_IDLE, media: rec() }), add('rtp/$', { media: media({ mode: 'sendReceive', remote: ra.end.sdp }) }))], t1, (r2, t2) => {
         const rb = addedRtp(r2, 1);
-        if (!rb) { k(false, t2); return; }
+        if (!rb) { k(false, t2, r2 ? undefined : b.mgId); return; }
         b.ctx = rb.ctx;
         edge.bRtp = rb.end;
-        this.c.send(a.mgId, [action(a.ctx!, modify(ra.end.termId, { media: media({ remote: rb.end.sdp }) }))], t2, (r3, t3) => k(okReply(r3), t3));
+        this.c.send(a.mgId, [action(a.ctx!, modify(ra.end.termId, { media: media({ remote: rb.end.sdp }) }))], t2, (r3, t3) => k(okReply(r3), t3, r3 ? undefined : a.mgId));
       });
     });
   }
@@ -168,9 +168,31 @@ export class CallFlows {
     call.busy = true;
     this.c.batch(b, nowUs, (replies, t) => {
       if (call.ended) return;
-      if ([...replies.values()].every(okReply)) k(t);
-      else this.release(call, 'gateway-lost', undefined, t);
+      if ([...replies.values()].every(okReply)) { k(t); return; }
+      this.failed(call, [...replies].find(([, r]) => r === undefined)?.[0], t);
     });
+  }
+
+  /**
+   * A step failed. An error reply means the gateway refused: release now. No reply at
+   * all means we cannot tell a dead gateway from being cut off ourselves — then the call
+   * stalls (events wait) until the controller knows: the gateway answers again (release,
+   * billing is ours), it was taken over by another controller (drop, unbilled), or it
+   * stays silent past gatewayLostUs (controller.ts decides).
+   */
+  private failed(call: Call, timedOutOn: string | undefined, nowUs: number): void {
+    if (timedOutOn === undefined || !this.c.gateways.has(timedOutOn)) {
+      if (timedOutOn !== undefined && !this.c.gateways.has(timedOutOn) && !call.ended) { this.c.dropCall(call); return; }
+      this.release(call, 'gateway-lost', undefined, nowUs);
+      return;
+    }
+    call.busy = true;
+    call.stalledOn = timedOutOn;
+  }
+
+  /** A gateway answered again: stalled calls on it can be ended by us, with their CDR. */
+  onGatewayAnswered(mgId: string, nowUs: number): void {
+    for (const call of [...this.c.calls.values()]) if (call.stalledOn === mgId && !call.ended) this.release(call, 'gateway-lost', undefined, nowUs);
   }
 
   /** Adds `Modify(line){record}` for every party (except those in `skip`) to the batch. */
@@ -236,9 +258,9 @@ export class CallFlows {
     call.phase = 'consult-ringing'; call.seq++;
     this.c.lineCall.set(c.num, call.id);
     call.busy = true;
-    this.ringParty(call, me, c, SG_RINGBACK, nowUs, (ok, t) => {
+    this.ringParty(call, me, c, SG_RINGBACK, nowUs, (ok, t, timedOut) => {
       if (call.ended) return;
-      if (!ok) { this.release(call, 'gateway-lost', undefined, t); return; }
+      if (!ok) { this.failed(call, timedOut, t); return; }
       call.noAnswerAtUs = t + this.c.cfg.noAnswerUs;
       const b: Batch = new Map();
       this.pushRecords(call, b);

@@ -43,6 +43,8 @@ export interface Call {
   busy: boolean;
   queue: { num: string; event: string; params: Record<string, string> }[];
   noAnswerAtUs: number | undefined;
+  /** A step got no answer from this gateway: the call waits for the controller to learn why. */
+  stalledOn?: string;
   /** Set when the call was rebuilt after a failover. */
   preservedAtUs?: number;
   ended: boolean;

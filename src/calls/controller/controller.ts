@@ -29,6 +29,8 @@ export interface ControllerConfig {
   readonly callIdPrefix: string;
   readonly link?: Partial<Omit<LinkConfig, 'codec' | 'mId'>>;
   readonly queueMax?: number;
+  /** Silence after which a gateway is considered dead and its calls' other halves released (default 10 s). */
+  readonly gatewayLostUs?: number;
 }
 
 export type GatewayStatus = 'rebuilding' | 'active';
@@ -43,6 +45,8 @@ export interface GatewayEntry {
   keepaliveInFlight: boolean;
   nextKeepaliveUs: number;
   queued: { termId: string; event: string; params: Record<string, string> }[];
+  /** First unanswered keepalive of the current silence. */
+  silentSinceUs?: number;
 }
 
 export type ControllerEvent =
@@ -204,7 +208,7 @@ export class CallController {
     }
     const num = this.cfg.plan.numberAt(mgId, termId);
     if (!num) return;
-    if (this.rebuild.holdsLine(num)) { this.rebuild.queueEvent(num, event, params); return; }
+    if (this.rebuild.holdsLine(num)) { this.rebuild.queueEvent(num, event, params, nowUs); return; }
     const callId = this.lineCall.get(num);
     const call = callId ? this.calls.get(callId) : undefined;
     if (call) { this.flows.onCallEvent(call, num, event, params, nowUs); return; }
@@ -230,7 +234,12 @@ export class CallController {
       this.send(gw.mgId, [action('-', auditValue('ROOT'))], nowUs, (r, t) => {
         gw.keepaliveInFlight = false;
         gw.nextKeepaliveUs = t + this.cfg.keepaliveUs;
-        if (!r && this.gateways.get(gw.mgId) === gw) this.gatewayTimedOut(gw, t);
+        if (this.gateways.get(gw.mgId) !== gw) return;
+        if (r) { gw.silentSinceUs = undefined; this.flows.onGatewayAnswered(gw.mgId, t); return; }
+        // One lost keepalive is not a dead gateway (it may be slow, or re-registering with
+        // us); only silence longer than gatewayLostUs is.
+        gw.silentSinceUs ??= t;
+        if (t - gw.silentSinceUs >= (this.cfg.gatewayLostUs ?? 10_000_000)) this.gatewayTimedOut(gw, t);
       });
     }
     this.flows.onTimer(nowUs);

@@ -11,6 +11,7 @@ import { edgeBetween, recordOf } from './call-model.js';
 import { RECORD_PROPERTY, STABLE_PHASES, parseRecord } from '../record/call-record.js';
 import type { CallRecord } from '../record/call-record.js';
 import { sdpAddress } from '../gateway/rtp-termination.js';
+import { Pkg } from '../common/packages.js';
 import { EV_ANY_HOOK, EV_DIAL, EV_IDLE, EV_TALK, SG_NONE, recordMedia } from './descriptors.js';
 import type { ActionRequest } from '../h248/model.js';
 
@@ -30,9 +31,14 @@ interface PendingCall {
   fragments: Fragment[];
   firstUs: number;
   queue: { num: string; event: string; params: Record<string, string> }[];
+  /** A party hung up while the call waited; past forceAtUs the call is ended. */
+  hungUp?: string;
+  forceAtUs?: number;
 }
 
 const PENDING_QUEUE_MAX = 32;
+/** How long a hang-up waits for a half-reported call to merge before it ends the call. */
+const HANGUP_GRACE_US = 1_000_000;
 
 /** Parses an audit reply of ContextID=* into one fragment per context. */
 export function fragmentsOf(mgId: string, reply: TransactionReply, numberAt: (mgId: string, termId: string) => string | undefined): Fragment[] {
@@ -71,9 +77,25 @@ export class Rebuilder {
 
   holdsLine(num: string): boolean { return this.lineHeld.has(num); }
 
-  queueEvent(num: string, event: string, params: Record<string, string>): void {
-    const p = this.pending.get(this.lineHeld.get(num)!);
-    if (p && p.queue.length < PENDING_QUEUE_MAX) p.queue.push({ num, event, params });
+  queueEvent(num: string, event: string, params: Record<string, string>, nowUs: number): void {
+    const callId = this.lineHeld.get(num)!;
+    const p = this.pending.get(callId);
+    if (!p) return;
+    if (event === Pkg.onHook && p.hungUp === undefined) {
+      // A party hung up while the call still waits for its other gateway. Within a short
+      // grace the merge usually completes and the hang-up is replayed on the rebuilt call;
+      // past it the user's decision wins: the call ends with what we have (onTimer).
+      p.hungUp = num;
+      p.forceAtUs = Math.max(nowUs, p.firstUs + HANGUP_GRACE_US);
+    }
+    if (p.queue.length < PENDING_QUEUE_MAX) p.queue.push({ num, event, params });
+    if (p.forceAtUs !== undefined && nowUs >= p.forceAtUs) this.resolveHungUp(callId, p, nowUs);
+  }
+
+  private resolveHungUp(callId: string, p: PendingCall, nowUs: number): void {
+    this.pending.delete(callId);
+    for (const f of p.fragments) if (f.num && this.lineHeld.get(f.num) === callId) this.lineHeld.delete(f.num);
+    this.merge(p, false, nowUs, p.hungUp);
   }
 
   forgetGateway(_mgId: string): void { /* pending calls resolve by timer */ }
@@ -143,15 +165,22 @@ export class Rebuilder {
     }
   }
 
-  onTimer(nowUs: number): void { if (this.pending.size > 0) this.tryMerge(nowUs, true); }
+  onTimer(nowUs: number): void {
+    if (this.pending.size === 0) return;
+    for (const [id, p] of [...this.pending]) if (p.forceAtUs !== undefined && nowUs >= p.forceAtUs) this.resolveHungUp(id, p, nowUs);
+    this.tryMerge(nowUs, true);
+  }
 
   deadline(): number | undefined {
     let d: number | undefined;
-    for (const p of this.pending.values()) { const x = p.firstUs + this.c.cfg.rebuildWaitUs; if (d === undefined || x < d) d = x; }
+    for (const p of this.pending.values()) {
+      const x = Math.min(p.firstUs + this.c.cfg.rebuildWaitUs, p.forceAtUs ?? Infinity);
+      if (d === undefined || x < d) d = x;
+    }
     return d;
   }
 
-  private merge(p: PendingCall, complete: boolean, nowUs: number): void {
+  private merge(p: PendingCall, complete: boolean, nowUs: number, hungUp?: string): void {
     const r = p.record;
     const byNum = new Map<string, Fragment>();
     const extras: Fragment[] = [];
@@ -215,7 +244,8 @@ export class Rebuilder {
     if (!keep) {
       this.stats.released++;
       this.c.batch(acts, nowUs, () => {});
-      this.c.flows.release(call, complete ? 'failover-unstable' : 'gateway-lost', undefined, nowUs);
+      const stable = STABLE_PHASES.has(r.phase);
+      this.c.flows.release(call, hungUp !== undefined ? (stable ? 'normal' : r.answerUs === null ? 'caller-abandoned' : 'normal') : complete ? 'failover-unstable' : 'gateway-lost', hungUp, nowUs);
       return;
     }
     // Normalise: stray RTP terminations go, modes follow the phase, tones stop, records are re-pushed.

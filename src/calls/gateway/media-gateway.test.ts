@@ -1,3 +1,5 @@
+// Media gateway traces: registration, refusal of other controllers, audit, the
+// failover walk and digit collection. Whole call flows are tested in sim/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MediaGateway } from './media-gateway.js';

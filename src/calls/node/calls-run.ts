@@ -38,6 +38,8 @@ export interface CallsRunReport {
   readonly crashAtS: number | null;
   readonly stableAtCrash: number;
   readonly preserved: number;
+  /** Calls the alternate rebuilt from records + audits (a gateway already with it needs no rebuild). */
+  readonly rebuiltByAlternate: number;
   readonly lostStableCalls: string[];
   readonly releasedAtFailover: number;
   readonly failoverDetectionMs: number | null;
@@ -104,7 +106,7 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
     const mix = planCallMix(rng, o.gateways, lines, o.calls, durationUs);
     const ctlCfg = (id: string): ControllerChildConfig => ({
       id, gateways: o.gateways, lines, cdr: cdrSpec, keepaliveUs: Math.round((o.controllerTimeoutMs * 1000) / 3),
-      noAnswerUs: 4_000_000, rebuildWaitUs: 5_000_000, pcap: !!pcap,
+      noAnswerUs: 4_000_000, rebuildWaitUs: 30_000_000, pcap: !!pcap,
     });
     const ctls: Child[] = [];
     for (const [i, id] of ['mgc-a', 'mgc-b'].entries()) {
@@ -149,24 +151,41 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
     await sleepUntil(t0 + durationUs);
     for (const t of timers) clearTimeout(t);
     for (const c of gws) if (c.proc.connected) c.proc.send({ t: 'all-on-hook' } satisfies ToChild);
-    await sleep(3_000);
-    const gst = (await Promise.all(gws.map(query))).map((m) => (m && m.t === 'status' ? m.gw : undefined)).filter((x): x is GatewayStatus => !!x);
+    // Let the last releases finish: until no context and no tracked call is left (at least
+    // 3 s, at most 20 s — a loaded machine can be slow to drain).
     const live = ctls.filter((c) => c.proc.exitCode === null && c.proc.signalCode === null);
-    const cst = (await Promise.all(live.map(query))).map((m) => (m && m.t === 'status' ? m.ctl : undefined)).filter((x): x is ControllerStatus => !!x);
+    let gst: GatewayStatus[] = [];
+    let cst: ControllerStatus[] = [];
+    const settleEnd = Date.now() + 20_000;
+    await sleep(3_000);
+    for (;;) {
+      gst = (await Promise.all(gws.map(query))).map((m) => (m && m.t === 'status' ? m.gw : undefined)).filter((x): x is GatewayStatus => !!x);
+      cst = (await Promise.all(live.map(query))).map((m) => (m && m.t === 'status' ? m.ctl : undefined)).filter((x): x is ControllerStatus => !!x);
+      const busy = gst.some((g) => g.contexts > 0) || cst.some((c) => c.calls > 0);
+      if (!busy || Date.now() > settleEnd) break;
+      await sleep(500);
+    }
 
     // The report.
     const alt = 1;
     const preservedIds = new Set(ctlEvents.filter((x) => x.ctl === alt && x.e.type === 'call-preserved').map((x) => (x.e as { callId: string }).callId));
-    const lost = stableAtCrash.filter((id) => !preservedIds.has(id));
+    const store = o.cdr && /^postgres/.test(o.cdr) ? await openCdrStore(o.cdr) : new SqliteCdrStore(cdrSpec);
+    const rows = await store.all();
+    await store.close();
+    const reasonOf = new Map(rows.map((r) => [r.callId, r.releaseReason]));
+    // A stable call is lost if it was not carried on: its one CDR says it was released by a
+    // failure (or there is none). Calls the alternate already controlled count as kept too.
+    // Calls the primary had already ended (and billed) before it died only looked stable
+    // because their subtract had not reached a gateway yet: they were not at risk.
+    const endedBefore = new Set(rows.filter((r) => r.writtenBy === 'mgc-a' && killAtUs !== undefined && r.endUs <= killAtUs).map((r) => r.callId));
+    stableAtCrash = stableAtCrash.filter((id) => !endedBefore.has(id));
+    const lost = stableAtCrash.filter((id) => { const why = reasonOf.get(id); return why === undefined || why === 'failover-unstable' || why === 'gateway-lost'; });
     const lostAt = gwEvents.filter((x) => x.e.type === 'controller-lost').map((x) => x.e.atUs);
     const preservedAt = ctlEvents.filter((x) => x.ctl === alt && x.e.type === 'call-preserved').map((x) => x.e.atUs);
     const feats: Record<string, number> = {};
     for (const x of ctlEvents) if (x.ctl === alt && x.e.type === 'feature' && preservedIds.has(x.e.callId)) feats[x.e.feature] = (feats[x.e.feature] ?? 0) + 1;
     const hangups = ctlEvents.filter((x) => x.ctl === alt && x.e.type === 'call-released' && preservedIds.has(x.e.callId) && x.e.reason === 'normal').length;
     const seen = new Set<string>([...stableAtCrash, ...ctlEvents.flatMap((x) => ('callId' in x.e ? [x.e.callId] : []))]);
-    const store = o.cdr && /^postgres/.test(o.cdr) ? await openCdrStore(o.cdr) : new SqliteCdrStore(cdrSpec);
-    const rows = await store.all();
-    await store.close();
     const billed = new Set(rows.map((r) => r.callId));
     const mixCount: Record<string, number> = {};
     for (const c of mix.calls) mixCount[c.kind] = (mixCount[c.kind] ?? 0) + 1;
@@ -177,7 +196,7 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
     const ms = (us: number): number => Math.round(us / 100) / 10;
     return {
       seed: o.seed, gateways: o.gateways, linesPerGateway: lines, callsPlaced: mix.calls.length, mix: mixCount,
-      crashAtS: o.crashPrimaryAtS ?? null, stableAtCrash: stableAtCrash.length, preserved: preservedIds.size, lostStableCalls: lost,
+      crashAtS: o.crashPrimaryAtS ?? null, stableAtCrash: stableAtCrash.length, preserved: stableAtCrash.length - lost.length, rebuiltByAlternate: preservedIds.size, lostStableCalls: lost,
       releasedAtFailover: ctlEvents.filter((x) => x.ctl === alt && x.e.type === 'call-released' && x.e.reason === 'failover-unstable').length,
       failoverDetectionMs: killAtUs !== undefined && lostAt.length ? ms(Math.max(...lostAt) - killAtUs) : null,
       allControllableMs: killAtUs !== undefined && preservedAt.length ? ms(Math.max(...preservedAt) - killAtUs) : null,

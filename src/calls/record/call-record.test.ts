@@ -1,3 +1,5 @@
+// The call-state record's text form: print/parse identity and garbage rejection.
+// How records are used in a failover is tested in sim/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

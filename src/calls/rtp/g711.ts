@@ -64,3 +64,16 @@ export function toneFrame(law: G711Law, samples: number, startSample: number, fr
   }
   return out;
 }
+
+/** 440 Hz repeats every 8000 samples = 50 frames of 160: the sender reuses these. */
+const TONE_CACHE = new Map<string, Uint8Array[]>();
+
+/** The `index`-th 20 ms frame of the cached test tone (index modulo one second). */
+export function cachedToneFrame(law: G711Law, index: number): Uint8Array {
+  let frames = TONE_CACHE.get(law);
+  if (!frames) {
+    frames = Array.from({ length: 50 }, (_, i) => toneFrame(law, 160, i * 160));
+    TONE_CACHE.set(law, frames);
+  }
+  return frames[index % 50]!;
+}

@@ -1,3 +1,5 @@
+// RTP codec, G.711 companding, sender sequencing and receiver statistics tests.
+// Property tests print their seed; media over sockets is tested in node/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';

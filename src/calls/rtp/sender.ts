@@ -3,7 +3,7 @@
 // the current time and sends the bytes; sockets and timers are not here.
 import type { Rng } from '../../util/rng.js';
 import { emitRtp } from './packet.js';
-import { G711_PAYLOAD_TYPE, toneFrame } from './g711.js';
+import { G711_PAYLOAD_TYPE, cachedToneFrame } from './g711.js';
 import type { G711Law } from './g711.js';
 
 export const G711_SAMPLE_RATE_HZ = 8000;
@@ -86,7 +86,7 @@ export class RtpSender {
       timestamp: this.ts,
       ssrc: this.ssrc,
       csrcs: [],
-      payload: toneFrame(this.law, SAMPLES_PER_PACKET, this.samplesSent),
+      payload: cachedToneFrame(this.law, Math.floor(this.samplesSent / SAMPLES_PER_PACKET)),
     });
     this.first = false;
     this.seq = (this.seq + 1) & 0xffff;

@@ -1,3 +1,5 @@
+// Transaction link: retransmission/backoff/timeout and the duplicate-request reply cache.
+// Message syntax belongs to the h248 codec tests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TransactionLink, defaultLinkConfig } from './transaction-link.js';

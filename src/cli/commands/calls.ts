@@ -19,7 +19,7 @@ function print(r: CallsRunReport, log: (s: string) => void): void {
   const f = Object.entries(r.featuresAfterFailover).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
   log(`calls placed            ${r.callsPlaced}  (${Object.entries(r.mix).map(([k, v]) => `${k} ${v}`).join(', ')})`);
   log(`stable at crash         ${r.stableAtCrash}`);
-  log(`preserved               ${r.preserved}`);
+  log(`preserved               ${r.preserved}  (${r.rebuiltByAlternate} rebuilt by the alternate from records + audits)`);
   log(`lost stable calls       ${r.lostStableCalls.length}${r.lostStableCalls.length ? `  ${r.lostStableCalls.join(' ')}` : ''}`);
   log(`released at failover    ${r.releasedAtFailover}  (ringing / half set up, with CDR)`);
   log(`failover detection      ${r.failoverDetectionMs ?? '-'} ms`);

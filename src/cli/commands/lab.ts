@@ -83,12 +83,15 @@ export const labCommand: CommandModule = (program, setExit) => {
     .description('internal: a lab process inside a namespace')
     .argument('<config>', 'JSON RoleConfig')
     .action(async (config: string) => {
+      let code: number;
       try {
-        setExit(await runRole(JSON.parse(config) as RoleConfig));
+        code = await runRole(JSON.parse(config) as RoleConfig);
       } catch (e) {
         console.error(`unbroken lab run-role: ${(e as Error).message}`);
-        setExit(1);
+        code = 1;
       }
+      // A blocking TAP read may still be parked in the thread pool: end the process here.
+      process.exit(code);
     });
 };
 

@@ -43,8 +43,15 @@ export interface SpliceScenarioOptions {
   splicer?: Partial<SplicerConfig>;
   capture?: boolean;
   limitUs?: number;
+  /** Called once the topology is built, before running (to schedule faults, crashes). */
+  onStart?: (sim: Simulator) => void;
   /** Run an active/standby splicer pair (replication) instead of one splicer. */
-  pair?: { crashActiveAtUs?: number; heartbeatUs?: number; deadAfterUs?: number; controlFaults?: FaultSpec[] };
+  pair?: {
+    crashActiveAtUs?: number;
+    /** Crash the active box `delayUs` after its `count`-th splice (a crash while every download is spliced). */
+    crashAfterSplices?: { count: number; delayUs: number };
+    heartbeatUs?: number; deadAfterUs?: number; controlFaults?: FaultSpec[];
+  };
 }
 
 export interface SpliceScenarioResult {
@@ -60,8 +67,12 @@ export interface SpliceScenarioResult {
   /** With `pair`: both boxes (a starts active) and their events. */
   nodes: { a: CraftNode; b: CraftNode } | undefined;
   nodeEvents: CraftNodeEvent[];
-  /** RST segments the client received. */
+  /** RST segments a client connection received before its response was complete. */
   clientRsts: number;
+  /** When the active splicer was crashed (pair runs). */
+  crashUs: number | undefined;
+  /** Longest time without a data-carrying frame at the client after the crash, µs. */
+  pauseUs: number | undefined;
 }
 
 const LAN: LinkConfig = { latencyUs: 100, bandwidthBps: 1_000_000_000, queueFrames: 1024, mtuBytes: 1500 };
@@ -83,10 +94,16 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
   sim.addNode('switch', new LearningSwitch({ ports: base + o.backends }));
   sim.addNode('client', new Host<TcpConnection>({ name: 'client', mac: '02:00:00:07:00:01', ip: CLIENT_IP, prefixLen: 24, rng: sim.forkRng(), tcpFactory: factory(clientTcp) }));
   const splices: SpliceState[] = [];
+  let crashUs: number | undefined;
   let splicer: Splicer | undefined;
   const splicerCfg = {
     serviceIp: SERVICE_IP, serviceMac: SERVICE_MAC, servicePort: 80, routes: o.routes ?? defaultRoutes(o.backends), ...o.splicer,
-    onSplice: (sp: Readonly<SpliceState>) => { splices.push(structuredClone(sp) as SpliceState); o.splicer?.onSplice?.(sp); },
+    onSplice: (sp: Readonly<SpliceState>) => {
+      splices.push(structuredClone(sp) as SpliceState);
+      o.splicer?.onSplice?.(sp);
+      const c = o.pair?.crashAfterSplices;
+      if (c !== undefined && splices.length === c.count) sim.at(sim.nowUs + c.delayUs, () => { crashUs = sim.nowUs; sim.crash('splicer-a'); });
+    },
   };
   let nodes: { a: CraftNode; b: CraftNode } | undefined;
   const nodeEvents: CraftNodeEvent[] = [];
@@ -113,7 +130,7 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
     sim.link(['splicer-a', 0], ['switch', 1], link);
     sim.link(['splicer-b', 0], ['switch', 2], link);
     for (const f of pair.controlFaults ?? []) sim.addFault({ node: 'splicer-b', ifIndex: 0 }, f);
-    if (pair.crashActiveAtUs !== undefined) sim.crashAt(pair.crashActiveAtUs, 'splicer-a');
+    if (pair.crashActiveAtUs !== undefined) sim.at(pair.crashActiveAtUs, () => { crashUs = sim.nowUs; sim.crash('splicer-a'); });
   }
   sim.link(['client', 0], ['switch', 0], link);
   for (let i = 0; i < o.backends; i++) {
@@ -128,7 +145,18 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
   const backendWire = new WireChecker();
   sim.tapPort('client', 0, clientWire, 'both');
   let clientRsts = 0;
-  sim.tapPort('client', 0, { record: (_t, f) => { if (f.length > 47 && f[12] === 8 && f[13] === 0 && f[23] === 6 && (f[14 + ((f[14]! & 15) * 4) + 13]! & 4) !== 0) clientRsts++; } }, 'rx');
+  const clientDataUs: number[] = [];
+  sim.tapPort('client', 0, { record: (t, f) => { if (f.length > 14 + 40 + 12) clientDataUs.push(t); } }, 'rx');
+  // RSTs that reach a client connection before its response is complete (one after it has
+  // everything, e.g. a peer answering a duplicate last ACK after its own close, breaks nothing).
+  sim.tapPort('client', 0, { record: (_t, f) => {
+    if (!(f.length > 47 && f[12] === 8 && f[13] === 0 && f[23] === 6)) return;
+    const t = 14 + ((f[14]! & 15) * 4);
+    if ((f[t + 13]! & 4) === 0) return;
+    const port = (f[t + 2]! << 8) | f[t + 3]!;
+    const r = results.find((x) => x.connId?.startsWith(`${CLIENT_IP}:${port}>`));
+    if (r === undefined || !r.complete) clientRsts++;
+  } }, 'rx');
   for (let i = 0; i < o.backends; i++) sim.tapPort(`b${i}`, 0, backendWire, 'both');
   const clientPcap = o.capture ? sim.capturePort('client', 0) : undefined;
   const backendPcap = o.capture && o.backends > 0 ? sim.capturePort('b0', 0) : undefined;
@@ -140,7 +168,15 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
     results.push(r);
     sim.at(d.startUs, () => { client.connect(SERVICE_IP, 80, downloadClient(d.request, r, d.bodyOffset ?? 0), sim.nowUs); });
   }
+  o.onStart?.(sim);
   const lastStart = Math.max(0, ...o.downloads.map((d) => d.startUs));
   const finished = sim.runWhile(() => sim.nowUs <= lastStart || results.some((r) => r.close === undefined), o.limitUs ?? 120_000_000);
-  return { sim, splicer: splicer!, results, splices, clientWire, backendWire, clientPcap, backendPcap, finished, nodes, nodeEvents, clientRsts };
+  let pauseUs: number | undefined;
+  if (crashUs !== undefined) {
+    // The longest silence that ends after the crash (the frames already in flight arrive first).
+    for (let i = 1; i < clientDataUs.length; i++) {
+      if (clientDataUs[i]! > crashUs) pauseUs = Math.max(pauseUs ?? 0, clientDataUs[i]! - clientDataUs[i - 1]!);
+    }
+  }
+  return { sim, splicer: splicer!, results, splices, clientWire, backendWire, clientPcap, backendPcap, finished, nodes, nodeEvents, clientRsts, crashUs, pauseUs };
 }

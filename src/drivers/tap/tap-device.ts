@@ -37,6 +37,16 @@ interface Libc {
   write(fd: number, buf: Uint8Array, n: number): number;
 }
 
+/**
+ * How frames are read; neither blocks the event loop. 'worker' (default): a worker
+ * thread polls the nonblocking fd, reads every queued frame and transfers the batch.
+ * 'async-poll': poll() runs as a koffi async call (its own thread, 100 ms cap) and the
+ * event loop then reads every queued frame itself (nonblocking), saving the transfer.
+ * (A blocking read on libuv's thread pool was tried and dropped: a read parked in the
+ * kernel keeps process.exit() waiting for that thread.)
+ */
+export type TapReader = 'worker' | 'async-poll';
+
 let libc: Libc | undefined;
 function loadLibc(): Libc {
   if (libc === undefined) {
@@ -115,8 +125,9 @@ export class TapDevice {
    * Starts the reader thread; `onFrames` gets each batch (frames are views into one
    * buffer, valid until the callback returns unless copied). `onError` gets a fatal read error.
    */
-  startReading(onFrames: (frames: Uint8Array[]) => void, onError: (e: TapError) => void): void {
-    if (this.worker !== undefined || this.closed) return;
+  startReading(onFrames: (frames: Uint8Array[]) => void, onError: (e: TapError) => void, reader: TapReader = 'worker'): void {
+    if (this.worker !== undefined || this.reading || this.closed) return;
+    if (reader === 'async-poll') { this.readWithAsyncPoll(onFrames, onError); return; }
     const koffiPath = createRequire(import.meta.url).resolve('koffi');
     const w = new Worker(READER_SOURCE, {
       eval: true,
@@ -136,6 +147,54 @@ export class TapDevice {
     });
     w.on('error', (e) => onError(new TapError('TAP_IO', `TAP reader thread: ${e.message}`)));
     this.worker = w;
+  }
+
+  private reading = false;
+
+  private readWithAsyncPoll(onFrames: (frames: Uint8Array[]) => void, onError: (e: TapError) => void): void {
+    const lib = koffi.load('libc.so.6');
+    const poll = lib.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
+    const readFn = lib.func('long read(int fd, _Out_ void *buf, unsigned long n)') as (fd: number, buf: Uint8Array, n: number) => number;
+    const EAGAIN = (koffi.os.errno as Record<string, number>).EAGAIN;
+    this.reading = true;
+    const pfd = new Uint8Array(8);
+    const dv = new DataView(pfd.buffer);
+    dv.setInt32(0, this.fd, true);
+    dv.setInt16(4, 1, true); // POLLIN
+    const drain = (): boolean => {
+      // Everything queued now, read on the event loop (nonblocking), handed over as one batch.
+      const buf = new Uint8Array(BATCH_BYTES);
+      const frames: Uint8Array[] = [];
+      let off = 0;
+      while (off + TAP_FRAME_MAX_BYTES <= BATCH_BYTES) {
+        const n = readFn(this.fd, buf.subarray(off), TAP_FRAME_MAX_BYTES);
+        if (n <= 0) {
+          const e = koffi.errno();
+          if (n < 0 && e !== EAGAIN) { onError(new TapError('TAP_IO', `reading TAP '${this.name}': errno ${e}`)); return false; }
+          break;
+        }
+        frames.push(buf.subarray(off, off + n));
+        off += n;
+      }
+      if (frames.length > 0) {
+        this.counters.batchesIn++;
+        this.counters.framesIn += frames.length;
+        onFrames(frames);
+      }
+      return true;
+    };
+    const arm = (): void => {
+      if (this.closed) return;
+      // poll() runs on koffi's async thread with a 100 ms cap, so nothing is ever parked
+      // in a blocking read when the process wants to exit.
+      (poll as unknown as { async: (...a: unknown[]) => void }).async(pfd, 1, 100, (err: unknown, r: number) => {
+        if (this.closed) return;
+        if (err) { onError(new TapError('TAP_IO', `poll on TAP '${this.name}': ${String(err)}`)); return; }
+        if (r > 0 && !drain()) return;
+        arm();
+      });
+    };
+    arm();
   }
 
   /** Stops the reader (within its 100 ms poll timeout) and closes the fd. */

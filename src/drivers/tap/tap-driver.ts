@@ -2,7 +2,7 @@
 // in → handleFrame, then drain pollTransmit to the device; one timer for pollDeadline;
 // the clock is process.hrtime in integer microseconds. Interface index 0 is the TAP.
 import type { FrameEndpoint } from '../../stack/endpoint.js';
-import type { TapDevice, TapError } from './tap-device.js';
+import type { TapDevice, TapError, TapReader } from './tap-device.js';
 
 export interface TapDriverCounters { framesIn: number; framesOut: number; dropsWrite: number; timeouts: number; wrongIfIndex: number }
 
@@ -17,13 +17,14 @@ export class TapDriver {
     private readonly tap: TapDevice,
     private readonly endpoint: FrameEndpoint,
     private readonly onFatal: (e: TapError) => void = (e) => { throw e; },
+    private readonly reader: TapReader = 'worker',
   ) {}
 
   /** Microseconds since the driver was made (monotonic). */
   nowUs(): number { return Number((process.hrtime.bigint() - this.originNs) / 1000n); }
 
   start(): void {
-    this.tap.startReading((frames) => this.onFrames(frames), (e) => { void this.stop(); this.onFatal(e); });
+    this.tap.startReading((frames) => this.onFrames(frames), (e) => { void this.stop(); this.onFatal(e); }, this.reader);
     this.schedule();
   }
 

@@ -1,0 +1,161 @@
+// The serving box's side of a backup joining (DESIGN §ST-TCP 8): records of every live
+// connection and its application, their chunked transfer, and the catch-up check that
+// decides when the pair is in sync. What "in sync" then changes (lease, ACK gating) and
+// the backup's side are node.ts's; the encoding and chunking are snapshot-transfer.ts's.
+import type { StreamApp } from '../stack/app.js';
+import type { HostStreamConnection } from '../stack/tcp-demux.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
+import { seqAdd, seqGe } from '../tcp/seq.js';
+import type { ControlMessage } from './control.js';
+import type { RetentionBuffer } from './retention.js';
+import { appSnapshot } from './app-state.js';
+import { encodeRecords, SnapshotSender, type ConnRecord } from './snapshot-transfer.js';
+
+/** Per connection on the primary: what the application read, kept until the backup acknowledges it. */
+export interface RetentionEntry {
+  buf: RetentionBuffer;
+  conn: HostStreamConnection;
+  paused: boolean;
+  lastAckUs: number;
+  /** Next client byte the application has not read. */
+  readSeq: number;
+  /** The application has read the client's FIN (at readSeq). */
+  ended: boolean;
+  app: StreamApp | undefined;
+  /** Output bytes the application will write that the client already acknowledged (a taken-over replica behind). */
+  skipOut: () => number;
+}
+
+/** What a transfer needs from the node. */
+export interface JoinContext {
+  tcpConnections(): Array<{ tuple: FourTuple; connection: TcpConnection }>;
+  readonly retention: ReadonlyMap<string, RetentionEntry>;
+  readonly backupAck: ReadonlyMap<string, number>;
+  /** The service on this port can restore an application from its snapshot. */
+  restorable(port: number): boolean;
+  send(m: ControlMessage, nowUs: number): void;
+  count(name: string, n?: number): void;
+  readonly heartbeatUs: number;
+  readonly missLimit: number;
+}
+
+export class JoinTransfer {
+  private lastHeardUs: number;
+  /** Connections transferred open, for the catch-up check once every chunk is acknowledged. */
+  private readonly openKeys: string[];
+  /** Per connection, the client bytes the backup must hold before the pair is in sync (set when the transfer completes). */
+  private targets: Map<string, number> | undefined;
+
+  private constructor(
+    private readonly ctx: JoinContext,
+    /** The joining backup's incarnation. */
+    readonly epoch: number,
+    private readonly sender: SnapshotSender,
+    readonly connections: number,
+    openKeys: string[],
+    nowUs: number,
+  ) {
+    this.lastHeardUs = nowUs;
+    this.openKeys = openKeys;
+  }
+
+  /**
+   * Snapshots every live connection and its application and starts sending them. The
+   * caller restarts retention at each application's read point first. Throws RangeError
+   * when the snapshot cannot be encoded (too large, or an app state that is not plain data).
+   */
+  static start(ctx: JoinContext, epoch: number, transferId: number, nowUs: number): JoinTransfer {
+    const records: ConnRecord[] = [];
+    const openKeys: string[] = [];
+    for (const e of ctx.tcpConnections()) {
+      const rec = recordOf(ctx, e.tuple, e.connection, nowUs);
+      if (!rec) continue;
+      records.push(rec);
+      if (rec.phase === 'open') openKeys.push(tupleKey(e.tuple));
+    }
+    const chunks = encodeRecords(records);
+    const t = new JoinTransfer(ctx, epoch, new SnapshotSender(transferId, chunks, 2 * ctx.heartbeatUs, nowUs), records.length, openKeys, nowUs);
+    t.pump(nowUs);
+    return t;
+  }
+
+  get chunks(): number { return this.sender.count; }
+  get retransmits(): number { return this.sender.retransmits; }
+  progress(): { chunksAcked: number; chunks: number; connections: number; catchingUp: boolean } {
+    return { chunksAcked: this.sender.ackedChunks(), chunks: this.sender.count, connections: this.connections, catchingUp: this.targets !== undefined };
+  }
+  deadline(): number | undefined { return this.sender.deadline(); }
+
+  /** A heartbeat from the joining backup. */
+  heard(nowUs: number): void { this.lastHeardUs = nowUs; }
+
+  onAck(transferId: number, next: number, nowUs: number): void {
+    if (transferId !== this.sender.transferId) return;
+    this.sender.onAck(next, nowUs);
+    if (this.sender.done() && this.targets === undefined) {
+      // Every record is there. The pair is in sync once the backup also holds every client
+      // byte we have acknowledged meanwhile (from the tap or the retention buffer).
+      this.targets = new Map();
+      const live = new Map(this.ctx.tcpConnections().map((e) => [tupleKey(e.tuple), e.connection]));
+      for (const key of this.openKeys) {
+        const engine = live.get(key);
+        if (engine && this.ctx.retention.has(key)) this.targets.set(key, engine.info().rcvNxt);
+      }
+    }
+  }
+
+  /** Sends what is due; 'synced' when the backup holds everything, 'abandoned' when it went silent. */
+  tick(nowUs: number): 'synced' | 'abandoned' | undefined {
+    if (nowUs - this.lastHeardUs >= this.ctx.missLimit * this.ctx.heartbeatUs) return 'abandoned';
+    this.pump(nowUs);
+    if (this.targets === undefined) return undefined;
+    for (const [key, target] of this.targets) {
+      if (!this.ctx.retention.has(key)) { this.targets.delete(key); continue; }
+      const acked = this.ctx.backupAck.get(key);
+      if (acked === undefined || !seqGe(acked, target)) return undefined;
+    }
+    return 'synced';
+  }
+
+  private pump(nowUs: number): void {
+    for (const c of this.sender.poll(nowUs)) {
+      this.ctx.send({ type: 'snapshotChunk', transferId: this.sender.transferId, index: c.index, count: this.sender.count, data: c.data }, nowUs);
+      this.ctx.count('snapshot-chunks-sent');
+      if (c.retransmit) this.ctx.count('snapshot-chunks-retransmitted');
+    }
+  }
+}
+
+/** One connection's state for the joining backup; undefined when it cannot be replicated. */
+function recordOf(ctx: JoinContext, tuple: FourTuple, engine: TcpConnection, nowUs: number): ConnRecord | undefined {
+  const st = engine.state;
+  if (st === 'LISTEN' || st === 'CLOSED' || st === 'TIME-WAIT' || st === 'SYN-SENT') return undefined;
+  const info = engine.info();
+  const syn = { mss: info.sndMss, windowScale: info.wsOn ? info.sndWndShift : -1, sack: info.sackOn, timestamps: info.tsOn };
+  const base: ConnRecord = {
+    tuple: { ...tuple }, irs: info.irs, iss: info.iss, syn, phase: 'handshake',
+    rcvNxt: seqAdd(info.irs, 1), acked: seqAdd(info.irs, 1), finReceived: false, peerFinSeq: null, sndUna: info.sndUna, outStart: info.sndUna,
+    out: new Uint8Array(0), appFin: false, skipOut: 0, wndRaw: 0, wl1: 0, wl2: 0, tsRecent: null, tsVal: null, app: null,
+  };
+  // The client's SYN TSval: the restored handshake's PAWS check starts from it (RFC 7323 §5.3).
+  if (st === 'SYN-RECEIVED') return { ...base, tsRecent: info.tsOn ? engine.snapshot().vars.tsRecent >>> 0 : null };
+  const entry = ctx.retention.get(tupleKey(tuple));
+  const app = appSnapshot(entry?.app);
+  if (!entry || app === undefined || !ctx.restorable(tuple.localPort)) { ctx.count('snapshot-unreplicable'); return undefined; }
+  const s = engine.snapshot();
+  const v = s.vars;
+  return {
+    ...base, phase: 'open',
+    rcvNxt: entry.ended ? seqAdd(entry.readSeq, 1) : entry.readSeq,
+    finReceived: entry.ended,
+    acked: v.lastAckSent >>> 0,
+    peerFinSeq: entry.ended ? null : v.finReceived ? seqAdd(v.rcvNxt, -1) : (v.peerFinSeq ?? null),
+    outStart: s.sendBuffer.startSeq, out: s.sendBuffer.data, appFin: v.finRequested, skipOut: entry.skipOut(),
+    wndRaw: Math.min(0xffff, v.sndWnd >>> info.sndWndShift), wl1: v.sndWl1 >>> 0, wl2: v.sndWl2 >>> 0,
+    tsRecent: v.tsOn ? v.tsRecent >>> 0 : null,
+    // The TSval clock as output.ts forms it (RFC 7323 §5.4): offset + milliseconds.
+    tsVal: v.tsOn ? seqAdd(v.tsOffset, Math.floor(nowUs / 1000)) : null,
+    app,
+  };
+}

@@ -1,0 +1,48 @@
+// The main job as a user runs it: `unbroken demo` for each technique keeps its promise,
+// prints exactly one JSON object with --json, and the same seed gives the same output.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runStTcpDemo } from '../src/demo/sttcp-demo.js';
+import { runCallsDemo } from '../src/demo/calls-demo.js';
+
+function capture(run: (write: (l: string) => void) => number): { code: number; out: string } {
+  const lines: string[] = [];
+  const code = run((l) => lines.push(l));
+  return { code, out: lines.join('\n') };
+}
+
+test('demo sttcp: the primary crashes, every connection intact, report and pcap written, deterministic', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'unbroken-demo-'));
+  try {
+    const a = capture((w) => runStTcpDemo({ seed: 3, json: true, outDir: dir }, w));
+    assert.equal(a.code, 0, a.out);
+    const j = JSON.parse(a.out) as { ok: boolean; connections: Array<{ match: boolean; close: string }>; maxPauseUs: number; rstsToOpenConnections: number };
+    assert.equal(j.ok, true);
+    assert.ok(j.connections.length >= 4 && j.connections.every((c) => c.match && c.close === 'closed'));
+    assert.equal(j.rstsToOpenConnections, 0);
+    assert.ok(existsSync(join(dir, 'report.html')) && existsSync(join(dir, 'client.pcap')));
+    const b = capture((w) => runStTcpDemo({ seed: 3, json: true, outDir: dir }, w));
+    assert.equal(b.out, a.out, 'same seed, same output');
+    const text = capture((w) => runStTcpDemo({ seed: 3, json: false }, w));
+    assert.match(text.out, /crashes/);
+    assert.match(text.out, /took over/);
+    assert.match(text.out, /promise kept/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('demo calls: the controller crashes, every stable call preserved, deterministic', () => {
+  const a = capture((w) => runCallsDemo({ seed: 2, json: true }, w));
+  assert.equal(a.code, 0, a.out);
+  const j = JSON.parse(a.out) as { ok: boolean; lost: number; stableAtCrash: number; violations: string[] };
+  assert.equal(j.ok, true);
+  assert.equal(j.lost, 0);
+  assert.ok(j.stableAtCrash > 0, 'some calls were stable at the crash');
+  assert.deepEqual(j.violations, []);
+  const b = capture((w) => runCallsDemo({ seed: 2, json: true }, w));
+  assert.equal(b.out, a.out);
+});
