@@ -11,6 +11,7 @@ import { TapDevice } from '../drivers/tap/tap-device.js';
 import { TapDriver } from '../drivers/tap/tap-driver.js';
 import type { FrameEndpoint } from '../stack/endpoint.js';
 import { StTcpNode, type DurabilityMode, type StTcpEvent } from '../sttcp/node.js';
+import { replicatedService } from '../sttcp/app-state.js';
 import type { LivenessConfig } from '../sttcp/liveness.js';
 import { SeededRng } from '../util/rng.js';
 import { makeStackHost } from './stack-host.js';
@@ -82,7 +83,9 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
       epoch: Math.floor(Date.now() / 1000),
       ownMac: c.ownMac, ownIp: c.ownIp, prefixLen: c.prefixLen, peerIp: c.peerIp,
       serviceMac: c.serviceMac, serviceIp: c.serviceIp,
-      services: [{ port: c.port, service: app.service }],
+      // Joinable where the app can be restored (echo, blob, http): a returning backup receives
+      // the live connections; apps that cannot (resp) are counted snapshot-unreplicable.
+      services: [{ port: c.port, ...replicatedService(app) }],
       key: new Uint8Array(key), mode: c.mode, liveness: c.liveness ?? {},
       rng: new SeededRng(c.seed ^ randomBytes(4).readUInt32LE(0)),
       fence: () => fencePeer(c.peerPidFile),
