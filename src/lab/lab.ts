@@ -42,9 +42,14 @@ export function createState(topology: string, service: { ip: string; port: numbe
  * to <lab dir>/<role>.log; resolves with its pid once it printed its ready line.
  */
 export async function startRole(s: LabState, role: string, ns: string, cfg: RoleConfig, readyTimeoutMs = 15_000): Promise<number> {
+  return startLabProcess(s, role, ns, 'run-role', cfg, readyTimeoutMs);
+}
+
+/** Starts `unbroken lab <subcommand> <cfg as JSON>` in `ns` the way startRole does (run-role, run-sttcp). */
+export async function startLabProcess(s: LabState, role: string, ns: string, subcommand: string, cfg: unknown, readyTimeoutMs = 15_000): Promise<number> {
   const log = join(s.dir, `${role}.log`);
   const fd = openSync(log, 'a');
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, UNBROKEN_BIN, 'lab', 'run-role', JSON.stringify(cfg)],
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, UNBROKEN_BIN, 'lab', subcommand, JSON.stringify(cfg)],
     { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const pid = child.pid;

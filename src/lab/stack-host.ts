@@ -3,9 +3,9 @@
 // Host and TCP themselves live in src/stack and src/tcp; this file only wires them.
 import { randomBytes } from 'node:crypto';
 import { Host } from '../stack/host.js';
-import type { TcpEngineFactory } from '../stack/tcp-engine.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { SeededRng } from '../util/rng.js';
+import { tcpConnectionFactory } from '../stack/tcp-engine.js';
 
 export interface StackHostOptions {
   name: string;
@@ -17,19 +17,12 @@ export interface StackHostOptions {
   seed: number;
 }
 
-export function tcpConnectionFactory(cfg: Partial<TcpConfig> = {}): TcpEngineFactory<TcpConnection> {
-  return {
-    connect: (tuple, isn, nowUs) => TcpConnection.connect(cfg, tuple, isn, nowUs),
-    accept: (tuple, syn, isn, nowUs) => TcpConnection.accept(cfg, tuple, syn, isn, nowUs),
-  };
-}
-
 export function makeStackHost(o: StackHostOptions): Host<TcpConnection> {
   return new Host<TcpConnection>({
     name: o.name, mac: o.mac, ip: o.ip, prefixLen: o.prefixLen,
     rng: new SeededRng(o.seed),
     // A real network: the ISN secret comes from the OS, not from the replayable seed.
     isnKey: randomBytes(16),
-    tcpFactory: tcpConnectionFactory(o.tcp),
+    tcpFactory: tcpConnectionFactory(o.tcp ?? {}),
   });
 }

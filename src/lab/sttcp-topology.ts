@@ -4,14 +4,13 @@
 // backup's tap) in a `lan` namespace. Each host namespace bridges its TAP to its veth
 // (also hub mode), as a host's NIC. 10.201.0.0/24, no default route, no forwarding.
 // The lab's power switch for fencing: each host may SIGKILL the other's pid.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppKind } from '../apps/index.js';
 import type { DurabilityMode } from '../sttcp/node.js';
 import type { LivenessConfig } from '../sttcp/liveness.js';
-import { UNBROKEN_BIN_PATH, addNetns, buildOrTeardown, createState } from './lab.js';
+import { addNetns, buildOrTeardown, createState, startLabProcess } from './lab.js';
 import { LabError, sh } from './netns.js';
 import { addTap, randomSeed } from './pair.js';
 import { writeState, type LabState } from './state.js';
@@ -119,11 +118,11 @@ export async function sttcpUp(o: SttcpLabOptions): Promise<LabState> {
         peerPidFile: pidFile(peer), seed: randomSeed(),
       };
     };
-    const primaryPid = await startSttcpHost(s, 'primary', ns.primary!, cfg('primary'));
+    const primaryPid = await startLabProcess(s, 'primary', ns.primary!, 'run-sttcp', cfg('primary'));
     writeFileSync(pidFile('primary'), String(primaryPid));
     checkpoint();
     if (withBackup) {
-      const backupPid = await startSttcpHost(s, 'backup', ns.backup!, cfg('backup'));
+      const backupPid = await startLabProcess(s, 'backup', ns.backup!, 'run-sttcp', cfg('backup'));
       writeFileSync(pidFile('backup'), String(backupPid));
       // Ready means replicated: the primary serves only once the backup's heartbeats renew its lease.
       await waitLog(join(s.dir, 'primary.log'), /"event":"backup\.synced"/, o.syncTimeoutMs ?? 10_000, 'the pair did not sync');
@@ -131,27 +130,6 @@ export async function sttcpUp(o: SttcpLabOptions): Promise<LabState> {
     writeState(s);
   });
   return s;
-}
-
-/**
- * Starts `unbroken lab run-sttcp` inside `ns`, detached (it outlives `lab up`), logging
- * to <lab dir>/<role>.log; resolves with its pid once it printed its ready line.
- */
-async function startSttcpHost(s: LabState, role: string, ns: string, cfg: SttcpHostConfig, readyTimeoutMs = 15_000): Promise<number> {
-  const log = join(s.dir, `${role}.log`);
-  const fd = openSync(log, 'a');
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, UNBROKEN_BIN_PATH, 'lab', 'run-sttcp', JSON.stringify(cfg)],
-    { detached: true, stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  const pid = child.pid;
-  if (pid === undefined) throw new LabError(`could not start the ${role} process`);
-  s.pids[role] = pid;
-  writeState(s);
-  let exited: number | null | undefined;
-  child.on('exit', (code) => { exited = code; });
-  child.unref();
-  await waitLog(log, /^\{"ready":true/m, readyTimeoutMs, `${role} process not ready`, () => exited !== undefined ? `${role} process exited (${exited}) before it was ready` : undefined);
-  return pid;
 }
 
 async function waitLog(file: string, re: RegExp, timeoutMs: number, what: string, dead?: () => string | undefined): Promise<void> {

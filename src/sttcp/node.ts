@@ -28,6 +28,7 @@ import { ShadowConnection, tupleText, type ShadowFault } from './shadow.js';
 import type { AppRestore } from './app-state.js';
 import { decodeRecords, SnapshotReceiver } from './snapshot-transfer.js';
 import { JoinTransfer, type JoinContext, type RetentionEntry } from './join.js';
+import { tcpConnectionFactory } from '../stack/tcp-engine.js';
 
 export type DurabilityMode = 'sync' | 'async';
 
@@ -182,13 +183,9 @@ export class StTcpNode implements FrameEndpoint {
       name: `${cfg.name}-own`, mac: cfg.ownMac, ip: cfg.ownIp, prefixLen: cfg.prefixLen, rng: cfg.rng,
       arp: { retryUs: this.live.heartbeatUs, maxRetries: 100 },
     });
-    const tcp = this.tcpCfg;
     this.service = new Host<TcpConnection>({
       name: `${cfg.name}-service`, mac: cfg.serviceMac, ip: cfg.serviceIp, prefixLen: cfg.prefixLen, rng: cfg.rng,
-      tcpFactory: {
-        connect: (tuple, isn, nowUs) => TcpConnection.connect(tcp, tuple, isn, nowUs),
-        accept: (tuple, syn, isn, nowUs) => TcpConnection.accept(tcp, tuple, syn, isn, nowUs),
-      },
+      tcpFactory: tcpConnectionFactory(this.tcpCfg),
     });
     this.own.udpBind(this.controlPort, (src, _port, data, nowUs) => this.onControl(src, data, nowUs));
     this.state = cfg.role;

@@ -17,6 +17,7 @@ import { StTcpNode, type DurabilityMode, type StTcpEvent, type StTcpEventKind, t
 
 import type { LivenessConfig } from './liveness.js';
 import { stateInt, stateObject, type AppRestore, type SnapshotableApp } from './app-state.js';
+import { tcpConnectionFactory } from '../stack/tcp-engine.js';
 
 export const SERVICE = { ip: '10.9.0.100', mac: '02:00:00:00:00:64' } as const;
 export const CLIENT = { ip: '10.9.0.1', mac: '02:00:00:00:00:01' } as const;
@@ -243,10 +244,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   sim.addNode('hub', new Hub({ ports: 3 }));
   sim.addNode('client', new Host<TcpConnection>({
     name: 'client', mac: CLIENT.mac, ip: CLIENT.ip, prefixLen: 24, rng: sim.forkRng(),
-    tcpFactory: {
-      connect: (t, isn, now) => TcpConnection.connect(clientTcp, t, isn, now),
-      accept: (t, syn, isn, now) => TcpConnection.accept(clientTcp, t, syn, isn, now),
-    },
+    tcpFactory: tcpConnectionFactory(clientTcp),
   }));
   // A box restarted after a crash comes back as a backup (a replacement joining the survivor).
   sim.addNode('primary', (ctx) => (primary = new StTcpNode({

@@ -4,7 +4,8 @@
 // a virtual-time bound). Partition then heal; server crash; server crash and restart.
 import assert from 'node:assert/strict';
 import { seededTest } from '../../src/sim/seeded-test.js';
-import { runTransfer, tcpEngineFactory, SERVER, SERVER_PORT } from '../../src/sim/scenarios/transfer.js';
+import { runTransfer, SERVER, SERVER_PORT } from '../../src/sim/scenarios/transfer.js';
+import { tcpConnectionFactory } from '../../src/stack/tcp-engine.js';
 import { Host } from '../../src/stack/host.js';
 import { SeededRng } from '../../src/util/rng.js';
 import { TcpObserver } from '../../src/sim/tcp-observer.js';
@@ -54,7 +55,7 @@ function crashServerMidTransfer(sim: Simulator, afterBytes: number, restart?: { 
     sim.at(sim.nowUs, () => sim.crash('server'));
     if (restart) {
       sim.restartAt(sim.nowUs + restart.downUs, 'server', (ctx) => {
-        const h = new Host({ name: SERVER.name, mac: SERVER.mac, ip: SERVER.ip, prefixLen: 24, rng: ctx.rng, tcpFactory: tcpEngineFactory() });
+        const h = new Host({ name: SERVER.name, mac: SERVER.mac, ip: SERVER.ip, prefixLen: 24, rng: ctx.rng, tcpFactory: tcpConnectionFactory({}) });
         h.listen(SERVER_PORT, (conn) => ({ onData() {}, onEnd() { conn.end(); } }));
         return h;
       });

@@ -9,6 +9,7 @@ import type { StreamApp, StreamConnection } from '../../stack/app.js';
 import { TcpConnection, defaultTcpConfig, type TcpConfig } from '../../tcp/connection.js';
 import type { Benchmark, BenchContext, BenchRow } from '../types.js';
 import { BulkPattern } from './bulk-pattern.js';
+import { tcpConnectionFactory } from '../../stack/tcp-engine.js';
 
 export interface SimBulkOptions {
   totalBytes: number;
@@ -38,12 +39,7 @@ const PORT = 5001;
 /** Virtual-time bound for one transfer; hitting it means the transfer stalled. */
 const VIRTUAL_LIMIT_US = 3_600_000_000;
 
-function engines(cfg: TcpConfig): TcpEngineFactory<TcpConnection> {
-  return {
-    connect: (tuple, isn, nowUs) => TcpConnection.connect(cfg, tuple, isn, nowUs),
-    accept: (tuple, syn, isn, nowUs) => TcpConnection.accept(cfg, tuple, syn, isn, nowUs),
-  };
-}
+const engines = (cfg: TcpConfig): TcpEngineFactory<TcpConnection> => tcpConnectionFactory(cfg);
 
 /** Client on 10.0.0.1 streams `totalBytes` to a server on 10.0.0.2 over one simulated link. */
 export function runSimBulk(o: SimBulkOptions, pattern: BulkPattern, progress: (m: string) => void): SimBulkRun {

@@ -16,6 +16,7 @@ import { downloadClient, httpPatternService, newDownloadResult, type DownloadRes
 import { WireChecker } from './wire-checker.js';
 import { CraftNode, type CraftNodeEvent } from '../node.js';
 import type { Rng } from '../../util/rng.js';
+import { tcpConnectionFactory } from '../../stack/tcp-engine.js';
 
 export const SERVICE_IP = '10.7.0.80';
 export const SERVICE_MAC = '02:00:00:07:00:50';
@@ -86,10 +87,7 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
   const link = o.link ?? LAN;
   const clientTcp: Partial<TcpConfig> = { timeWaitUs: 1_000_000, ...o.clientTcp };
   const backendTcp: Partial<TcpConfig> = { timeWaitUs: 1_000_000, ...o.backendTcp };
-  const factory = (cfg: Partial<TcpConfig>) => ({
-    connect: (t: Parameters<typeof TcpConnection.connect>[1], isn: number, now: number) => TcpConnection.connect(cfg, t, isn, now),
-    accept: (t: Parameters<typeof TcpConnection.accept>[1], syn: Parameters<typeof TcpConnection.accept>[2], isn: number, now: number) => TcpConnection.accept(cfg, t, syn, isn, now),
-  });
+  const factory = tcpConnectionFactory;
   const base = o.pair ? 3 : 2;
   sim.addNode('switch', new LearningSwitch({ ports: base + o.backends }));
   sim.addNode('client', new Host<TcpConnection>({ name: 'client', mac: '02:00:00:07:00:01', ip: CLIENT_IP, prefixLen: 24, rng: sim.forkRng(), tcpFactory: factory(clientTcp) }));

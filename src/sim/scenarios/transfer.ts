@@ -10,9 +10,9 @@ import type { FaultSpec } from '../faults.js';
 import type { PcapWriter } from '../pcap.js';
 import { Host } from '../../stack/host.js';
 import type { CloseReason, StreamApp, StreamConnection } from '../../stack/app.js';
-import type { TcpEngineFactory } from '../../stack/tcp-engine.js';
-import { TcpConnection, type TcpConfig } from '../../tcp/connection.js';
+import type { TcpConfig } from '../../tcp/connection.js';
 import { PayloadSink, PayloadSource } from './payload.js';
+import { tcpConnectionFactory } from '../../stack/tcp-engine.js';
 
 export const CLIENT = { name: 'client', mac: '02:00:00:00:00:01', ip: '10.0.0.1' } as const;
 export const SERVER = { name: 'server', mac: '02:00:00:00:00:02', ip: '10.0.0.2' } as const;
@@ -92,13 +92,6 @@ export interface TransferResult {
   sim: Simulator;
 }
 
-/** The engine factory a Host needs, from our TcpConnection and a config. */
-export function tcpEngineFactory(cfg: Partial<TcpConfig> = {}): TcpEngineFactory<TcpConnection> {
-  return {
-    connect: (tuple, isn, nowUs) => TcpConnection.connect(cfg, tuple, isn, nowUs),
-    accept: (tuple, syn, isn, nowUs) => TcpConnection.accept(cfg, tuple, syn, isn, nowUs),
-  };
-}
 
 /** One side of the transfer: sends its payload, then FIN; hashes what it receives. */
 class BulkPeer {
@@ -183,7 +176,7 @@ export function runTransfer(o: TransferOptions): TransferResult {
     o.onEvent?.({ tUs: sim.nowUs, kind, side, text });
   };
 
-  const factory = tcpEngineFactory(o.tcp);
+  const factory = tcpConnectionFactory(o.tcp ?? {});
   sim.addNode('switch', new LearningSwitch({ ports: o.switchPorts ?? 2, ...(o.mirror ? { mirror: o.mirror } : {}) }));
   const client = sim.addNode(CLIENT.name, (ctx) => new Host({ name: CLIENT.name, mac: CLIENT.mac, ip: CLIENT.ip, prefixLen: 24, rng: ctx.rng, tcpFactory: factory }));
   const server = sim.addNode(SERVER.name, (ctx) => new Host({ name: SERVER.name, mac: SERVER.mac, ip: SERVER.ip, prefixLen: 24, rng: ctx.rng, tcpFactory: factory }));
