@@ -219,6 +219,14 @@ export class StTcpNode implements FrameEndpoint {
   }
   isServing(nowUs: number = this.nowUs): boolean { return this.serving && this.leaseHolds(nowUs); }
   shadowCount(): number { return this.shadows.size; }
+  /** Bytes the primary's applications read that the backup has not acknowledged yet (retention fill), over all connections. */
+  replicationLagBytes(): number {
+    let n = 0;
+    for (const e of this.retention.values()) n += e.buf.length();
+    return n;
+  }
+  /** When the peer's last valid heartbeat arrived (this box's clock), if one ever did. */
+  peerLastHeardUs(): number | undefined { return this.monitor.lastHeard(); }
   stats(): Record<string, number> {
     const out: Record<string, number> = Object.fromEntries(this.counters);
     for (const [k, v] of Object.entries(this.service.counters())) if (v) out[`service.${k}`] = v;

@@ -7,6 +7,7 @@ import { demoCommand } from './demo.js';
 import { labCommand } from './lab.js';
 import { configCommand } from './config.js';
 import { reportCommand } from './report.js';
+import { serveCommand } from './serve.js';
 
 export type SetExit = (code: number) => void;
 export type CommandModule = (program: Command, setExit: SetExit) => void;
@@ -18,6 +19,7 @@ const modules: CommandModule[] = [
   benchCommand,
   reportCommand,
   configCommand,
+  serveCommand,
 ];
 
 export function registerCommands(program: Command, setExit: SetExit): void {
