@@ -1,0 +1,86 @@
+// `unbroken serve` refuses what it cannot run before touching the network: invalid
+// configs (every error names the field and the fix), roles it does not run, and apps it
+// lacks. No root needed. The lab run is test/lab/serve.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { missedIntervals } from './sttcp-role.js';
+import { deviceNames } from './net.js';
+
+const BIN = resolve(import.meta.dirname, '../../bin/unbroken.js');
+
+function serve(config: string): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, 'serve', '--config', config], { encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function withDir(fn: (dir: string) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'unbroken-serve-'));
+  try { fn(dir); } finally { rmSync(dir, { recursive: true, force: true }); }
+}
+
+const primary = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  role: 'sttcp-primary', node: 'host-a',
+  sttcp: {
+    interface: 'eth1', service: { ip: '10.0.0.10', mac: '02:00:5e:00:00:0a', port: 80 },
+    host: { ip: '10.0.0.1', mac: '02:00:00:00:00:01' }, control: { peer: '10.0.0.2' },
+    keyFile: 'k.key', app: { kind: 'echo' }, ...over,
+  },
+});
+
+test('serve: an invalid config exits 1 with every error naming its field and the fix, nothing started', () => withDir((dir) => {
+  const f = join(dir, 'bad.yaml');
+  writeFileSync(f, 'role: sttcp-primary\nsttcp:\n  interface: eth1\n  heartbeatMs: fast\n  leaseMs: 5\n');
+  const r = serve(f);
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stdout, '', 'no log lines: nothing started');
+  assert.match(r.stderr, /bad\.yaml: \d+ errors/);
+  assert.match(r.stderr, /sttcp\.heartbeatMs: must be an integer from 1 to 10000 \(got "fast"\)/);
+  assert.match(r.stderr, /sttcp\.service: is required/);
+  assert.match(r.stderr, /sttcp\.keyFile: is required/);
+}));
+
+test('serve: a missing key file is named with the command that creates it', () => withDir((dir) => {
+  const f = join(dir, 'a.json');
+  writeFileSync(f, JSON.stringify(primary()));
+  const r = serve(f);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /sttcp\.keyFile: .*k\.key does not exist; create it with: head -c 32 \/dev\/urandom/);
+}));
+
+test('serve: a JSON syntax error exits 1 and says the file is not valid JSON', () => withDir((dir) => {
+  const f = join(dir, 'a.json');
+  writeFileSync(f, '{"role": "sttcp-primary",, }');
+  const r = serve(f);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /not valid JSON/);
+}));
+
+test('serve: the relay app is refused at start with exit 2 and a JSON log line saying why', () => withDir((dir) => {
+  writeFileSync(join(dir, 'k.key'), Buffer.alloc(32, 7), { mode: 0o600 });
+  const f = join(dir, 'a.json');
+  writeFileSync(f, JSON.stringify(primary({ app: { kind: 'relay', target: '127.0.0.1:6379' } })));
+  const r = serve(f);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(lines.map((l) => l.event), ['config.loaded', 'server.failed']);
+  assert.match(String(lines[1]!.error), /relay is not implemented by serve yet/);
+  assert.equal(lines[1]!.node, 'host-a');
+}));
+
+test('missed heartbeats: the interval a heartbeat takes to arrive is not a miss', () => {
+  assert.equal(missedIntervals(0, 10_000), 0);
+  assert.equal(missedIntervals(19_999, 10_000), 0);
+  assert.equal(missedIntervals(20_000, 10_000), 1);
+  assert.equal(missedIntervals(95_000, 10_000), 8);
+});
+
+test('device names fit Linux\'s 15 characters and differ per node', () => {
+  const a = deviceNames('a-very-long-node-name-for-a-host');
+  assert.ok(a.tap.length <= 15 && a.bridge.length <= 15);
+  assert.notEqual(deviceNames('host-a').tap, deviceNames('host-b').tap);
+  assert.deepEqual(deviceNames('host-a'), deviceNames('host-a'));
+});
