@@ -35,6 +35,8 @@ export interface SimOptions {
   /** After the failover: cut the alternate off from gateway mg2 for flapMs (the gateway flaps back). */
   readonly flapAtUs?: number;
   readonly flapUs?: number;
+  /** Sees every RTP datagram delivered to a gateway (gateway index from 1, its RTP port, time), e.g. for the demo's report. */
+  readonly onRtp?: (gateway: number, port: number, tUs: number) => void;
 }
 
 
@@ -95,7 +97,7 @@ export class CallSim {
       }, textCodec, this.rng.fork());
       this.gws.push(gw);
       this.net.bind(`${ip}:2944`, (from, b, t) => gw.handleControl(from, b, t));
-      for (const p of ports) this.net.bind(`${ip}:${p}`, (_f, b, t) => gw.handleRtp(p, b, t));
+      for (const p of ports) this.net.bind(`${ip}:${p}`, (_f, b, t) => { opt.onRtp?.(g, p, t); gw.handleRtp(p, b, t); });
     }
     this.startController(0);
     this.startController(1);

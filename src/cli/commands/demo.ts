@@ -29,7 +29,7 @@ export function demoCommand(program: Command, setExit: SetExit): void {
       const code = technique === 'tcp'
         ? runDemo({ seed: opts.seed, json: opts.json, outDir: opts.out }, write)
         : technique === 'calls'
-          ? runCallsDemo({ seed: opts.seed, json: opts.json }, write)
+          ? runCallsDemo({ seed: opts.seed, json: opts.json, outDir: opts.out }, write)
           : technique === 'craft'
           ? runCraftDemo({ seed: opts.seed, json: opts.json, outDir: opts.out }, write)
           : runStTcpDemo({ seed: opts.seed, json: opts.json, outDir: opts.out, mode: opts.mode }, write);
