@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { renderReport } from './render.js';
 import { sampleCallsReport, sampleSttcpReport } from './fixture.js';
+import { runCraftDemo } from '../craft/demo.js';
+import { runCallsDemo } from '../demo/calls-demo.js';
 
 const CHROMIUM = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const required = process.env.UNBROKEN_LAB === 'required';
@@ -122,4 +124,45 @@ test('calls report renders in headless Chromium with one strip per call', { skip
   assert.equal((dom.match(/class="call-strip"/g) ?? []).length, 30);
   assert.ok(countColour(img, '#009E73', 20) > 5_000, 'preserved-call strips painted');
   assert.ok(countColour(img, '#B3261E', 20) > 500, 'broken-verdict badge painted');
+});
+
+/** Runs a demo writing its report into a fresh directory; returns the report's HTML. */
+function demoReportHtml(run: (outDir: string) => number, file: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'unbroken-demo-report-'));
+  try {
+    assert.equal(run(dir), 0, 'the demo kept its promise');
+    return readFileSync(join(dir, file), 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('demo craft report: the time-sequence graph across both crashes and the pause histogram are drawn', { skip, timeout: 180_000 }, (t) => {
+  const html = demoReportHtml((dir) => runCraftDemo({ seed: 1, json: true, outDir: dir }, () => {}), 'craft-report.html');
+  const { png, dom } = screenshot(html, 'report-craft', 2600);
+  const img = decodePng(readFileSync(png));
+  // One line per download, both crash markers, the takeover and the re-splice.
+  assert.equal((dom.match(/class="series connection"/g) ?? []).length, 4);
+  assert.match(dom, /crash: splicer A/);
+  assert.match(dom, /crash: back end b0/);
+  assert.match(dom, /class="pause"/);
+  assert.ok((dom.match(/class="bar"/g) ?? []).length >= 1, 'pause histogram bars');
+  t.diagnostic(`screenshot ${png}: blue ${countColour(img, '#0072B2', 20)}, vermillion ${countColour(img, '#D55E00', 30)}, orange ${countColour(img, '#E69F00', 20)}`);
+  assert.ok(countColour(img, '#0072B2', 20) > 2_000, 'aggregate series and histogram bars painted');
+  assert.ok(countColour(img, '#D55E00', 30) > 150, 'crash markers painted');
+  assert.ok(countColour(img, '#E69F00', 20) > 100, 'a download\'s own line painted');
+});
+
+test('demo calls report: RTP strips per call with the crash and failover marked, and the gap histogram', { skip, timeout: 180_000 }, (t) => {
+  const html = demoReportHtml((dir) => runCallsDemo({ seed: 1, json: true, outDir: dir }, () => {}), 'calls-report.html');
+  const { png, dom } = screenshot(html, 'report-calls-demo', 1600);
+  const img = decodePng(readFileSync(png));
+  const strips = (dom.match(/class="call-strip"/g) ?? []).length;
+  assert.ok(strips >= 3, `${strips} call strips`);
+  assert.match(dom, /crash: primary controller/);
+  assert.match(dom, /detected: gateways fail over/);
+  assert.ok((dom.match(/class="bar"/g) ?? []).length >= 1, 'gap histogram bars');
+  t.diagnostic(`screenshot ${png}: green ${countColour(img, '#009E73', 20)}, vermillion ${countColour(img, '#D55E00', 30)} of ${img.width * img.height} px`);
+  assert.ok(countColour(img, '#009E73', 20) > 2_000, 'RTP arrival strips painted');
+  assert.ok(countColour(img, '#D55E00', 30) > 30, 'crash marker painted');
 });

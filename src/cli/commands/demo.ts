@@ -1,4 +1,4 @@
-// `unbroken demo [sttcp|tcp] [--seed N] [--json] [--out DIR]`: argument parsing and
+// `unbroken demo [sttcp|craft|calls|all|tcp] [--seed N] [--json] [--out DIR]`: argument parsing and
 // output only; the demos are src/demo/sttcp-demo.ts (the default) and transfer-demo.ts.
 import { Argument, InvalidArgumentError, Option, type Command } from 'commander';
 import type { SetExit } from './index.js';
@@ -6,6 +6,7 @@ import { DEMO_DEFAULT_SEED, runDemo } from '../../demo/transfer-demo.js';
 import { runStTcpDemo } from '../../demo/sttcp-demo.js';
 import { runCraftDemo } from '../../craft/demo.js';
 import { runCallsDemo } from '../../demo/calls-demo.js';
+import { runAllDemos } from '../../demo/all-demo.js';
 
 function parseSeed(v: string): number {
   const n = Number(v);
@@ -19,14 +20,16 @@ export function demoCommand(program: Command, setExit: SetExit): void {
   program
     .command('demo')
     .description('watch a server crash that its clients never notice, in the deterministic simulator (no root, no setup)')
-    .addArgument(new Argument('[technique]', 'sttcp: the primary server host crashes mid-transfer; craft: a splicer and then a back end crash under spliced downloads; calls: the H.248 call controller crashes mid-call; tcp: our TCP stack over a lossy link').choices(['sttcp', 'craft', 'calls', 'tcp']).default('sttcp'))
+    .addArgument(new Argument('[technique]', 'sttcp: the primary server host crashes mid-transfer; craft: a splicer and then a back end crash under spliced downloads; calls: the H.248 call controller crashes mid-call; all: sttcp, craft and calls in turn with one summary and an index of the reports; tcp: our TCP stack over a lossy link').choices(['sttcp', 'craft', 'calls', 'all', 'tcp']).default('sttcp'))
     .addOption(new Option('--seed <n>', 'seed of the simulation (same seed, same run)').default(DEMO_DEFAULT_SEED).argParser(parseSeed))
     .option('--json', 'print exactly one JSON object with the results', false)
-    .option('--out <dir>', 'write the HTML report, its JSON and the client-side pcap here', 'out/demo')
+    .option('--out <dir>', 'write the HTML reports, their JSON and the pcaps here', 'out/demo')
     .addOption(new Option('--mode <mode>', 'ST-TCP durability: sync (no acknowledged byte is ever lost) or async').choices(['sync', 'async']).default('sync'))
-    .action((technique: 'sttcp' | 'craft' | 'calls' | 'tcp', opts: { seed: number; json: boolean; out: string; mode: 'sync' | 'async' }) => {
+    .action((technique: 'sttcp' | 'craft' | 'calls' | 'all' | 'tcp', opts: { seed: number; json: boolean; out: string; mode: 'sync' | 'async' }) => {
       const write = (line: string): void => { process.stdout.write(`${line}\n`); };
-      const code = technique === 'tcp'
+      const code = technique === 'all'
+        ? runAllDemos({ seed: opts.seed, json: opts.json, outDir: opts.out }, write)
+        : technique === 'tcp'
         ? runDemo({ seed: opts.seed, json: opts.json, outDir: opts.out }, write)
         : technique === 'calls'
           ? runCallsDemo({ seed: opts.seed, json: opts.json, outDir: opts.out }, write)
