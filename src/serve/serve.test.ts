@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { missedIntervals } from './sttcp-role.js';
 import { deviceNames } from './net.js';
+import { lineCount, phoneCommand } from './calls-roles.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/unbroken.js');
 
@@ -83,4 +84,18 @@ test('device names fit Linux\'s 15 characters and differ per node', () => {
   assert.ok(a.tap.length <= 15 && a.bridge.length <= 15);
   assert.notEqual(deviceNames('host-a').tap, deviceNames('host-b').tap);
   assert.deepEqual(deviceNames('host-a'), deviceNames('host-a'));
+});
+
+test('gateway phone commands: lift, dial, flash, hang up; anything else is refused with the syntax', () => {
+  assert.deepEqual(phoneCommand('offhook 1', 2), { ok: true, value: { op: 'offhook', line: 1 } });
+  assert.deepEqual(phoneCommand(' dial 2 1002 ', 2), { ok: true, value: { op: 'dial', line: 2, digits: '1002' } });
+  assert.equal(phoneCommand('dial 3 1002', 2).ok, false);
+  assert.equal(phoneCommand('dial 1 12a4', 2).ok, false);
+  assert.equal(phoneCommand('onhook 1 extra', 2).ok, false);
+  assert.match((phoneCommand('ring 1', 2) as { error: string }).error, /offhook N, dial N DIGITS/);
+});
+
+test('gateway lines must be al/1 … al/N in order, and the error names the field', () => {
+  assert.equal(lineCount([{ termination: 'al/1' }, { termination: 'al/2' }]), 2);
+  assert.throws(() => lineCount([{ termination: 'al/1' }, { termination: 'al/3' }]), /gateway\.lines\[1\]\.termination: .*expected al\/2 \(got al\/3\)/);
 });

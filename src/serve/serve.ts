@@ -9,6 +9,7 @@ import { createLogger, type EventLogger } from '../observe/log.js';
 import { createMetrics, type UnbrokenMetrics } from '../observe/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../observe/metrics-server.js';
 import { startSttcpRole } from './sttcp-role.js';
+import { startControllerRole, startGatewayRole } from './calls-roles.js';
 import type { RunningRole } from './types.js';
 import { ServeError } from './types.js';
 import { NetSetupError } from './net.js';
@@ -38,11 +39,13 @@ async function startRole(c: ServeConfig, node: string, log: EventLogger, metrics
     case 'sttcp-primary':
     case 'sttcp-backup':
       return startSttcpRole(c.role, node, c.sttcp, log, metrics);
+    case 'call-controller':
+      return startControllerRole(node, c.controller, log, metrics);
+    case 'media-gateway':
+      return startGatewayRole(node, c.gateway, log, metrics, process.stdin);
     case 'splicer':
     case 'backend':
-    case 'call-controller':
-    case 'media-gateway':
-      throw new ServeError(`role ${c.role} cannot be run by serve yet (the config validates; \`unbroken demo ${c.role === 'splicer' || c.role === 'backend' ? 'craft' : 'calls'}\` shows the technique); serve runs sttcp-primary and sttcp-backup`);
+      throw new ServeError(`role ${c.role} cannot be run by serve yet (the config validates; \`unbroken demo craft\` shows the technique); serve runs sttcp-primary, sttcp-backup, call-controller and media-gateway`);
   }
 }
 
