@@ -127,7 +127,7 @@ test('error kind: cross-field rules explain the constraint and the fix', () => {
     'sttcp.control.peer: must be on the service\'s LAN 10.0.0.4/30 (service.ip/service.prefixLen) (got "10.0.0.2")',
   ]);
   assert.deepEqual(withChange((c) => { c.sttcp.retentionBytes = 65536; c.sttcp.ackEveryBytes = 100000; }), ['sttcp.ackEveryBytes: must not exceed retentionBytes (65536), or the retention buffer fills before the backup acknowledges (got 100000)']);
-  assert.deepEqual(withChange((c) => { c.sttcp.app.target = '10.0.0.5:6379'; }), ['sttcp.app.target: must be a loopback address (127.0.0.1:PORT): each host relays to its own copy of the server (got "10.0.0.5:6379")']);
+  assert.deepEqual(withChange((c) => { c.sttcp.app = { kind: 'relay', target: '10.0.0.5:6379' }; }), ['sttcp.app.target: must be a loopback address (127.0.0.1:PORT): each host relays to its own copy of the server (got "10.0.0.5:6379")']);
   assert.deepEqual(withChange((c) => { c.sttcp.fencing = { command: ['true'] }; }), ['sttcp.fencing: is used only by role sttcp-backup (it fences the primary before taking over); remove it here']);
 });
 
@@ -187,7 +187,8 @@ test('error kind: syntax errors carry the line', () => {
 test('file checks: missing, short and world-readable key files; relative paths; unreadable config', () => {
   const dir = mkdtempSync(join(tmpdir(), 'unbroken-config-'));
   try {
-    const cfg = readFileSync(join(EXAMPLES, 'sttcp-primary.yaml'), 'utf8').replace('/etc/unbroken/sttcp.key', 'keys/sttcp.key');
+    const cfg = readFileSync(join(EXAMPLES, 'sttcp-primary.yaml'), 'utf8').replace('/etc/unbroken/sttcp.key', 'keys/sttcp.key').replace('/srv/www', 'www');
+    mkdirSync(join(dir, 'www'));
     const file = join(dir, 'primary.yaml');
     writeFileSync(file, cfg);
     const key = join(dir, 'keys', 'sttcp.key');
