@@ -48,6 +48,22 @@ export const LOG_EVENTS = {
   'call.released': { level: 'info', help: 'A call ended (fields: call, reason).' },
   'cdr.written': { level: 'debug', help: 'A call detail record was stored (fields: call).' },
   'cdr.failed': { level: 'error', help: 'A call detail record could not be stored (fields: call, error).' },
+  'server.failed': { level: 'fatal', help: 'unbroken serve could not start its role; it exits 2 (fields: error).' },
+  'server.stopped': { level: 'info', help: 'Orderly shutdown finished (fields: cleanupFailures).' },
+  'cleanup.failed': { level: 'error', help: 'Something serve created could not be removed at shutdown (fields: what).' },
+  'interface.attached': { level: 'info', help: 'serve attached its TAP device to the LAN (fields: tap, bridge, createdBridge, interface).' },
+  'tap.failed': { level: 'fatal', help: 'The TAP device failed; the role stops receiving frames (fields: error).' },
+  'socket.error': { level: 'error', help: 'A UDP socket of a calls role failed (fields: error).' },
+  'node.final': { level: 'info', help: 'The ST-TCP node\'s counters at shutdown (fields: stats, driver).' },
+  'protection.changed': { level: 'info', help: 'ST-TCP protection changed: protected, degraded, standby or down (fields: text).' },
+  'backup.joining': { level: 'info', help: 'A backup joins a serving primary by snapshot transfer (fields: text).' },
+  'backup.join-abandoned': { level: 'warn', help: 'A backup\'s join was abandoned; the primary stays degraded (fields: text).' },
+  'snapshot.applied': { level: 'info', help: 'A joining backup received the live connections\' records (fields: text).' },
+  'gateway.rebuilt': { level: 'info', help: 'A gateway that registered is audited and usable (fields: gateway, fragments).' },
+  'gateway.lost': { level: 'warn', help: 'A registered gateway stopped answering or moved away (fields: gateway, why).' },
+  'call.feature': { level: 'info', help: 'A call feature was used: hold, transfer, conference, ... (fields: call, feature).' },
+  'phone.command': { level: 'info', help: 'A media gateway line was driven from stdin (fields: line, op).' },
+  'phone.rejected': { level: 'warn', help: 'A phone command on stdin was not understood (fields: command, error).' },
 } as const satisfies Record<string, { level: LogLevel; help: string }>;
 
 export type LogEvent = keyof typeof LOG_EVENTS;

@@ -10,7 +10,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export const METRIC_DOCS = {
   connections: {
     name: 'unbroken_connections', type: 'gauge', labels: ['role'],
-    help: 'Open TCP connections this process serves (primary, splicer, backend) or shadows (backup), by role.',
+    help: 'By role: TCP connections this process serves (ST-TCP primary) or shadows (backup); gateways registered (call controller); calls in progress, as H.248 contexts (media gateway).',
   },
   replicationLagBytes: {
     name: 'unbroken_replication_lag_bytes', type: 'gauge', labels: [],

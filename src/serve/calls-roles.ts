@@ -84,12 +84,12 @@ export async function startControllerRole(node: string, c: ControllerSection, lo
             log.event('gateway.registered', { gateway: e.mgId, method: e.method });
           }
           break;
-        case 'gateway-rebuilt': log.pino.info({ event: 'gateway.rebuilt', gateway: e.mgId, fragments: e.fragments }, 'gateway.rebuilt'); break;
-        case 'gateway-lost': log.pino.warn({ event: 'gateway.lost', gateway: e.mgId, why: e.why }, 'gateway.lost'); break;
+        case 'gateway-rebuilt': log.event('gateway.rebuilt', { gateway: e.mgId, fragments: e.fragments }); break;
+        case 'gateway-lost': log.event('gateway.lost', { gateway: e.mgId, why: e.why }); break;
         case 'call-preserved': metrics.callsPreserved.inc(); log.event('call.preserved', { call: e.callId, phase: e.phase }); break;
         case 'call-answered': log.event('call.started', { call: e.callId }); break;
         case 'call-released': metrics.callsReleased.inc({ reason: e.reason }); log.event('call.released', { call: e.callId, reason: e.reason }); break;
-        case 'feature': log.pino.info({ event: 'call.feature', call: e.callId, feature: e.feature }, 'call.feature'); break;
+        case 'feature': log.event('call.feature', { call: e.callId, feature: e.feature }); break;
       }
     }
     metrics.callsActive.set(ctl.calls.size);
@@ -97,7 +97,7 @@ export async function startControllerRole(node: string, c: ControllerSection, lo
     timer.arm(ctl.pollDeadline());
   }
   sock.on('message', (msg, rinfo) => { if (stopped) return; ctl.handleDatagram(`${rinfo.address}:${rinfo.port}`, new Uint8Array(msg), wallUs()); pump(); });
-  sock.on('error', (err) => log.pino.error({ event: 'socket.error', error: String(err) }, 'controller socket error'));
+  sock.on('error', (err) => log.event('socket.error', { error: String(err) }, 'controller socket error'));
   pump();
   return {
     describe: { listen: c.listen, mid: c.mid, address, cdr: c.cdr.kind, numbers: c.numberingPlan.length },
@@ -161,7 +161,8 @@ export async function startGatewayRole(node: string, c: GatewaySection, log: Eve
         if (moved) metrics.failovers.inc({ technique: 'calls', kind: 'takeover' });
         log.event(moved ? 'gateway.failover' : 'gateway.registered', { controller: e.controller, method: e.method });
       } else if (e.type === 'controller-lost') {
-        metrics.heartbeatsMissed.inc({ peer: e.controller }, c.missCount);
+        // Declared lost for silence = missCount checks in a row went unanswered.
+        if (e.reason === 'silence') metrics.heartbeatsMissed.inc({ peer: e.controller }, c.missCount);
         log.event('failover.detected', { peer: e.controller, reason: e.reason, sinceLastHeartbeatMs: (e.atUs - e.lastHeardUs) / 1000 });
       } else {
         log.event('control.rejected', { peer: e.from, reason: 'rejected-command' });
@@ -191,14 +192,14 @@ export async function startGatewayRole(node: string, c: GatewaySection, log: Eve
   const rl = stdin ? createInterface({ input: stdin }) : undefined;
   rl?.on('line', (text) => {
     const r = phoneCommand(text.slice(0, PHONE_LINE_MAX), lines);
-    if (!r.ok) { log.pino.warn({ event: 'phone.rejected', command: text.slice(0, 80), error: r.error }, r.error); return; }
+    if (!r.ok) { log.event('phone.rejected', { command: text.slice(0, 80), error: r.error }, r.error); return; }
     const now = wallUs();
     const p = r.value;
     if (p.op === 'dial') gw.dial(p.line, p.digits, now);
     else if (p.op === 'offhook') gw.offHook(p.line, now);
     else if (p.op === 'onhook') gw.onHook(p.line, now);
     else gw.flash(p.line, now);
-    log.pino.info({ event: 'phone.command', line: p.line, op: p.op }, 'phone.command');
+    log.event('phone.command', { line: p.line, op: p.op });
     pump(now);
   });
   gw.start(wallUs());

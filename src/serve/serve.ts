@@ -72,7 +72,7 @@ export async function runServe(o: ServeOptions): Promise<number> {
     role = await startRole(c, node, log, metrics);
   } catch (e) {
     const known = e instanceof ServeError || e instanceof NetSetupError || (e as NodeJS.ErrnoException).code !== undefined;
-    log.pino.fatal({ event: 'server.failed', error: (e as Error).message }, `cannot start ${c.role}: ${(e as Error).message}`);
+    log.event('server.failed', { error: (e as Error).message }, `cannot start ${c.role}: ${(e as Error).message}`);
     if (!known) o.stderr((e as Error).stack ?? String(e));
     await server?.close();
     return SERVE_EXIT.startFailed;
@@ -82,7 +82,7 @@ export async function runServe(o: ServeOptions): Promise<number> {
   log.event('server.stopping', { signal: sig });
   const failed = await role.stop();
   await server?.close();
-  for (const f of failed) log.pino.error({ event: 'cleanup.failed', what: f }, `could not undo: ${f}`);
-  log.pino.info({ event: 'server.stopped', cleanupFailures: failed.length }, 'stopped');
+  for (const f of failed) log.event('cleanup.failed', { what: f }, `could not undo: ${f}`);
+  log.event('server.stopped', { cleanupFailures: failed.length }, 'stopped');
   return failed.length === 0 ? SERVE_EXIT.ok : SERVE_EXIT.cleanupFailed;
 }

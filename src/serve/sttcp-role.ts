@@ -123,18 +123,18 @@ export async function startSttcpRole(role: 'sttcp-primary' | 'sttcp-backup', nod
       }
       rejected = next;
     };
-    driver = new TapDriver(tap, n, (e) => { log.pino.fatal({ event: 'tap.failed', error: e.message }, 'TAP device failed'); });
+    driver = new TapDriver(tap, n, (e) => { log.event('tap.failed', { error: e.message }, 'TAP device failed'); });
     driver.start();
     driver.run((now) => { n.own.announce(now); if (me === 'primary') n.service.announce(now); });
     refresh = setInterval(refreshGauges, REFRESH_MS);
     refresh.unref();
-    log.pino.info({ event: 'interface.attached', tap: plumbing.tap, bridge: plumbing.bridge, createdBridge: plumbing.createdBridge, interface: c.interface }, `TAP ${plumbing.tap} on bridge ${plumbing.bridge}`);
+    log.event('interface.attached', { tap: plumbing.tap, bridge: plumbing.bridge, createdBridge: plumbing.createdBridge, interface: c.interface }, `TAP ${plumbing.tap} on bridge ${plumbing.bridge}`);
     const d = driver;
     return {
       describe: { tap: plumbing.tap, bridge: plumbing.bridge, service: `${c.service.ip}:${c.service.port}`, host: c.host.ip },
       async stop() {
         clearInterval(refresh);
-        log.pino.info({ event: 'node.final', stats: n.stats(), driver: d.counters }, 'final counters');
+        log.event('node.final', { stats: n.stats(), driver: d.counters }, 'final counters');
         await d.stop();
         return plumbing.remove();
       },
