@@ -12,6 +12,8 @@ import { TapDriver } from '../drivers/tap/tap-driver.js';
 import { StTcpNode, type StTcpEvent } from '../sttcp/node.js';
 import { replicatedService } from '../sttcp/app-state.js';
 import { SeededRng } from '../util/rng.js';
+import { cubic } from '../tcp/congestion/cubic.js';
+import { newReno } from '../tcp/congestion/newreno.js';
 import { randomBytes } from 'node:crypto';
 import type { AppConfig, SttcpSection } from '../config/schema.js';
 import { livenessFromConfig } from '../config/runtime.js';
@@ -84,7 +86,11 @@ export async function startSttcpRole(role: 'sttcp-primary' | 'sttcp-backup', nod
       serviceMac: c.service.mac, serviceIp: c.service.ip,
       services: [{ port: c.service.port, ...replicatedService(app) }],
       key: new Uint8Array(key), mode: c.mode, liveness: live,
-      tcp: { sack: c.tcp.sack, timestamps: c.tcp.timestamps, windowScale: c.tcp.windowScale, ...(c.tcp.mss !== undefined ? { mss: c.tcp.mss } : {}) },
+      tcp: {
+        sack: c.tcp.sack, timestamps: c.tcp.timestamps, windowScale: c.tcp.windowScale,
+        congestion: c.tcp.congestion === 'cubic' ? cubic : newReno,
+        ...(c.tcp.mss !== undefined ? { mss: c.tcp.mss } : {}),
+      },
       ackEveryBytes: c.ackEveryBytes, ackIntervalUs: c.ackEveryMs * 1000, retentionBytesMax: c.retentionBytes, maxShadows: c.maxConnections,
       rng: new SeededRng(randomBytes(4).readUInt32LE(0)),
       // Without a fencing command the node fences nothing and a primary that loses its
