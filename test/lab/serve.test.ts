@@ -154,6 +154,9 @@ test('serve: primary SIGKILLed mid-download, curl completes byte-exact, the back
   while (Date.now() < until && (!existsSync(out) || statSync(out).size < SIZE / 4)) await sleep(20);
   const before = await scrape('a');
   assert.equal(metric(before, 'unbroken_connections', { role: 'sttcp-primary' }), 1, 'the primary serves the download');
+  const lag = metric(before, 'unbroken_replication_lag_bytes');
+  assert.ok(lag !== undefined && lag >= 0 && lag <= 8 * 1024 * 1024, `replication lag ${lag} within the retention limit`);
+  assert.equal(metric(before, 'unbroken_degraded'), 0, 'the primary is protected by its backup');
   assert.equal(metric(await scrape('b'), 'unbroken_connections', { role: 'sttcp-backup' }), 1, 'the backup shadows it');
   const got = existsSync(out) ? statSync(out).size : 0;
   assert.ok(got >= SIZE / 4 && got < SIZE, `crash point: ${got} bytes received`);
