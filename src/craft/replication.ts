@@ -66,6 +66,8 @@ function spliceIn(v: unknown): SpliceState | undefined {
   if (!optU32(s.respHeadLen) || !(s.respBodyLen === undefined || isUs(s.respBodyLen))) return undefined;
   if (!(s.request === undefined || (typeof s.request === 'string' && s.request.length <= REQUEST_MAX_CHARS))) return undefined;
   if (typeof s.resplicing !== 'boolean' || typeof s.clientOpts !== 'object' || s.clientOpts === null) return undefined;
+  if (!optU32(s.reqEnd) || !optU32(s.respEnd) || !(s.headOnly === undefined || typeof s.headOnly === 'boolean')
+    || !(s.pinned === undefined || typeof s.pinned === 'boolean')) return undefined;
   const co = s.clientOpts as Record<string, unknown>;
   if (!isPort(co.mss) || typeof co.ws !== 'boolean' || typeof co.sack !== 'boolean' || typeof co.ts !== 'boolean') return undefined;
   return {
@@ -76,6 +78,8 @@ function spliceIn(v: unknown): SpliceState | undefined {
     clientAcked: s.clientAcked, clientNxt: s.clientNxt, b2cNxt: s.b2cNxt, clientTsVal: s.clientTsVal, tsToClient: s.tsToClient, respStart: s.respStart,
     respHeadLen: s.respHeadLen, respBodyLen: s.respBodyLen, request: s.request,
     clientOpts: { mss: co.mss, ws: co.ws, sack: co.sack, ts: co.ts }, resplicing: s.resplicing,
+    ...(s.reqEnd !== undefined ? { reqEnd: s.reqEnd } : {}), ...(s.respEnd !== undefined ? { respEnd: s.respEnd } : {}),
+    ...(s.headOnly !== undefined ? { headOnly: s.headOnly } : {}), ...(s.pinned !== undefined ? { pinned: s.pinned } : {}),
   };
 }
 

@@ -119,6 +119,11 @@ export class Router {
     return u === undefined || nowUs >= u;
   }
 
+  /** Is back end `id` a member of `pool`? */
+  poolHas(pool: string, id: string): boolean {
+    return this.pools.get(pool)?.backends.some((b) => b.id === id) ?? false;
+  }
+
   backends(): BackendSpec[] {
     return [...this.pools.values()].flatMap((p) => p.backends);
   }

@@ -75,6 +75,15 @@ export interface SpliceState {
   clientOpts: { mss: number; ws: boolean; sack: boolean; ts: boolean };
   /** The back end failed and a replacement is being set up: client packets are dropped meanwhile. */
   resplicing: boolean;
+  // --- per-request routing on a kept-alive connection (keepalive.ts) ---
+  /** Client space: end of the current request (client bytes beyond it are the next request). Undefined: not tracked. */
+  reqEnd?: number | undefined;
+  /** Client space: end of the current response, once its framing is known (Content-Length). */
+  respEnd?: number | undefined;
+  /** The current request is HEAD (its response has no body whatever Content-Length says). */
+  headOnly?: boolean | undefined;
+  /** Framing unknown (chunked, close-delimited, ...): the connection stays on its back end. */
+  pinned?: boolean | undefined;
 }
 
 export type Direction = 'c2b' | 'b2c';

@@ -24,6 +24,7 @@ import { Router, type BackendSpec, type RouteConfig } from './routes.js';
 import { BackendFailover, type FailoverContext } from './backend-failover.js';
 import { SpliceEngine, concatBytes, keyOf, type FrameKey } from './splice-engine.js';
 import { ClientCloser } from './client-closer.js';
+import { KeepAliveRouter } from './keepalive.js';
 import { rewriteSegment, type SpliceState, type TeardownTimers } from './splice.js';
 
 export interface SplicerConfig {
@@ -83,6 +84,11 @@ export interface SplicerConfig {
    */
   healthIntervalUs?: number;
   healthTimeoutUs?: number;
+  /**
+   * HTTP keep-alive: each later request on a spliced connection is routed by the rules, and
+   * re-spliced to another back end when they choose one (keepalive.ts). Default true.
+   */
+  perRequestRouting?: boolean;
 }
 
 export interface SplicerEvent { tUs: number; kind: 'spliced' | 'splice-removed' | 'error-response' | 'backend-failed'; text: string }
@@ -166,6 +172,8 @@ export class Splicer implements FrameEndpoint {
   private readonly failover: BackendFailover;
   /** Splices whose back end died after the whole response: we close the client's side (FIN, final ACK). */
   private readonly closer: ClientCloser;
+  /** Later requests on kept-alive spliced connections. */
+  private readonly keepAlive: KeepAliveRouter;
 
   constructor(cfg: SplicerConfig) {
     this.name = cfg.name;
@@ -203,6 +211,22 @@ export class Splicer implements FrameEndpoint {
       serviceIp: this.serviceIp, serviceMac: this.serviceMac, finLingerUs: this.timers.finLingerUs, nowUs: () => this.nowUs,
       send: (f) => { if (this.txq.length - this.txHead < this.c.txQueueMax) this.txq.push(f); else this.inc('drop-tx-queue-full'); },
       removeSplice: (sp, why) => this.removeSplice(sp, why), inc: (n) => this.inc(n),
+    });
+    this.keepAlive = new KeepAliveRouter({
+      host: this.host, router: this.router, headLimitBytes: this.c.headLimitBytes, serviceIp: this.serviceIp, serviceMac: this.serviceMac,
+      nowUs: () => this.nowUs,
+      connect: (ip, port, o, makeApp) => this.connectFrom(ip, port,
+        { ...this.frontTcp, mss: o.mss, windowScale: o.ws, sack: o.sack, timestamps: o.ts, synRetries: this.c.backendSynRetries, nagle: false }, makeApp),
+      engineOf: (tuple) => this.engines.get(tupleKey(tuple)),
+      forgetEngine: (tuple) => { this.engines.delete(tupleKey(tuple)); },
+      detachBackend: (sp) => { this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort)); },
+      attachBackend: (sp, key) => { this.table.set(key, sp); },
+      removeSplice: (sp, why) => this.removeSplice(sp, why),
+      forward: (sp, k, frame, nowUs) => this.forward(sp, k, frame, nowUs),
+      send: (f) => { if (this.txq.length - this.txHead < this.c.txQueueMax) this.txq.push(f); else this.inc('drop-tx-queue-full'); },
+      inc: (n) => this.inc(n),
+      event: (kind, text) => this.event(kind, text),
+      replicateHold: (sp) => this.replicateHold(sp),
     });
     this.failover = new BackendFailover(this.failoverContext(),
       cfg.healthIntervalUs === undefined ? undefined : { intervalUs: cfg.healthIntervalUs, timeoutUs: cfg.healthTimeoutUs ?? 3 * cfg.healthIntervalUs });
@@ -277,6 +301,7 @@ export class Splicer implements FrameEndpoint {
       const s = this.awaiting.get(k.key);
       if (s !== undefined && this.trySplice(s, k, frame, nowUs)) return;
       if (this.failover.waiting(k.key) && this.failover.trySwitch(k, frame, nowUs)) return;
+      if (this.keepAlive.waiting(k.key) && this.keepAlive.trySwitch(k, frame, nowUs)) return;
     }
     this.host.handleFrame(ifIndex, frame, nowUs);
   }
@@ -374,11 +399,14 @@ export class Splicer implements FrameEndpoint {
     if (internetChecksum(frame, k.ipOff, k.tcpOff - k.ipOff) !== 0) { this.inc('drop-bad-ip-checksum'); return; }
     if ((dir === 'c2b' || (frame[k.tcpOff + 13]! & 0x07) !== 0) && !tcpChecksumOk(frame, k)) { this.inc(`drop-${dir}-bad-checksum`); return; }
     if (this.closer.has(sp)) { if (dir === 'c2b') this.closer.input(sp, frame, k, nowUs); return; }
+    // A later request on a kept-alive connection is read before it goes anywhere (keepalive.ts).
+    if (dir === 'c2b' && sp.reqEnd !== undefined && this.keepAlive.intercepts(sp, frame, k)) { this.keepAlive.intercept(sp, k, frame, nowUs); return; }
     // The driver may reuse its buffer: rewrite a copy (link padding beyond the IP packet is cut).
     const out = frame.slice(0, k.tcpEnd);
     rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
     this.inc(`forward-${dir}`);
     if (dir === 'b2c' && sp.respHeadLen === undefined) this.learnResponseFraming(sp, out, k);
+    else if (dir === 'c2b' && this.keepAlive.size() > 0) this.keepAlive.poke(sp, nowUs);
     const h = this.held.size > 0 ? this.held.get(sp.id) : undefined;
     if (h === undefined) this.txq.push(out);
     else if (h.frames.length < HELD_FRAMES_MAX) h.frames.push(out);
@@ -409,10 +437,23 @@ export class Splicer implements FrameEndpoint {
     const info = parseResponseHeadPrefix(out.subarray(k.tcpOff + doff, k.tcpEnd));
     sp.respHeadLen = info?.headLen ?? 0xffffffff;          // 0xffffffff: looked, framing unknown (not resumable)
     if (info !== undefined && info.status === 200 && info.contentLength !== undefined) sp.respBodyLen = info.contentLength;
+    if (sp.reqEnd !== undefined) {
+      // RFC 9112 §6.3: HEAD, 204 and 304 responses end with the head; otherwise Content-Length
+      // frames the body. Anything else (1xx, chunked, close-delimited) keeps the connection on this back end.
+      const body = info === undefined || info.status < 200 ? undefined
+        : (sp.headOnly === true || info.status === 204 || info.status === 304) ? 0 : info.contentLength;
+      if (body === undefined) sp.pinned = true;
+      else sp.respEnd = (sp.respStart + info!.headLen + body) >>> 0;
+    }
     this.cfg.onSpliceUpdated?.(sp);
   }
 
   // ---- replication -------------------------------------------------------------
+
+  /** Routing state of a splice changed: hold its packets until the peer has it (replication). */
+  private replicateHold(sp: SpliceState): void {
+    if (this.cfg.replicate?.(sp) === true && !this.held.has(sp.id)) this.held.set(sp.id, { frames: [], deadlineUs: this.nowUs + (this.cfg.holdTimeoutUs ?? 100_000) });
+  }
 
   /** The peer holds splice `id`: release its held packets in arrival order. */
   replicated(id: number): void {
@@ -464,6 +505,7 @@ export class Splicer implements FrameEndpoint {
     this.held.delete(sp.id);
     this.closer.forget(sp);
     if (sp.resplicing) this.failover.cancel(sp);
+    if (this.keepAlive.size() > 0) this.keepAlive.cancel(sp);
     this.cfg.onSpliceRemoved?.(sp);
     this.inc(`splice-removed-${why}`);
     this.event('splice-removed', `#${sp.id} ${why}`);
@@ -635,6 +677,15 @@ export class Splicer implements FrameEndpoint {
     }
   }
 
+  /** Where the first request ends in client space (per-request routing), or nothing when that is off or unknown. */
+  private requestFraming(s: Session, irs: number): Partial<SpliceState> {
+    if (this.cfg.perRequestRouting === false || s.head === undefined) return {};
+    const h = (n: string): string | undefined => s.head!.headers.find((x) => x.name.toLowerCase() === n)?.value;
+    const cl = Number(h('content-length') ?? '0');
+    if (h('transfer-encoding') !== undefined || !Number.isSafeInteger(cl) || cl < 0) return {};
+    return { reqEnd: (irs + 1 + s.head.headBytes + cl) >>> 0, headOnly: s.head.method === 'HEAD' };
+  }
+
   /**
    * A frame from the back end of a session waiting for its request to be acknowledged.
    * If it acknowledges every byte we sent, splice now and forward this very frame
@@ -703,6 +754,7 @@ export class Splicer implements FrameEndpoint {
       request: s.requestText !== undefined && s.requestText.length <= REQUEST_MAX_CHARS ? s.requestText : undefined,
       clientOpts: { mss: ci.sndMss, ws: ci.wsOn, sack: ci.sackOn, ts: ci.tsOn },
       resplicing: false,
+      ...this.requestFraming(s, ci.irs),
     };
     this.table.set(s.clientKey, sp);
     this.table.set(s.backendKey!, sp);

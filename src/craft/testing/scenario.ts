@@ -12,7 +12,7 @@ import { TcpConnection, type TcpConfig } from '../../tcp/connection.js';
 import { Splicer, type SplicerConfig } from '../splicer.js';
 import type { SpliceState } from '../splice.js';
 import type { RouteConfig } from '../routes.js';
-import { downloadClient, httpPatternService, newDownloadResult, type DownloadResult } from './http-app.js';
+import { downloadClient, keepAliveClient, httpPatternService, newDownloadResult, type DownloadResult } from './http-app.js';
 import { WireChecker } from './wire-checker.js';
 import { CraftNode, type CraftNodeEvent } from '../node.js';
 import type { Rng } from '../../util/rng.js';
@@ -28,6 +28,8 @@ export interface Download {
   /** Raw request text (sent as is, so malformed requests can be tested). */
   request: string;
   bodyOffset?: number;
+  /** Keep-alive: further requests sent on the same connection, each after the previous response. */
+  then?: string[];
 }
 
 export interface SpliceScenarioOptions {
@@ -164,7 +166,8 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
   for (const d of o.downloads) {
     const r = newDownloadResult();
     results.push(r);
-    sim.at(d.startUs, () => { client.connect(SERVICE_IP, 80, downloadClient(d.request, r, d.bodyOffset ?? 0), sim.nowUs); });
+    const app = d.then !== undefined ? keepAliveClient([d.request, ...d.then], r) : downloadClient(d.request, r, d.bodyOffset ?? 0);
+    sim.at(d.startUs, () => { client.connect(SERVICE_IP, 80, app, sim.nowUs); });
   }
   o.onStart?.(sim);
   const lastStart = Math.max(0, ...o.downloads.map((d) => d.startUs));
