@@ -40,6 +40,8 @@ export interface KeepAliveContext {
   removeSplice(sp: SpliceState, why: string): void;
   forward(sp: SpliceState, k: FrameKey, frame: Uint8Array, nowUs: number): void;
   send(frame: Uint8Array): void;
+  /** Sends `frame` after the splice's held packets (if its state is waiting for the peer), else now. */
+  sendAfterHeld(sp: SpliceState, frame: Uint8Array): void;
   inc(name: string): void;
   event(kind: 'spliced', text: string): void;
   /** The splice's routing state changed: its packets wait until a peer splicer has the new state. */
@@ -64,6 +66,8 @@ interface NextRequest {
   key: string | undefined;
   written: number;
   tried: Set<string>;
+  /** The reset for the back end we leave: sent once the new splice state is replicated. */
+  oldReset: Uint8Array | undefined;
 }
 
 const PENDING_MAX = 4096;
@@ -111,6 +115,7 @@ export class KeepAliveRouter {
       nr = {
         sp, start: sp.reqEnd!, chunks: [], frames: [], head: undefined, headRaw: undefined,
         backend: undefined, conn: undefined, engine: undefined, key: undefined, written: 0, tried: new Set([sp.backendId]),
+        oldReset: undefined,
       };
       this.pending.set(sp, nr);
       this.ctx.inc('keepalive-next-request');
@@ -197,8 +202,9 @@ export class KeepAliveRouter {
 
   private startSwitch(nr: NextRequest, b: BackendSpec): void {
     const sp = nr.sp;
-    // RFC 9293 §3.10.7: a reset in the old back end's window ends its (idle) connection.
-    this.resetOldBackend(sp, nr.start);
+    // RFC 9293 §3.10.7: a reset in the old back end's window ends its (idle) connection. It goes
+    // only after the peer holds the new state: a peer taking over with the old state still needs it.
+    nr.oldReset = this.resetFrame(sp, nr.start);
     this.ctx.detachBackend(sp);
     sp.resplicing = true;
     this.connectTo(nr, b);
@@ -219,6 +225,7 @@ export class KeepAliveRouter {
   }
 
   private giveUp(nr: NextRequest, why: string): void {
+    if (nr.oldReset !== undefined) this.ctx.send(nr.oldReset);
     this.cancel(nr.sp);
     this.ctx.inc(`keepalive-switch-failed-${why}`);
     this.ctx.removeSplice(nr.sp, 'keepalive-no-backend');
@@ -297,12 +304,13 @@ export class KeepAliveRouter {
     this.ctx.inc('keepalive-switch');
     this.ctx.event('spliced', `#${sp.id} request at client byte ${nr.start} re-spliced to ${sp.backendId}`);
     this.ctx.replicateHold(sp);
+    if (nr.oldReset !== undefined) { this.ctx.sendAfterHeld(sp, nr.oldReset); this.ctx.inc('keepalive-old-backend-reset'); }
     this.ctx.forward(sp, k, frame, nowUs);
     return true;
   }
 
   /** RST to the back end we leave, in its own sequence space: our next byte is the client's `at`, its next is respEnd. */
-  private resetOldBackend(sp: SpliceState, at: number): void {
+  private resetFrame(sp: SpliceState, at: number): Uint8Array {
     const seg: TcpRepr = {
       srcPort: sp.backend.localPort, dstPort: sp.backend.port, seq: (at + sp.seqC2B) >>> 0, ack: (sp.respEnd! - sp.seqB2C) >>> 0,
       flags: tcpFlags({ rst: true, ack: true }), window: 0, urgentPointer: 0, payload: new Uint8Array(0),
@@ -313,8 +321,7 @@ export class KeepAliveRouter {
     emitTcpSegment(seg, frame, ipOff + IPV4_HEADER_LEN, this.ctx.serviceIp, sp.backend.ip);
     emitIpv4Packet({ dscp: 0, ecn: 0, identification: 0, dontFragment: true, ttl: 64, protocol: 6, src: this.ctx.serviceIp, dst: sp.backend.ip, payload: frame.subarray(ipOff + IPV4_HEADER_LEN) }, frame, ipOff);
     emitEthernetFrame({ dst: sp.backend.mac, src: this.ctx.serviceMac, ethertype: ETHERTYPE.ipv4, payload: frame.subarray(ipOff) }, frame, 0);
-    this.ctx.send(frame);
-    this.ctx.inc('keepalive-old-backend-reset');
+    return frame;
   }
 }
 

@@ -10,7 +10,7 @@ import type { Rng } from '../util/rng.js';
 import { BROADCAST_MAC, macEquals, parseMac } from '../wire/addr.js';
 import { Splicer, type SplicerConfig } from './splicer.js';
 import type { SpliceState } from './splice.js';
-import { encodeControl, parseControl, type ControlMessage } from './replication.js';
+import { encodeControl, parseControl, type ControlMessage, type SetupRecord } from './replication.js';
 
 export interface CraftNodeConfig {
   name: string;
@@ -23,7 +23,9 @@ export interface CraftNodeConfig {
   prefixLen: number;
   controlPort?: number;
   rng: Rng;
-  splicer: Omit<SplicerConfig, 'name' | 'rng' | 'replicate' | 'onSpliceRemoved' | 'onSpliceUpdated' | 'standby' | 'prefixLen'>;
+  splicer: Omit<SplicerConfig, 'name' | 'rng' | 'replicate' | 'onSpliceRemoved' | 'onSpliceUpdated' | 'standby' | 'prefixLen' | 'replicateSetup' | 'onSetupRemoved'>;
+  /** Replicate client connections still being set up, so a crash before the splice loses none (default true). */
+  replicateSetup?: boolean;
   heartbeatUs?: number;
   /** The peer is considered gone after this long without a heartbeat. */
   deadAfterUs?: number;
@@ -79,6 +81,10 @@ export class CraftNode implements FrameEndpoint {
       // Response framing learned after the splice: the peer needs it to re-splice after a back-end failure.
       onSpliceUpdated: (sp) => { if (this.lastPeerUs !== undefined) this.replicate(sp, false); },
       onSpliceRemoved: (sp) => this.send({ t: 'remove', node: cfg.nodeId, clientIp: sp.client.ip, clientPort: sp.client.port, localPort: sp.client.localPort }),
+      ...(cfg.replicateSetup === false ? {} : {
+        replicateSetup: (rec: Readonly<SetupRecord>) => this.replicateMessage(rec.id, { t: 'setup', node: cfg.nodeId, r: rec }),
+        onSetupRemoved: (rec: Readonly<SetupRecord>) => this.send({ t: 'remove', node: cfg.nodeId, clientIp: rec.clientIp, clientPort: rec.clientPort, localPort: rec.localPort }),
+      }),
     });
   }
 
@@ -162,6 +168,15 @@ export class CraftNode implements FrameEndpoint {
     return hold;
   }
 
+  /** Sends `m` to the peer until acknowledged (by `id`); true: hold what depends on it. */
+  private replicateMessage(id: number, m: ControlMessage): boolean {
+    if (this.lastPeerUs === undefined || this.pending.size >= PENDING_REPLICATIONS_MAX) return false;
+    const bytes = encodeControl(m);
+    this.pending.set(id, { bytes, left: this.retries, nextUs: this.nowUs + this.retryUs });
+    this.own.udpSend(this.cfg.peerIp, this.port, this.port, bytes, this.nowUs);
+    return true;
+  }
+
   private send(m: ControlMessage): void {
     this.own.udpSend(this.cfg.peerIp, this.port, this.port, encodeControl(m), this.nowUs);
   }
@@ -178,6 +193,10 @@ export class CraftNode implements FrameEndpoint {
       case 'splice':
         if (this.active) { this.inc('replica-while-active'); return; }
         if (this.splicer.installReplica(m.s)) this.send({ t: 'ack', node: this.cfg.nodeId, id: m.s.id });
+        return;
+      case 'setup':
+        if (this.active) { this.inc('setup-while-active'); return; }
+        if (this.splicer.installSetup(m.r)) this.send({ t: 'ack', node: this.cfg.nodeId, id: m.r.id });
         return;
       case 'ack':
         if (this.pending.delete(m.id)) this.splicer.replicated(m.id);

@@ -84,6 +84,8 @@ export interface SpliceState {
   headOnly?: boolean | undefined;
   /** Framing unknown (chunked, close-delimited, ...): the connection stays on its back end. */
   pinned?: boolean | undefined;
+  /** The client's latest ACK carried SACK blocks (it holds data beyond clientAcked). */
+  clientHoles?: boolean | undefined;
 }
 
 export type Direction = 'c2b' | 'b2c';
@@ -215,6 +217,7 @@ export function rewriteSegment(
   // Options (RFC 9293 §3.2): SACK blocks (RFC 2018 §3) carry the other direction's sequence
   // numbers; TSval is the sender's clock, TSecr echoes the other direction's (RFC 7323 §3).
   const optEnd = t + ((frame[t + 12]! >>> 4) * 4);
+  let sawSack = false;
   for (let i = t + 20; i < optEnd;) {
     const kind = frame[i]!;
     if (kind === 0) break;
@@ -223,6 +226,7 @@ export function rewriteSegment(
     const len = frame[i + 1]!;
     if (len < 2 || i + len > optEnd) break;                 // malformed: forwarded as is; the endpoint rejects it
     if (kind === 5 && len >= 10 && (len - 2) % 8 === 0) {
+      sawSack = true;
       if (dir === 'c2b' && (!s.sackToBackend || capped)) {
         ck = blankToNops(frame, t, i, len, ck);
       } else {
@@ -247,6 +251,7 @@ export function rewriteSegment(
     s.packetsC2B++;
     s.lastC2BUs = nowUs;
     if (hasAck && seqGt(rawAck, s.clientAcked)) s.clientAcked = rawAck;
+    if (hasAck) s.clientHoles = sawSack;
     const next = (seq + payloadLen + (fin ? 1 : 0)) >>> 0;
     if (seqGt(next, s.clientNxt)) s.clientNxt = next;
   } else {

@@ -17,9 +17,9 @@ import { macEquals, parseIpv4, parseMac, formatIpv4 } from '../wire/addr.js';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
 import { foldChecksum, internetChecksum, onesSum, pseudoHeaderSum } from '../wire/checksum.js';
 import { parseIpv4Packet } from '../wire/ipv4.js';
-import { parseTcpSegment } from '../wire/tcp.js';
+import { parseTcpSegment, tcpFlags, type TcpRepr } from '../wire/tcp.js';
 import { RequestHeadParser, errorResponse, parseResponseHeadPrefix, REASON, type RequestHead } from './http-head.js';
-import { REQUEST_MAX_CHARS } from './replication.js';
+import { REQUEST_MAX_CHARS, type SetupRecord } from './replication.js';
 import { Router, type BackendSpec, type RouteConfig } from './routes.js';
 import { BackendFailover, type FailoverContext } from './backend-failover.js';
 import { SpliceEngine, concatBytes, keyOf, type FrameKey } from './splice-engine.js';
@@ -75,6 +75,16 @@ export interface SplicerConfig {
   /** Called when splice state is removed (replication: tell the peer). */
   onSpliceRemoved?: (sp: Readonly<SpliceState>) => void;
   holdTimeoutUs?: number;
+  /**
+   * Replication of splice setup (crash safety before the splice): called when a client's SYN
+   * is accepted. Returning true holds everything sent to that client (the SYN-ACK first)
+   * until replicated(rec.id), and our stack acknowledges none of the client's request until
+   * the splice, so a peer holding the record can rebuild the connection and read the request
+   * again from the client's retransmission.
+   */
+  replicateSetup?: (rec: Readonly<SetupRecord>) => boolean;
+  /** A replicated setup ended without a splice (error answer, client gone): tell the peer. */
+  onSetupRemoved?: (rec: Readonly<SetupRecord>) => void;
   /** Start as a standby: no sweeps (replicas are not expired) until activate(). */
   standby?: boolean;
   /**
@@ -168,6 +178,13 @@ export class Splicer implements FrameEndpoint {
   private readonly cfg: SplicerConfig;
   /** Packets of splices whose state is not yet replicated, by splice id (bounded per splice). */
   private readonly held = new Map<number, { frames: Uint8Array[]; deadlineUs: number }>();
+  /** Frames to clients whose setup record is not yet acknowledged by the peer, by client key; and id → key. */
+  private readonly setupHeld = new Map<string, { id: number; frames: Uint8Array[]; deadlineUs: number }>();
+  private readonly setupIds = new Map<number, string>();
+  /** Replicated setups of this box's sessions not yet spliced (to tell the peer when they end). */
+  private readonly setupOf = new Map<string, SetupRecord>();
+  /** Setups replicated from the peer (standby): rebuilt as connections on takeover. */
+  private readonly replicaSetups = new Map<string, SetupRecord>();
   private standby: boolean;
   private readonly failover: BackendFailover;
   /** Splices whose back end died after the whole response: we close the client's side (FIN, final ACK). */
@@ -198,7 +215,11 @@ export class Splicer implements FrameEndpoint {
     this.timers = { finLingerUs: cfg.finLingerUs ?? 5_000_000, rstLingerUs: cfg.rstLingerUs ?? 1_000_000 };
     const factory: TcpEngineFactory<SpliceEngine> = {
       connect: (tuple, isn, nowUs) => this.register(tuple, TcpConnection.connect(this.nextConnectCfg ?? this.frontTcp, tuple, isn, nowUs)),
-      accept: (tuple, syn, isn, nowUs) => this.register(tuple, TcpConnection.accept(this.frontTcp, tuple, syn, isn, nowUs)),
+      accept: (tuple, syn, isn, nowUs) => {
+        const conn = TcpConnection.accept(this.frontTcp, tuple, syn, isn, nowUs);
+        if (this.cfg.replicateSetup !== undefined) this.setupAccepted(tuple, syn, isn, conn);
+        return this.register(tuple, conn);
+      },
     };
     this.host = new Host<SpliceEngine>({
       name: cfg.name, mac: cfg.serviceMac, ip: cfg.serviceIp, prefixLen: cfg.prefixLen, rng: cfg.rng, tcpFactory: factory,
@@ -227,6 +248,11 @@ export class Splicer implements FrameEndpoint {
       inc: (n) => this.inc(n),
       event: (kind, text) => this.event(kind, text),
       replicateHold: (sp) => this.replicateHold(sp),
+      sendAfterHeld: (sp, f) => {
+        const h = this.held.get(sp.id);
+        if (h !== undefined && h.frames.length < HELD_FRAMES_MAX) h.frames.push(f);
+        else if (this.txq.length - this.txHead < this.c.txQueueMax) this.txq.push(f);
+      },
     });
     this.failover = new BackendFailover(this.failoverContext(),
       cfg.healthIntervalUs === undefined ? undefined : { intervalUs: cfg.healthIntervalUs, timeoutUs: cfg.healthTimeoutUs ?? 3 * cfg.healthIntervalUs });
@@ -283,6 +309,32 @@ export class Splicer implements FrameEndpoint {
     }
   }
 
+  /** A client's SYN accepted with a peer present: replicate the setup; hold our answers and ACKs until it is acknowledged. */
+  private setupAccepted(tuple: FourTuple, syn: TcpRepr, isn: number, conn: TcpConnection): void {
+    const key = keyOf(tuple.remoteIp, tuple.remotePort, tuple.localPort);
+    const o = syn.options;
+    const rec: SetupRecord = {
+      id: this.nextSpliceId++, clientIp: tuple.remoteIp, clientPort: tuple.remotePort, localPort: tuple.localPort, irs: syn.seq, iss: isn >>> 0,
+      window: syn.window, mss: o.mss, ws: o.windowScale, sack: o.sackPermitted === true, tsVal: o.timestamp?.value,
+    };
+    if (this.cfg.replicateSetup?.(rec) !== true) return;
+    // Nothing the client sends is acknowledged before the splice: if we fail, it is sent again to the peer.
+    conn.setAckLimit((syn.seq + 1) >>> 0);
+    this.setupOf.set(key, rec);
+    if (!this.setupHeld.has(key)) {
+      this.setupHeld.set(key, { id: rec.id, frames: [], deadlineUs: this.nowUs + (this.cfg.holdTimeoutUs ?? 100_000) });
+      this.setupIds.set(rec.id, key);
+    }
+  }
+
+  /** The session of `key` ends without a splice: the peer's setup record goes. */
+  private setupEnded(key: string): void {
+    const rec = this.setupOf.get(key);
+    if (rec === undefined) return;
+    this.setupOf.delete(key);
+    this.cfg.onSetupRemoved?.(rec);
+  }
+
   private register(tuple: FourTuple, conn: TcpConnection): SpliceEngine {
     const e = new SpliceEngine(conn);
     this.engines.set(tupleKey(tuple), e);
@@ -313,6 +365,9 @@ export class Splicer implements FrameEndpoint {
     for (const [id, h] of this.held) {
       if (nowUs >= h.deadlineUs) { this.inc('replication-hold-timeout'); this.replicated(id); }
     }
+    for (const h of this.setupHeld.values()) {
+      if (nowUs >= h.deadlineUs) { this.inc('setup-hold-timeout'); this.replicated(h.id); }
+    }
     if (!this.standby) this.failover.handleTimeout(nowUs);
     this.closer.handleTimeout(nowUs);
   }
@@ -324,7 +379,19 @@ export class Splicer implements FrameEndpoint {
       if (this.txHead === this.txq.length) { this.txq.length = 0; this.txHead = 0; }
       return { ifIndex: 0, frame };
     }
-    return this.host.pollTransmit();
+    for (;;) {
+      const out = this.host.pollTransmit();
+      if (out === undefined || this.setupHeld.size === 0) return out;
+      // Our stack's segments to a client whose setup the peer does not hold yet wait (SYN-ACK first).
+      const f = out.frame;
+      if (f.length < ETHERNET_HEADER_LEN + 40 || f[12] !== 0x08 || f[13] !== 0x00 || f[ETHERNET_HEADER_LEN + 9] !== 6) return out;
+      const t = ETHERNET_HEADER_LEN + (f[ETHERNET_HEADER_LEN]! & 0x0f) * 4;
+      const dst = ((f[30]! << 24) | (f[31]! << 16) | (f[32]! << 8) | f[33]!) >>> 0;
+      const h = this.setupHeld.get(keyOf(dst, (f[t + 2]! << 8) | f[t + 3]!, (f[t]! << 8) | f[t + 1]!));
+      if (h === undefined) return out;
+      if (h.frames.length < HELD_FRAMES_MAX) h.frames.push(f.slice());
+      else this.inc('drop-setup-held-full');
+    }
   }
 
   pollDeadline(): number | undefined {
@@ -334,6 +401,7 @@ export class Splicer implements FrameEndpoint {
     if (!needSweep) this.nextSweepUs = undefined;
     let s = this.nextSweepUs;
     for (const x of this.held.values()) s = s === undefined ? x.deadlineUs : Math.min(s, x.deadlineUs);
+    for (const x of this.setupHeld.values()) s = s === undefined ? x.deadlineUs : Math.min(s, x.deadlineUs);
     const cl = this.closer.deadline();
     if (cl !== undefined) s = s === undefined ? cl : Math.min(s, cl);
     const f = this.standby ? undefined : this.failover.deadline();
@@ -457,6 +525,17 @@ export class Splicer implements FrameEndpoint {
 
   /** The peer holds splice `id`: release its held packets in arrival order. */
   replicated(id: number): void {
+    const key = this.setupIds.get(id);
+    if (key !== undefined) {
+      this.setupIds.delete(id);
+      const sh = this.setupHeld.get(key);
+      this.setupHeld.delete(key);
+      for (const f of sh?.frames ?? []) {
+        if (this.txq.length - this.txHead >= this.c.txQueueMax) { this.inc('drop-tx-queue-full'); continue; }
+        this.txq.push(f);
+      }
+      return;
+    }
     const h = this.held.get(id);
     if (h === undefined) return;
     this.held.delete(id);
@@ -475,12 +554,27 @@ export class Splicer implements FrameEndpoint {
     if (old !== undefined) this.table.delete(keyOf(old.backend.ip, old.backend.port, old.backend.localPort));
     this.table.set(ck, sp);
     this.table.set(bk, sp);
+    this.replicaSetups.delete(ck);
     this.inc(old === undefined ? 'replica-installed' : 'replica-updated');
     return true;
   }
 
-  /** Drops a replica by its client side (the peer removed the splice). */
+  /** Keeps a peer's setup record (standby): the connection is rebuilt from it on takeover unless spliced before. */
+  installSetup(rec: SetupRecord): boolean {
+    const key = keyOf(rec.clientIp, rec.clientPort, rec.localPort);
+    if (this.table.has(key)) return true;
+    if (!this.replicaSetups.has(key) && this.replicaSetups.size >= this.c.maxSessions) {
+      this.replicaSetups.delete(this.replicaSetups.keys().next().value!);       // the oldest goes
+      this.inc('setup-replica-evicted');
+    }
+    this.replicaSetups.set(key, { ...rec });
+    this.inc('setup-replica-installed');
+    return true;
+  }
+
+  /** Drops a replica by its client side (the peer removed the splice or the setup). */
   removeReplica(clientIp: number, clientPort: number, localPort: number): void {
+    if (this.replicaSetups.delete(keyOf(clientIp, clientPort, localPort))) this.inc('setup-replica-removed');
     const sp = this.table.get(keyOf(clientIp, clientPort, localPort));
     if (sp === undefined) return;
     this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
@@ -492,9 +586,44 @@ export class Splicer implements FrameEndpoint {
   activate(nowUs: number): void {
     this.nowUs = nowUs;
     this.standby = false;
-    for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; }
+    // Replicas carry what the client had acknowledged when they were sent: ask each client for its
+    // current ACK (a back-end failure after the takeover re-splices from that byte).
     this.failover.restartHealth(nowUs);
     this.host.announce(nowUs);
+    // The gratuitous ARP goes first, so the answers to the probes come to this box.
+    for (let f = this.host.pollTransmit(); f !== undefined; f = this.host.pollTransmit()) this.txq.push(f.frame);
+    for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; if (!sp.rst) this.closer.probe(sp); }
+    this.restoreSetups(nowUs);
+  }
+
+  /**
+   * Takeover: client connections the failed box was still setting up are rebuilt from their
+   * SYN and its ISN (same sequence numbers and timestamp offset). Our SYN-ACK, or the client's
+   * retransmitted request, completes the handshake; nothing of the request had been acknowledged,
+   * so the client sends it again and a fresh session reads it.
+   */
+  private restoreSetups(nowUs: number): void {
+    for (const [key, r] of this.replicaSetups) {
+      if (this.table.has(key)) continue;
+      const tuple: FourTuple = { localIp: this.serviceIp, localPort: r.localPort, remoteIp: r.clientIp, remotePort: r.clientPort };
+      const syn: TcpRepr = {
+        srcPort: r.clientPort, dstPort: r.localPort, seq: r.irs, ack: 0, flags: tcpFlags({ syn: true }), window: r.window, urgentPointer: 0,
+        options: {
+          ...(r.mss !== undefined ? { mss: r.mss } : {}), ...(r.ws !== undefined ? { windowScale: r.ws } : {}),
+          ...(r.sack ? { sackPermitted: true } : {}), ...(r.tsVal !== undefined ? { timestamp: { value: r.tsVal, echo: 0 } } : {}),
+        },
+        payload: EMPTY,
+      };
+      try {
+        const engine = this.register(tuple, TcpConnection.accept(this.frontTcp, tuple, syn, r.iss, nowUs));
+        this.host.adoptTcp(tuple, engine, (c) => this.onClient(c), nowUs);
+        this.inc('setup-restored');
+      } catch {
+        this.engines.delete(tupleKey(tuple));
+        this.inc('setup-restore-failed');
+      }
+    }
+    this.replicaSetups.clear();
   }
 
   isStandby(): boolean { return this.standby; }
@@ -527,6 +656,8 @@ export class Splicer implements FrameEndpoint {
     };
     if (this.sessions.size >= this.c.maxSessions) {
       this.inc('session-limit');
+      engine.conn.setAckLimit(undefined);
+      this.setupEnded(keyOf(conn.tuple.remoteIp, conn.tuple.remotePort, conn.tuple.localPort));
       s.phase = 'error-sent';
       conn.write(errorResponse(503, REASON[503]!, 'too many connections'));
       conn.end();
@@ -571,6 +702,7 @@ export class Splicer implements FrameEndpoint {
   private onClientClose(s: Session): void {
     this.engines.delete(tupleKey(s.client.tuple));
     if (s.phase === 'spliced') return;
+    this.setupEnded(s.clientKey);
     s.phase = 'closed';
     this.sessions.delete(s.id);
     if (s.backendKey !== undefined) this.awaiting.delete(s.backendKey);
@@ -580,6 +712,8 @@ export class Splicer implements FrameEndpoint {
   private sendError(s: Session, status: number, detail: string): void {
     if (s.phase === 'error-sent' || s.phase === 'closed' || s.phase === 'spliced') return;
     s.phase = 'error-sent';
+    s.clientEngine.conn.setAckLimit(undefined);          // the answer acknowledges the request
+    this.setupEnded(s.clientKey);
     if (s.backendKey !== undefined) this.awaiting.delete(s.backendKey);
     s.backendConn?.destroy();
     this.inc(`http-${status}`);
@@ -760,6 +894,7 @@ export class Splicer implements FrameEndpoint {
     this.table.set(s.backendKey!, sp);
     this.awaiting.delete(s.backendKey!);
     this.sessions.delete(s.id);
+    this.setupOf.delete(s.clientKey);                    // the splice replaces the setup record at the peer
     s.phase = 'spliced';
     // Discard both connections: the host forgets them without a segment.
     ce.release();

@@ -54,6 +54,8 @@ export interface SpliceScenarioOptions {
     /** Crash the active box `delayUs` after its `count`-th splice (a crash while every download is spliced). */
     crashAfterSplices?: { count: number; delayUs: number };
     heartbeatUs?: number; deadAfterUs?: number; controlFaults?: FaultSpec[];
+    /** Replicate splice setup (default true). */
+    replicateSetup?: boolean;
   };
 }
 
@@ -119,6 +121,7 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
       splicer: { ...splicerCfg, serviceMac: name === 'a' ? SERVICE_MAC : '02:00:00:07:00:51' },
       ...(pair.heartbeatUs !== undefined ? { heartbeatUs: pair.heartbeatUs } : {}),
       ...(pair.deadAfterUs !== undefined ? { deadAfterUs: pair.deadAfterUs } : {}),
+      ...(pair.replicateSetup !== undefined ? { replicateSetup: pair.replicateSetup } : {}),
       onEvent: (e) => nodeEvents.push(e),
     });
     let a: CraftNode | undefined;
