@@ -25,7 +25,7 @@ export interface SetupRecord {
 }
 
 export type ControlMessage =
-  | { t: 'hb'; node: number; epoch: number; active: boolean }
+  | { t: 'hb'; node: number; epoch: number; active: boolean; term?: number }
   | { t: 'setup'; node: number; r: SetupRecord }
   | { t: 'splice'; node: number; s: SpliceState }
   | { t: 'ack'; node: number; id: number }
@@ -132,7 +132,8 @@ export function parseControl(bytes: Uint8Array): ParseResult<ControlMessage> {
   switch (m.t) {
     case 'hb':
       if (!isU32(m.epoch) || typeof m.active !== 'boolean') return fail('malformed', 'craft-control', 'heartbeat');
-      return ok({ t: 'hb', node: m.node, epoch: m.epoch, active: m.active });
+      if (!(m.term === undefined || isU32(m.term))) return fail('malformed', 'craft-control', 'heartbeat term');
+      return ok({ t: 'hb', node: m.node, epoch: m.epoch, active: m.active, ...(m.term !== undefined ? { term: m.term } : {}) });
     case 'splice': {
       const s = spliceIn(m.s);
       return s === undefined ? fail('malformed', 'craft-control', 'splice state') : ok({ t: 'splice', node: m.node, s });

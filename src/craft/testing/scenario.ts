@@ -19,6 +19,8 @@ import type { Rng } from '../../util/rng.js';
 import { tcpConnectionFactory } from '../../stack/tcp-engine.js';
 
 export const SERVICE_IP = '10.7.0.80';
+/** The splicer pair's shared control-channel key in simulations. */
+export const TEST_CONTROL_KEY = new TextEncoder().encode('craft simulation control key 0001');
 export const SERVICE_MAC = '02:00:00:07:00:50';
 export const CLIENT_IP = '10.7.0.1';
 export const BACKEND_IP = (i: number): string => `10.7.0.${100 + i}`;
@@ -56,6 +58,10 @@ export interface SpliceScenarioOptions {
     heartbeatUs?: number; deadAfterUs?: number; controlFaults?: FaultSpec[];
     /** Replicate splice setup (default true). */
     replicateSetup?: boolean;
+    /** Control-channel keys (default: one shared test key); fencing on/off (default on). */
+    keyA?: Uint8Array; keyB?: Uint8Array; fencing?: boolean;
+    /** Crash the standby at this time. */
+    crashStandbyAtUs?: number;
   };
 }
 
@@ -122,6 +128,8 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
       ...(pair.heartbeatUs !== undefined ? { heartbeatUs: pair.heartbeatUs } : {}),
       ...(pair.deadAfterUs !== undefined ? { deadAfterUs: pair.deadAfterUs } : {}),
       ...(pair.replicateSetup !== undefined ? { replicateSetup: pair.replicateSetup } : {}),
+      key: (name === 'a' ? pair.keyA : pair.keyB) ?? TEST_CONTROL_KEY,
+      ...(pair.fencing !== undefined ? { fencing: pair.fencing } : {}),
       onEvent: (e) => nodeEvents.push(e),
     });
     let a: CraftNode | undefined;
@@ -133,6 +141,7 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
     sim.link(['splicer-a', 0], ['switch', 1], link);
     sim.link(['splicer-b', 0], ['switch', 2], link);
     for (const f of pair.controlFaults ?? []) sim.addFault({ node: 'splicer-b', ifIndex: 0 }, f);
+    if (pair.crashStandbyAtUs !== undefined) sim.at(pair.crashStandbyAtUs, () => sim.crash('splicer-b'));
     if (pair.crashActiveAtUs !== undefined) sim.at(pair.crashActiveAtUs, () => { crashUs = sim.nowUs; sim.crash('splicer-a'); });
   }
   sim.link(['client', 0], ['switch', 0], link);
