@@ -88,7 +88,8 @@ function spliceIn(v: unknown): SpliceState | undefined {
   if (!(s.request === undefined || (typeof s.request === 'string' && s.request.length <= REQUEST_MAX_CHARS))) return undefined;
   if (typeof s.resplicing !== 'boolean' || typeof s.clientOpts !== 'object' || s.clientOpts === null) return undefined;
   if (!optU32(s.reqEnd) || !optU32(s.respEnd) || !(s.headOnly === undefined || typeof s.headOnly === 'boolean')
-    || !(s.pinned === undefined || typeof s.pinned === 'boolean') || !(s.clientHoles === undefined || typeof s.clientHoles === 'boolean')) return undefined;
+    || !(s.pinned === undefined || typeof s.pinned === 'boolean') || !(s.clientHoles === undefined || typeof s.clientHoles === 'boolean')
+    || !(s.split === undefined || typeof s.split === 'boolean')) return undefined;
   const co = s.clientOpts as Record<string, unknown>;
   if (!isPort(co.mss) || typeof co.ws !== 'boolean' || typeof co.sack !== 'boolean' || typeof co.ts !== 'boolean') return undefined;
   return {
@@ -102,6 +103,7 @@ function spliceIn(v: unknown): SpliceState | undefined {
     ...(s.reqEnd !== undefined ? { reqEnd: s.reqEnd } : {}), ...(s.respEnd !== undefined ? { respEnd: s.respEnd } : {}),
     ...(s.headOnly !== undefined ? { headOnly: s.headOnly } : {}), ...(s.pinned !== undefined ? { pinned: s.pinned } : {}),
     ...(s.clientHoles !== undefined ? { clientHoles: s.clientHoles } : {}),
+    ...(s.split !== undefined ? { split: s.split } : {}),
   };
 }
 

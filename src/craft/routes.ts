@@ -10,6 +10,8 @@ export interface BackendSpec {
   port: number;
   /** Relative share of requests (positive integer). */
   weight?: number;
+  /** Runs our stack with split splice (split-backend.ts): it sends its return segments straight to the client. */
+  split?: boolean;
 }
 
 export interface RouteRule {

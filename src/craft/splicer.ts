@@ -25,6 +25,9 @@ import { BackendFailover, type FailoverContext } from './backend-failover.js';
 import { SpliceEngine, concatBytes, keyOf, type FrameKey } from './splice-engine.js';
 import { ClientCloser } from './client-closer.js';
 import { KeepAliveRouter } from './keepalive.js';
+import { encodeControl } from './replication.js';
+import { sealControl } from './control-auth.js';
+import { SPLIT_CONTROL_PORT } from './split-backend.js';
 import { rewriteSegment, type SpliceState, type TeardownTimers } from './splice.js';
 
 export interface SplicerConfig {
@@ -99,6 +102,8 @@ export interface SplicerConfig {
    * re-spliced to another back end when they choose one (keepalive.ts). Default true.
    */
   perRequestRouting?: boolean;
+  /** Split splice towards back ends marked `split`: the key and sender id its state messages are sealed with. */
+  split?: { key?: Uint8Array; sender?: number; epoch?: number; port?: number };
 }
 
 export interface SplicerEvent { tUs: number; kind: 'spliced' | 'splice-removed' | 'error-response' | 'backend-failed'; text: string }
@@ -166,6 +171,7 @@ export class Splicer implements FrameEndpoint {
   private readonly txq: Uint8Array[] = [];
   private txHead = 0;
   private nextSessionId = 1;
+  private splitSeq = 0n;
   private nextSpliceId = 1;
   private nowUs = 0;
   private nextSweepUs: number | undefined;
@@ -636,6 +642,7 @@ export class Splicer implements FrameEndpoint {
     if (sp.resplicing) this.failover.cancel(sp);
     if (this.keepAlive.size() > 0) this.keepAlive.cancel(sp);
     this.cfg.onSpliceRemoved?.(sp);
+    if (sp.split === true) this.sendSplit(sp.backend.ip, encodeControl({ t: 'remove', node: 0, clientIp: sp.client.ip, clientPort: sp.client.port, localPort: sp.client.localPort }), this.nowUs);
     this.inc(`splice-removed-${why}`);
     this.event('splice-removed', `#${sp.id} ${why}`);
   }
@@ -811,6 +818,25 @@ export class Splicer implements FrameEndpoint {
     }
   }
 
+  /**
+   * Split splice: the back end gets the splice state and sends its data straight to the
+   * client from then on. Its responses are no longer seen here, so the connection stays on
+   * this back end (no per-request routing, no re-splice on its failure).
+   */
+  private startSplit(sp: SpliceState, nowUs: number): void {
+    sp.split = true;
+    sp.pinned = true;
+    this.sendSplit(sp.backend.ip, encodeControl({ t: 'splice', node: 0, s: sp }), nowUs);
+    this.inc('split-started');
+  }
+
+  /** A split-splice message to a back end (sealed when keyed; a restarted splicer must use a higher epoch). */
+  private sendSplit(ip: number, body: Uint8Array, nowUs: number): void {
+    const sc = this.cfg.split;
+    const bytes = sc?.key === undefined ? body : sealControl(body, sc.key, { sender: sc.sender ?? 0, epoch: sc.epoch ?? 0, seq: this.splitSeq++ });
+    this.host.udpSend(ip, sc?.port ?? SPLIT_CONTROL_PORT, sc?.port ?? SPLIT_CONTROL_PORT, bytes, nowUs);
+  }
+
   /** Where the first request ends in client space (per-request routing), or nothing when that is off or unknown. */
   private requestFraming(s: Session, irs: number): Partial<SpliceState> {
     if (this.cfg.perRequestRouting === false || s.head === undefined) return {};
@@ -905,6 +931,7 @@ export class Splicer implements FrameEndpoint {
     this.host.pokeTcp(s.backendConn!.tuple, nowUs);
     this.inc('spliced');
     this.event('spliced', `#${sp.id} ${formatIpv4(sp.client.ip)}:${sp.client.port} <-> ${s.backend!.id} ${formatIpv4(sp.backend.ip)}:${sp.backend.port} via :${sp.backend.localPort}`);
+    if (s.backend!.split === true) this.startSplit(sp, nowUs);
     this.onSplice?.(sp);
     if (this.cfg.replicate?.(sp) === true) this.held.set(sp.id, { frames: [], deadlineUs: nowUs + (this.cfg.holdTimeoutUs ?? 100_000) });
     this.forward(sp, k, frame, nowUs);

@@ -17,6 +17,7 @@ import { WireChecker } from './wire-checker.js';
 import { CraftNode, type CraftNodeEvent } from '../node.js';
 import type { Rng } from '../../util/rng.js';
 import { tcpConnectionFactory } from '../../stack/tcp-engine.js';
+import { SplitSpliceBackend } from '../split-backend.js';
 
 export const SERVICE_IP = '10.7.0.80';
 /** The splicer pair's shared control-channel key in simulations. */
@@ -48,6 +49,8 @@ export interface SpliceScenarioOptions {
   splicer?: Partial<SplicerConfig>;
   capture?: boolean;
   limitUs?: number;
+  /** Back ends run split splice (they send their data straight to the client). */
+  split?: boolean;
   /** Called once the topology is built, before running (to schedule faults, crashes). */
   onStart?: (sim: Simulator) => void;
   /** Run an active/standby splicer pair (replication) instead of one splicer. */
@@ -84,6 +87,8 @@ export interface SpliceScenarioResult {
   crashUs: number | undefined;
   /** Longest time without a data-carrying frame at the client after the crash, µs. */
   pauseUs: number | undefined;
+  /** With `split`: the back ends' wrappers. */
+  splitBackends: SplitSpliceBackend<TcpConnection>[];
 }
 
 const LAN: LinkConfig = { latencyUs: 100, bandwidthBps: 1_000_000_000, queueFrames: 1024, mtuBytes: 1500 };
@@ -104,8 +109,13 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
   const splices: SpliceState[] = [];
   let crashUs: number | undefined;
   let splicer: Splicer | undefined;
+  const routes = o.routes ?? defaultRoutes(o.backends);
+  const splitBackends: SplitSpliceBackend<TcpConnection>[] = [];
   const splicerCfg = {
-    serviceIp: SERVICE_IP, serviceMac: SERVICE_MAC, servicePort: 80, routes: o.routes ?? defaultRoutes(o.backends), ...o.splicer,
+    serviceIp: SERVICE_IP, serviceMac: SERVICE_MAC, servicePort: 80,
+    routes: o.split === true ? { ...routes, pools: Object.fromEntries(Object.entries(routes.pools).map(([k, v]) => [k, v.map((b) => ({ ...b, split: true }))])) } : routes,
+    ...(o.split === true ? { split: { key: TEST_CONTROL_KEY } } : {}),
+    ...o.splicer,
     onSplice: (sp: Readonly<SpliceState>) => {
       splices.push(structuredClone(sp) as SpliceState);
       o.splicer?.onSplice?.(sp);
@@ -148,7 +158,9 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
   for (let i = 0; i < o.backends; i++) {
     const h = new Host<TcpConnection>({ name: `b${i}`, mac: `02:00:00:07:01:${(i + 16).toString(16)}`, ip: BACKEND_IP(i), prefixLen: 24, rng: sim.forkRng(), tcpFactory: factory(backendTcp) });
     h.listen(80, httpPatternService(`b${i}`));
-    sim.addNode(`b${i}`, h);
+    const sb = o.split === true ? new SplitSpliceBackend(h, { key: TEST_CONTROL_KEY }) : undefined;
+    if (sb !== undefined) splitBackends.push(sb);
+    sim.addNode(`b${i}`, sb ?? h);
     sim.link([`b${i}`, 0], ['switch', base + i], link);
     for (const f of o.backendFaults ?? []) sim.addFault({ node: `b${i}`, ifIndex: 0 }, f);
   }
@@ -191,5 +203,5 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
       if (clientDataUs[i]! > crashUs) pauseUs = Math.max(pauseUs ?? 0, clientDataUs[i]! - clientDataUs[i - 1]!);
     }
   }
-  return { sim, splicer: splicer!, results, splices, clientWire, backendWire, clientPcap, backendPcap, finished, nodes, nodeEvents, clientRsts, crashUs, pauseUs };
+  return { sim, splicer: splicer!, results, splices, clientWire, backendWire, clientPcap, backendPcap, finished, nodes, nodeEvents, clientRsts, crashUs, pauseUs, splitBackends };
 }
