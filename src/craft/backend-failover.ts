@@ -261,6 +261,7 @@ export class BackendFailover {
     sp.lastB2CUs = nowUs;
     sp.lastC2BUs = nowUs;
     sp.b2cNxt = rs.clientPos;               // the replacement starts here: client ACKs are capped to it
+    sp.capAcks = true;
     if (rs.fresh) {
       // A whole new response: its framing is read again from its first segment.
       sp.respHeadLen = undefined;

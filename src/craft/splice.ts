@@ -88,6 +88,8 @@ export interface SpliceState {
   clientHoles?: boolean | undefined;
   /** Split splice: the back end sends its data straight to the client (the splicer sees only its FIN/RST). */
   split?: boolean | undefined;
+  /** After a re-splice to another back end: client ACKs are capped at b2cNxt (see rewriteSegment). */
+  capAcks?: boolean | undefined;
 }
 
 export type Direction = 'c2b' | 'b2c';
@@ -202,7 +204,7 @@ export function rewriteSegment(
   // After a re-splice the client may acknowledge bytes (from the failed back end) that the
   // replacement has not sent yet; such an ACK would be ignored (RFC 9293 §3.10.7.4) and
   // stall it, so the client's ACK is capped at what was forwarded to it.
-  const capped = dir === 'c2b' && hasAck && s.split !== true && seqGt(rawAck, s.b2cNxt);
+  const capped = dir === 'c2b' && hasAck && s.capAcks === true && seqGt(rawAck, s.b2cNxt);
   const ack = capped ? s.b2cNxt : rawAck;
   const newAck = hasAck ? (ack + ackOff) >>> 0 : ack;
   if (hasAck) {

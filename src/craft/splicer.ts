@@ -104,6 +104,14 @@ export interface SplicerConfig {
   perRequestRouting?: boolean;
   /** Split splice towards back ends marked `split`: the key and sender id its state messages are sealed with. */
   split?: { key?: Uint8Array; sender?: number; epoch?: number; port?: number };
+  /**
+   * Several splicers active at once (shared-node.ts): replicas are forwarded whenever a packet
+   * of theirs arrives here, are not expired while untouched, and a client connection still in
+   * setup at a failed peer is rebuilt when its first packet arrives here.
+   */
+  shared?: boolean;
+  /** Ephemeral ports of this splicer's back-end connections (each shared splicer owns a range). */
+  ephemeralPorts?: [number, number];
 }
 
 export interface SplicerEvent { tUs: number; kind: 'spliced' | 'splice-removed' | 'error-response' | 'backend-failed'; text: string }
@@ -191,6 +199,8 @@ export class Splicer implements FrameEndpoint {
   private readonly setupOf = new Map<string, SetupRecord>();
   /** Setups replicated from the peer (standby): rebuilt as connections on takeover. */
   private readonly replicaSetups = new Map<string, SetupRecord>();
+  /** Replicas no packet has reached here yet (shared mode: not expired by the sweep). */
+  private readonly untouched = new Set<SpliceState>();
   private standby: boolean;
   private readonly failover: BackendFailover;
   /** Splices whose back end died after the whole response: we close the client's side (FIN, final ACK). */
@@ -229,6 +239,7 @@ export class Splicer implements FrameEndpoint {
     };
     this.host = new Host<SpliceEngine>({
       name: cfg.name, mac: cfg.serviceMac, ip: cfg.serviceIp, prefixLen: cfg.prefixLen, rng: cfg.rng, tcpFactory: factory,
+      ...(cfg.ephemeralPorts !== undefined ? { tcpLimits: { ephemeralLow: cfg.ephemeralPorts[0], ephemeralHigh: cfg.ephemeralPorts[1] } } : {}),
       ...(cfg.gateway !== undefined ? { gateway: cfg.gateway } : {}),
     });
     this.host.listen(cfg.servicePort, (conn) => this.onClient(conn));
@@ -356,6 +367,8 @@ export class Splicer implements FrameEndpoint {
       this.learnMac(k.srcIp, frame);
       const sp = this.table.get(k.key);
       if (sp !== undefined) { this.forward(sp, k, frame, nowUs); return; }
+      // Shared mode: a client whose setup a failed peer had replicated reaches us first.
+      if (this.replicaSetups.size > 0 && !this.standby && this.replicaSetups.has(k.key)) this.restoreSetup(k.key, nowUs);
       const s = this.awaiting.get(k.key);
       if (s !== undefined && this.trySplice(s, k, frame, nowUs)) return;
       if (this.failover.waiting(k.key) && this.failover.trySwitch(k, frame, nowUs)) return;
@@ -385,6 +398,11 @@ export class Splicer implements FrameEndpoint {
       if (this.txHead === this.txq.length) { this.txq.length = 0; this.txHead = 0; }
       return { ifIndex: 0, frame };
     }
+    return this.pollHost();
+  }
+
+  /** Our stack's next frame, holding those to clients whose setup the peer does not hold yet. */
+  private pollHost(): OutgoingFrame | undefined {
     for (;;) {
       const out = this.host.pollTransmit();
       if (out === undefined || this.setupHeld.size === 0) return out;
@@ -471,6 +489,7 @@ export class Splicer implements FrameEndpoint {
     // and for any FIN/RST/SYN. Other damaged data segments are forwarded with the damage
     // (RFC 1624 patching preserves it) and the receiver drops them.
     if (internetChecksum(frame, k.ipOff, k.tcpOff - k.ipOff) !== 0) { this.inc('drop-bad-ip-checksum'); return; }
+    if (this.untouched.size > 0 && this.untouched.delete(sp)) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; this.inc('replica-forwarded'); }
     if ((dir === 'c2b' || (frame[k.tcpOff + 13]! & 0x07) !== 0) && !tcpChecksumOk(frame, k)) { this.inc(`drop-${dir}-bad-checksum`); return; }
     if (this.closer.has(sp)) { if (dir === 'c2b') this.closer.input(sp, frame, k, nowUs); return; }
     // A later request on a kept-alive connection is read before it goes anywhere (keepalive.ts).
@@ -490,6 +509,7 @@ export class Splicer implements FrameEndpoint {
   private sweep(nowUs: number): void {
     this.nextSweepUs = nowUs + this.c.sweepIntervalUs;
     for (const sp of this.splices()) {
+      if (this.untouched.has(sp)) continue;              // another splicer forwards it
       const halfDead = sp.finClient !== undefined || sp.finBackend !== undefined;
       const idleLimit = halfDead ? this.c.halfClosedTimeoutUs : this.c.idleTimeoutUs;
       // Either direction silent that long: idle, or one end is gone while the other retransmits.
@@ -561,6 +581,8 @@ export class Splicer implements FrameEndpoint {
     this.table.set(ck, sp);
     this.table.set(bk, sp);
     this.replicaSetups.delete(ck);
+    if (old !== undefined) this.untouched.delete(old);
+    if (this.cfg.shared === true) this.untouched.add(sp);
     this.inc(old === undefined ? 'replica-installed' : 'replica-updated');
     return true;
   }
@@ -585,6 +607,7 @@ export class Splicer implements FrameEndpoint {
     if (sp === undefined) return;
     this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
     this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
+    this.untouched.delete(sp);
     this.inc('replica-removed');
   }
 
@@ -609,8 +632,15 @@ export class Splicer implements FrameEndpoint {
    * so the client sends it again and a fresh session reads it.
    */
   private restoreSetups(nowUs: number): void {
-    for (const [key, r] of this.replicaSetups) {
-      if (this.table.has(key)) continue;
+    for (const key of [...this.replicaSetups.keys()]) this.restoreSetup(key, nowUs);
+    this.replicaSetups.clear();
+  }
+
+  private restoreSetup(key: string, nowUs: number): void {
+    const r = this.replicaSetups.get(key);
+    this.replicaSetups.delete(key);
+    {
+      if (r === undefined || this.table.has(key)) return;
       const tuple: FourTuple = { localIp: this.serviceIp, localPort: r.localPort, remoteIp: r.clientIp, remotePort: r.clientPort };
       const syn: TcpRepr = {
         srcPort: r.clientPort, dstPort: r.localPort, seq: r.irs, ack: 0, flags: tcpFlags({ syn: true }), window: r.window, urgentPointer: 0,
@@ -623,21 +653,28 @@ export class Splicer implements FrameEndpoint {
       try {
         const engine = this.register(tuple, TcpConnection.accept(this.frontTcp, tuple, syn, r.iss, nowUs));
         this.host.adoptTcp(tuple, engine, (c) => this.onClient(c), nowUs);
+        // Our SYN-ACK goes out now: the client's segment in hand acknowledges it (RFC 9293 §3.10.7.3).
+        for (let f = this.pollHost(); f !== undefined; f = this.pollHost()) this.txq.push(f.frame);
         this.inc('setup-restored');
       } catch {
         this.engines.delete(tupleKey(tuple));
         this.inc('setup-restore-failed');
       }
     }
-    this.replicaSetups.clear();
   }
 
   isStandby(): boolean { return this.standby; }
+
+  /** Asks the clients of replicas no packet has reached yet for their current ACK (a peer failed). */
+  probeReplicas(): void {
+    for (const sp of this.untouched) if (!sp.rst) this.closer.probe(sp);
+  }
 
   private removeSplice(sp: SpliceState, why: string): void {
     this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
     this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
     this.held.delete(sp.id);
+    this.untouched.delete(sp);
     this.closer.forget(sp);
     if (sp.resplicing) this.failover.cancel(sp);
     if (this.keepAlive.size() > 0) this.keepAlive.cancel(sp);
