@@ -88,9 +88,8 @@ export class KeepAliveRouter {
   intercepts(sp: SpliceState, frame: Uint8Array, k: FrameKey): boolean {
     if (sp.reqEnd === undefined || sp.pinned === true) return false;
     const len = k.tcpEnd - k.tcpOff - ((frame[k.tcpOff + 12]! >>> 4) * 4);
-    if (len <= 0 && !this.pending.has(sp)) return false;
-    const seq = rd32(frame, k.tcpOff + 4);
-    return len > 0 && seqGt((seq + len) >>> 0, sp.reqEnd);
+    if (len <= 0) return false;
+    return seqGt((rd32(frame, k.tcpOff + 4) + len) >>> 0, sp.reqEnd);
   }
 
   /** A frame from a back end a request is moving to. */

@@ -33,6 +33,7 @@ export class SplitSpliceBackend<C extends TcpEngine> implements FrameEndpoint {
   private readonly counter = new Map<string, number>();
   private readonly mac: Uint8Array;
   private readonly max: number;
+  private nowUs = 0;
 
   constructor(readonly host: Host<C>, private readonly cfg: SplitBackendConfig = {}) {
     this.mac = host.mac;
@@ -65,10 +66,9 @@ export class SplitSpliceBackend<C extends TcpEngine> implements FrameEndpoint {
     }
   }
 
-  handleFrame(ifIndex: number, frame: Uint8Array, nowUs: number): void { this.host.handleFrame(ifIndex, frame, nowUs); }
-  handleTimeout(nowUs: number): void { this.host.handleTimeout(nowUs); this.nowUs = nowUs; }
+  handleFrame(ifIndex: number, frame: Uint8Array, nowUs: number): void { this.nowUs = nowUs; this.host.handleFrame(ifIndex, frame, nowUs); }
+  handleTimeout(nowUs: number): void { this.nowUs = nowUs; this.host.handleTimeout(nowUs); }
   pollDeadline(): number | undefined { return this.host.pollDeadline(); }
-  private nowUs = 0;
 
   pollTransmit(): OutgoingFrame | undefined {
     const out = this.host.pollTransmit();
