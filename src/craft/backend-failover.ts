@@ -63,6 +63,8 @@ interface Resplice {
   bufBytes: number;
   /** Length of the replacement's response head, once read (its body is then spliced). */
   headLen: number | undefined;
+  /** The client has no response byte: the request goes again as it was, and the whole response is spliced. */
+  fresh: boolean;
   done: boolean;
 }
 
@@ -144,7 +146,11 @@ export class BackendFailover {
     const bodyLen = sp.respBodyLen;
     const got = headLen === undefined ? -1 : seqDiff(sp.clientAcked, sp.respStart) - headLen;
     if (bodyLen !== undefined && got >= bodyLen) { this.ctx.finishClient(sp); return; }
-    if (sp.request === undefined || headLen === undefined || bodyLen === undefined || sp.rst || sp.finBackend !== undefined || got < 0) {
+    // Nothing of the response acknowledged and nothing held out of order (its ACK had no SACK
+    // blocks): the client has none of it, so any back end's whole response can take its place.
+    const fresh = sp.clientAcked === sp.respStart && sp.clientOpts.sack && sp.clientHoles === false
+      && sp.request !== undefined && !sp.rst && sp.finBackend === undefined;
+    if (!fresh && (sp.request === undefined || headLen === undefined || bodyLen === undefined || sp.rst || sp.finBackend !== undefined || got < 0)) {
       this.ctx.removeSplice(sp, 'resplice-impossible');
       return;
     }
@@ -152,7 +158,7 @@ export class BackendFailover {
       this.ctx.detachBackend(sp);
       sp.resplicing = true;
     }
-    const req = parseRequestHeadText(sp.request);
+    const req = parseRequestHeadText(sp.request!);
     const d = req === undefined ? undefined : this.ctx.router.choose(req, this.ctx.nowUs(), tried);
     if (d === undefined || d.kind !== 'backend') { this.ctx.removeSplice(sp, 'resplice-no-backend'); return; }
     tried.add(d.backend.id);
@@ -160,11 +166,11 @@ export class BackendFailover {
     const conn = this.ctx.connect(d.backend.ip, d.backend.port, sp.clientOpts, (bc) => this.app(ref, bc));
     if (conn === undefined) { this.ctx.removeSplice(sp, 'resplice-no-port'); return; }
     // RFC 9110 §14.2: a Range request for the rest of the body, from the first byte the client has not acknowledged.
-    const text = `${sp.request.slice(0, -2)}Range: bytes=${got}-\r\n\r\n`;
+    const text = fresh ? sp.request! : `${sp.request!.slice(0, -2)}Range: bytes=${got}-\r\n\r\n`;
     const rs: Resplice = {
-      sp, backendId: d.backend.id, from: got, clientPos: sp.clientAcked, conn, engine: this.ctx.engineOf(conn.tuple)!,
+      sp, backendId: d.backend.id, from: fresh ? 0 : got, clientPos: sp.clientAcked, conn, engine: this.ctx.engineOf(conn.tuple)!,
       key: keyOf(conn.tuple.remoteIp, conn.tuple.remotePort, conn.tuple.localPort), request: latin1(text), written: 0, tried,
-      buf: [], bufBytes: 0, headLen: undefined, done: false,
+      buf: [], bufBytes: 0, headLen: fresh ? 0 : undefined, done: false, fresh,
     };
     ref.rs = rs;
     this.resplices.set(rs.key, rs);
@@ -193,7 +199,7 @@ export class BackendFailover {
       },
       onData: (d) => {
         const rs = ref.rs;
-        if (rs === undefined || rs.done || rs.headLen !== undefined) return;
+        if (rs === undefined || rs.done || rs.headLen !== undefined || rs.fresh) return;
         rs.buf.push(d.slice());
         rs.bufBytes += d.length;
         const all = concatBytes(rs.buf);
@@ -255,6 +261,13 @@ export class BackendFailover {
     sp.lastB2CUs = nowUs;
     sp.lastC2BUs = nowUs;
     sp.b2cNxt = rs.clientPos;               // the replacement starts here: client ACKs are capped to it
+    sp.capAcks = true;
+    if (rs.fresh) {
+      // A whole new response: its framing is read again from its first segment.
+      sp.respHeadLen = undefined;
+      sp.respBodyLen = undefined;
+      sp.respEnd = undefined;
+    }
     rs.done = true;
     this.resplices.delete(rs.key);
     this.ctx.attachBackend(sp, rs.key);
@@ -262,7 +275,7 @@ export class BackendFailover {
     this.ctx.forgetEngine(rs.conn.tuple);
     this.ctx.host.pokeTcp(rs.conn.tuple, nowUs);
     this.ctx.inc('resplice');
-    this.ctx.event('spliced', `#${sp.id} re-spliced to ${rs.backendId} from body byte ${rs.from}`);
+    this.ctx.event('spliced', `#${sp.id} re-spliced to ${rs.backendId} ${rs.fresh ? 'with the whole response' : `from body byte ${rs.from}`}`);
     this.ctx.forward(sp, k, frame, nowUs);
     return true;
   }

@@ -89,6 +89,7 @@ function pauses(ctx: BenchContext): BenchRow[] {
   const get = (n: number): string => `GET /bytes/${n} HTTP/1.1\r\nHost: www.example.test\r\n\r\n`;
   const splicerPause: number[] = [];
   const backendPause: number[] = [];
+  const standbyPause: number[] = [];
   for (let i = 0; i < runs; i++) {
     ctx.progress(`craft pauses: run ${i + 1}/${runs}`);
     const rng = new SeededRng(7000 + i);
@@ -122,6 +123,22 @@ function pauses(ctx: BenchContext): BenchRow[] {
       for (const v of dataUs.values()) for (let k = 1; k < v.length; k++) if (v[k]! > crashUs) gap = Math.max(gap, v[k]! - v[k - 1]!);
       backendPause.push(gap);
     }
+    // Fencing's price: the standby crashes; the active box stops sending when its lease lapses
+    // and serves alone once no takeover was announced.
+    const standbyCrashUs = 310_000 + rng.nextInt(20_000);
+    const seen: number[] = [];
+    const c = runSpliceScenario({
+      seed: 7000 + i, backends: 2, limitUs: 120_000_000,
+      downloads: [0, 1].map((k) => ({ startUs: 300_000 + k * 2000, request: get(3_000_000) })),
+      pair: { crashStandbyAtUs: standbyCrashUs },
+      link: { latencyUs: 100, bandwidthBps: 100_000_000, queueFrames: 1024, mtuBytes: 1500 },
+      onStart: (sim) => sim.tapPort('client', 0, { record: (t, f) => { if (f.length > 66) seen.push(t); } }, 'rx'),
+    });
+    if (c.results.every((x) => x.bodyOk && x.complete)) {
+      let gap = 0;
+      for (let k = 1; k < seen.length; k++) if (seen[k]! > standbyCrashUs) gap = Math.max(gap, seen[k]! - seen[k - 1]!);
+      standbyPause.push(gap);
+    }
   }
   const med = (v: number[]): number => { const s = [...v].sort((x, y) => x - y); return s[Math.floor(s.length / 2)] ?? NaN; };
   const ms = (us: number): number => Math.round(us / 100) / 10;
@@ -130,6 +147,8 @@ function pauses(ctx: BenchContext): BenchRow[] {
     { metric: 'pause at splicer crash, max', value: ms(Math.max(...splicerPause)), unit: 'ms (virtual)' },
     { metric: 'pause at back-end crash, median', value: ms(med(backendPause)), unit: 'ms (virtual)', note: `${backendPause.length}/${runs} runs byte-exact; echo every 20 ms, down after 60 ms` },
     { metric: 'pause at back-end crash, max', value: ms(Math.max(...backendPause)), unit: 'ms (virtual)' },
+    { metric: 'pause at standby crash (fencing), median', value: ms(med(standbyPause)), unit: 'ms (virtual)', note: `${standbyPause.length}/${runs} runs byte-exact; lease 60 ms, alone after 100 ms more` },
+    { metric: 'pause at standby crash (fencing), max', value: ms(Math.max(...standbyPause)), unit: 'ms (virtual)' },
   ];
 }
 

@@ -82,6 +82,16 @@ export class ClientCloser {
     if (c.finAcked && c.clientFinEnd !== undefined && sp.expiresUs === undefined) sp.expiresUs = nowUs + this.ctx.finLingerUs;
   }
 
+  /**
+   * Asks the client where it is: a segment below its receive window (RFC 9293 §3.10.7.4: an
+   * unacceptable segment is answered with an ACK; as an RFC 9293 §3.8.4 keep-alive probe) —
+   * a splicer that took over learns what the client acknowledged to the failed box.
+   */
+  probe(sp: SpliceState): void {
+    this.segment(sp, (sp.clientAcked - 1) >>> 0, sp.clientNxt, { ack: true });
+    this.ctx.inc('client-probe');
+  }
+
   private sendFin(sp: SpliceState): void {
     const c = this.closing.get(sp)!;
     c.tries++;

@@ -4,8 +4,29 @@
 import { fail, ok, type ParseResult } from '../wire/result.js';
 import type { SpliceEndpoint, SpliceState, WindowMap } from './splice.js';
 
+/**
+ * A client connection whose handshake the splicer is answering, before its splice: the
+ * client's SYN and our ISN, so a peer can rebuild the connection (TcpConnection.accept
+ * with the same ISN) if the splicer fails before the splice is replicated.
+ */
+export interface SetupRecord {
+  id: number;
+  clientIp: number;
+  clientPort: number;
+  localPort: number;
+  /** The client's ISN (its SYN's sequence number) and ours. */
+  irs: number;
+  iss: number;
+  window: number;
+  mss: number | undefined;
+  ws: number | undefined;
+  sack: boolean;
+  tsVal: number | undefined;
+}
+
 export type ControlMessage =
-  | { t: 'hb'; node: number; epoch: number; active: boolean }
+  | { t: 'hb'; node: number; epoch: number; active: boolean; term?: number }
+  | { t: 'setup'; node: number; r: SetupRecord }
   | { t: 'splice'; node: number; s: SpliceState }
   | { t: 'ack'; node: number; id: number }
   | { t: 'remove'; node: number; clientIp: number; clientPort: number; localPort: number };
@@ -66,6 +87,9 @@ function spliceIn(v: unknown): SpliceState | undefined {
   if (!optU32(s.respHeadLen) || !(s.respBodyLen === undefined || isUs(s.respBodyLen))) return undefined;
   if (!(s.request === undefined || (typeof s.request === 'string' && s.request.length <= REQUEST_MAX_CHARS))) return undefined;
   if (typeof s.resplicing !== 'boolean' || typeof s.clientOpts !== 'object' || s.clientOpts === null) return undefined;
+  if (!optU32(s.reqEnd) || !optU32(s.respEnd) || !(s.headOnly === undefined || typeof s.headOnly === 'boolean')
+    || !(s.pinned === undefined || typeof s.pinned === 'boolean') || !(s.clientHoles === undefined || typeof s.clientHoles === 'boolean')
+    || !(s.split === undefined || typeof s.split === 'boolean') || !(s.capAcks === undefined || typeof s.capAcks === 'boolean')) return undefined;
   const co = s.clientOpts as Record<string, unknown>;
   if (!isPort(co.mss) || typeof co.ws !== 'boolean' || typeof co.sack !== 'boolean' || typeof co.ts !== 'boolean') return undefined;
   return {
@@ -76,6 +100,24 @@ function spliceIn(v: unknown): SpliceState | undefined {
     clientAcked: s.clientAcked, clientNxt: s.clientNxt, b2cNxt: s.b2cNxt, clientTsVal: s.clientTsVal, tsToClient: s.tsToClient, respStart: s.respStart,
     respHeadLen: s.respHeadLen, respBodyLen: s.respBodyLen, request: s.request,
     clientOpts: { mss: co.mss, ws: co.ws, sack: co.sack, ts: co.ts }, resplicing: s.resplicing,
+    ...(s.reqEnd !== undefined ? { reqEnd: s.reqEnd } : {}), ...(s.respEnd !== undefined ? { respEnd: s.respEnd } : {}),
+    ...(s.headOnly !== undefined ? { headOnly: s.headOnly } : {}), ...(s.pinned !== undefined ? { pinned: s.pinned } : {}),
+    ...(s.clientHoles !== undefined ? { clientHoles: s.clientHoles } : {}),
+    ...(s.split !== undefined ? { split: s.split } : {}),
+    ...(s.capAcks !== undefined ? { capAcks: s.capAcks } : {}),
+  };
+}
+
+function setupIn(v: unknown): SetupRecord | undefined {
+  if (typeof v !== 'object' || v === null) return undefined;
+  const r = v as Record<string, unknown>;
+  if (!isU32(r.id) || !isU32(r.clientIp) || !isPort(r.clientPort) || !isPort(r.localPort) || !isU32(r.irs) || !isU32(r.iss)) return undefined;
+  if (!(typeof r.window === 'number' && Number.isInteger(r.window) && r.window >= 0 && r.window <= 0xffff)) return undefined;
+  if (!(r.mss === undefined || isPort(r.mss)) || !(r.ws === undefined || (Number.isInteger(r.ws) && (r.ws as number) >= 0 && (r.ws as number) <= 14))) return undefined;
+  if (typeof r.sack !== 'boolean' || !(r.tsVal === undefined || isU32(r.tsVal))) return undefined;
+  return {
+    id: r.id, clientIp: r.clientIp, clientPort: r.clientPort, localPort: r.localPort, irs: r.irs, iss: r.iss, window: r.window,
+    mss: r.mss as number | undefined, ws: r.ws as number | undefined, sack: r.sack, tsVal: r.tsVal as number | undefined,
   };
 }
 
@@ -93,10 +135,15 @@ export function parseControl(bytes: Uint8Array): ParseResult<ControlMessage> {
   switch (m.t) {
     case 'hb':
       if (!isU32(m.epoch) || typeof m.active !== 'boolean') return fail('malformed', 'craft-control', 'heartbeat');
-      return ok({ t: 'hb', node: m.node, epoch: m.epoch, active: m.active });
+      if (!(m.term === undefined || isU32(m.term))) return fail('malformed', 'craft-control', 'heartbeat term');
+      return ok({ t: 'hb', node: m.node, epoch: m.epoch, active: m.active, ...(m.term !== undefined ? { term: m.term } : {}) });
     case 'splice': {
       const s = spliceIn(m.s);
       return s === undefined ? fail('malformed', 'craft-control', 'splice state') : ok({ t: 'splice', node: m.node, s });
+    }
+    case 'setup': {
+      const r = setupIn(m.r);
+      return r === undefined ? fail('malformed', 'craft-control', 'setup') : ok({ t: 'setup', node: m.node, r });
     }
     case 'ack':
       return isU32(m.id) ? ok({ t: 'ack', node: m.node, id: m.id }) : fail('malformed', 'craft-control', 'ack');

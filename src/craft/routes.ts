@@ -10,6 +10,8 @@ export interface BackendSpec {
   port: number;
   /** Relative share of requests (positive integer). */
   weight?: number;
+  /** Runs our stack with split splice (split-backend.ts): it sends its return segments straight to the client. */
+  split?: boolean;
 }
 
 export interface RouteRule {
@@ -117,6 +119,11 @@ export class Router {
   isUp(id: string, nowUs: number): boolean {
     const u = this.downUntil.get(id);
     return u === undefined || nowUs >= u;
+  }
+
+  /** Is back end `id` a member of `pool`? */
+  poolHas(pool: string, id: string): boolean {
+    return this.pools.get(pool)?.backends.some((b) => b.id === id) ?? false;
   }
 
   backends(): BackendSpec[] {

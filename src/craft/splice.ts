@@ -75,6 +75,21 @@ export interface SpliceState {
   clientOpts: { mss: number; ws: boolean; sack: boolean; ts: boolean };
   /** The back end failed and a replacement is being set up: client packets are dropped meanwhile. */
   resplicing: boolean;
+  // --- per-request routing on a kept-alive connection (keepalive.ts) ---
+  /** Client space: end of the current request (client bytes beyond it are the next request). Undefined: not tracked. */
+  reqEnd?: number | undefined;
+  /** Client space: end of the current response, once its framing is known (Content-Length). */
+  respEnd?: number | undefined;
+  /** The current request is HEAD (its response has no body whatever Content-Length says). */
+  headOnly?: boolean | undefined;
+  /** Framing unknown (chunked, close-delimited, ...): the connection stays on its back end. */
+  pinned?: boolean | undefined;
+  /** The client's latest ACK carried SACK blocks (it holds data beyond clientAcked). */
+  clientHoles?: boolean | undefined;
+  /** Split splice: the back end sends its data straight to the client (the splicer sees only its FIN/RST). */
+  split?: boolean | undefined;
+  /** After a re-splice to another back end: client ACKs are capped at b2cNxt (see rewriteSegment). */
+  capAcks?: boolean | undefined;
 }
 
 export type Direction = 'c2b' | 'b2c';
@@ -189,7 +204,7 @@ export function rewriteSegment(
   // After a re-splice the client may acknowledge bytes (from the failed back end) that the
   // replacement has not sent yet; such an ACK would be ignored (RFC 9293 §3.10.7.4) and
   // stall it, so the client's ACK is capped at what was forwarded to it.
-  const capped = dir === 'c2b' && hasAck && seqGt(rawAck, s.b2cNxt);
+  const capped = dir === 'c2b' && hasAck && s.capAcks === true && seqGt(rawAck, s.b2cNxt);
   const ack = capped ? s.b2cNxt : rawAck;
   const newAck = hasAck ? (ack + ackOff) >>> 0 : ack;
   if (hasAck) {
@@ -206,6 +221,7 @@ export function rewriteSegment(
   // Options (RFC 9293 §3.2): SACK blocks (RFC 2018 §3) carry the other direction's sequence
   // numbers; TSval is the sender's clock, TSecr echoes the other direction's (RFC 7323 §3).
   const optEnd = t + ((frame[t + 12]! >>> 4) * 4);
+  let sawSack = false;
   for (let i = t + 20; i < optEnd;) {
     const kind = frame[i]!;
     if (kind === 0) break;
@@ -214,6 +230,7 @@ export function rewriteSegment(
     const len = frame[i + 1]!;
     if (len < 2 || i + len > optEnd) break;                 // malformed: forwarded as is; the endpoint rejects it
     if (kind === 5 && len >= 10 && (len - 2) % 8 === 0) {
+      sawSack = true;
       if (dir === 'c2b' && (!s.sackToBackend || capped)) {
         ck = blankToNops(frame, t, i, len, ck);
       } else {
@@ -238,6 +255,7 @@ export function rewriteSegment(
     s.packetsC2B++;
     s.lastC2BUs = nowUs;
     if (hasAck && seqGt(rawAck, s.clientAcked)) s.clientAcked = rawAck;
+    if (hasAck) s.clientHoles = sawSack;
     const next = (seq + payloadLen + (fin ? 1 : 0)) >>> 0;
     if (seqGt(next, s.clientNxt)) s.clientNxt = next;
   } else {

@@ -17,13 +17,17 @@ import { macEquals, parseIpv4, parseMac, formatIpv4 } from '../wire/addr.js';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
 import { foldChecksum, internetChecksum, onesSum, pseudoHeaderSum } from '../wire/checksum.js';
 import { parseIpv4Packet } from '../wire/ipv4.js';
-import { parseTcpSegment } from '../wire/tcp.js';
+import { parseTcpSegment, tcpFlags, type TcpRepr } from '../wire/tcp.js';
 import { RequestHeadParser, errorResponse, parseResponseHeadPrefix, REASON, type RequestHead } from './http-head.js';
-import { REQUEST_MAX_CHARS } from './replication.js';
+import { REQUEST_MAX_CHARS, type SetupRecord } from './replication.js';
 import { Router, type BackendSpec, type RouteConfig } from './routes.js';
 import { BackendFailover, type FailoverContext } from './backend-failover.js';
 import { SpliceEngine, concatBytes, keyOf, type FrameKey } from './splice-engine.js';
 import { ClientCloser } from './client-closer.js';
+import { KeepAliveRouter } from './keepalive.js';
+import { encodeControl } from './replication.js';
+import { sealControl } from './control-auth.js';
+import { SPLIT_CONTROL_PORT } from './split-backend.js';
 import { rewriteSegment, type SpliceState, type TeardownTimers } from './splice.js';
 
 export interface SplicerConfig {
@@ -74,6 +78,16 @@ export interface SplicerConfig {
   /** Called when splice state is removed (replication: tell the peer). */
   onSpliceRemoved?: (sp: Readonly<SpliceState>) => void;
   holdTimeoutUs?: number;
+  /**
+   * Replication of splice setup (crash safety before the splice): called when a client's SYN
+   * is accepted. Returning true holds everything sent to that client (the SYN-ACK first)
+   * until replicated(rec.id), and our stack acknowledges none of the client's request until
+   * the splice, so a peer holding the record can rebuild the connection and read the request
+   * again from the client's retransmission.
+   */
+  replicateSetup?: (rec: Readonly<SetupRecord>) => boolean;
+  /** A replicated setup ended without a splice (error answer, client gone): tell the peer. */
+  onSetupRemoved?: (rec: Readonly<SetupRecord>) => void;
   /** Start as a standby: no sweeps (replicas are not expired) until activate(). */
   standby?: boolean;
   /**
@@ -83,6 +97,21 @@ export interface SplicerConfig {
    */
   healthIntervalUs?: number;
   healthTimeoutUs?: number;
+  /**
+   * HTTP keep-alive: each later request on a spliced connection is routed by the rules, and
+   * re-spliced to another back end when they choose one (keepalive.ts). Default true.
+   */
+  perRequestRouting?: boolean;
+  /** Split splice towards back ends marked `split`: the key and sender id its state messages are sealed with. */
+  split?: { key?: Uint8Array; sender?: number; epoch?: number; port?: number };
+  /**
+   * Several splicers active at once (shared-node.ts): replicas are forwarded whenever a packet
+   * of theirs arrives here, are not expired while untouched, and a client connection still in
+   * setup at a failed peer is rebuilt when its first packet arrives here.
+   */
+  shared?: boolean;
+  /** Ephemeral ports of this splicer's back-end connections (each shared splicer owns a range). */
+  ephemeralPorts?: [number, number];
 }
 
 export interface SplicerEvent { tUs: number; kind: 'spliced' | 'splice-removed' | 'error-response' | 'backend-failed'; text: string }
@@ -150,6 +179,7 @@ export class Splicer implements FrameEndpoint {
   private readonly txq: Uint8Array[] = [];
   private txHead = 0;
   private nextSessionId = 1;
+  private splitSeq = 0n;
   private nextSpliceId = 1;
   private nowUs = 0;
   private nextSweepUs: number | undefined;
@@ -162,10 +192,21 @@ export class Splicer implements FrameEndpoint {
   private readonly cfg: SplicerConfig;
   /** Packets of splices whose state is not yet replicated, by splice id (bounded per splice). */
   private readonly held = new Map<number, { frames: Uint8Array[]; deadlineUs: number }>();
+  /** Frames to clients whose setup record is not yet acknowledged by the peer, by client key; and id → key. */
+  private readonly setupHeld = new Map<string, { id: number; frames: Uint8Array[]; deadlineUs: number }>();
+  private readonly setupIds = new Map<number, string>();
+  /** Replicated setups of this box's sessions not yet spliced (to tell the peer when they end). */
+  private readonly setupOf = new Map<string, SetupRecord>();
+  /** Setups replicated from the peer (standby): rebuilt as connections on takeover. */
+  private readonly replicaSetups = new Map<string, SetupRecord>();
+  /** Replicas no packet has reached here yet (shared mode: not expired by the sweep). */
+  private readonly untouched = new Set<SpliceState>();
   private standby: boolean;
   private readonly failover: BackendFailover;
   /** Splices whose back end died after the whole response: we close the client's side (FIN, final ACK). */
   private readonly closer: ClientCloser;
+  /** Later requests on kept-alive spliced connections. */
+  private readonly keepAlive: KeepAliveRouter;
 
   constructor(cfg: SplicerConfig) {
     this.name = cfg.name;
@@ -190,10 +231,15 @@ export class Splicer implements FrameEndpoint {
     this.timers = { finLingerUs: cfg.finLingerUs ?? 5_000_000, rstLingerUs: cfg.rstLingerUs ?? 1_000_000 };
     const factory: TcpEngineFactory<SpliceEngine> = {
       connect: (tuple, isn, nowUs) => this.register(tuple, TcpConnection.connect(this.nextConnectCfg ?? this.frontTcp, tuple, isn, nowUs)),
-      accept: (tuple, syn, isn, nowUs) => this.register(tuple, TcpConnection.accept(this.frontTcp, tuple, syn, isn, nowUs)),
+      accept: (tuple, syn, isn, nowUs) => {
+        const conn = TcpConnection.accept(this.frontTcp, tuple, syn, isn, nowUs);
+        if (this.cfg.replicateSetup !== undefined) this.setupAccepted(tuple, syn, isn, conn);
+        return this.register(tuple, conn);
+      },
     };
     this.host = new Host<SpliceEngine>({
       name: cfg.name, mac: cfg.serviceMac, ip: cfg.serviceIp, prefixLen: cfg.prefixLen, rng: cfg.rng, tcpFactory: factory,
+      ...(cfg.ephemeralPorts !== undefined ? { tcpLimits: { ephemeralLow: cfg.ephemeralPorts[0], ephemeralHigh: cfg.ephemeralPorts[1] } } : {}),
       ...(cfg.gateway !== undefined ? { gateway: cfg.gateway } : {}),
     });
     this.host.listen(cfg.servicePort, (conn) => this.onClient(conn));
@@ -203,6 +249,27 @@ export class Splicer implements FrameEndpoint {
       serviceIp: this.serviceIp, serviceMac: this.serviceMac, finLingerUs: this.timers.finLingerUs, nowUs: () => this.nowUs,
       send: (f) => { if (this.txq.length - this.txHead < this.c.txQueueMax) this.txq.push(f); else this.inc('drop-tx-queue-full'); },
       removeSplice: (sp, why) => this.removeSplice(sp, why), inc: (n) => this.inc(n),
+    });
+    this.keepAlive = new KeepAliveRouter({
+      host: this.host, router: this.router, headLimitBytes: this.c.headLimitBytes, serviceIp: this.serviceIp, serviceMac: this.serviceMac,
+      nowUs: () => this.nowUs,
+      connect: (ip, port, o, makeApp) => this.connectFrom(ip, port,
+        { ...this.frontTcp, mss: o.mss, windowScale: o.ws, sack: o.sack, timestamps: o.ts, synRetries: this.c.backendSynRetries, nagle: false }, makeApp),
+      engineOf: (tuple) => this.engines.get(tupleKey(tuple)),
+      forgetEngine: (tuple) => { this.engines.delete(tupleKey(tuple)); },
+      detachBackend: (sp) => { this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort)); },
+      attachBackend: (sp, key) => { this.table.set(key, sp); },
+      removeSplice: (sp, why) => this.removeSplice(sp, why),
+      forward: (sp, k, frame, nowUs) => this.forward(sp, k, frame, nowUs),
+      send: (f) => { if (this.txq.length - this.txHead < this.c.txQueueMax) this.txq.push(f); else this.inc('drop-tx-queue-full'); },
+      inc: (n) => this.inc(n),
+      event: (kind, text) => this.event(kind, text),
+      replicateHold: (sp) => this.replicateHold(sp),
+      sendAfterHeld: (sp, f) => {
+        const h = this.held.get(sp.id);
+        if (h !== undefined && h.frames.length < HELD_FRAMES_MAX) h.frames.push(f);
+        else if (this.txq.length - this.txHead < this.c.txQueueMax) this.txq.push(f);
+      },
     });
     this.failover = new BackendFailover(this.failoverContext(),
       cfg.healthIntervalUs === undefined ? undefined : { intervalUs: cfg.healthIntervalUs, timeoutUs: cfg.healthTimeoutUs ?? 3 * cfg.healthIntervalUs });
@@ -259,6 +326,32 @@ export class Splicer implements FrameEndpoint {
     }
   }
 
+  /** A client's SYN accepted with a peer present: replicate the setup; hold our answers and ACKs until it is acknowledged. */
+  private setupAccepted(tuple: FourTuple, syn: TcpRepr, isn: number, conn: TcpConnection): void {
+    const key = keyOf(tuple.remoteIp, tuple.remotePort, tuple.localPort);
+    const o = syn.options;
+    const rec: SetupRecord = {
+      id: this.nextSpliceId++, clientIp: tuple.remoteIp, clientPort: tuple.remotePort, localPort: tuple.localPort, irs: syn.seq, iss: isn >>> 0,
+      window: syn.window, mss: o.mss, ws: o.windowScale, sack: o.sackPermitted === true, tsVal: o.timestamp?.value,
+    };
+    if (this.cfg.replicateSetup?.(rec) !== true) return;
+    // Nothing the client sends is acknowledged before the splice: if we fail, it is sent again to the peer.
+    conn.setAckLimit((syn.seq + 1) >>> 0);
+    this.setupOf.set(key, rec);
+    if (!this.setupHeld.has(key)) {
+      this.setupHeld.set(key, { id: rec.id, frames: [], deadlineUs: this.nowUs + (this.cfg.holdTimeoutUs ?? 100_000) });
+      this.setupIds.set(rec.id, key);
+    }
+  }
+
+  /** The session of `key` ends without a splice: the peer's setup record goes. */
+  private setupEnded(key: string): void {
+    const rec = this.setupOf.get(key);
+    if (rec === undefined) return;
+    this.setupOf.delete(key);
+    this.cfg.onSetupRemoved?.(rec);
+  }
+
   private register(tuple: FourTuple, conn: TcpConnection): SpliceEngine {
     const e = new SpliceEngine(conn);
     this.engines.set(tupleKey(tuple), e);
@@ -274,9 +367,12 @@ export class Splicer implements FrameEndpoint {
       this.learnMac(k.srcIp, frame);
       const sp = this.table.get(k.key);
       if (sp !== undefined) { this.forward(sp, k, frame, nowUs); return; }
+      // Shared mode: a client whose setup a failed peer had replicated reaches us first.
+      if (this.replicaSetups.size > 0 && !this.standby && this.replicaSetups.has(k.key)) this.restoreSetup(k.key, nowUs);
       const s = this.awaiting.get(k.key);
       if (s !== undefined && this.trySplice(s, k, frame, nowUs)) return;
       if (this.failover.waiting(k.key) && this.failover.trySwitch(k, frame, nowUs)) return;
+      if (this.keepAlive.waiting(k.key) && this.keepAlive.trySwitch(k, frame, nowUs)) return;
     }
     this.host.handleFrame(ifIndex, frame, nowUs);
   }
@@ -287,6 +383,9 @@ export class Splicer implements FrameEndpoint {
     if (this.nextSweepUs !== undefined && nowUs >= this.nextSweepUs) this.sweep(nowUs);
     for (const [id, h] of this.held) {
       if (nowUs >= h.deadlineUs) { this.inc('replication-hold-timeout'); this.replicated(id); }
+    }
+    for (const h of this.setupHeld.values()) {
+      if (nowUs >= h.deadlineUs) { this.inc('setup-hold-timeout'); this.replicated(h.id); }
     }
     if (!this.standby) this.failover.handleTimeout(nowUs);
     this.closer.handleTimeout(nowUs);
@@ -299,7 +398,24 @@ export class Splicer implements FrameEndpoint {
       if (this.txHead === this.txq.length) { this.txq.length = 0; this.txHead = 0; }
       return { ifIndex: 0, frame };
     }
-    return this.host.pollTransmit();
+    return this.pollHost();
+  }
+
+  /** Our stack's next frame, holding those to clients whose setup the peer does not hold yet. */
+  private pollHost(): OutgoingFrame | undefined {
+    for (;;) {
+      const out = this.host.pollTransmit();
+      if (out === undefined || this.setupHeld.size === 0) return out;
+      // Our stack's segments to a client whose setup the peer does not hold yet wait (SYN-ACK first).
+      const f = out.frame;
+      if (f.length < ETHERNET_HEADER_LEN + 40 || f[12] !== 0x08 || f[13] !== 0x00 || f[ETHERNET_HEADER_LEN + 9] !== 6) return out;
+      const t = ETHERNET_HEADER_LEN + (f[ETHERNET_HEADER_LEN]! & 0x0f) * 4;
+      const dst = ((f[30]! << 24) | (f[31]! << 16) | (f[32]! << 8) | f[33]!) >>> 0;
+      const h = this.setupHeld.get(keyOf(dst, (f[t + 2]! << 8) | f[t + 3]!, (f[t]! << 8) | f[t + 1]!));
+      if (h === undefined) return out;
+      if (h.frames.length < HELD_FRAMES_MAX) h.frames.push(f.slice());
+      else this.inc('drop-setup-held-full');
+    }
   }
 
   pollDeadline(): number | undefined {
@@ -309,6 +425,7 @@ export class Splicer implements FrameEndpoint {
     if (!needSweep) this.nextSweepUs = undefined;
     let s = this.nextSweepUs;
     for (const x of this.held.values()) s = s === undefined ? x.deadlineUs : Math.min(s, x.deadlineUs);
+    for (const x of this.setupHeld.values()) s = s === undefined ? x.deadlineUs : Math.min(s, x.deadlineUs);
     const cl = this.closer.deadline();
     if (cl !== undefined) s = s === undefined ? cl : Math.min(s, cl);
     const f = this.standby ? undefined : this.failover.deadline();
@@ -372,13 +489,17 @@ export class Splicer implements FrameEndpoint {
     // and for any FIN/RST/SYN. Other damaged data segments are forwarded with the damage
     // (RFC 1624 patching preserves it) and the receiver drops them.
     if (internetChecksum(frame, k.ipOff, k.tcpOff - k.ipOff) !== 0) { this.inc('drop-bad-ip-checksum'); return; }
+    if (this.untouched.size > 0 && this.untouched.delete(sp)) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; this.inc('replica-forwarded'); }
     if ((dir === 'c2b' || (frame[k.tcpOff + 13]! & 0x07) !== 0) && !tcpChecksumOk(frame, k)) { this.inc(`drop-${dir}-bad-checksum`); return; }
     if (this.closer.has(sp)) { if (dir === 'c2b') this.closer.input(sp, frame, k, nowUs); return; }
+    // A later request on a kept-alive connection is read before it goes anywhere (keepalive.ts).
+    if (dir === 'c2b' && sp.reqEnd !== undefined && this.keepAlive.intercepts(sp, frame, k)) { this.keepAlive.intercept(sp, k, frame, nowUs); return; }
     // The driver may reuse its buffer: rewrite a copy (link padding beyond the IP packet is cut).
     const out = frame.slice(0, k.tcpEnd);
     rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
     this.inc(`forward-${dir}`);
     if (dir === 'b2c' && sp.respHeadLen === undefined) this.learnResponseFraming(sp, out, k);
+    else if (dir === 'c2b' && this.keepAlive.size() > 0) this.keepAlive.poke(sp, nowUs);
     const h = this.held.size > 0 ? this.held.get(sp.id) : undefined;
     if (h === undefined) this.txq.push(out);
     else if (h.frames.length < HELD_FRAMES_MAX) h.frames.push(out);
@@ -388,6 +509,7 @@ export class Splicer implements FrameEndpoint {
   private sweep(nowUs: number): void {
     this.nextSweepUs = nowUs + this.c.sweepIntervalUs;
     for (const sp of this.splices()) {
+      if (this.untouched.has(sp)) continue;              // another splicer forwards it
       const halfDead = sp.finClient !== undefined || sp.finBackend !== undefined;
       const idleLimit = halfDead ? this.c.halfClosedTimeoutUs : this.c.idleTimeoutUs;
       // Either direction silent that long: idle, or one end is gone while the other retransmits.
@@ -409,13 +531,37 @@ export class Splicer implements FrameEndpoint {
     const info = parseResponseHeadPrefix(out.subarray(k.tcpOff + doff, k.tcpEnd));
     sp.respHeadLen = info?.headLen ?? 0xffffffff;          // 0xffffffff: looked, framing unknown (not resumable)
     if (info !== undefined && info.status === 200 && info.contentLength !== undefined) sp.respBodyLen = info.contentLength;
+    if (sp.reqEnd !== undefined) {
+      // RFC 9112 §6.3: HEAD, 204 and 304 responses end with the head; otherwise Content-Length
+      // frames the body. Anything else (1xx, chunked, close-delimited) keeps the connection on this back end.
+      const body = info === undefined || info.status < 200 ? undefined
+        : (sp.headOnly === true || info.status === 204 || info.status === 304) ? 0 : info.contentLength;
+      if (body === undefined) sp.pinned = true;
+      else sp.respEnd = (sp.respStart + info!.headLen + body) >>> 0;
+    }
     this.cfg.onSpliceUpdated?.(sp);
   }
 
   // ---- replication -------------------------------------------------------------
 
+  /** Routing state of a splice changed: hold its packets until the peer has it (replication). */
+  private replicateHold(sp: SpliceState): void {
+    if (this.cfg.replicate?.(sp) === true && !this.held.has(sp.id)) this.held.set(sp.id, { frames: [], deadlineUs: this.nowUs + (this.cfg.holdTimeoutUs ?? 100_000) });
+  }
+
   /** The peer holds splice `id`: release its held packets in arrival order. */
   replicated(id: number): void {
+    const key = this.setupIds.get(id);
+    if (key !== undefined) {
+      this.setupIds.delete(id);
+      const sh = this.setupHeld.get(key);
+      this.setupHeld.delete(key);
+      for (const f of sh?.frames ?? []) {
+        if (this.txq.length - this.txHead >= this.c.txQueueMax) { this.inc('drop-tx-queue-full'); continue; }
+        this.txq.push(f);
+      }
+      return;
+    }
     const h = this.held.get(id);
     if (h === undefined) return;
     this.held.delete(id);
@@ -434,16 +580,34 @@ export class Splicer implements FrameEndpoint {
     if (old !== undefined) this.table.delete(keyOf(old.backend.ip, old.backend.port, old.backend.localPort));
     this.table.set(ck, sp);
     this.table.set(bk, sp);
+    this.replicaSetups.delete(ck);
+    if (old !== undefined) this.untouched.delete(old);
+    if (this.cfg.shared === true) this.untouched.add(sp);
     this.inc(old === undefined ? 'replica-installed' : 'replica-updated');
     return true;
   }
 
-  /** Drops a replica by its client side (the peer removed the splice). */
+  /** Keeps a peer's setup record (standby): the connection is rebuilt from it on takeover unless spliced before. */
+  installSetup(rec: SetupRecord): boolean {
+    const key = keyOf(rec.clientIp, rec.clientPort, rec.localPort);
+    if (this.table.has(key)) return true;
+    if (!this.replicaSetups.has(key) && this.replicaSetups.size >= this.c.maxSessions) {
+      this.replicaSetups.delete(this.replicaSetups.keys().next().value!);       // the oldest goes
+      this.inc('setup-replica-evicted');
+    }
+    this.replicaSetups.set(key, { ...rec });
+    this.inc('setup-replica-installed');
+    return true;
+  }
+
+  /** Drops a replica by its client side (the peer removed the splice or the setup). */
   removeReplica(clientIp: number, clientPort: number, localPort: number): void {
+    if (this.replicaSetups.delete(keyOf(clientIp, clientPort, localPort))) this.inc('setup-replica-removed');
     const sp = this.table.get(keyOf(clientIp, clientPort, localPort));
     if (sp === undefined) return;
     this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
     this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
+    this.untouched.delete(sp);
     this.inc('replica-removed');
   }
 
@@ -451,20 +615,71 @@ export class Splicer implements FrameEndpoint {
   activate(nowUs: number): void {
     this.nowUs = nowUs;
     this.standby = false;
-    for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; }
+    // Replicas carry what the client had acknowledged when they were sent: ask each client for its
+    // current ACK (a back-end failure after the takeover re-splices from that byte).
     this.failover.restartHealth(nowUs);
     this.host.announce(nowUs);
+    // The gratuitous ARP goes first, so the answers to the probes come to this box.
+    for (let f = this.host.pollTransmit(); f !== undefined; f = this.host.pollTransmit()) this.txq.push(f.frame);
+    for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; if (!sp.rst) this.closer.probe(sp); }
+    this.restoreSetups(nowUs);
+  }
+
+  /**
+   * Takeover: client connections the failed box was still setting up are rebuilt from their
+   * SYN and its ISN (same sequence numbers and timestamp offset). Our SYN-ACK, or the client's
+   * retransmitted request, completes the handshake; nothing of the request had been acknowledged,
+   * so the client sends it again and a fresh session reads it.
+   */
+  private restoreSetups(nowUs: number): void {
+    for (const key of [...this.replicaSetups.keys()]) this.restoreSetup(key, nowUs);
+    this.replicaSetups.clear();
+  }
+
+  private restoreSetup(key: string, nowUs: number): void {
+    const r = this.replicaSetups.get(key);
+    this.replicaSetups.delete(key);
+    {
+      if (r === undefined || this.table.has(key)) return;
+      const tuple: FourTuple = { localIp: this.serviceIp, localPort: r.localPort, remoteIp: r.clientIp, remotePort: r.clientPort };
+      const syn: TcpRepr = {
+        srcPort: r.clientPort, dstPort: r.localPort, seq: r.irs, ack: 0, flags: tcpFlags({ syn: true }), window: r.window, urgentPointer: 0,
+        options: {
+          ...(r.mss !== undefined ? { mss: r.mss } : {}), ...(r.ws !== undefined ? { windowScale: r.ws } : {}),
+          ...(r.sack ? { sackPermitted: true } : {}), ...(r.tsVal !== undefined ? { timestamp: { value: r.tsVal, echo: 0 } } : {}),
+        },
+        payload: EMPTY,
+      };
+      try {
+        const engine = this.register(tuple, TcpConnection.accept(this.frontTcp, tuple, syn, r.iss, nowUs));
+        this.host.adoptTcp(tuple, engine, (c) => this.onClient(c), nowUs);
+        // Our SYN-ACK goes out now: the client's segment in hand acknowledges it (RFC 9293 §3.10.7.3).
+        for (let f = this.pollHost(); f !== undefined; f = this.pollHost()) this.txq.push(f.frame);
+        this.inc('setup-restored');
+      } catch {
+        this.engines.delete(tupleKey(tuple));
+        this.inc('setup-restore-failed');
+      }
+    }
   }
 
   isStandby(): boolean { return this.standby; }
+
+  /** Asks the clients of replicas no packet has reached yet for their current ACK (a peer failed). */
+  probeReplicas(): void {
+    for (const sp of this.untouched) if (!sp.rst) this.closer.probe(sp);
+  }
 
   private removeSplice(sp: SpliceState, why: string): void {
     this.table.delete(keyOf(sp.client.ip, sp.client.port, sp.client.localPort));
     this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort));
     this.held.delete(sp.id);
+    this.untouched.delete(sp);
     this.closer.forget(sp);
     if (sp.resplicing) this.failover.cancel(sp);
+    if (this.keepAlive.size() > 0) this.keepAlive.cancel(sp);
     this.cfg.onSpliceRemoved?.(sp);
+    if (sp.split === true) this.sendSplit(sp.backend.ip, encodeControl({ t: 'remove', node: 0, clientIp: sp.client.ip, clientPort: sp.client.port, localPort: sp.client.localPort }), this.nowUs);
     this.inc(`splice-removed-${why}`);
     this.event('splice-removed', `#${sp.id} ${why}`);
   }
@@ -485,6 +700,8 @@ export class Splicer implements FrameEndpoint {
     };
     if (this.sessions.size >= this.c.maxSessions) {
       this.inc('session-limit');
+      engine.conn.setAckLimit(undefined);
+      this.setupEnded(keyOf(conn.tuple.remoteIp, conn.tuple.remotePort, conn.tuple.localPort));
       s.phase = 'error-sent';
       conn.write(errorResponse(503, REASON[503]!, 'too many connections'));
       conn.end();
@@ -529,6 +746,7 @@ export class Splicer implements FrameEndpoint {
   private onClientClose(s: Session): void {
     this.engines.delete(tupleKey(s.client.tuple));
     if (s.phase === 'spliced') return;
+    this.setupEnded(s.clientKey);
     s.phase = 'closed';
     this.sessions.delete(s.id);
     if (s.backendKey !== undefined) this.awaiting.delete(s.backendKey);
@@ -538,6 +756,8 @@ export class Splicer implements FrameEndpoint {
   private sendError(s: Session, status: number, detail: string): void {
     if (s.phase === 'error-sent' || s.phase === 'closed' || s.phase === 'spliced') return;
     s.phase = 'error-sent';
+    s.clientEngine.conn.setAckLimit(undefined);          // the answer acknowledges the request
+    this.setupEnded(s.clientKey);
     if (s.backendKey !== undefined) this.awaiting.delete(s.backendKey);
     s.backendConn?.destroy();
     this.inc(`http-${status}`);
@@ -636,6 +856,34 @@ export class Splicer implements FrameEndpoint {
   }
 
   /**
+   * Split splice: the back end gets the splice state and sends its data straight to the
+   * client from then on. Its responses are no longer seen here, so the connection stays on
+   * this back end (no per-request routing, no re-splice on its failure).
+   */
+  private startSplit(sp: SpliceState, nowUs: number): void {
+    sp.split = true;
+    sp.pinned = true;
+    this.sendSplit(sp.backend.ip, encodeControl({ t: 'splice', node: 0, s: sp }), nowUs);
+    this.inc('split-started');
+  }
+
+  /** A split-splice message to a back end (sealed when keyed; a restarted splicer must use a higher epoch). */
+  private sendSplit(ip: number, body: Uint8Array, nowUs: number): void {
+    const sc = this.cfg.split;
+    const bytes = sc?.key === undefined ? body : sealControl(body, sc.key, { sender: sc.sender ?? 0, epoch: sc.epoch ?? 0, seq: this.splitSeq++ });
+    this.host.udpSend(ip, sc?.port ?? SPLIT_CONTROL_PORT, sc?.port ?? SPLIT_CONTROL_PORT, bytes, nowUs);
+  }
+
+  /** Where the first request ends in client space (per-request routing), or nothing when that is off or unknown. */
+  private requestFraming(s: Session, irs: number): Partial<SpliceState> {
+    if (this.cfg.perRequestRouting === false || s.head === undefined) return {};
+    const h = (n: string): string | undefined => s.head!.headers.find((x) => x.name.toLowerCase() === n)?.value;
+    const cl = Number(h('content-length') ?? '0');
+    if (h('transfer-encoding') !== undefined || !Number.isSafeInteger(cl) || cl < 0) return {};
+    return { reqEnd: (irs + 1 + s.head.headBytes + cl) >>> 0, headOnly: s.head.method === 'HEAD' };
+  }
+
+  /**
    * A frame from the back end of a session waiting for its request to be acknowledged.
    * If it acknowledges every byte we sent, splice now and forward this very frame
    * (its payload is the start of the response). Otherwise the host handles it.
@@ -703,11 +951,13 @@ export class Splicer implements FrameEndpoint {
       request: s.requestText !== undefined && s.requestText.length <= REQUEST_MAX_CHARS ? s.requestText : undefined,
       clientOpts: { mss: ci.sndMss, ws: ci.wsOn, sack: ci.sackOn, ts: ci.tsOn },
       resplicing: false,
+      ...this.requestFraming(s, ci.irs),
     };
     this.table.set(s.clientKey, sp);
     this.table.set(s.backendKey!, sp);
     this.awaiting.delete(s.backendKey!);
     this.sessions.delete(s.id);
+    this.setupOf.delete(s.clientKey);                    // the splice replaces the setup record at the peer
     s.phase = 'spliced';
     // Discard both connections: the host forgets them without a segment.
     ce.release();
@@ -718,6 +968,7 @@ export class Splicer implements FrameEndpoint {
     this.host.pokeTcp(s.backendConn!.tuple, nowUs);
     this.inc('spliced');
     this.event('spliced', `#${sp.id} ${formatIpv4(sp.client.ip)}:${sp.client.port} <-> ${s.backend!.id} ${formatIpv4(sp.backend.ip)}:${sp.backend.port} via :${sp.backend.localPort}`);
+    if (s.backend!.split === true) this.startSplit(sp, nowUs);
     this.onSplice?.(sp);
     if (this.cfg.replicate?.(sp) === true) this.held.set(sp.id, { frames: [], deadlineUs: nowUs + (this.cfg.holdTimeoutUs ?? 100_000) });
     this.forward(sp, k, frame, nowUs);

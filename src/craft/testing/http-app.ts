@@ -100,6 +100,8 @@ export interface DownloadResult {
   peerEnded: boolean;
   /** The client's connection id ("ip:port>ip:port"). */
   connId: string | undefined;
+  /** Keep-alive runs (keepAliveClient): one entry per response, in order. */
+  responses?: Array<{ status: number | undefined; backend: string | undefined; bodyBytes: number; bodyOk: boolean; complete: boolean }>;
 }
 
 /**
@@ -148,4 +150,68 @@ export function downloadClient(request: string, out: DownloadResult, bodyOffset 
 
 export function newDownloadResult(): DownloadResult {
   return { status: undefined, headers: {}, bodyBytes: 0, bodyOk: true, complete: false, received: [], receivedBytes: 0, close: undefined, peerEnded: false, connId: undefined };
+}
+
+/**
+ * A keep-alive client: sends `requests` one after another on one connection (each after
+ * the previous response is complete), checks every body against the pattern, then closes.
+ * `out` describes the whole exchange (complete and bodyOk only if every response was);
+ * `out.responses` has one entry per response.
+ */
+export function keepAliveClient(requests: string[], out: DownloadResult): (conn: StreamConnection) => StreamApp {
+  return (conn) => {
+    out.responses = [];
+    let i = 0;
+    let headText = '';
+    let headDone = false;
+    let contentLength = -1;
+    let cur = { status: undefined as number | undefined, backend: undefined as string | undefined, bodyBytes: 0, bodyOk: true, complete: false };
+    let closed = false;
+    const finish = (): void => { if (!closed) { closed = true; conn.end(); } };
+    const next = (): void => {
+      headText = ''; headDone = false; contentLength = -1;
+      cur = { status: undefined, backend: undefined, bodyBytes: 0, bodyOk: true, complete: false };
+      out.responses!.push(cur);
+      conn.write(enc.encode(requests[i]!));
+    };
+    return {
+      onOpen: () => { out.connId = conn.id; next(); },
+      onData: (d) => {
+        out.received.push(d.slice());
+        out.receivedBytes += d.length;
+        let k = 0;
+        while (k < d.length) {
+          if (!headDone) {
+            for (; k < d.length && !headDone; k++) {
+              headText += String.fromCharCode(d[k]!);
+              if (headText.endsWith('\r\n\r\n')) headDone = true;
+            }
+            if (!headDone) return;
+            const lines = headText.split('\r\n');
+            cur.status = Number(lines[0]!.split(' ')[1]);
+            out.status = cur.status;
+            for (const l of lines.slice(1)) {
+              const c = l.indexOf(':');
+              if (c > 0) out.headers[l.slice(0, c).toLowerCase()] = l.slice(c + 1).trim();
+            }
+            cur.backend = out.headers['x-backend'];
+            contentLength = Number(out.headers['content-length'] ?? '-1');
+          }
+          for (; k < d.length && cur.bodyBytes < contentLength; k++) {
+            if (d[k] !== bodyByte(cur.bodyBytes)) { cur.bodyOk = false; out.bodyOk = false; }
+            cur.bodyBytes++;
+            out.bodyBytes++;
+          }
+          if (cur.bodyBytes === contentLength && !cur.complete) {
+            cur.complete = true;
+            i++;
+            if (i < requests.length) next();
+            else { out.complete = out.responses!.every((r) => r.complete && r.bodyOk); if (k < d.length) out.complete = false; finish(); return; }
+          }
+        }
+      },
+      onEnd: () => { out.peerEnded = true; finish(); },
+      onClose: (r) => { out.close = r; },
+    };
+  };
 }

@@ -12,13 +12,16 @@ import { TcpConnection, type TcpConfig } from '../../tcp/connection.js';
 import { Splicer, type SplicerConfig } from '../splicer.js';
 import type { SpliceState } from '../splice.js';
 import type { RouteConfig } from '../routes.js';
-import { downloadClient, httpPatternService, newDownloadResult, type DownloadResult } from './http-app.js';
+import { downloadClient, keepAliveClient, httpPatternService, newDownloadResult, type DownloadResult } from './http-app.js';
 import { WireChecker } from './wire-checker.js';
 import { CraftNode, type CraftNodeEvent } from '../node.js';
 import type { Rng } from '../../util/rng.js';
 import { tcpConnectionFactory } from '../../stack/tcp-engine.js';
+import { SplitSpliceBackend } from '../split-backend.js';
 
 export const SERVICE_IP = '10.7.0.80';
+/** The splicer pair's shared control-channel key in simulations. */
+export const TEST_CONTROL_KEY = new TextEncoder().encode('craft simulation control key 0001');
 export const SERVICE_MAC = '02:00:00:07:00:50';
 export const CLIENT_IP = '10.7.0.1';
 export const BACKEND_IP = (i: number): string => `10.7.0.${100 + i}`;
@@ -28,6 +31,8 @@ export interface Download {
   /** Raw request text (sent as is, so malformed requests can be tested). */
   request: string;
   bodyOffset?: number;
+  /** Keep-alive: further requests sent on the same connection, each after the previous response. */
+  then?: string[];
 }
 
 export interface SpliceScenarioOptions {
@@ -44,6 +49,8 @@ export interface SpliceScenarioOptions {
   splicer?: Partial<SplicerConfig>;
   capture?: boolean;
   limitUs?: number;
+  /** Back ends run split splice (they send their data straight to the client). */
+  split?: boolean;
   /** Called once the topology is built, before running (to schedule faults, crashes). */
   onStart?: (sim: Simulator) => void;
   /** Run an active/standby splicer pair (replication) instead of one splicer. */
@@ -52,6 +59,12 @@ export interface SpliceScenarioOptions {
     /** Crash the active box `delayUs` after its `count`-th splice (a crash while every download is spliced). */
     crashAfterSplices?: { count: number; delayUs: number };
     heartbeatUs?: number; deadAfterUs?: number; controlFaults?: FaultSpec[];
+    /** Replicate splice setup (default true). */
+    replicateSetup?: boolean;
+    /** Control-channel keys (default: one shared test key); fencing on/off (default on). */
+    keyA?: Uint8Array; keyB?: Uint8Array; fencing?: boolean;
+    /** Crash the standby at this time. */
+    crashStandbyAtUs?: number;
   };
 }
 
@@ -74,6 +87,8 @@ export interface SpliceScenarioResult {
   crashUs: number | undefined;
   /** Longest time without a data-carrying frame at the client after the crash, µs. */
   pauseUs: number | undefined;
+  /** With `split`: the back ends' wrappers. */
+  splitBackends: SplitSpliceBackend<TcpConnection>[];
 }
 
 const LAN: LinkConfig = { latencyUs: 100, bandwidthBps: 1_000_000_000, queueFrames: 1024, mtuBytes: 1500 };
@@ -94,8 +109,13 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
   const splices: SpliceState[] = [];
   let crashUs: number | undefined;
   let splicer: Splicer | undefined;
+  const routes = o.routes ?? defaultRoutes(o.backends);
+  const splitBackends: SplitSpliceBackend<TcpConnection>[] = [];
   const splicerCfg = {
-    serviceIp: SERVICE_IP, serviceMac: SERVICE_MAC, servicePort: 80, routes: o.routes ?? defaultRoutes(o.backends), ...o.splicer,
+    serviceIp: SERVICE_IP, serviceMac: SERVICE_MAC, servicePort: 80,
+    routes: o.split === true ? { ...routes, pools: Object.fromEntries(Object.entries(routes.pools).map(([k, v]) => [k, v.map((b) => ({ ...b, split: true }))])) } : routes,
+    ...(o.split === true ? { split: { key: TEST_CONTROL_KEY } } : {}),
+    ...o.splicer,
     onSplice: (sp: Readonly<SpliceState>) => {
       splices.push(structuredClone(sp) as SpliceState);
       o.splicer?.onSplice?.(sp);
@@ -117,6 +137,9 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
       splicer: { ...splicerCfg, serviceMac: name === 'a' ? SERVICE_MAC : '02:00:00:07:00:51' },
       ...(pair.heartbeatUs !== undefined ? { heartbeatUs: pair.heartbeatUs } : {}),
       ...(pair.deadAfterUs !== undefined ? { deadAfterUs: pair.deadAfterUs } : {}),
+      ...(pair.replicateSetup !== undefined ? { replicateSetup: pair.replicateSetup } : {}),
+      key: (name === 'a' ? pair.keyA : pair.keyB) ?? TEST_CONTROL_KEY,
+      ...(pair.fencing !== undefined ? { fencing: pair.fencing } : {}),
       onEvent: (e) => nodeEvents.push(e),
     });
     let a: CraftNode | undefined;
@@ -128,13 +151,16 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
     sim.link(['splicer-a', 0], ['switch', 1], link);
     sim.link(['splicer-b', 0], ['switch', 2], link);
     for (const f of pair.controlFaults ?? []) sim.addFault({ node: 'splicer-b', ifIndex: 0 }, f);
+    if (pair.crashStandbyAtUs !== undefined) sim.at(pair.crashStandbyAtUs, () => sim.crash('splicer-b'));
     if (pair.crashActiveAtUs !== undefined) sim.at(pair.crashActiveAtUs, () => { crashUs = sim.nowUs; sim.crash('splicer-a'); });
   }
   sim.link(['client', 0], ['switch', 0], link);
   for (let i = 0; i < o.backends; i++) {
     const h = new Host<TcpConnection>({ name: `b${i}`, mac: `02:00:00:07:01:${(i + 16).toString(16)}`, ip: BACKEND_IP(i), prefixLen: 24, rng: sim.forkRng(), tcpFactory: factory(backendTcp) });
     h.listen(80, httpPatternService(`b${i}`));
-    sim.addNode(`b${i}`, h);
+    const sb = o.split === true ? new SplitSpliceBackend(h, { key: TEST_CONTROL_KEY }) : undefined;
+    if (sb !== undefined) splitBackends.push(sb);
+    sim.addNode(`b${i}`, sb ?? h);
     sim.link([`b${i}`, 0], ['switch', base + i], link);
     for (const f of o.backendFaults ?? []) sim.addFault({ node: `b${i}`, ifIndex: 0 }, f);
   }
@@ -164,7 +190,8 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
   for (const d of o.downloads) {
     const r = newDownloadResult();
     results.push(r);
-    sim.at(d.startUs, () => { client.connect(SERVICE_IP, 80, downloadClient(d.request, r, d.bodyOffset ?? 0), sim.nowUs); });
+    const app = d.then !== undefined ? keepAliveClient([d.request, ...d.then], r) : downloadClient(d.request, r, d.bodyOffset ?? 0);
+    sim.at(d.startUs, () => { client.connect(SERVICE_IP, 80, app, sim.nowUs); });
   }
   o.onStart?.(sim);
   const lastStart = Math.max(0, ...o.downloads.map((d) => d.startUs));
@@ -176,5 +203,5 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
       if (clientDataUs[i]! > crashUs) pauseUs = Math.max(pauseUs ?? 0, clientDataUs[i]! - clientDataUs[i - 1]!);
     }
   }
-  return { sim, splicer: splicer!, results, splices, clientWire, backendWire, clientPcap, backendPcap, finished, nodes, nodeEvents, clientRsts, crashUs, pauseUs };
+  return { sim, splicer: splicer!, results, splices, clientWire, backendWire, clientPcap, backendPcap, finished, nodes, nodeEvents, clientRsts, crashUs, pauseUs, splitBackends };
 }

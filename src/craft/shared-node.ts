@@ -1,0 +1,215 @@
+// Several splicers active at once for one service (DESIGN §CRAFT, addition 2): each box has
+// its own address for the control channel and a Splicer at the shared service address; a
+// flow distributor in front (ECMP-like: testing/flow-distributor.ts in the simulator) gives
+// each packet to one of them. Every splice, and every setup in progress, is replicated to all
+// live peers before it carries data, so any box forwards any connection whose packets reach
+// it (one map lookup per packet, as alone). A box that falls silent is dropped from the
+// waiting sets; the others already hold its connections. Control datagrams are sealed
+// (control-auth.ts) when keyed. No takeover and no address claim: the distributor decides
+// who receives. Sans-IO FrameEndpoint.
+import type { FrameEndpoint, OutgoingFrame } from '../stack/endpoint.js';
+import { Host } from '../stack/host.js';
+import type { Rng } from '../util/rng.js';
+import { BROADCAST_MAC, macEquals, parseIpv4, parseMac } from '../wire/addr.js';
+import { Splicer, type SplicerConfig } from './splicer.js';
+import type { SpliceState } from './splice.js';
+import { encodeControl, parseControl, type ControlMessage } from './replication.js';
+import { openControl, ReplayGuard, sealControl } from './control-auth.js';
+
+export interface SharedNodeConfig {
+  name: string;
+  nodeId: number;
+  epoch: number;
+  ownIp: string;
+  ownMac: string;
+  /** The other splicers' own addresses. */
+  peers: string[];
+  prefixLen: number;
+  controlPort?: number;
+  rng: Rng;
+  key?: Uint8Array;
+  splicer: Omit<SplicerConfig, 'name' | 'rng' | 'replicate' | 'onSpliceRemoved' | 'onSpliceUpdated' | 'standby' | 'prefixLen'
+    | 'replicateSetup' | 'onSetupRemoved' | 'shared'>;
+  heartbeatUs?: number;
+  deadAfterUs?: number;
+  replicationRetryUs?: number;
+  replicationRetries?: number;
+  onEvent?: (e: { tUs: number; node: string; kind: 'peer-up' | 'peer-lost' | 'replication-failed'; peer: string }) => void;
+}
+
+const CONTROL_PORT = 7701;
+const PENDING_MAX = 4096;
+
+interface Pending { bytes: Uint8Array; waiting: Set<number>; left: number; nextUs: number }
+
+export class SharedSplicerNode implements FrameEndpoint {
+  readonly name: string;
+  readonly own: Host;
+  readonly splicer: Splicer;
+  private readonly ownMac: Uint8Array;
+  private readonly serviceMac: Uint8Array;
+  private readonly port: number;
+  private readonly hbUs: number;
+  private readonly deadUs: number;
+  private readonly retryUs: number;
+  private readonly retries: number;
+  /** Peers by their own address: when last heard (undefined: not live). */
+  private readonly peers = new Map<number, { ip: string; lastUs: number | undefined }>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly replay = new ReplayGuard();
+  private readonly counter = new Map<string, number>();
+  private txSeq = 0n;
+  private nowUs = 0;
+  private nextHbUs = 0;
+
+  constructor(private readonly cfg: SharedNodeConfig) {
+    this.name = cfg.name;
+    this.port = cfg.controlPort ?? CONTROL_PORT;
+    this.hbUs = cfg.heartbeatUs ?? 20_000;
+    this.deadUs = cfg.deadAfterUs ?? 100_000;
+    this.retryUs = cfg.replicationRetryUs ?? 5_000;
+    this.retries = cfg.replicationRetries ?? 8;
+    const own = parseMac(cfg.ownMac);
+    const svc = parseMac(cfg.splicer.serviceMac);
+    if (own === undefined || svc === undefined) throw new Error(`${cfg.name}: bad MAC`);
+    this.ownMac = own;
+    this.serviceMac = svc;
+    for (const p of cfg.peers) {
+      const ip = parseIpv4(p);
+      if (ip === undefined) throw new Error(`${cfg.name}: bad peer address ${p}`);
+      this.peers.set(ip, { ip: p, lastUs: undefined });
+    }
+    this.own = new Host({ name: `${cfg.name}-own`, mac: cfg.ownMac, ip: cfg.ownIp, prefixLen: cfg.prefixLen, rng: cfg.rng });
+    this.own.udpBind(this.port, (src, _port, data, nowUs) => this.onControl(src, data, nowUs));
+    const id = cfg.nodeId;
+    this.splicer = new Splicer({
+      ...cfg.splicer, name: `${cfg.name}-splicer`, rng: cfg.rng, prefixLen: cfg.prefixLen, standby: false, shared: true,
+      replicate: (sp) => this.replicate(sp.id, encodeControl({ t: 'splice', node: id, s: sp as SpliceState }), true),
+      onSpliceUpdated: (sp) => { this.replicate(sp.id, encodeControl({ t: 'splice', node: id, s: sp as SpliceState }), false); },
+      onSpliceRemoved: (sp) => this.broadcast(encodeControl({ t: 'remove', node: id, clientIp: sp.client.ip, clientPort: sp.client.port, localPort: sp.client.localPort })),
+      replicateSetup: (r) => this.replicate(r.id, encodeControl({ t: 'setup', node: id, r }), true),
+      onSetupRemoved: (r) => this.broadcast(encodeControl({ t: 'remove', node: id, clientIp: r.clientIp, clientPort: r.clientPort, localPort: r.localPort })),
+    });
+  }
+
+  counters(): Record<string, number> { return Object.fromEntries(this.counter); }
+  livePeers(): string[] { return [...this.peers.values()].filter((p) => p.lastUs !== undefined).map((p) => p.ip); }
+  private inc(k: string): void { this.counter.set(k, (this.counter.get(k) ?? 0) + 1); }
+
+  handleFrame(ifIndex: number, frame: Uint8Array, nowUs: number): void {
+    this.nowUs = nowUs;
+    if (frame.length < 14) return;
+    const dst = frame.subarray(0, 6);
+    if (macEquals(dst, this.ownMac)) { this.own.handleFrame(ifIndex, frame, nowUs); return; }
+    const bcast = macEquals(dst, BROADCAST_MAC);
+    if (bcast) this.own.handleFrame(ifIndex, frame, nowUs);
+    if (bcast || macEquals(dst, this.serviceMac)) this.splicer.handleFrame(ifIndex, frame, nowUs);
+  }
+
+  handleTimeout(nowUs: number): void {
+    this.nowUs = nowUs;
+    this.own.handleTimeout(nowUs);
+    this.splicer.handleTimeout(nowUs);
+    if (nowUs >= this.nextHbUs) {
+      this.nextHbUs = nowUs + this.hbUs;
+      this.broadcast(encodeControl({ t: 'hb', node: this.cfg.nodeId, epoch: this.cfg.epoch, active: true }), true);
+    }
+    for (const [ip, p] of this.peers) {
+      if (p.lastUs === undefined || nowUs - p.lastUs < this.deadUs) continue;
+      p.lastUs = undefined;
+      this.inc('peer-lost');
+      // Its connections reach us now: stop waiting for its acknowledgements; ask their clients where they are.
+      for (const id of [...this.pending.keys()]) this.acked(id, ip);
+      this.splicer.probeReplicas();
+      this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-lost', peer: p.ip });
+    }
+    for (const [id, q] of this.pending) {
+      if (nowUs < q.nextUs) continue;
+      if (q.left <= 0) {
+        this.pending.delete(id);
+        this.splicer.replicated(id);
+        this.inc('replication-failed');
+        this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'replication-failed', peer: [...q.waiting].map((w) => this.peers.get(w)?.ip).join(',') });
+        continue;
+      }
+      q.left--;
+      q.nextUs = nowUs + this.retryUs;
+      for (const w of q.waiting) this.transmit(this.peers.get(w)!.ip, q.bytes);
+    }
+  }
+
+  pollTransmit(): OutgoingFrame | undefined {
+    return this.own.pollTransmit() ?? this.splicer.pollTransmit();
+  }
+
+  pollDeadline(): number | undefined {
+    let d = this.nextHbUs;
+    const o = this.own.pollDeadline();
+    if (o !== undefined) d = Math.min(d, o);
+    const s = this.splicer.pollDeadline();
+    if (s !== undefined) d = Math.min(d, s);
+    for (const q of this.pending.values()) d = Math.min(d, q.nextUs);
+    for (const p of this.peers.values()) if (p.lastUs !== undefined) d = Math.min(d, p.lastUs + this.deadUs);
+    return d;
+  }
+
+  /** Sends to every live peer until each acknowledges `id`; true: hold what depends on it. */
+  private replicate(id: number, bytes: Uint8Array, hold: boolean): boolean {
+    const live = [...this.peers.entries()].filter(([, p]) => p.lastUs !== undefined).map(([ip]) => ip);
+    if (live.length === 0) return false;
+    const q = this.pending.get(id);
+    if (q !== undefined) {
+      q.bytes = bytes;                                // an update rides on the retransmissions
+      for (const w of q.waiting) this.transmit(this.peers.get(w)!.ip, bytes);
+      return false;
+    }
+    if (this.pending.size >= PENDING_MAX) return false;
+    this.pending.set(id, { bytes, waiting: new Set(live), left: this.retries, nextUs: this.nowUs + this.retryUs });
+    for (const ip of live) this.transmit(this.peers.get(ip)!.ip, bytes);
+    return hold;
+  }
+
+  private acked(id: number, peerIp: number): void {
+    const q = this.pending.get(id);
+    if (q === undefined || !q.waiting.delete(peerIp) || q.waiting.size > 0) return;
+    this.pending.delete(id);
+    this.splicer.replicated(id);
+  }
+
+  private broadcast(bytes: Uint8Array, all = false): void {
+    for (const p of this.peers.values()) if (all || p.lastUs !== undefined) this.transmit(p.ip, bytes);
+  }
+
+  private transmit(ip: string, body: Uint8Array): void {
+    const key = this.cfg.key;
+    const bytes = key === undefined ? body : sealControl(body, key, { sender: this.cfg.nodeId, epoch: this.cfg.epoch, seq: this.txSeq++ });
+    this.own.udpSend(ip, this.port, this.port, bytes, this.nowUs);
+  }
+
+  private onControl(srcIp: string, data: Uint8Array, nowUs: number): void {
+    const src = parseIpv4(srcIp);
+    const peer = src === undefined ? undefined : this.peers.get(src);
+    if (peer === undefined || src === undefined) { this.inc('control-not-a-peer'); return; }
+    let body = data;
+    if (this.cfg.key !== undefined) {
+      const o = openControl(data, this.cfg.key);
+      if (!o.ok) { this.inc('control-auth-failed'); return; }
+      if (!this.replay.accept(o.value)) { this.inc('control-replayed'); return; }
+      body = o.value.body;
+    }
+    const r = parseControl(body);
+    if (!r.ok) { this.inc(`control-${r.error.code}`); return; }
+    const m: ControlMessage = r.value;
+    if (m.node === this.cfg.nodeId) return;
+    if (peer.lastUs === undefined) this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-up', peer: peer.ip });
+    peer.lastUs = nowUs;
+    const ack = (id: number): void => this.transmit(peer.ip, encodeControl({ t: 'ack', node: this.cfg.nodeId, id }));
+    switch (m.t) {
+      case 'hb': return;
+      case 'splice': if (this.splicer.installReplica(m.s)) ack(m.s.id); return;
+      case 'setup': if (this.splicer.installSetup(m.r)) ack(m.r.id); return;
+      case 'ack': this.acked(m.id, src); return;
+      case 'remove': this.splicer.removeReplica(m.clientIp, m.clientPort, m.localPort); return;
+    }
+  }
+}

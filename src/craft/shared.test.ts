@@ -1,0 +1,131 @@
+// Several splicers active at once for one service (CRAFT addition 2), in the simulator:
+// an ECMP-like distributor gives each packet to one of three splicers (client flows by
+// hash, back-end flows by port range); every splice and setup is replicated to all peers
+// before it carries data; one splicer crashes at a seeded random point (including during
+// splice setup) and the distributor withdraws it once its peers notice; the others forward
+// its connections. Every download byte-exact, no RST at the client.
+// Seeds are printed; replay with CRAFT_SEED=<seed>.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Simulator } from '../sim/simulator.js';
+import { LearningSwitch } from '../sim/boxes.js';
+import { Host } from '../stack/host.js';
+import type { TcpConnection } from '../tcp/connection.js';
+import { tcpConnectionFactory } from '../stack/tcp-engine.js';
+import { SeededRng } from '../util/rng.js';
+import { parseMac } from '../wire/addr.js';
+import { SharedSplicerNode } from './shared-node.js';
+import { FlowDistributor } from './testing/flow-distributor.js';
+import { downloadClient, httpPatternService, newDownloadResult, type DownloadResult } from './testing/http-app.js';
+import { BACKEND_IP, CLIENT_IP, SERVICE_IP, SERVICE_MAC, TEST_CONTROL_KEY, defaultRoutes } from './testing/scenario.js';
+
+const get = (n: number): string => `GET /bytes/${n} HTTP/1.1\r\nHost: www.example.test\r\n\r\n`;
+const LAN = { latencyUs: 100, bandwidthBps: 1_000_000_000, queueFrames: 1024, mtuBytes: 1500 };
+const N = 3;
+const ownIp = (i: number): string => `10.7.0.${2 + i}`;
+const range = (i: number): [number, number] => [50_000 + i * 5000, 54_999 + i * 5000];
+
+function seedList(): number[] {
+  if (process.env.CRAFT_SEED) return [Number(process.env.CRAFT_SEED)];
+  return Array.from({ length: Number(process.env.CRAFT_SEEDS ?? 4) }, (_, i) => 9900 + i);
+}
+
+interface SharedRun { results: DownloadResult[]; nodes: SharedSplicerNode[]; dist: FlowDistributor; rsts: number; finished: boolean; withdrawnUs: number | undefined }
+
+function runShared(seed: number, sizes: number[], starts: number[], crash: { index: number; atUs: number } | undefined): SharedRun {
+  const sim = new Simulator({ seed });
+  const backends = 2;
+  sim.addNode('lan', new LearningSwitch({ ports: 2 + backends }));
+  const dist = new FlowDistributor({ serviceMac: parseMac(SERVICE_MAC)!, servicePort: 80, splicers: N, portRange: range });
+  sim.addNode('ecmp', dist);
+  sim.link(['ecmp', 0], ['lan', 1], LAN);
+  const nodes: SharedSplicerNode[] = [];
+  let withdrawnUs: number | undefined;
+  for (let i = 0; i < N; i++) {
+    sim.addNode(`s${i}`, (ctx) => {
+      const n = new SharedSplicerNode({
+        name: `s${i}`, nodeId: i + 1, epoch: 1, ownIp: ownIp(i), ownMac: `02:00:00:07:00:0${2 + i}`,
+        peers: Array.from({ length: N }, (_, j) => j).filter((j) => j !== i).map(ownIp), prefixLen: 24, rng: ctx.rng, key: TEST_CONTROL_KEY,
+        splicer: {
+          serviceIp: SERVICE_IP, serviceMac: SERVICE_MAC, servicePort: 80, routes: defaultRoutes(backends), ephemeralPorts: range(i),
+          healthIntervalUs: 20_000, healthTimeoutUs: 60_000,
+        },
+        onEvent: (e) => {
+          // A routing daemon's view: a next hop its peers lost is withdrawn.
+          if (e.kind !== 'peer-lost') return;
+          const k = Array.from({ length: N }, (_, j) => j).find((j) => ownIp(j) === e.peer);
+          if (k !== undefined && dist.isLive(k)) { dist.withdraw(k); withdrawnUs ??= sim.nowUs; }
+        },
+      });
+      nodes[i] = n;
+      return n;
+    });
+    sim.link([`s${i}`, 0], ['ecmp', i + 1], LAN);
+  }
+  sim.addNode('client', new Host<TcpConnection>({ name: 'client', mac: '02:00:00:07:00:01', ip: CLIENT_IP, prefixLen: 24, rng: sim.forkRng(), tcpFactory: tcpConnectionFactory({ timeWaitUs: 1_000_000 }) }));
+  sim.link(['client', 0], ['lan', 0], LAN);
+  for (let b = 0; b < backends; b++) {
+    const h = new Host<TcpConnection>({ name: `b${b}`, mac: `02:00:00:07:01:${(b + 16).toString(16)}`, ip: BACKEND_IP(b), prefixLen: 24, rng: sim.forkRng(), tcpFactory: tcpConnectionFactory({ timeWaitUs: 1_000_000 }) });
+    h.listen(80, httpPatternService(`b${b}`));
+    sim.addNode(`b${b}`, h);
+    sim.link([`b${b}`, 0], ['lan', 2 + b], LAN);
+  }
+  sim.addFault({ node: 'client', ifIndex: 0 }, { kind: 'loss', rate: 0.01 });
+  const client = sim.node('client').as<Host<TcpConnection>>();
+  const results = sizes.map(() => newDownloadResult());
+  let rsts = 0;
+  sim.tapPort('client', 0, { record: (_t, f) => {
+    if (!(f.length > 47 && f[12] === 8 && f[13] === 0 && f[23] === 6)) return;
+    const t = 14 + ((f[14]! & 15) * 4);
+    if ((f[t + 13]! & 4) === 0) return;
+    const port = (f[t + 2]! << 8) | f[t + 3]!;
+    const r = results.find((x) => x.connId?.startsWith(`${CLIENT_IP}:${port}>`));
+    if (r === undefined || !r.complete) rsts++;
+  } }, 'rx');
+  starts.forEach((t, i) => sim.at(t, () => { client.connect(SERVICE_IP, 80, downloadClient(get(sizes[i]!), results[i]!), sim.nowUs); }));
+  if (crash !== undefined) sim.at(crash.atUs, () => sim.crash(`s${crash.index}`));
+  const last = Math.max(...starts);
+  const finished = sim.runWhile(() => sim.nowUs <= last || results.some((r) => r.close === undefined), 120_000_000);
+  return { results, nodes, dist, rsts, finished, withdrawnUs };
+}
+
+test('three splicers active at once: the load is shared, every splice is held by all, byte-exact', () => {
+  const rng = new SeededRng(9899);
+  const sizes = Array.from({ length: 12 }, () => 50_000 + rng.nextInt(500_000));
+  const r = runShared(9899, sizes, sizes.map((_, i) => 300_000 + i * 700), undefined);
+  assert.ok(r.finished);
+  r.results.forEach((x, i) => assert.ok(x.status === 200 && x.bodyOk && x.complete && x.bodyBytes === sizes[i], `#${i}`));
+  assert.equal(r.rsts, 0);
+  const spliced = r.nodes.map((n) => n.splicer.counters()['spliced'] ?? 0);
+  assert.equal(spliced.reduce((a, b) => a + b, 0), sizes.length);
+  assert.ok(spliced.filter((n) => n > 0).length >= 2, `clients spread over the splicers: ${spliced.join(',')}`);
+  for (const n of r.nodes) {
+    const c = n.splicer.counters();
+    assert.equal((c['replica-installed'] ?? 0) + (c['spliced'] ?? 0), sizes.length, `${n.name}: holds every splice`);
+    assert.equal(c['replication-hold-timeout'], undefined, `${n.name}: every splice acknowledged by both peers`);
+  }
+});
+
+test('three active splicers, one crashes at a random point (including setup): the others forward its connections, byte-exact, no RST', () => {
+  for (const seed of seedList()) {
+    console.log(`# shared-crash seed ${seed} (replay: CRAFT_SEED=${seed} npm test -- src/craft/shared)`);
+    const rng = new SeededRng(seed);
+    const starts = Array.from({ length: 12 }, () => 300_000 + rng.nextInt(6_000)).sort((a, b) => a - b);
+    const sizes = starts.map(() => 100_000 + rng.nextInt(1_500_000));
+    const crash = { index: rng.nextInt(N), atUs: 300_000 + rng.nextInt(8_000) };
+    const r = runShared(seed, sizes, starts, crash);
+    const label = `seed ${seed} s${crash.index} crash at ${crash.atUs} µs`;
+    assert.ok(r.finished, `${label}: finished`);
+    r.results.forEach((x, i) => {
+      assert.equal(x.status, 200, `${label} #${i}`);
+      assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `${label} #${i}: body ${x.bodyBytes}/${sizes[i]}`);
+      assert.equal(x.close, 'closed', `${label} #${i}: close`);
+    });
+    assert.equal(r.rsts, 0, `${label}: RST at the client`);
+    assert.ok(r.withdrawnUs !== undefined, `${label}: withdrawn`);
+    const survivors = r.nodes.filter((_, i) => i !== crash.index);
+    const took = survivors.reduce((a, n) => a + (n.splicer.counters()['replica-forwarded'] ?? 0), 0);
+    const restored = survivors.reduce((a, n) => a + (n.splicer.counters()['setup-restored'] ?? 0), 0);
+    console.log(`# ${label}: withdrawn at ${r.withdrawnUs}; survivors forwarded ${took} of its splices, rebuilt ${restored} setups`);
+  }
+});

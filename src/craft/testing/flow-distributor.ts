@@ -1,0 +1,95 @@
+// An ECMP-like front for several active splicers in the simulator (test support): port 0
+// faces the LAN, ports 1..N the splicers, which all use the one service MAC and address.
+// Frames for the service MAC go to one live splicer: a client's flow (to the service port)
+// by a hash of its address and port; a back end's flow (to an ephemeral port) to the
+// splicer owning that port range, or by hash when the owner is withdrawn. Broadcasts and
+// ICMP/ARP to the service address reach every splicer; splicer↔splicer frames (their own
+// MACs, the control channel) are switched between their ports. `withdraw(i)` models a
+// routing daemon removing a failed next hop.
+import type { FrameEndpoint, OutgoingFrame } from '../../stack/endpoint.js';
+
+export interface FlowDistributorConfig {
+  serviceMac: Uint8Array;
+  servicePort: number;
+  splicers: number;
+  /** Ephemeral port range of splicer i (1-based port index i+1): [low, high]. */
+  portRange: (i: number) => [number, number];
+}
+
+function mix(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x45d9f3b);
+  x = Math.imul(x ^ (x >>> 16), 0x45d9f3b);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+export class FlowDistributor implements FrameEndpoint {
+  private readonly out: OutgoingFrame[] = [];
+  private readonly live: boolean[];
+  private readonly ownMacs = new Map<string, number>();
+  readonly delivered: number[];
+
+  constructor(private readonly cfg: FlowDistributorConfig) {
+    this.live = Array.from({ length: cfg.splicers }, () => true);
+    this.delivered = Array.from({ length: cfg.splicers }, () => 0);
+  }
+
+  withdraw(i: number): void { this.live[i] = false; }
+  isLive(i: number): boolean { return this.live[i] === true; }
+
+  private liveList(): number[] {
+    const l: number[] = [];
+    for (let i = 0; i < this.live.length; i++) if (this.live[i]) l.push(i);
+    return l;
+  }
+
+  private isService(f: Uint8Array): boolean {
+    for (let i = 0; i < 6; i++) if (f[i] !== this.cfg.serviceMac[i]) return false;
+    return true;
+  }
+
+  /** The splicer for a frame to the service MAC, or undefined to send it to all. */
+  private pick(f: Uint8Array): number | undefined {
+    const live = this.liveList();
+    if (live.length === 0) return undefined;
+    if (f.length < 34 || f[12] !== 8 || f[13] !== 0 || f[23] !== 6) return undefined;    // ARP, ICMP: everyone
+    const t = 14 + (f[14]! & 15) * 4;
+    const src = ((f[26]! << 24) | (f[27]! << 16) | (f[28]! << 8) | f[29]!) >>> 0;
+    const sport = (f[t]! << 8) | f[t + 1]!;
+    const dport = (f[t + 2]! << 8) | f[t + 3]!;
+    if (dport !== this.cfg.servicePort) {
+      for (let i = 0; i < this.cfg.splicers; i++) {
+        const [lo, hi] = this.cfg.portRange(i);
+        if (dport >= lo && dport <= hi && this.live[i]) return i;
+      }
+      return live[mix(dport) % live.length];
+    }
+    return live[mix(src ^ Math.imul(sport, 0x9e3779b1)) % live.length];
+  }
+
+  handleFrame(inPort: number, f: Uint8Array): void {
+    if (f.length < 14) return;
+    const dstKey = Array.from(f.subarray(0, 6)).join(':');
+    if (inPort > 0) {
+      if ((f[6]! & 1) === 0 && !this.isServiceSrc(f)) this.ownMacs.set(Array.from(f.subarray(6, 12)).join(':'), inPort);
+      const own = this.ownMacs.get(dstKey);
+      if (own !== undefined && own !== inPort) { this.out.push({ ifIndex: own, frame: f }); return; }
+      this.out.push({ ifIndex: 0, frame: f });
+      if ((f[0]! & 1) === 1) for (let p = 1; p <= this.cfg.splicers; p++) if (p !== inPort) this.out.push({ ifIndex: p, frame: f });
+      return;
+    }
+    const own = this.ownMacs.get(dstKey);
+    if (own !== undefined) { this.out.push({ ifIndex: own, frame: f }); return; }
+    const i = (f[0]! & 1) === 0 && this.isService(f) ? this.pick(f) : undefined;
+    if (i !== undefined) { this.delivered[i]!++; this.out.push({ ifIndex: i + 1, frame: f }); return; }
+    for (let p = 1; p <= this.cfg.splicers; p++) if (this.live[p - 1]) this.out.push({ ifIndex: p, frame: f });
+  }
+
+  private isServiceSrc(f: Uint8Array): boolean {
+    for (let i = 0; i < 6; i++) if (f[6 + i] !== this.cfg.serviceMac[i]) return false;
+    return true;
+  }
+
+  handleTimeout(): void {}
+  pollTransmit(): OutgoingFrame | undefined { return this.out.shift(); }
+  pollDeadline(): number | undefined { return undefined; }
+}
