@@ -2,8 +2,10 @@
 // (src/craft) on a TAP device, real time. Alone ('solo') it is a bare Splicer at the
 // service address; in a pair it is a CraftNode ('active' or 'standby') that replicates
 // splice state to its peer and takes the service address over when the peer falls
-// silent. Its SIGKILL is the crash of that splicer. Logs one JSON line per event.
+// silent (after fencing it: the lab's power switch). Its SIGKILL is the crash of that
+// splicer. Logs one JSON line per event.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { TapDevice } from '../drivers/tap/tap-device.js';
 import { TapDriver } from '../drivers/tap/tap-driver.js';
 import { CraftNode } from '../craft/node.js';
@@ -28,6 +30,25 @@ export interface CraftHostConfig {
   seed: number;
   heartbeatUs: number;
   deadAfterUs: number;
+  /** File the lab writes the peer splicer's pid into: the target of this splicer's fence. */
+  peerPidFile?: string;
+}
+
+/**
+ * The lab's power switch (STONITH): before a standby takes the service address over, it
+ * SIGKILLs the peer's process, so a peer that only stalled (a busy machine) cannot go on
+ * serving beside it. True once the peer is certainly gone.
+ */
+export function fenceCraftPeer(peerPidFile: string | undefined): boolean {
+  if (peerPidFile === undefined) return false;
+  let pid: number;
+  try { pid = Number(readFileSync(peerPidFile, 'utf8').trim()); } catch { return false; }
+  if (!Number.isInteger(pid) || pid <= 1) return false;
+  let cmd = '';
+  try { cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { return true; }       // already gone
+  if (!cmd.includes('run-craft')) return true;                                              // pid reused
+  try { process.kill(pid, 'SIGKILL'); } catch (e) { return (e as NodeJS.ErrnoException).code === 'ESRCH'; }
+  return true;
 }
 
 function log(o: Record<string, unknown>): void {
@@ -77,7 +98,11 @@ export async function runCraftHost(c: CraftHostConfig): Promise<number> {
       role: c.role, ownIp: c.ownIp, ownMac: c.ownMac, peerIp: c.peerIp, prefixLen: c.prefixLen, rng,
       splicer: craftSplicerConfig(c),
       heartbeatUs: c.heartbeatUs, deadAfterUs: c.deadAfterUs,
-      onEvent: (e) => log({ event: e.kind, tUs: e.tUs, text: e.text, ...(e.kind === 'takeover' ? { splices: n.splicer.spliceCount() } : {}) }),
+      onEvent: (e) => {
+        // A standby's 'peer-lost' comes just before its takeover: fence the peer first.
+        if (e.kind === 'peer-lost' && !n.isActive()) log({ event: 'fence', tUs: e.tUs, text: fenceCraftPeer(c.peerPidFile) ? 'peer killed' : 'peer pid unknown' });
+        log({ event: e.kind, tUs: e.tUs, text: e.text, ...(e.kind === 'takeover' ? { splices: n.splicer.spliceCount() } : {}) });
+      },
     });
     endpoint = n;
     announce = (now) => { n.own.announce(now); if (c.role === 'active') n.splicer.host.announce(now); };

@@ -40,10 +40,12 @@ export const CRAFT_DEFAULT_SIZES = [1_000, 100_000, 1_000_000, 10_000_000, 50_00
 
 /**
  * The lab's splicer failure detection unless told otherwise: heartbeats every 20 ms, the
- * peer dead after 250 ms of silence. The library's 100 ms turns the event-loop stalls of a
- * shared 2-core machine (up to ~125 ms measured in the ST-TCP lab) into spurious takeovers.
+ * peer dead after 300 ms of silence. The library's 100 ms turns the event-loop stalls of a
+ * shared 2-core machine (up to ~125 ms measured in the ST-TCP lab; 250 ms was seen here
+ * with tshark capturing at full speed) into spurious takeovers; the standby fences the
+ * peer before a takeover all the same.
  */
-export const CRAFT_LAB_LIVENESS = Object.freeze({ heartbeatUs: 20_000, deadAfterUs: 250_000 });
+export const CRAFT_LAB_LIVENESS = Object.freeze({ heartbeatUs: 20_000, deadAfterUs: 300_000 });
 
 export interface CraftLabOptions {
   backends: number;
@@ -155,6 +157,7 @@ export function craftHostConfig(s: LabState, o: CraftLabOptions, i: number): Cra
     port: s.service.port,
     backends: Array.from({ length: o.backends }, (_, k) => ({ id: `backend${k}`, ip: CRAFT_NET.backendIp(k), port: s.service.port })),
     seed: randomSeed(),
+    ...(m === 2 ? { peerPidFile: join(s.dir, `splicer${1 - i}.pid`) } : {}),
     heartbeatUs: o.heartbeatUs ?? CRAFT_LAB_LIVENESS.heartbeatUs,
     deadAfterUs: o.deadAfterUs ?? CRAFT_LAB_LIVENESS.deadAfterUs,
   };
@@ -199,7 +202,8 @@ export async function craftUp(o: CraftLabOptions): Promise<LabState> {
     for (let i = 0; i < o.backends; i++) await startBackend(s, i, root);
     checkpoint();
     for (let i = 0; i < o.splicers; i++) {
-      await startLabProcess(s, `splicer${i}`, splicers[i]!, 'run-craft', craftHostConfig(s, o, i));
+      const pid = await startLabProcess(s, `splicer${i}`, splicers[i]!, 'run-craft', craftHostConfig(s, o, i));
+      writeFileSync(join(s.dir, `splicer${i}.pid`), String(pid));
       checkpoint();
     }
     if (o.splicers === 2) await waitLog(join(s.dir, 'splicer0.log'), /"event":"peer-up"/, o.syncTimeoutMs ?? 10_000, 'the splicers did not see each other');
