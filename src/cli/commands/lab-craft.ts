@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { LabError } from '../../lab/netns.js';
 import { runCraftHost, type CraftHostConfig } from '../../lab/craft-host-main.js';
 import { craftJson, craftUp } from '../../lab/craft-topology.js';
+import { runCopyProxy, type CopyProxyConfig } from '../../lab/copy-proxy-main.js';
 
 export interface CraftUpCliOptions { backends?: string; splicers?: string; root?: string; port?: number; json: boolean }
 
@@ -27,8 +28,22 @@ export async function craftUpCommand(o: CraftUpCliOptions): Promise<void> {
   console.log(`  remove: unbroken lab down ${s.name}`);
 }
 
-/** Adds the hidden `run-craft` subcommand to `lab`. */
+/** Adds the hidden `run-craft` and `run-copy-proxy` subcommands to `lab`. */
 export function registerCraftLab(lab: Command, setExit: (c: number) => void): void {
+  lab.command('run-copy-proxy', { hidden: true })
+    .description('internal: the copying proxy on our stack (the craft benchmark\'s baseline)')
+    .argument('<config>', 'JSON CopyProxyConfig')
+    .action(async (config: string) => {
+      let code: number;
+      try {
+        code = await runCopyProxy(JSON.parse(config) as CopyProxyConfig);
+      } catch (e) {
+        console.error(`unbroken lab run-copy-proxy: ${(e as Error).message}`);
+        code = 1;
+      }
+      process.exit(code);
+    });
+
   lab.command('run-craft', { hidden: true })
     .description('internal: a CRAFT splicer of the craft lab inside its namespace')
     .argument('<config>', 'JSON CraftHostConfig')
