@@ -12,7 +12,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync
 import { join } from 'node:path';
 import { blobChunk } from '../apps/index.js';
 import { addNetns, buildOrTeardown, createState, startLabProcess } from './lab.js';
-import { LabError, netnsPids, sh } from './netns.js';
+import { LabError, sh } from './netns.js';
 import { addTap, randomSeed } from './pair.js';
 import { writeState, type LabState } from './state.js';
 import type { CraftHostConfig } from './craft-host-main.js';
@@ -127,11 +127,16 @@ function startDetached(s: LabState, role: string, ns: string, argv: string[]): n
   return child.pid;
 }
 
+/** Alive and not a zombie (a pid just spawned may not have entered its namespace yet). */
+function running(pid: number): boolean {
+  try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+}
+
 export async function waitListen(ns: string, ip: string, port: number, timeoutMs: number, pid?: number): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     if (sh(['ip', 'netns', 'exec', ns, 'ss', '-Hltn', `src ${ip}:${port}`]).trim() !== '') return;
-    if (pid !== undefined && !netnsPids(ns).includes(pid)) throw new LabError(`the server in ${ns} exited before it listened`);
+    if (pid !== undefined && !running(pid)) throw new LabError(`the server in ${ns} exited before it listened`);
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new LabError(`nothing listens on ${ip}:${port} in ${ns} after ${timeoutMs} ms`);

@@ -215,13 +215,15 @@ export const craftLabPause: Benchmark = {
         try {
           s = await craftUp({ backends: 2, splicers: 2, root });
           const lab = s;
-          sp.push(await pauseRun(lab, sha, () => ({ pid: lab.pids.splicer0!, react: () => eventNs(lab, 'splicer1', 'takeover') })));
+          sp.push(await pauseRun(lab, sha, () => ({ pid: lab.pids.splicer0!, react: () => eventNs(lab, 'splicer1', 'takeover') })).catch((e: Error) => {
+            throw new Error(`splicer kill: ${e.message}`);
+          }));
           const before = splicerEvents(lab, 'splicer1').filter((e) => e.event === 'splice').length;
           be.push(await pauseRun(lab, sha, () => {
             const mine = splicerEvents(lab, 'splicer1').filter((e) => e.event === 'splice')[before];
             const id = String(mine?.backendId ?? 'backend0');
             return { pid: lab.pids[id]!, react: () => eventNs(lab, 'splicer1', 'backend-failed') };
-          }));
+          }).catch((e: Error) => { throw new Error(`back-end kill: ${e.message}`); }));
         } catch (e) {
           failed.push((e as Error).message.slice(0, 120));
         } finally {
