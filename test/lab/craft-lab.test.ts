@@ -88,32 +88,44 @@ async function capture(ns: string, devs: string[], file: string): Promise<{ stop
   };
 }
 
-test('curl through the splicer is byte-exact; tshark on both sides: checksums good, each side the other moved by the splice offsets', { skip, timeout: 90_000 }, async () => {
-  const pcap = join(s.dir, 'both-sides.pcap');
-  const before = splicesLogged('splicer0').length;
-  // The LAN ports of the client (client side) and of the back ends (back-end side).
-  const cap = await capture(s.netns.lan!, ['l-client', 'l-backend0', 'l-backend1'], pcap);
-  const names = ['1000.bin', '100000.bin', '1000000.bin', '10000000.bin'];
-  let dropped = -1;
-  try {
-    // Rate-limited: the capture must keep up on a shared 2-core machine (its holes would be ours).
-    for (const n of names) {
-      const r = await curlFile(n, join(s.dir, `c-${n}`), ['--limit-rate', '8M']);
-      assert.equal(r.code, 0, `curl ${n}: ${r.stderr}`);
-      assert.equal(r.http, '200');
-      assert.equal(r.sha, lab!.files![n], `${n} byte-exact`);
-    }
-    // Four at once, spread over both back ends.
-    const par = await Promise.all([0, 1, 2, 3].map((i) => curlFile('1000000.bin', join(s.dir, `p${i}.bin`), ['--limit-rate', '2M'])));
-    for (const r of par) { assert.equal(r.code, 0, r.stderr); assert.equal(r.sha, lab!.files!['1000000.bin']); }
-  } finally {
-    await sleep(300);
-    dropped = await cap.stop();
+test('curl through the splicer is byte-exact; tshark on both sides: checksums good, each side the other moved by the splice offsets', { skip, timeout: 120_000 }, async () => {
+  // Byte-exact at full speed first (not captured).
+  for (const n of ['1000.bin', '10000000.bin']) {
+    const r = await curlFile(n, join(s.dir, `f-${n}`));
+    assert.equal(r.code, 0, `curl ${n}: ${r.stderr}`);
+    assert.equal(r.http, '200');
+    assert.equal(r.sha, lab!.files![n], `${n} byte-exact`);
   }
-  const splices = splicesLogged('splicer0').slice(before);
+  const pcap = join(s.dir, 'both-sides.pcap');
+  const names = ['1000.bin', '100000.bin', '1000000.bin'];
+  let splices: LoggedSplice[] = [];
+  let dropped = -1;
+  // The capture must be complete to judge sequence numbers (its holes would look like ours):
+  // rate-limited transfers, and another try when tshark still reports drops (a busy machine).
+  for (let attempt = 1; attempt <= 3 && dropped !== 0; attempt++) {
+    const before = splicesLogged('splicer0').length;
+    // The LAN ports of the client (client side) and of the back ends (back-end side).
+    const cap = await capture(s.netns.lan!, ['l-client', 'l-backend0', 'l-backend1'], pcap);
+    try {
+      for (const n of names) {
+        const r = await curlFile(n, join(s.dir, `c-${n}`), ['--limit-rate', '2M']);
+        assert.equal(r.code, 0, `curl ${n}: ${r.stderr}`);
+        assert.equal(r.http, '200');
+        assert.equal(r.sha, lab!.files![n], `${n} byte-exact`);
+      }
+      // Four at once, spread over both back ends.
+      const par = await Promise.all([0, 1, 2, 3].map((i) => curlFile('1000000.bin', join(s.dir, `p${i}.bin`), ['--limit-rate', '1M'])));
+      for (const r of par) { assert.equal(r.code, 0, r.stderr); assert.equal(r.sha, lab!.files!['1000000.bin']); }
+    } finally {
+      await sleep(300);
+      dropped = await cap.stop();
+    }
+    splices = splicesLogged('splicer0').slice(before);
+    if (dropped !== 0) console.log(`capture attempt ${attempt}: tshark dropped ${dropped} frames; again`);
+  }
+  assert.equal(dropped, 0, 'tshark dropped frames in every attempt: the capture cannot judge the splicer');
   assert.ok(splices.length >= names.length + 4, `${splices.length} splices logged`);
   assert.ok(new Set(splices.map((x) => x.backend)).size === 2, 'both back ends served');
-  assert.equal(dropped, 0, 'tshark dropped frames: the capture cannot judge the splicer');
   const c = await checkCapture(pcap, [CRAFT_NET.serviceMac]);
   console.log(`capture: ${JSON.stringify(c)}`);
   assert.equal(c.badChecksums, 0, `bad checksums on the splicer's frames:\n${c.offenders.join('\n')}`);
@@ -121,7 +133,7 @@ test('curl through the splicer is byte-exact; tshark on both sides: checksums go
   const m = await checkSpliceCapture(pcap, `${CRAFT_NET.serviceIp}:80`, splices);
   console.log(`sequence check: ${JSON.stringify(m)}`);
   assert.equal(m.splicesSeen, splices.length);
-  assert.ok(m.b2cChecked > 5000 && m.c2bChecked >= splices.length, `checked ${m.b2cChecked} b2c, ${m.c2bChecked} c2b segments`);
+  assert.ok(m.b2cChecked > 3000 && m.c2bChecked >= splices.length, `checked ${m.b2cChecked} b2c, ${m.c2bChecked} c2b segments`);
   assert.deepEqual(m.problems, []);
   assert.equal(m.offsetMismatches + m.b2cUnmatched + m.c2bUnmatched, 0);
   assert.equal(m.unexplainedGaps, 0);
@@ -161,7 +173,7 @@ test('the active splicer and a back end SIGKILLed during curl downloads: zero fa
   const until = Date.now() + 15_000;
   while (Date.now() < until && splicesLogged('splicer0').length < before + n) await sleep(20);
   const mine = splicesLogged('splicer0').slice(before);
-  if (mine.length !== n) {
+  if (mine.length < n) {
     const rs = await Promise.all(runs);
     assert.fail(`${mine.length} of ${n} downloads spliced before the crash; curl: ${rs.map((r) => `${r.code} ${r.stderr}`).join(' | ')}; splicer0: ${splicerEvents(s, 'splicer0').filter((e) => e.event !== 'splice').map((e) => `${e.event} ${e.text}`).slice(-5).join(' | ')}`);
   }
