@@ -8,6 +8,7 @@ import { craftSplice } from '../craft/bench.js';
 import { wireAndHostBenchmark } from '../stack/host-bench.js';
 import { tapRedis, tapRoundTrips, tapThroughput } from './benchmarks/lab-tap.js';
 import { sttcpAnchor, sttcpCost, sttcpPause } from './benchmarks/sttcp-lab.js';
+import { craftLabCompare, craftLabPause } from './benchmarks/craft-lab.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   tcpCpu,
@@ -21,4 +22,6 @@ export const BENCHMARKS: readonly Benchmark[] = [
   sttcpPause,
   sttcpCost,
   sttcpAnchor,
+  craftLabCompare,
+  craftLabPause,
 ];

@@ -13,6 +13,7 @@ import type { TcpEngineFactory } from '../stack/tcp-engine.js';
 import type { Rng } from '../util/rng.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
+import { seqDiff } from '../tcp/seq.js';
 import { macEquals, parseIpv4, parseMac, formatIpv4 } from '../wire/addr.js';
 import { ETHERNET_HEADER_LEN } from '../wire/ethernet.js';
 import { foldChecksum, internetChecksum, onesSum, pseudoHeaderSum } from '../wire/checksum.js';
@@ -286,7 +287,8 @@ export class Splicer implements FrameEndpoint {
       engineOf: (tuple) => this.engines.get(tupleKey(tuple)),
       forgetEngine: (tuple) => { this.engines.delete(tupleKey(tuple)); },
       detachBackend: (sp) => { this.table.delete(keyOf(sp.backend.ip, sp.backend.port, sp.backend.localPort)); },
-      attachBackend: (sp, key) => { this.table.set(key, sp); },
+      // The new back end reaches a peer splicer too (it would otherwise resume the old one).
+      attachBackend: (sp, key) => { this.table.set(key, sp); this.cfg.onSpliceUpdated?.(sp); },
       removeSplice: (sp, why) => this.removeSplice(sp, why),
       forward: (sp, k, frame, nowUs) => this.forward(sp, k, frame, nowUs),
       inc: (name) => this.inc(name),
@@ -492,6 +494,15 @@ export class Splicer implements FrameEndpoint {
     if (this.untouched.size > 0 && this.untouched.delete(sp)) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; this.inc('replica-forwarded'); }
     if ((dir === 'c2b' || (frame[k.tcpOff + 13]! & 0x07) !== 0) && !tcpChecksumOk(frame, k)) { this.inc(`drop-${dir}-bad-checksum`); return; }
     if (this.closer.has(sp)) { if (dir === 'c2b') this.closer.input(sp, frame, k, nowUs); return; }
+    if (dir === 'b2c' && (frame[k.tcpOff + 13]! & 0x05) !== 0 && this.closedEarly(sp, frame, k)) {
+      // The back end's process died (its kernel closed the socket) before the whole
+      // response: a back-end failure like a silent one, so the client is not told.
+      this.inc('backend-closed-early');
+      this.event('backend-failed', `${sp.backendId} closed #${sp.id} before the end of the response`);
+      this.router.markDown(sp.backendId, nowUs + this.c.backendDownUs);
+      this.failover.start(sp, new Set([sp.backendId]));
+      return;
+    }
     // A later request on a kept-alive connection is read before it goes anywhere (keepalive.ts).
     if (dir === 'c2b' && sp.reqEnd !== undefined && this.keepAlive.intercepts(sp, frame, k)) { this.keepAlive.intercept(sp, k, frame, nowUs); return; }
     // The driver may reuse its buffer: rewrite a copy (link padding beyond the IP packet is cut).
@@ -504,6 +515,19 @@ export class Splicer implements FrameEndpoint {
     if (h === undefined) this.txq.push(out);
     else if (h.frames.length < HELD_FRAMES_MAX) h.frames.push(out);
     else this.inc('drop-held-full');                  // TCP retransmits it
+  }
+
+  /**
+   * A FIN before the last byte of a response of known length, or a RST while the client
+   * still lacks part of it (and has not closed itself): the back end quit mid-response.
+   */
+  private closedEarly(sp: SpliceState, f: Uint8Array, k: FrameKey): boolean {
+    if (sp.respHeadLen === undefined || sp.respHeadLen === 0xffffffff || sp.respBodyLen === undefined || sp.finClient !== undefined) return false;
+    const respEnd = sp.respStart + sp.respHeadLen + sp.respBodyLen;
+    if ((f[k.tcpOff + 13]! & 0x04) !== 0) return seqDiff(sp.clientAcked, sp.respStart) < sp.respHeadLen + sp.respBodyLen;
+    const seq = ((f[k.tcpOff + 4]! << 24) | (f[k.tcpOff + 5]! << 16) | (f[k.tcpOff + 6]! << 8) | f[k.tcpOff + 7]!) >>> 0;
+    const payload = k.tcpEnd - k.tcpOff - (f[k.tcpOff + 12]! >>> 4) * 4;
+    return seqDiff((seq + sp.seqB2C + payload) >>> 0, respEnd >>> 0) < 0;
   }
 
   private sweep(nowUs: number): void {

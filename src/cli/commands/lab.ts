@@ -11,6 +11,7 @@ import { LAB_NAME_RE, LAB_PREFIX } from '../../lab/state.js';
 import { TapError } from '../../drivers/tap/tap-device.js';
 import type { CommandModule } from './index.js';
 import { registerSttcpLab, sttcpUpCommand } from './lab-sttcp.js';
+import { craftUpCommand, registerCraftLab } from './lab-craft.js';
 
 function fail(e: unknown, setExit: (c: number) => void): void {
   if (e instanceof LabError || e instanceof TapError) {
@@ -26,7 +27,7 @@ export const labCommand: CommandModule = (program, setExit) => {
 
   lab.command('up')
     .description('build a topology in fresh network namespaces and start its processes')
-    .argument('<topology>', 'pair | sttcp')
+    .argument('<topology>', 'pair | sttcp | craft')
     .addOption(new Option('--app <app>', 'service on the server').choices([...APP_KINDS]).default('echo'))
     .option('--root <dir>', 'directory the http app serves')
     .option('--port <n>', 'service port (default: echo 7, blob 9000, http 80, resp 6379)', (v) => Number(v))
@@ -37,12 +38,15 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--json', 'print one JSON object {name, netns, service, pids}', false)
     .option('--mode <mode>', 'sttcp: sync (default) or async replication')
     .option('--no-backup', 'sttcp: the primary alone on a plain host of our stack (baseline)')
+    .option('--backends <n>', 'craft: back ends (nginx), default 2')
+    .option('--splicers <n>', 'craft: splicers, 1 or 2 (active/standby), default 2')
     .option('--liveness <spec>', "sttcp: 'lab' (default: 20 ms heartbeats, 10 misses, 150 ms lease), 'default' (10 ms, 3, 25 ms) or HB_MS,MISSES,LEASE_MS")
-    .action(async (topology: string, o: { app: AppKind; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; liveness?: string }) => {
+    .action(async (topology: string, o: { app: AppKind; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; liveness?: string; backends?: string; splicers?: string }) => {
       try {
         checkLabHost();
         if (topology === 'sttcp') { await sttcpUpCommand(o); return; }
-        if (topology !== 'pair') throw new LabError(`unknown topology '${topology}': known are pair, sttcp`);
+        if (topology === 'craft') { await craftUpCommand(o); return; }
+        if (topology !== 'pair') throw new LabError(`unknown topology '${topology}': known are pair, sttcp, craft`);
         const port = o.port ?? DEFAULT_PORTS[o.app];
         if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LabError(`bad --port ${o.port}`);
         const s = await pairUp({ app: o.app, port, root: o.root, netem: o.netem, impair: o.impair, hub: o.hub, stack: o.stack });
@@ -78,6 +82,7 @@ export const labCommand: CommandModule = (program, setExit) => {
     .action(() => { for (const n of leftoverLabs()) console.log(n); });
 
   registerSttcpLab(lab, setExit);
+  registerCraftLab(lab, setExit);
 
   lab.command('run-role', { hidden: true })
     .description('internal: a lab process inside a namespace')
