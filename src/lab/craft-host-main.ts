@@ -32,6 +32,8 @@ export interface CraftHostConfig {
   deadAfterUs: number;
   /** File the lab writes the peer splicer's pid into: the target of this splicer's fence. */
   peerPidFile?: string;
+  /** File holding the pair's control-channel key in hex; without it the channel is unauthenticated. */
+  keyFile?: string;
 }
 
 /**
@@ -98,6 +100,7 @@ export async function runCraftHost(c: CraftHostConfig): Promise<number> {
       role: c.role, ownIp: c.ownIp, ownMac: c.ownMac, peerIp: c.peerIp, prefixLen: c.prefixLen, rng,
       splicer: craftSplicerConfig(c),
       heartbeatUs: c.heartbeatUs, deadAfterUs: c.deadAfterUs,
+      ...(c.keyFile !== undefined ? { key: Buffer.from(readFileSync(c.keyFile, 'utf8').trim(), 'hex') } : {}),
       onEvent: (e) => {
         // A standby's 'peer-lost' comes just before its takeover: fence the peer first.
         if (e.kind === 'peer-lost' && !n.isActive()) log({ event: 'fence', tUs: e.tUs, text: fenceCraftPeer(c.peerPidFile) ? 'peer killed' : 'peer pid unknown' });

@@ -7,7 +7,7 @@
 // takes the service address over (gratuitous ARP) when the active one falls silent.
 // 10.202.0.0/24, no default route, no forwarding.
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { blobChunk } from '../apps/index.js';
@@ -151,6 +151,16 @@ export async function startBackend(s: LabState, i: number, root: string): Promis
   return pid;
 }
 
+/**
+ * The pair's shared control-channel key (HMAC-SHA256, src/craft/control-auth.ts): drawn once
+ * per lab, kept in the lab's own directory (mode 0600), read by both splicers.
+ */
+export function craftControlKeyFile(s: LabState): string {
+  const f = join(s.dir, 'control.key');
+  if (!existsSync(f)) writeFileSync(f, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  return f;
+}
+
 export function craftHostConfig(s: LabState, o: CraftLabOptions, i: number): CraftHostConfig {
   const m = o.splicers;
   return {
@@ -162,7 +172,7 @@ export function craftHostConfig(s: LabState, o: CraftLabOptions, i: number): Cra
     port: s.service.port,
     backends: Array.from({ length: o.backends }, (_, k) => ({ id: `backend${k}`, ip: CRAFT_NET.backendIp(k), port: s.service.port })),
     seed: randomSeed(),
-    ...(m === 2 ? { peerPidFile: join(s.dir, `splicer${1 - i}.pid`) } : {}),
+    ...(m === 2 ? { peerPidFile: join(s.dir, `splicer${1 - i}.pid`), keyFile: craftControlKeyFile(s) } : {}),
     heartbeatUs: o.heartbeatUs ?? CRAFT_LAB_LIVENESS.heartbeatUs,
     deadAfterUs: o.deadAfterUs ?? CRAFT_LAB_LIVENESS.deadAfterUs,
   };
