@@ -13,6 +13,8 @@ import type { Call } from './call-model.js';
 import { CallFlows } from './call-flows.js';
 import { Rebuilder } from './rebuild.js';
 import { Pkg } from '../common/packages.js';
+import { evDial } from './descriptors.js';
+import type { EventsDescriptor } from '../h248/model.js';
 
 export interface ControllerConfig {
   /** Name written into CDRs, e.g. 'mgc-a'. */
@@ -29,6 +31,12 @@ export interface ControllerConfig {
   readonly callIdPrefix: string;
   readonly link?: Partial<Omit<LinkConfig, 'codec' | 'mId'>>;
   readonly queueMax?: number;
+  /**
+   * Give each party's gateway the call record (default true). Only the per-change
+   * replication baseline of the bench turns it off: without records there is nothing
+   * to rebuild from, so such a controller depends on its replica.
+   */
+  readonly keepRecords?: boolean;
   /** Silence after which a gateway is considered dead and its calls' other halves released (default 10 s). */
   readonly gatewayLostUs?: number;
 }
@@ -58,6 +66,22 @@ export type ControllerEvent =
   | { type: 'call-released'; callId: string; reason: ReleaseReason; atUs: number }
   | { type: 'feature'; callId: string; feature: string; atUs: number };
 
+/**
+ * Told of every call-state change (created, each completed step, ended). Only the
+ * per-change replication baseline the bench compares against uses it (replication.ts);
+ * the call-preserving design needs no copy of call state outside the gateways.
+ */
+export interface CallObserver {
+  changed(call: Call, nowUs: number): void;
+  ended(call: Call, nowUs: number): void;
+}
+
+/** Calls a replica already holds (replication baseline): adopted at registration instead of audited. */
+export interface CallReplica {
+  /** Replicated calls with a party on `mgId`, as controller calls. */
+  callsOn(mgId: string): Call[];
+}
+
 type Continuation = (reply: TransactionReply | undefined, nowUs: number) => void;
 
 export class CallController {
@@ -76,6 +100,11 @@ export class CallController {
   readonly flows: CallFlows;
   readonly rebuild: Rebuilder;
   private callCounter = 0;
+  observer: CallObserver | undefined;
+  get keepsRecords(): boolean { return this.cfg.keepRecords !== false; }
+  replica: CallReplica | undefined;
+  /** Dialling events with the plan's digit map. */
+  readonly evDial: EventsDescriptor;
 
   constructor(readonly cfg: ControllerConfig, codec: H248Codec) {
     const lc: LinkConfig = { ...defaultLinkConfig(midOfAddress(cfg.address), codec), ...(cfg.link ?? {}) };
@@ -83,6 +112,7 @@ export class CallController {
       onRequest: (peer, mId, req, nowUs) => this.onRequest(peer, mId, req, nowUs),
       onReply: (_peer, tid, reply, nowUs) => { const k = this.waits.get(tid); this.waits.delete(tid); k?.(reply, nowUs); },
     });
+    this.evDial = evDial(cfg.plan.digitMap);
     this.flows = new CallFlows(this);
     this.rebuild = new Rebuilder(this);
   }
@@ -307,6 +337,7 @@ export class CallController {
   dropCall(call: Call): void {
     call.ended = true;
     this.calls.delete(call.id);
+    this.observer?.ended(call, this.lastNowUs);
     for (const p of call.parties) if (this.lineCall.get(p.num) === call.id) this.lineCall.delete(p.num);
   }
 

@@ -12,7 +12,7 @@ import { RECORD_PROPERTY, STABLE_PHASES, parseRecord } from '../record/call-reco
 import type { CallRecord } from '../record/call-record.js';
 import { sdpAddress } from '../gateway/rtp-termination.js';
 import { Pkg } from '../common/packages.js';
-import { EV_ANY_HOOK, EV_DIAL, EV_IDLE, EV_TALK, SG_NONE, recordMedia } from './descriptors.js';
+import { EV_ANY_HOOK, EV_IDLE, EV_TALK, SG_NONE, recordMedia } from './descriptors.js';
 import type { ActionRequest } from '../h248/model.js';
 
 interface RtpSeen { termId: string; localSdp: string; local: string | undefined; remote: string | undefined; mode: StreamMode | undefined }
@@ -107,6 +107,7 @@ export class Rebuilder {
       this.c.provisionLines(gw, this.c.cfg.plan.linesOf(gw.mgId), nowUs, (_ok, t) => { this.c.activate(gw, t); this.c.emit({ type: 'gateway-rebuilt', mgId: gw.mgId, atUs: t, fragments: 0 }); });
       return;
     }
+    if (this.c.replica) { this.adopt(gw, nowUs); return; }
     // RFC 3525 §7.2.5: AuditValue with ContextID=* returns every context and its terminations.
     this.c.send(gw.mgId, [action('*', auditValue('*', ['media']))], nowUs, (r, t) => {
       if (this.c.gateways.get(gw.mgId) !== gw) return;
@@ -116,6 +117,25 @@ export class Rebuilder {
       this.c.emit({ type: 'gateway-rebuilt', mgId: gw.mgId, atUs: t, fragments: frags.length });
       this.tryMerge(t, false);
     });
+  }
+
+  /**
+   * The replication baseline (bench only): the calls were copied to us on every change,
+   * so a registering gateway needs no audit; a call is ours again once every gateway it
+   * spans has registered.
+   */
+  private adopt(gw: GatewayEntry, nowUs: number): void {
+    this.c.activate(gw, nowUs);
+    this.c.emit({ type: 'gateway-rebuilt', mgId: gw.mgId, atUs: nowUs, fragments: 0 });
+    for (const call of this.c.replica!.callsOn(gw.mgId)) {
+      if (this.c.calls.has(call.id)) continue;
+      if (!call.parties.every((p) => this.c.gateways.get(p.mgId)?.status === 'active')) continue;
+      this.c.calls.set(call.id, call);
+      for (const q of call.parties) if (q.ctx !== undefined) this.c.lineCall.set(q.num, call.id);
+      call.preservedAtUs = nowUs;
+      this.stats.preserved++;
+      this.c.emit({ type: 'call-preserved', callId: call.id, phase: call.phase, atUs: nowUs });
+    }
   }
 
   /** Audits a gateway we keep controlling and takes in the halves of calls we no longer hold. */
@@ -265,7 +285,7 @@ export class Rebuilder {
       }
     }
     for (const q of call.parties) {
-      const ev = call.phase === 'held' && q.num === call.controller ? EV_DIAL : EV_TALK;
+      const ev = call.phase === 'held' && q.num === call.controller ? this.c.evDial : EV_TALK;
       put(q.mgId, action(q.ctx!, modify(q.termId, { signals: SG_NONE, events: ev, media: rec })));
     }
     this.c.batch(acts, nowUs, (replies, t) => {
