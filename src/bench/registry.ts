@@ -8,6 +8,7 @@ import { craftSplice } from '../craft/bench.js';
 import { wireAndHostBenchmark } from '../stack/host-bench.js';
 import { tapRedis, tapRoundTrips, tapThroughput } from './benchmarks/lab-tap.js';
 import { sttcpAnchor, sttcpCost, sttcpPause } from './benchmarks/sttcp-lab.js';
+import { callsFailover } from '../calls/bench/calls-bench.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   tcpCpu,
@@ -21,4 +22,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   sttcpPause,
   sttcpCost,
   sttcpAnchor,
+  callsFailover,
 ];

@@ -67,6 +67,8 @@ export interface FailoverBenchReport {
   readonly controllableUs: number | undefined;
   /** Alternate CPU from the crash until every call was controllable. */
   readonly failoverCpuUs: number;
+  /** Times a gateway gave up on the busy alternate during the failover (and came back). */
+  readonly alternateLostByGateways: number;
   /** Largest H.248 message the alternate received during the failover (audit replies). */
   readonly largestMessageBytes: number;
   readonly holdsAfterFailover: number;
@@ -99,7 +101,7 @@ class ControllerHost {
     readonly ctl: CallController,
     readonly sender: ReplicationSender | undefined,
     readonly replica: ReplicaStore | undefined,
-    private readonly charge: boolean,
+    public charge: boolean,
     private readonly peerReplAddr: string,
   ) {}
 
@@ -118,7 +120,7 @@ class ControllerHost {
     if (this.busyUntilUs > nowUs) return undefined;
     const c0 = process.cpuUsage();
     let n = 0;
-    while (this.inbox.length > 0 && this.inbox[0]!.atUs <= nowUs && n < 256) {
+    while (this.inbox.length > 0 && this.inbox[0]!.atUs <= nowUs && n < 16) {
       const m = this.inbox.shift()!; n++;
       if (m.port === H248_PORT) { if (m.bytes.length > this.receivedMax) this.receivedMax = m.bytes.length; this.ctl.handleDatagram(m.from, m.bytes, nowUs); }
       else if (this.sender) this.sender.handleDatagram(m.bytes);
@@ -151,7 +153,8 @@ export class FailoverBench {
   readonly cdrs: CdrRecord[] = [];
   private cdrDuplicates = 0;
   readonly events: { ctl: number; e: ControllerEvent }[] = [];
-  private readonly lostAtUs: number[] = [];
+  private readonly lostAtUs: { mgId: string; controller: string; atUs: number }[] = [];
+  private readonly preservedIds = new Set<string>();
   private answered = 0;
   private preserved = 0;
   private holds = 0;
@@ -251,7 +254,7 @@ export class FailoverBench {
     for (let g = 0; g < this.gws.length; g++) {
       const gw = this.gws[g]!; const ip = `10.0.0.${g + 1}`;
       for (let o = gw.pollControl(); o; o = gw.pollControl()) this.net.send(`${ip}:${H248_PORT}`, o.peer, o.bytes, this.nowUs);
-      for (let e = gw.pollEvent(); e; e = gw.pollEvent()) if (e.type === 'controller-lost') this.lostAtUs.push(e.atUs);
+      for (let e = gw.pollEvent(); e; e = gw.pollEvent()) if (e.type === 'controller-lost') this.lostAtUs.push({ mgId: gw.cfg.mgId, controller: e.controller, atUs: e.atUs });
     }
   }
 
@@ -263,7 +266,7 @@ export class FailoverBench {
     }
     for (let e = c.pollEvent(); e; e = c.pollEvent()) {
       if (e.type === 'call-answered' && h.index === 0) this.answered++;
-      if (e.type === 'call-preserved' && h.index === 1) { this.preserved++; this.events.push({ ctl: h.index, e }); }
+      if (e.type === 'call-preserved' && h.index === 1 && !this.preservedIds.has(e.callId)) { this.preservedIds.add(e.callId); this.preserved++; this.events.push({ ctl: h.index, e }); }
       if (e.type === 'feature' && h.index === 1 && e.feature === 'hold') this.holds++;
       if (e.type === 'gateway-registered' || e.type === 'gateway-lost') this.events.push({ ctl: h.index, e });
     }
@@ -284,9 +287,11 @@ export class FailoverBench {
     const o = this.opt;
     const v: string[] = [];
     const prog = (phase: string, done: number, total: number): void => o.progress?.(phase, done, total);
-    // Registration.
-    this.run(2_000_000, () => this.hosts[0]!.ctl.gateways.size === o.gateways && [...this.hosts[0]!.ctl.gateways.values()].every((g) => g.status === 'active'));
+    // Registration and provisioning of every line (not measured, not charged: a cold start).
+    for (const h of this.hosts) if (h) h.charge = false;
+    this.run(60_000_000, () => this.hosts[0]!.ctl.gateways.size === o.gateways && [...this.hosts[0]!.ctl.gateways.values()].every((g) => g.status === 'active'));
     if (this.hosts[0]!.ctl.gateways.size !== o.gateways) v.push(`only ${this.hosts[0]!.ctl.gateways.size} gateways registered`);
+    for (const h of this.hosts) if (h) h.charge = o.chargeCpu;
     // Setup at the offered rate.
     const t0 = this.nowUs + 10_000;
     const gapUs = 1e6 / o.offeredPerS;
@@ -331,7 +336,12 @@ export class FailoverBench {
     const preservedAt = this.events.filter((x) => x.ctl === 1 && x.e.type === 'call-preserved').map((x) => x.e.atUs);
     const controllableUs = this.preserved - preservedBefore >= stableAtCrash && preservedAt.length > 0 ? Math.max(...preservedAt) - crashUs : undefined;
     if (this.preserved < stableAtCrash) v.push(`${stableAtCrash - this.preserved} stable calls not preserved`);
-    const lost = this.lostAtUs.filter((t) => t >= crashUs).map((t) => t - crashUs).sort((a, b) => a - b);
+    // Detection: each gateway's first loss of the primary after the crash. Losses of the
+    // alternate during the failover (a controller too busy to be heard) are counted apart.
+    const firstLoss = new Map<string, number>();
+    for (const x of this.lostAtUs) if (x.atUs >= crashUs && x.controller.startsWith(CTL_IP[0]) && !firstLoss.has(x.mgId)) firstLoss.set(x.mgId, x.atUs - crashUs);
+    const lost = [...firstLoss.values()].sort((a, b) => a - b);
+    const alternateLost = this.lostAtUs.filter((x) => x.atUs >= crashUs && x.controller.startsWith(CTL_IP[1])).length;
     if (lost.length < o.gateways) v.push(`only ${lost.length} gateways detected the failure`);
     // Features on preserved calls: hold and retrieve some, then everyone hangs up.
     this.run(this.nowUs + 500_000);
@@ -363,7 +373,7 @@ export class FailoverBench {
       replMsgsPerCall: replMsgs / o.calls, replBytesPerCall: replBytes / o.calls, standbyCpuUs,
       stableAtCrash, preserved: this.preserved - preservedBefore,
       detectionMedianUs: lost[Math.floor(lost.length / 2)] ?? NaN, detectionMaxUs: lost.at(-1) ?? NaN,
-      controllableUs, failoverCpuUs, largestMessageBytes: largest, holdsAfterFailover: this.holds,
+      controllableUs, failoverCpuUs, largestMessageBytes: largest, alternateLostByGateways: alternateLost, holdsAfterFailover: this.holds,
       cdrs: this.cdrs.length, cdrsByAlternateWithOriginalStart: fromAlt, violations: v,
     };
   }

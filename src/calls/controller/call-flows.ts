@@ -35,6 +35,8 @@ function okReply(r: TransactionReply | undefined): boolean {
 }
 
 export class CallFlows {
+  /** Calls with a no-answer timer (a superset: entries whose timer was cleared are dropped lazily). */
+  private readonly ringing = new Set<Call>();
   constructor(private readonly c: CallController) {}
 
   // ------------------------------------------------------------------ lines outside calls
@@ -84,6 +86,7 @@ export class CallFlows {
     this.ringParty(call, a, b, SG_RINGBACK, nowUs, (ok, t, timedOut) => {
       if (!ok) { this.failed(call, timedOut, t); return; }
       call.noAnswerAtUs = t + this.c.cfg.noAnswerUs;
+      this.ringing.add(call);
       this.done(call, t);
     });
   }
@@ -266,6 +269,7 @@ export class CallFlows {
       if (call.ended) return;
       if (!ok) { this.failed(call, timedOut, t); return; }
       call.noAnswerAtUs = t + this.c.cfg.noAnswerUs;
+      this.ringing.add(call);
       const b: Batch = new Map();
       this.pushRecords(call, b);
       this.step(call, b, t, (t2) => this.done(call, t2));
@@ -390,8 +394,10 @@ export class CallFlows {
   }
 
   onTimer(nowUs: number): void {
-    for (const call of [...this.c.calls.values()]) {
-      if (call.busy || call.ended || call.noAnswerAtUs === undefined || nowUs < call.noAnswerAtUs) continue;
+    for (const call of [...this.ringing]) {
+      if (call.ended || call.noAnswerAtUs === undefined) { this.ringing.delete(call); continue; }
+      if (call.busy || nowUs < call.noAnswerAtUs) continue;
+      this.ringing.delete(call);
       call.noAnswerAtUs = undefined;
       if (call.phase === 'ringing') this.release(call, 'no-answer', undefined, nowUs);
       else if (call.phase === 'consult-ringing') this.leave(call, call.parties[2]!.num, 'idle', nowUs);
@@ -400,7 +406,7 @@ export class CallFlows {
 
   deadline(): number | undefined {
     let d: number | undefined;
-    for (const call of this.c.calls.values()) if (!call.busy && call.noAnswerAtUs !== undefined && (d === undefined || call.noAnswerAtUs < d)) d = call.noAnswerAtUs;
+    for (const call of this.ringing) if (!call.ended && !call.busy && call.noAnswerAtUs !== undefined && (d === undefined || call.noAnswerAtUs < d)) d = call.noAnswerAtUs;
     return d;
   }
 }

@@ -335,6 +335,21 @@ export class MediaGateway {
   // ------------------------------------------------------------------ commands
 
   private runAction(a: ActionRequest, nowUs: number): ActionReply[] {
+    const only = a.commands.length === 1 && a.commands[0]!.type === 'auditValue' ? a.commands[0]!.terminationIds[0] : undefined;
+    if (a.contextId === '*' && only !== undefined && only !== '*') {
+      // ContextID ALL with one termination: the reply names the context it is in (NULL if none),
+      // which lets a controller find the contexts of many lines in small pages.
+      const l = this.lines.get(only);
+      if (!l && !this.rtp.has(only)) return [{ contextId: '*', commands: [], error: errorDescriptor(ErrorCodes.unknownTerminationId, only) }];
+      const ctx = l ? l.contextId : [...this.contexts.entries()].find(([, m]) => m.has(only))?.[0];
+      return [{ contextId: ctx ?? '-', commands: [{ type: 'auditValue', terminationIds: [only] }] }];
+    }
+    if (typeof a.contextId === 'number' && only === '*') {
+      // Every termination of one context with its media (a page of a paged context audit).
+      const m = this.contexts.get(a.contextId);
+      if (!m) return [{ contextId: a.contextId, commands: [], error: errorDescriptor(ErrorCodes.unknownContextId) }];
+      return [{ contextId: a.contextId, commands: [...m].sort().map((t) => ({ type: 'auditValue' as const, terminationIds: [t], audit: { media: this.mediaOf(t) } })) }];
+    }
     if (a.contextId === '*') {
       // Audit of every context (RFC 3525 §7.2.5 with ContextID ALL).
       if (a.commands.length !== 1 || a.commands[0]!.type !== 'auditValue') return [{ contextId: '*', commands: [], error: errorDescriptor(ErrorCodes.unsupportedCommand, 'only AuditValue on *') }];
