@@ -355,7 +355,16 @@ export class CallController {
   /** Provisioning of a cold-started gateway's lines: every line waits for off-hook. */
   provisionLines(gw: GatewayEntry, lines: readonly string[], nowUs: number, k: (ok: boolean, nowUs: number) => void): void {
     if (lines.length === 0) { k(true, nowUs); return; }
-    this.send(gw.mgId, [action('-', ...lines.map((t) => modify(t, { events: { requestId: 1, events: [{ name: Pkg.offHook }] } })))], nowUs, (r, t) => k(!!r && !r.error, t));
+    // In pages of 100 lines: a message stays far below 64 KB and the parser's list bounds.
+    const pages: string[][] = [];
+    for (let i = 0; i < lines.length; i += 100) pages.push(lines.slice(i, i + 100) as string[]);
+    let left = pages.length; let ok = true;
+    for (const p of pages) {
+      this.send(gw.mgId, [action('-', ...p.map((t) => modify(t, { events: { requestId: 1, events: [{ name: Pkg.offHook }] } })))], nowUs, (r, t) => {
+        ok &&= !!r && !r.error && r.actions.every((a) => !a.error);
+        if (--left === 0) k(ok, t);
+      });
+    }
   }
 
   /** Gateways that are registered with us and answered within the keepalive bound. */

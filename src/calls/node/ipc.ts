@@ -14,6 +14,11 @@ export interface ControllerChildConfig {
   readonly noAnswerUs: number;
   readonly rebuildWaitUs: number;
   readonly pcap: boolean;
+  /** H.248 carrier: UDP (Annex D.1) or TCP with TPKT (Annex D.2). */
+  readonly transport: 'udp' | 'tcp';
+  /** Where to listen (port 0 = any free port). */
+  readonly ip: string;
+  readonly port: number;
 }
 
 export interface GatewayChildConfig {
@@ -23,6 +28,7 @@ export interface GatewayChildConfig {
   readonly controllerTimeoutUs: number;
   readonly noAnswer: readonly string[];
   readonly pcap: boolean;
+  readonly transport: 'udp' | 'tcp';
 }
 
 export type ToChild =
