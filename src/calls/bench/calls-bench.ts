@@ -29,7 +29,7 @@ export const callsFailover: Benchmark = {
   id: 'calls-failover',
   title: 'Calls: 10,000 concurrent calls across 20 gateways through one controller crash',
   description: 'Simulated network (300 µs ± 200 µs), controllers as single-threaded servers whose measured CPU is charged to virtual time; '
-    + 'calls offered at 2,000/s, 90 % spanning two gateways; keepalive 100 ms, gateway silence bound 300 ms; the primary crashes once every call talks; '
+    + 'calls offered at 500/s, 90 % spanning two gateways; keepalive 100 ms, gateway silence bound 300 ms; the primary crashes once every call talks; '
     + 'after the failover every tenth call is held and retrieved, then all hang up. Our design (call records on the gateways, audit at failover) '
     + 'against the baseline that copies every call-state change to the alternate (one acknowledged datagram per change, no records).',
   run(ctx: BenchContext): BenchRow[] {
@@ -37,7 +37,7 @@ export const callsFailover: Benchmark = {
     const out: BenchRow[] = [];
     for (const design of ['records', 'replication'] as const) {
       const r = new FailoverBench({
-        seed: 6, design, gateways: 20, calls, offeredPerS: 2_000, chargeCpu: true, keepaliveUs: 100_000, controllerTimeoutUs: 300_000, holdEvery: 10,
+        seed: 6, design, gateways: 20, calls, offeredPerS: 500, chargeCpu: true, keepaliveUs: 100_000, controllerTimeoutUs: 300_000, holdEvery: 10,
         progress: (phase, done, total) => ctx.progress(`${design}: ${phase} ${done}/${total}`),
       }).scenario();
       out.push(...rows(r));

@@ -15,7 +15,6 @@ import { MediaGateway } from '../gateway/media-gateway.js';
 import { CallController } from '../controller/controller.js';
 import type { ControllerEvent } from '../controller/controller.js';
 import { NumberingPlan, gatewayName, lineDigitsFor, numberOf } from '../common/numbering.js';
-import { textCodec } from '../transport/text-codec.js';
 import type { CdrRecord } from '../cdr/record.js';
 import { ReplicaStore, ReplicationSender } from '../controller/replication.js';
 import { Pkg } from '../common/packages.js';
@@ -181,7 +180,7 @@ export class FailoverBench {
         mgId: gatewayName(g), lines: this.lines, controllers: CTL_IP.map((c) => `${c}:${H248_PORT}`), rtpIp: ip, rtpPorts: ports, law: 'pcmu',
         controllerTimeoutUs: opt.controllerTimeoutUs, registerRetryUs: 200_000, link: { firstTransactionId: 1 + this.rng.nextInt(2 ** 30), outstandingMax: 200_000, replyCacheMax: 200_000 },
         pendingEventsMax: 100_000,
-      }, textCodec, this.rng.fork());
+      }, this.rng.fork());
       this.gws.push(gw);
       this.net.bind(`${ip}:${H248_PORT}`, (from, b, t) => gw.handleControl(from, b, t));
     }
@@ -195,7 +194,7 @@ export class FailoverBench {
       noAnswerUs: 30_000_000, rebuildWaitUs: 2_000_000, callIdPrefix: i === 0 ? 'a' : 'b', queueMax: 1_000_000,
       keepRecords: this.opt.design === 'records',
       link: { firstTransactionId: 1 + this.rng.nextInt(2 ** 30), outstandingMax: 200_000, replyCacheMax: 200_000 },
-    }, textCodec);
+    });
     const repl = this.opt.design === 'replication';
     const sender = repl && i === 0 ? new ReplicationSender({ retransmitUs: 200_000, maxUnacked: 1_000_000, maxTries: 5 }) : undefined;
     const replica = repl && i === 1 ? new ReplicaStore(1_000_000) : undefined;

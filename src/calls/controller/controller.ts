@@ -5,7 +5,7 @@
 import type { ActionRequest, ServiceChangeMethod, TransactionReply, TransactionRequest, CommandReply } from '../h248/model.js';
 import { ErrorCodes, action, auditValue, errorDescriptor, modify, serviceChange } from '../h248/model.js';
 import { TransactionLink, defaultLinkConfig } from '../transport/transaction-link.js';
-import type { H248Codec, LinkConfig } from '../transport/transaction-link.js';
+import type { LinkConfig } from '../transport/transaction-link.js';
 import type { NumberingPlan } from '../common/numbering.js';
 import { midOfAddress } from '../common/address.js';
 import type { CdrRecord, ReleaseReason } from '../cdr/record.js';
@@ -29,7 +29,7 @@ export interface ControllerConfig {
   readonly rebuildWaitUs: number;
   /** Makes call ids unique across controller incarnations (e.g. start time in base 36). */
   readonly callIdPrefix: string;
-  readonly link?: Partial<Omit<LinkConfig, 'codec' | 'mId'>>;
+  readonly link?: Partial<Omit<LinkConfig, 'mId'>>;
   readonly queueMax?: number;
   /**
    * Give each party's gateway the call record (default true). Only the per-change
@@ -106,8 +106,8 @@ export class CallController {
   /** Dialling events with the plan's digit map. */
   readonly evDial: EventsDescriptor;
 
-  constructor(readonly cfg: ControllerConfig, codec: H248Codec) {
-    const lc: LinkConfig = { ...defaultLinkConfig(midOfAddress(cfg.address), codec), ...(cfg.link ?? {}) };
+  constructor(readonly cfg: ControllerConfig) {
+    const lc: LinkConfig = { ...defaultLinkConfig(midOfAddress(cfg.address)), ...(cfg.link ?? {}) };
     this.link = new TransactionLink(lc, {
       onRequest: (peer, mId, req, nowUs) => this.onRequest(peer, mId, req, nowUs),
       onReply: (_peer, tid, reply, nowUs) => { const k = this.waits.get(tid); this.waits.delete(tid); k?.(reply, nowUs); },
@@ -258,7 +258,9 @@ export class CallController {
     this.link.handleTimeout(nowUs);
     this.runSoon(nowUs);
     for (const gw of [...this.gateways.values()]) {
-      if (gw.status !== 'active' || gw.keepaliveInFlight || nowUs < gw.nextKeepaliveUs) continue;
+      // Rebuilding gateways get keepalives too: a large rebuild keeps us busy for a while, and
+      // the gateway must keep hearing from us within its silence bound or it moves on.
+      if (gw.keepaliveInFlight || nowUs < gw.nextKeepaliveUs) continue;
       gw.keepaliveInFlight = true;
       // Keepalive: an AuditValue of ROOT (RFC 3525 §7.2.5) the gateway's inactivity watch sees.
       this.send(gw.mgId, [action('-', auditValue('ROOT'))], nowUs, (r, t) => {
@@ -285,7 +287,7 @@ export class CallController {
     if (this.soon.length > 0) return 0;
     const ds: number[] = [];
     const l = this.link.pollDeadline(); if (l !== undefined) ds.push(l);
-    for (const gw of this.gateways.values()) if (gw.status === 'active' && !gw.keepaliveInFlight) ds.push(gw.nextKeepaliveUs);
+    for (const gw of this.gateways.values()) if (!gw.keepaliveInFlight) ds.push(gw.nextKeepaliveUs);
     const f = this.flows.deadline(); if (f !== undefined) ds.push(f);
     const r = this.rebuild.deadline(); if (r !== undefined) ds.push(r);
     return ds.length ? Math.min(...ds) : undefined;

@@ -9,7 +9,7 @@ import type {
 } from '../h248/model.js';
 import { ErrorCodes, ServiceChangeReasons, errorDescriptor, notify, sdp, serviceChange } from '../h248/model.js';
 import { TransactionLink, defaultLinkConfig } from '../transport/transaction-link.js';
-import type { H248Codec, LinkConfig } from '../transport/transaction-link.js';
+import type { LinkConfig } from '../transport/transaction-link.js';
 import { RtpTermination, sdpAddress } from './rtp-termination.js';
 import type { RtpDatagram } from './rtp-termination.js';
 import { DigitMap } from './digit-map.js';
@@ -33,7 +33,7 @@ export interface GatewayConfig {
   readonly controllerTimeoutUs: number;
   /** Pause after a full unsuccessful walk of the controller list (§11.5 "random time"). */
   readonly registerRetryUs: number;
-  readonly link?: Partial<Omit<LinkConfig, 'codec' | 'mId'>>;
+  readonly link?: Partial<Omit<LinkConfig, 'mId'>>;
   /** Bound on events waiting for a controller. */
   readonly pendingEventsMax?: number;
 }
@@ -88,13 +88,13 @@ export class MediaGateway {
   private readonly tidKind = new Map<number, 'register' | 'notify'>();
   readonly stats = { commandsAccepted: 0, commandsRejected: 0, notifiesSent: 0, failovers: 0 };
 
-  constructor(readonly cfg: GatewayConfig, codec: H248Codec, private readonly rng: Rng) {
+  constructor(readonly cfg: GatewayConfig, private readonly rng: Rng) {
     for (let i = 1; i <= cfg.lines; i++) {
       const termId = `al/${i}`;
       this.lines.set(termId, { termId, hook: 'on', contextId: undefined, signals: [], events: undefined, digits: '', record: undefined, typeAhead: '' });
     }
     this.freePorts = [...cfg.rtpPorts];
-    const lc: LinkConfig = { ...defaultLinkConfig(cfg.mgId, codec), ...(cfg.link ?? {}) };
+    const lc: LinkConfig = { ...defaultLinkConfig(cfg.mgId), ...(cfg.link ?? {}) };
     this.link = new TransactionLink(lc, {
       onRequest: (peer, mId, req, nowUs) => this.onRequest(peer, mId, req, nowUs),
       onReply: (peer, tid, reply, nowUs) => this.onReply(peer, tid, reply, nowUs),
@@ -313,7 +313,7 @@ export class MediaGateway {
     // ServiceChange reply may simply arrive later (datagrams reorder).
     if (this.reg === 'registering' && peer === this.target && this.regTid !== undefined) {
       this.tidKind.delete(this.regTid);
-      this.link.forgetRequest(this.regTid);
+      this.link.forgetRequest(this.regTid, nowUs);
       this.regTid = undefined;
       this.accepted(peer, nowUs);
     }

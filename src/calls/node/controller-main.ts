@@ -4,7 +4,6 @@
 import { randomInt } from 'node:crypto';
 import { CallController } from '../controller/controller.js';
 import { NumberingPlan } from '../common/numbering.js';
-import { textCodec } from '../transport/text-codec.js';
 import { openCdrStore } from '../cdr/open-store.js';
 import type { ControllerChildConfig, FromChild, ToChild } from './ipc.js';
 import { DeadlineTimer, wallUs } from './driver-util.js';
@@ -26,8 +25,8 @@ const ctl = new CallController({
   id: cfg.id, address: addr, plan: new NumberingPlan(cfg.gateways, cfg.lines), keepaliveUs: cfg.keepaliveUs,
   noAnswerUs: cfg.noAnswerUs, rebuildWaitUs: cfg.rebuildWaitUs, callIdPrefix: `${cfg.id.slice(-1)}${Date.now().toString(36)}`,
   // Annex D.2: over TCP the transport is reliable — no retransmissions, only the give-up timer.
-  link: { firstTransactionId: 1 + randomInt(2 ** 30), ...(tcp ? { retransmitUs: 900_000, retransmitsMax: 0 } : {}) },
-}, textCodec);
+  link: { firstTransactionId: 1 + randomInt(2 ** 30), ...(tcp ? { transport: 'tcp' as const } : {}) },
+});
 if (cfg.pcap) ctl.link.tap = (dir, peer, bytes) => { if (dir === 'out') send({ t: 'pcap', tsUs: wallUs(), src: addr, dst: peer, data: Buffer.from(bytes).toString('base64') }); };
 
 let inserted = 0, duplicates = 0, errors = 0;

@@ -5,7 +5,6 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { MediaGateway } from '../gateway/media-gateway.js';
 import { gatewayName, numberOf } from '../common/numbering.js';
-import { textCodec } from '../transport/text-codec.js';
 import { SeededRng } from '../../util/rng.js';
 import { Pkg } from '../common/packages.js';
 import { ANSWER_DELAY_US, BUSY_HANGUP_US } from '../scenario/call-mix.js';
@@ -37,8 +36,8 @@ const gw = new MediaGateway({
   mgId, lines: cfg.lines, controllers: cfg.controllers, rtpIp: '127.0.0.1', rtpPorts: [...rtpSocks.keys()], law: 'pcmu',
   controllerTimeoutUs: cfg.controllerTimeoutUs, registerRetryUs: 200_000,
   // Annex D.2: over TCP the transport is reliable — no retransmissions, only the give-up timer.
-  link: { firstTransactionId: 1 + randomInt(2 ** 30), ...(tcp ? { retransmitUs: 900_000, retransmitsMax: 0 } : {}) },
-}, textCodec, new SeededRng(randomInt(2 ** 31)));
+  link: { firstTransactionId: 1 + randomInt(2 ** 30), ...(tcp ? { transport: 'tcp' as const } : {}) },
+}, new SeededRng(randomInt(2 ** 31)));
 if (cfg.pcap) gw.link.tap = (dir, peer, bytes) => { if (dir === 'out') send({ t: 'pcap', tsUs: wallUs(), src: addr, dst: peer, data: Buffer.from(bytes).toString('base64') }); };
 
 // setImmediate: after a stall, datagrams already waiting in the sockets are read (poll
