@@ -190,7 +190,7 @@ export class FailoverBench {
 
   private startController(i: number): void {
     const c = new CallController({
-      id: i === 0 ? 'mgc-a' : 'mgc-b', address: `${CTL_IP[i]}:${H248_PORT}`, plan: this.plan, keepaliveUs: this.opt.keepaliveUs,
+      id: i === 0 ? 'mgc-a' : 'mgc-b', address: `${CTL_IP[i]}:${H248_PORT}`, plan: this.plan, keepaliveUs: this.opt.keepaliveUs, inactivityUs: this.opt.controllerTimeoutUs,
       noAnswerUs: 30_000_000, rebuildWaitUs: 2_000_000, callIdPrefix: i === 0 ? 'a' : 'b', queueMax: 1_000_000,
       keepRecords: this.opt.design === 'records',
       link: { firstTransactionId: 1 + this.rng.nextInt(2 ** 30), outstandingMax: 200_000, replyCacheMax: 200_000 },

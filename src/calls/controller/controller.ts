@@ -3,7 +3,7 @@
 // (call-flows.ts) and rebuild after failover (rebuild.ts). Sans-IO; its outputs are
 // values: datagrams (pollTransmit), CDRs (pollCdr) and events (pollEvent).
 import type { ActionRequest, ServiceChangeMethod, TransactionReply, TransactionRequest, CommandReply } from '../h248/model.js';
-import { ErrorCodes, action, auditValue, errorDescriptor, modify, serviceChange } from '../h248/model.js';
+import { ErrorCodes, action, auditValue, errorDescriptor, events, modify, serviceChange } from '../h248/model.js';
 import { TransactionLink, defaultLinkConfig } from '../transport/transaction-link.js';
 import type { LinkConfig } from '../transport/transaction-link.js';
 import type { NumberingPlan } from '../common/numbering.js';
@@ -37,6 +37,12 @@ export interface ControllerConfig {
    * to rebuild from, so such a controller depends on its replica.
    */
   readonly keepRecords?: boolean;
+  /**
+   * Silence bound armed on each gateway with the inactivity timer package (it/ito,
+   * parameter mit in units of 10 ms) once it is ours; undefined = leave the gateway's own
+   * bound. Must exceed keepaliveUs by a margin.
+   */
+  readonly inactivityUs?: number;
   /** Silence after which a gateway is considered dead and its calls' other halves released (default 10 s). */
   readonly gatewayLostUs?: number;
 }
@@ -81,6 +87,9 @@ export interface CallReplica {
   /** Replicated calls with a party on `mgId`, as controller calls. */
   callsOn(mgId: string): Call[];
 }
+
+/** RequestID of the inactivity timer event on ROOT. */
+const RID_INACTIVITY = 2;
 
 type Continuation = (reply: TransactionReply | undefined, nowUs: number) => void;
 
@@ -225,6 +234,11 @@ export class CallController {
   /** Marks a gateway usable and replays the events that arrived while it was rebuilt. */
   activate(gw: GatewayEntry, nowUs: number): void {
     gw.status = 'active';
+    if (this.cfg.inactivityUs !== undefined) {
+      // H.248.1 Annex E inactivity timer package: expect traffic from us at least every mit × 10 ms.
+      const mit = Math.max(1, Math.round(this.cfg.inactivityUs / 10_000));
+      this.send(gw.mgId, [action('-', modify('ROOT', { events: events(RID_INACTIVITY, { name: Pkg.inactivityTimeout, params: { mit: String(mit) } }) }))], nowUs, () => {});
+    }
     const q = gw.queued.splice(0);
     for (const e of q) this.onLineEvent(gw.mgId, e.termId, e.event, e.params, nowUs);
   }

@@ -113,6 +113,23 @@ test('gateway: detects a silent controller and walks its list (Failover 909, the
   assert.ok(bsc && bsc.type === 'serviceChange' && bsc.serviceChange.method === 'disconnected' && bsc.serviceChange.reason.code === 900);
 });
 
+test('gateway: the controller arms the inactivity timer (it/ito, mit in 10 ms) and the gateway keeps that silence bound', () => {
+  const gw = gateway();
+  register(gw, 0);
+  assert.equal(gw.silenceBoundUs(), 300_000);
+  const bad = command(gw, CTL[0]!, 1_000, action('-', modify('ROOT', { events: events(2, { name: 'it/ito', params: { mit: '0' } }) })));
+  assert.equal(bad.actions[0]!.error?.code, 446);
+  command(gw, CTL[0]!, 2_000, action('-', modify('ROOT', { events: events(2, { name: 'it/ito', params: { mit: '50' } }) })));
+  assert.equal(gw.silenceBoundUs(), 500_000);
+  gw.handleTimeout(450_000);
+  assert.equal(requests(sent(gw)).length, 0, 'silent for 448 ms: still ours');
+  gw.handleTimeout(502_000);
+  const [fo] = requests(sent(gw));
+  assert.equal(fo?.peer, CTL[1], 'silent for 500 ms: failover');
+  // The next controller starts from the configured bound until it arms its own.
+  assert.equal(gw.silenceBoundUs(), 300_000);
+});
+
 test('gateway: hook events become Notify; digits typed before collection is armed are kept', () => {
   const gw = gateway();
   register(gw, 0);

@@ -38,6 +38,10 @@ export interface GatewayConfig {
   readonly pendingEventsMax?: number;
 }
 
+/** Bounds on the inactivity timer's mit (units of 10 ms): 50 ms .. 60 s. */
+const MIT_MIN = 5;
+const MIT_MAX = 6_000;
+
 /** Digits kept while nobody collects them. */
 const TYPE_AHEAD_MAX = 32;
 
@@ -81,6 +85,11 @@ export class MediaGateway {
   private attemptsThisRound = 0;
   private retryAtUs: number | undefined;
   private lastHeardUs = 0;
+  /** Silence bound the current controller armed with it/ito (undefined: cfg.controllerTimeoutUs). */
+  private armedSilenceUs: number | undefined;
+
+  /** How much silence from the controller means it is lost. */
+  silenceBoundUs(): number { return this.armedSilenceUs ?? this.cfg.controllerTimeoutUs; }
   private readonly pending: PendingEvent[] = [];
   private readonly events: GatewayEvent[] = [];
   private closedMaxGap = { gapUs: 0, endUs: 0 };
@@ -114,6 +123,7 @@ export class MediaGateway {
   private register(nowUs: number, method: ServiceChangeMethod, reasonCode: number): void {
     const target = this.cfg.controllers[this.ctlIndex % this.cfg.controllers.length]!;
     this.reg = 'registering';
+    this.armedSilenceUs = undefined; // each controller arms its own inactivity timer
     this.target = target;
     this.regMethod = method;
     this.retryAtUs = undefined;
@@ -239,7 +249,7 @@ export class MediaGateway {
 
   handleTimeout(nowUs: number): void {
     this.link.handleTimeout(nowUs);
-    if (this.reg === 'registered' && nowUs - this.lastHeardUs >= this.cfg.controllerTimeoutUs) this.failover(nowUs, 'silence');
+    if (this.reg === 'registered' && nowUs - this.lastHeardUs >= this.silenceBoundUs()) this.failover(nowUs, 'silence');
     if (this.reg === 'idle' && this.retryAtUs !== undefined && nowUs >= this.retryAtUs) this.retryRegister(nowUs);
     this.runHandoff(nowUs);
   }
@@ -247,7 +257,7 @@ export class MediaGateway {
   pollDeadline(): number | undefined {
     const ds: number[] = [];
     const l = this.link.pollDeadline(); if (l !== undefined) ds.push(l);
-    if (this.reg === 'registered') ds.push(this.lastHeardUs + this.cfg.controllerTimeoutUs);
+    if (this.reg === 'registered') ds.push(this.lastHeardUs + this.silenceBoundUs());
     if (this.reg === 'idle' && this.retryAtUs !== undefined) ds.push(this.retryAtUs);
     if (this.handoffTo !== undefined) ds.push(0);
     return ds.length ? Math.min(...ds) : undefined;
@@ -418,6 +428,17 @@ export class MediaGateway {
         return { ctx, reply: { type: 'add', terminationIds: [tid] } };
       }
       case 'modify': {
+        if (tid === 'ROOT') {
+          // Inactivity timer package (it/ito): the controller tells us how much silence from it
+          // means it is gone. Past that bound we fail over at once — a Notify ito to a controller
+          // that is down would only wait out its own retransmissions.
+          if (ctx !== '-') return { error: errorDescriptor(ErrorCodes.unknownTerminationId, 'ROOT is in the NULL context') };
+          const ito = c.type === 'modify' ? c.events?.events.find((e) => e.name === Pkg.inactivityTimeout) : undefined;
+          const mit = ito ? Number(typeof ito.params?.mit === 'string' ? ito.params.mit : NaN) : undefined;
+          if (ito && !(Number.isInteger(mit) && mit! >= MIT_MIN && mit! <= MIT_MAX)) return { error: errorDescriptor(ErrorCodes.unsupportedParameter, `mit must be ${MIT_MIN}..${MIT_MAX}`) };
+          if (c.type === 'modify' && c.events) this.armedSilenceUs = mit !== undefined ? mit * 10_000 : undefined;
+          return { ctx, reply: { type: 'modify', terminationIds: ['ROOT'] } };
+        }
         if (typeof ctx === 'number' && !this.contexts.has(ctx)) return { error: errorDescriptor(ErrorCodes.unknownContextId) };
         const l = this.lines.get(tid);
         if (l) {

@@ -113,7 +113,7 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
     const mix = planCallMix(rng, o.gateways, lines, o.calls, durationUs);
     const ctlCfg = (id: string, i: number): ControllerChildConfig => ({
       transport, ip: `127.0.0.${i + 1}`, port: o.port ?? 2944,
-      id, gateways: o.gateways, lines, cdr: cdrSpec, keepaliveUs: Math.round((o.controllerTimeoutMs * 1000) / 3),
+      id, gateways: o.gateways, lines, cdr: cdrSpec, keepaliveUs: Math.round((o.controllerTimeoutMs * 1000) / 3), inactivityUs: o.controllerTimeoutMs * 1000,
       noAnswerUs: 4_000_000, rebuildWaitUs: 30_000_000, pcap: !!pcap,
     });
     const ctls: Child[] = [];

@@ -22,7 +22,7 @@ const transport = tcp
   : await udpTransport(cfg.ip, cfg.port, (p, b) => onMessage(p, b), onError);
 const addr = transport.addr;
 const ctl = new CallController({
-  id: cfg.id, address: addr, plan: new NumberingPlan(cfg.gateways, cfg.lines), keepaliveUs: cfg.keepaliveUs,
+  id: cfg.id, address: addr, plan: new NumberingPlan(cfg.gateways, cfg.lines), keepaliveUs: cfg.keepaliveUs, inactivityUs: cfg.inactivityUs,
   noAnswerUs: cfg.noAnswerUs, rebuildWaitUs: cfg.rebuildWaitUs, callIdPrefix: `${cfg.id.slice(-1)}${Date.now().toString(36)}`,
   // Annex D.2: over TCP the transport is reliable — no retransmissions, only the give-up timer.
   link: { firstTransactionId: 1 + randomInt(2 ** 30), ...(tcp ? { transport: 'tcp' as const } : {}) },

@@ -11,6 +11,8 @@ export interface ControllerChildConfig {
   readonly lines: number;
   readonly cdr: string;
   readonly keepaliveUs: number;
+  /** Silence bound armed on the gateways with it/ito. */
+  readonly inactivityUs: number;
   readonly noAnswerUs: number;
   readonly rebuildWaitUs: number;
   readonly pcap: boolean;

@@ -103,7 +103,7 @@ export class CallSim {
 
   startController(i: number): void {
     const c = new CallController({
-      id: i === 0 ? 'mgc-a' : 'mgc-b', address: this.ctlAddr[i]!, plan: this.plan, keepaliveUs: this.opt.keepaliveUs,
+      id: i === 0 ? 'mgc-a' : 'mgc-b', address: this.ctlAddr[i]!, plan: this.plan, keepaliveUs: this.opt.keepaliveUs, inactivityUs: this.opt.controllerTimeoutUs,
       noAnswerUs: 4_000_000, rebuildWaitUs: 2_000_000, callIdPrefix: `${i === 0 ? 'a' : 'b'}${this.nowUs.toString(36)}`,
       link: { firstTransactionId: 1 + this.rng.nextInt(2 ** 30) },
     });
