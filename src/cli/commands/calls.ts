@@ -41,7 +41,7 @@ export function registerCalls(program: Command, setExit: SetExit): void {
     .option('--duration <seconds>', 'length of the call mix', num('--duration', 2, 3600, false), 12)
     .option('--seed <n>', 'seed of the call mix', num('--seed', 0, 2 ** 31), undefined)
     .option('--cdr <spec>', 'CDR store: SQLite file path or postgres:// URL (default: a temporary SQLite file)')
-    .option('--controller-timeout <ms>', 'gateway declares its controller lost after this much silence', num('--controller-timeout', 50, 60_000), 300)
+    .option('--controller-timeout <ms>', 'silence after which a gateway declares its controller lost (armed on each gateway with the inactivity timer it/ito; keepalives every third of it)', num('--controller-timeout', 50, 60_000), 300)
     .option('--transport <udp|tcp>', 'H.248 carrier: UDP (Annex D.1) or TCP with TPKT framing (Annex D.2)', (v: string) => {
       if (v !== 'udp' && v !== 'tcp') throw new InvalidArgumentError('--transport must be udp or tcp');
       return v;
