@@ -9,6 +9,7 @@ import { wireAndHostBenchmark } from '../stack/host-bench.js';
 import { tapRedis, tapRoundTrips, tapThroughput } from './benchmarks/lab-tap.js';
 import { sttcpAnchor, sttcpCost, sttcpPause } from './benchmarks/sttcp-lab.js';
 import { craftLabCompare, craftLabPause } from './benchmarks/craft-lab.js';
+import { callsFailover } from '../calls/bench/calls-bench.js';
 
 export const BENCHMARKS: readonly Benchmark[] = [
   tcpCpu,
@@ -24,4 +25,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   sttcpAnchor,
   craftLabCompare,
   craftLabPause,
+  callsFailover,
 ];

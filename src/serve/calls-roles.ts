@@ -12,7 +12,6 @@ import { CallController } from '../calls/controller/controller.js';
 import { MediaGateway } from '../calls/gateway/media-gateway.js';
 import { NumberingPlan } from '../calls/common/numbering.js';
 import { addressOfMid } from '../calls/common/address.js';
-import { textCodec } from '../calls/transport/text-codec.js';
 import { openCdrStore } from '../calls/cdr/open-store.js';
 import { Pkg } from '../calls/common/packages.js';
 import { ANSWER_DELAY_US, BUSY_HANGUP_US } from '../calls/scenario/call-mix.js';
@@ -56,7 +55,7 @@ export async function startControllerRole(node: string, c: ControllerSection, lo
     id: node, address, plan, keepaliveUs, noAnswerUs: 30_000_000, rebuildWaitUs: 30_000_000,
     callIdPrefix: `${node.replace(/[^A-Za-z0-9]/g, '').slice(-4)}${Date.now().toString(36)}`,
     link: { firstTransactionId: 1 + randomInt(2 ** 30) },
-  }, textCodec);
+  });
   let pendingCdrs = 0;
   let stopped = false;
   const timer = new DeadlineTimer(() => setImmediate(() => { if (!stopped) { ctl.handleTimeout(wallUs()); pump(); } }));
@@ -146,7 +145,7 @@ export async function startGatewayRole(node: string, c: GatewaySection, log: Eve
     mgId: c.mid, lines, controllers: c.controllers, rtpIp: c.rtp.ip, rtpPorts: [...rtpSocks.keys()], law: 'pcmu',
     controllerTimeoutUs: c.heartbeatMs * c.missCount * 1000, registerRetryUs: 200_000,
     link: { firstTransactionId: 1 + randomInt(2 ** 30) },
-  }, textCodec, new SeededRng(randomInt(2 ** 31)));
+  }, new SeededRng(randomInt(2 ** 31)));
   let stopped = false;
   const timer = new DeadlineTimer(() => setImmediate(() => { if (stopped) return; const now = wallUs(); gw.handleTimeout(now); pump(now); }));
   let registeredOnce = false;

@@ -2,7 +2,7 @@
 // Routing decisions are tested through the call flows in sim/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NumberingPlan, numberOf } from './numbering.js';
+import { NumberingPlan, lineDigitsFor, numberOf } from './numbering.js';
 
 test('numbering plan: generated and explicit plans map numbers to lines both ways', () => {
   const g = new NumberingPlan(3, 5);
@@ -20,4 +20,15 @@ test('numbering plan: generated and explicit plans map numbers to lines both way
   assert.ok(e.knowsGateway('[10.0.4.12]:2944'));
   assert.throws(() => NumberingPlan.fromEntries([{ number: '1001', mgId: 'a', termId: 'al/1' }, { number: '1001', mgId: 'b', termId: 'al/1' }]), /duplicate/);
   assert.throws(() => NumberingPlan.fromEntries([{ number: '12', mgId: 'a', termId: 'al/1' }]), /4 digits/);
+});
+
+test('numbering plan: more than 99 lines per gateway get wider numbers and a longer digit map', () => {
+  assert.equal(new NumberingPlan(3, 99).digitMap, 'xxxx');
+  assert.equal(lineDigitsFor(1000), 4);
+  const w = new NumberingPlan(2, 1000);
+  assert.equal(w.digitMap, 'xxxxxx');
+  assert.equal(numberOf(2, 42, 4), '020042');
+  assert.deepEqual(w.lookup('020042'), { mgId: 'mg2', termId: 'al/42', number: '020042' });
+  assert.equal(w.numberAt('mg1', 'al/1000'), '011000');
+  assert.throws(() => numberOf(1, 100), /99 lines/);
 });

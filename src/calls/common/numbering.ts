@@ -1,6 +1,7 @@
 // The numbering plan shared by controllers and the tools that drive them: a line
 // number is two digits of gateway index and two of line index ("0103" = gateway 1,
-// line al/3). One place decides, so controllers, gateways and tests agree.
+// line al/3); gateways with more than 99 lines get wider line indexes ("010042" in a
+// plan of 1000 lines). One place decides, so controllers, gateways and tests agree.
 
 export const NUMBER_DIGITS = 4;
 /** The digit map every line gets: exactly four digits (RFC 3525 §7.1.14). */
@@ -9,9 +10,12 @@ export const DIGIT_MAP = 'xxxx';
 export function gatewayName(index: number): string { return `mg${index}`; }
 export function lineTermination(line: number): string { return `al/${line}`; }
 
-export function numberOf(gatewayIndex: number, line: number): string {
-  if (gatewayIndex < 1 || gatewayIndex > 99 || line < 1 || line > 99) throw new RangeError('plan has 99 gateways of 99 lines');
-  return `${String(gatewayIndex).padStart(2, '0')}${String(line).padStart(2, '0')}`;
+/** Digits of the line index in a generated plan of `lines` lines per gateway (at least two). */
+export function lineDigitsFor(lines: number): number { return Math.max(2, String(Math.max(1, Math.floor(lines))).length); }
+
+export function numberOf(gatewayIndex: number, line: number, lineDigits = 2): string {
+  if (gatewayIndex < 1 || gatewayIndex > 99 || line < 1 || String(line).length > lineDigits) throw new RangeError(`plan has 99 gateways of ${'9'.repeat(lineDigits)} lines`);
+  return `${String(gatewayIndex).padStart(2, '0')}${String(line).padStart(lineDigits, '0')}`;
 }
 
 /** Number → gateway mId and line termination, or undefined if unallocated in `plan`. */
@@ -21,10 +25,15 @@ export class NumberingPlan {
   private readonly byNumber = new Map<string, PlanEntry>();
   private readonly byLine = new Map<string, PlanEntry>();
 
+  /** Digit map the controller arms for dialling (RFC 3525 §7.1.14): exactly one number's length. */
+  readonly digitMap: string;
+
   /** The generated plan of the tests and `calls run`: gateways mg1..mgN with lines al/1..al/L. */
   constructor(gateways: number, linesPerGateway: number) {
+    const w = lineDigitsFor(linesPerGateway);
+    this.digitMap = w === 2 ? DIGIT_MAP : 'x'.repeat(2 + w);
     for (let g = 1; g <= gateways; g++) {
-      for (let l = 1; l <= linesPerGateway; l++) this.put({ mgId: gatewayName(g), termId: lineTermination(l), number: numberOf(g, l) });
+      for (let l = 1; l <= linesPerGateway; l++) this.put({ mgId: gatewayName(g), termId: lineTermination(l), number: numberOf(g, l, w) });
     }
   }
 

@@ -10,7 +10,7 @@ import { edgeBetween, endOf, partyOf, recordOf } from './call-model.js';
 import type { ReleaseReason } from '../cdr/record.js';
 import { Pkg } from '../common/packages.js';
 import {
-  EV_DIAL, EV_IDLE, EV_TALK, EV_TONE, SG_BUSY, SG_DIAL_TONE, SG_NONE, SG_RING, SG_RINGBACK, recordMedia,
+  EV_IDLE, EV_TALK, EV_TONE, SG_BUSY, SG_DIAL_TONE, SG_NONE, SG_RING, SG_RINGBACK, recordMedia,
 } from './descriptors.js';
 
 const CALL_QUEUE_MAX = 32;
@@ -35,6 +35,8 @@ function okReply(r: TransactionReply | undefined): boolean {
 }
 
 export class CallFlows {
+  /** Calls with a no-answer timer (a superset: entries whose timer was cleared are dropped lazily). */
+  private readonly ringing = new Set<Call>();
   constructor(private readonly c: CallController) {}
 
   // ------------------------------------------------------------------ lines outside calls
@@ -42,7 +44,7 @@ export class CallFlows {
   onIdleLineEvent(mgId: string, termId: string, num: string, event: string, params: Record<string, string>, nowUs: number): void {
     if (event === Pkg.offHook) {
       this.c.lineMode.set(num, 'dialing');
-      this.c.send(mgId, [action('-', modify(termId, { signals: SG_DIAL_TONE, events: EV_DIAL }))], nowUs, () => {});
+      this.c.send(mgId, [action('-', modify(termId, { signals: SG_DIAL_TONE, events: this.c.evDial }))], nowUs, () => {});
     } else if (event === Pkg.digitCompletion) {
       this.originate(mgId, termId, num, params.ds ?? '', nowUs);
     } else if (event === Pkg.onHook) {
@@ -77,12 +79,14 @@ export class CallFlows {
       edges: [], controller: null, features: new Set(), busy: true, queue: [], noAnswerAtUs: undefined, ended: false,
     };
     this.c.calls.set(id, call);
+    this.c.observer?.changed(call, nowUs);
     this.c.lineCall.set(num, id);
     this.c.lineCall.set(callee.number, id);
     const [a, b] = call.parties as [Party, Party];
     this.ringParty(call, a, b, SG_RINGBACK, nowUs, (ok, t, timedOut) => {
       if (!ok) { this.failed(call, timedOut, t); return; }
       call.noAnswerAtUs = t + this.c.cfg.noAnswerUs;
+      this.ringing.add(call);
       this.done(call, t);
     });
   }
@@ -93,9 +97,9 @@ export class CallFlows {
    * new context, then a's RTP pointed at b's (three steps, SDP exchange).
    */
   private ringParty(call: Call, a: Party, b: Party, aSignals: typeof SG_RINGBACK, nowUs: number, k: (ok: boolean, nowUs: number, timedOut: string | undefined) => void): void {
-    const rec = (): ReturnType<typeof recordMedia> => recordMedia(recordOf(call));
+    const rec = (): { media?: ReturnType<typeof recordMedia> } => (this.c.keepsRecords ? { media: recordMedia(recordOf(call)) } : {});
     const step1: ActionRequest = a.ctx === undefined
-      ? action('$', add(a.termId, { signals: aSignals, events: EV_TALK, media: rec() }), add('rtp/$', { media: media({ mode: 'sendReceive' }) }))
+      ? action('$', add(a.termId, { signals: aSignals, events: EV_TALK, ...rec() }), add('rtp/$', { media: media({ mode: 'sendReceive' }) }))
       : action(a.ctx, add('rtp/$', { media: media({ mode: 'sendReceive' }) }), modify(a.termId, { signals: aSignals, events: EV_TALK }));
     const rtpIndex = a.ctx === undefined ? 1 : 0;
     this.c.send(a.mgId, [step1], nowUs, (r1, t1) => {
@@ -104,7 +108,7 @@ export class CallFlows {
       a.ctx = ra.ctx;
       const edge: Edge = { a: a.num, b: b.num, aRtp: ra.end, bRtp: undefined };
       call.edges.push(edge);
-      this.c.send(b.mgId, [action('$', add(b.termId, { signals: SG_RING, events: EV_IDLE, media: rec() }), add('rtp/$', { media: media({ mode: 'sendReceive', remote: ra.end.sdp }) }))], t1, (r2, t2) => {
+      this.c.send(b.mgId, [action('$', add(b.termId, { signals: SG_RING, events: EV_IDLE, ...rec() }), add('rtp/$', { media: media({ mode: 'sendReceive', remote: ra.end.sdp }) }))], t1, (r2, t2) => {
         const rb = addedRtp(r2, 1);
         if (!rb) { k(false, t2, r2 ? undefined : b.mgId); return; }
         b.ctx = rb.ctx;
@@ -157,6 +161,7 @@ export class CallFlows {
   /** Ends an operation: the call accepts events again; queued ones run in order. */
   done(call: Call, nowUs: number): void {
     call.busy = false;
+    if (!call.ended) this.c.observer?.changed(call, nowUs);
     while (!call.busy && !call.ended && call.queue.length > 0) {
       const e = call.queue.shift()!;
       this.onCallEvent(call, e.num, e.event, e.params, nowUs);
@@ -197,10 +202,12 @@ export class CallFlows {
 
   /** Adds `Modify(line){record}` for every party (except those in `skip`) to the batch. */
   private pushRecords(call: Call, b: Batch, extra: Map<string, Partial<Parameters<typeof modify>[1]>> = new Map()): void {
-    const rec = recordMedia(recordOf(call));
+    const rec = this.c.keepsRecords ? { media: recordMedia(recordOf(call)) } : undefined;
     for (const p of call.parties) {
       if (p.ctx === undefined) continue;
-      put(b, p.mgId, action(p.ctx, modify(p.termId, { ...(extra.get(p.num) ?? {}), media: rec })));
+      const x = extra.get(p.num);
+      if (!rec && !x) continue;
+      put(b, p.mgId, action(p.ctx, modify(p.termId, { ...(x ?? {}), ...(rec ?? {}) })));
     }
   }
 
@@ -228,7 +235,7 @@ export class CallFlows {
     const b: Batch = new Map();
     // Hold: our side only sends (music on hold), the held party's audio is not played (RFC 3525 §7.1.7 Mode).
     put(b, me.mgId, action(me.ctx, modify(mine.termId, { media: media({ mode: 'sendOnly' }) })));
-    this.pushRecords(call, b, new Map([[num, { signals: SG_DIAL_TONE, events: EV_DIAL }]]));
+    this.pushRecords(call, b, new Map([[num, { signals: SG_DIAL_TONE, events: this.c.evDial }]]));
     this.step(call, b, nowUs, (t) => { this.c.emit({ type: 'feature', callId: call.id, feature: 'hold', atUs: t }); this.done(call, t); });
   }
 
@@ -262,6 +269,7 @@ export class CallFlows {
       if (call.ended) return;
       if (!ok) { this.failed(call, timedOut, t); return; }
       call.noAnswerAtUs = t + this.c.cfg.noAnswerUs;
+      this.ringing.add(call);
       const b: Batch = new Map();
       this.pushRecords(call, b);
       this.step(call, b, t, (t2) => this.done(call, t2));
@@ -336,7 +344,7 @@ export class CallFlows {
     if ((call.phase === 'consult-ringing' || call.phase === 'consult-talking') && num === last) {
       // Consultation over (cancelled, unanswered, or the consulted party hung up): back to hold.
       call.phase = 'held';
-      if (ctl) extra.set(ctl, { signals: SG_NONE, events: EV_DIAL });
+      if (ctl) extra.set(ctl, { signals: SG_NONE, events: this.c.evDial });
     } else if (call.phase === 'consult-ringing') {
       // The held party gave up while the consultation rings: the consulting party now simply calls.
       call.phase = 'ringing'; call.controller = null;
@@ -378,6 +386,7 @@ export class CallFlows {
       put(b, p.mgId, action('-', modify(p.termId, idle ? { signals: SG_NONE, events: EV_IDLE } : { signals: SG_BUSY, events: EV_TONE })));
     }
     this.c.calls.delete(call.id);
+    this.c.observer?.ended(call, nowUs);
     // Write-ahead billing: the contexts go only once the CDR is stored (cdrStored), so a
     // crash in between leaves the call on the gateways for the alternate, whose second
     // insert the store refuses — never a call that ended without its record.
@@ -385,8 +394,10 @@ export class CallFlows {
   }
 
   onTimer(nowUs: number): void {
-    for (const call of [...this.c.calls.values()]) {
-      if (call.busy || call.ended || call.noAnswerAtUs === undefined || nowUs < call.noAnswerAtUs) continue;
+    for (const call of [...this.ringing]) {
+      if (call.ended || call.noAnswerAtUs === undefined) { this.ringing.delete(call); continue; }
+      if (call.busy || nowUs < call.noAnswerAtUs) continue;
+      this.ringing.delete(call);
       call.noAnswerAtUs = undefined;
       if (call.phase === 'ringing') this.release(call, 'no-answer', undefined, nowUs);
       else if (call.phase === 'consult-ringing') this.leave(call, call.parties[2]!.num, 'idle', nowUs);
@@ -395,7 +406,7 @@ export class CallFlows {
 
   deadline(): number | undefined {
     let d: number | undefined;
-    for (const call of this.c.calls.values()) if (!call.busy && call.noAnswerAtUs !== undefined && (d === undefined || call.noAnswerAtUs < d)) d = call.noAnswerAtUs;
+    for (const call of this.ringing) if (!call.ended && !call.busy && call.noAnswerAtUs !== undefined && (d === undefined || call.noAnswerAtUs < d)) d = call.noAnswerAtUs;
     return d;
   }
 }

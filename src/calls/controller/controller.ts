@@ -3,9 +3,9 @@
 // (call-flows.ts) and rebuild after failover (rebuild.ts). Sans-IO; its outputs are
 // values: datagrams (pollTransmit), CDRs (pollCdr) and events (pollEvent).
 import type { ActionRequest, ServiceChangeMethod, TransactionReply, TransactionRequest, CommandReply } from '../h248/model.js';
-import { ErrorCodes, action, auditValue, errorDescriptor, modify, serviceChange } from '../h248/model.js';
+import { ErrorCodes, action, auditValue, errorDescriptor, events, modify, serviceChange } from '../h248/model.js';
 import { TransactionLink, defaultLinkConfig } from '../transport/transaction-link.js';
-import type { H248Codec, LinkConfig } from '../transport/transaction-link.js';
+import type { LinkConfig } from '../transport/transaction-link.js';
 import type { NumberingPlan } from '../common/numbering.js';
 import { midOfAddress } from '../common/address.js';
 import type { CdrRecord, ReleaseReason } from '../cdr/record.js';
@@ -13,6 +13,8 @@ import type { Call } from './call-model.js';
 import { CallFlows } from './call-flows.js';
 import { Rebuilder } from './rebuild.js';
 import { Pkg } from '../common/packages.js';
+import { evDial } from './descriptors.js';
+import type { EventsDescriptor } from '../h248/model.js';
 
 export interface ControllerConfig {
   /** Name written into CDRs, e.g. 'mgc-a'. */
@@ -27,8 +29,20 @@ export interface ControllerConfig {
   readonly rebuildWaitUs: number;
   /** Makes call ids unique across controller incarnations (e.g. start time in base 36). */
   readonly callIdPrefix: string;
-  readonly link?: Partial<Omit<LinkConfig, 'codec' | 'mId'>>;
+  readonly link?: Partial<Omit<LinkConfig, 'mId'>>;
   readonly queueMax?: number;
+  /**
+   * Give each party's gateway the call record (default true). Only the per-change
+   * replication baseline of the bench turns it off: without records there is nothing
+   * to rebuild from, so such a controller depends on its replica.
+   */
+  readonly keepRecords?: boolean;
+  /**
+   * Silence bound armed on each gateway with the inactivity timer package (it/ito,
+   * parameter mit in units of 10 ms) once it is ours; undefined = leave the gateway's own
+   * bound. Must exceed keepaliveUs by a margin.
+   */
+  readonly inactivityUs?: number;
   /** Silence after which a gateway is considered dead and its calls' other halves released (default 10 s). */
   readonly gatewayLostUs?: number;
 }
@@ -58,6 +72,25 @@ export type ControllerEvent =
   | { type: 'call-released'; callId: string; reason: ReleaseReason; atUs: number }
   | { type: 'feature'; callId: string; feature: string; atUs: number };
 
+/**
+ * Told of every call-state change (created, each completed step, ended). Only the
+ * per-change replication baseline the bench compares against uses it (replication.ts);
+ * the call-preserving design needs no copy of call state outside the gateways.
+ */
+export interface CallObserver {
+  changed(call: Call, nowUs: number): void;
+  ended(call: Call, nowUs: number): void;
+}
+
+/** Calls a replica already holds (replication baseline): adopted at registration instead of audited. */
+export interface CallReplica {
+  /** Replicated calls with a party on `mgId`, as controller calls. */
+  callsOn(mgId: string): Call[];
+}
+
+/** RequestID of the inactivity timer event on ROOT. */
+const RID_INACTIVITY = 2;
+
 type Continuation = (reply: TransactionReply | undefined, nowUs: number) => void;
 
 export class CallController {
@@ -76,13 +109,19 @@ export class CallController {
   readonly flows: CallFlows;
   readonly rebuild: Rebuilder;
   private callCounter = 0;
+  observer: CallObserver | undefined;
+  get keepsRecords(): boolean { return this.cfg.keepRecords !== false; }
+  replica: CallReplica | undefined;
+  /** Dialling events with the plan's digit map. */
+  readonly evDial: EventsDescriptor;
 
-  constructor(readonly cfg: ControllerConfig, codec: H248Codec) {
-    const lc: LinkConfig = { ...defaultLinkConfig(midOfAddress(cfg.address), codec), ...(cfg.link ?? {}) };
+  constructor(readonly cfg: ControllerConfig) {
+    const lc: LinkConfig = { ...defaultLinkConfig(midOfAddress(cfg.address)), ...(cfg.link ?? {}) };
     this.link = new TransactionLink(lc, {
       onRequest: (peer, mId, req, nowUs) => this.onRequest(peer, mId, req, nowUs),
       onReply: (_peer, tid, reply, nowUs) => { const k = this.waits.get(tid); this.waits.delete(tid); k?.(reply, nowUs); },
     });
+    this.evDial = evDial(cfg.plan.digitMap);
     this.flows = new CallFlows(this);
     this.rebuild = new Rebuilder(this);
   }
@@ -195,6 +234,11 @@ export class CallController {
   /** Marks a gateway usable and replays the events that arrived while it was rebuilt. */
   activate(gw: GatewayEntry, nowUs: number): void {
     gw.status = 'active';
+    if (this.cfg.inactivityUs !== undefined) {
+      // H.248.1 Annex E inactivity timer package: expect traffic from us at least every mit × 10 ms.
+      const mit = Math.max(1, Math.round(this.cfg.inactivityUs / 10_000));
+      this.send(gw.mgId, [action('-', modify('ROOT', { events: events(RID_INACTIVITY, { name: Pkg.inactivityTimeout, params: { mit: String(mit) } }) }))], nowUs, () => {});
+    }
     const q = gw.queued.splice(0);
     for (const e of q) this.onLineEvent(gw.mgId, e.termId, e.event, e.params, nowUs);
   }
@@ -228,7 +272,9 @@ export class CallController {
     this.link.handleTimeout(nowUs);
     this.runSoon(nowUs);
     for (const gw of [...this.gateways.values()]) {
-      if (gw.status !== 'active' || gw.keepaliveInFlight || nowUs < gw.nextKeepaliveUs) continue;
+      // Rebuilding gateways get keepalives too: a large rebuild keeps us busy for a while, and
+      // the gateway must keep hearing from us within its silence bound or it moves on.
+      if (gw.keepaliveInFlight || nowUs < gw.nextKeepaliveUs) continue;
       gw.keepaliveInFlight = true;
       // Keepalive: an AuditValue of ROOT (RFC 3525 §7.2.5) the gateway's inactivity watch sees.
       this.send(gw.mgId, [action('-', auditValue('ROOT'))], nowUs, (r, t) => {
@@ -255,7 +301,7 @@ export class CallController {
     if (this.soon.length > 0) return 0;
     const ds: number[] = [];
     const l = this.link.pollDeadline(); if (l !== undefined) ds.push(l);
-    for (const gw of this.gateways.values()) if (gw.status === 'active' && !gw.keepaliveInFlight) ds.push(gw.nextKeepaliveUs);
+    for (const gw of this.gateways.values()) if (!gw.keepaliveInFlight) ds.push(gw.nextKeepaliveUs);
     const f = this.flows.deadline(); if (f !== undefined) ds.push(f);
     const r = this.rebuild.deadline(); if (r !== undefined) ds.push(r);
     return ds.length ? Math.min(...ds) : undefined;
@@ -307,6 +353,7 @@ export class CallController {
   dropCall(call: Call): void {
     call.ended = true;
     this.calls.delete(call.id);
+    this.observer?.ended(call, this.lastNowUs);
     for (const p of call.parties) if (this.lineCall.get(p.num) === call.id) this.lineCall.delete(p.num);
   }
 
@@ -324,7 +371,16 @@ export class CallController {
   /** Provisioning of a cold-started gateway's lines: every line waits for off-hook. */
   provisionLines(gw: GatewayEntry, lines: readonly string[], nowUs: number, k: (ok: boolean, nowUs: number) => void): void {
     if (lines.length === 0) { k(true, nowUs); return; }
-    this.send(gw.mgId, [action('-', ...lines.map((t) => modify(t, { events: { requestId: 1, events: [{ name: Pkg.offHook }] } })))], nowUs, (r, t) => k(!!r && !r.error, t));
+    // In pages of 100 lines: a message stays far below 64 KB and the parser's list bounds.
+    const pages: string[][] = [];
+    for (let i = 0; i < lines.length; i += 100) pages.push(lines.slice(i, i + 100) as string[]);
+    let left = pages.length; let ok = true;
+    for (const p of pages) {
+      this.send(gw.mgId, [action('-', ...p.map((t) => modify(t, { events: { requestId: 1, events: [{ name: Pkg.offHook }] } })))], nowUs, (r, t) => {
+        ok &&= !!r && !r.error && r.actions.every((a) => !a.error);
+        if (--left === 0) k(ok, t);
+      });
+    }
   }
 
   /** Gateways that are registered with us and answered within the keepalive bound. */

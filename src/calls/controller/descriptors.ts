@@ -11,7 +11,11 @@ const RID = 1;
 /** Idle or ringing line: wait for off-hook. */
 export const EV_IDLE: EventsDescriptor = events(RID, Pkg.offHook);
 /** Collecting digits: hang-up, flash, digit-map completion (E.6 dd/ce with the plan's map). */
-export const EV_DIAL: EventsDescriptor = events(RID, Pkg.onHook, Pkg.flashHook, { name: Pkg.digitCompletion, digitMap: { value: DIGIT_MAP } });
+export const EV_DIAL: EventsDescriptor = evDial(DIGIT_MAP);
+/** EV_DIAL with another plan's digit map (plans of more than 99 lines per gateway dial longer numbers). */
+export function evDial(digitMap: string): EventsDescriptor {
+  return events(RID, Pkg.onHook, Pkg.flashHook, { name: Pkg.digitCompletion, digitMap: { value: digitMap } });
+}
 /** In a call: hang-up and flash. */
 export const EV_TALK: EventsDescriptor = events(RID, Pkg.onHook, Pkg.flashHook);
 /** Hearing a tone after the call ended: wait for hang-up. */

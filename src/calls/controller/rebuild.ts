@@ -12,7 +12,7 @@ import { RECORD_PROPERTY, STABLE_PHASES, parseRecord } from '../record/call-reco
 import type { CallRecord } from '../record/call-record.js';
 import { sdpAddress } from '../gateway/rtp-termination.js';
 import { Pkg } from '../common/packages.js';
-import { EV_ANY_HOOK, EV_DIAL, EV_IDLE, EV_TALK, SG_NONE, recordMedia } from './descriptors.js';
+import { EV_ANY_HOOK, EV_IDLE, EV_TALK, SG_NONE, recordMedia } from './descriptors.js';
 import type { ActionRequest } from '../h248/model.js';
 
 interface RtpSeen { termId: string; localSdp: string; local: string | undefined; remote: string | undefined; mode: StreamMode | undefined }
@@ -37,6 +37,10 @@ interface PendingCall {
 }
 
 const PENDING_QUEUE_MAX = 32;
+/** Gateways with at most this many lines are audited in one transaction. */
+const AUDIT_WHOLE_MAX_LINES = 40;
+const LINES_PER_PAGE = 100;
+const CONTEXTS_PER_PAGE = 40;
 /** How long a hang-up waits for a half-reported call to merge before it ends the call. */
 const HANGUP_GRACE_US = 1_000_000;
 
@@ -107,8 +111,8 @@ export class Rebuilder {
       this.c.provisionLines(gw, this.c.cfg.plan.linesOf(gw.mgId), nowUs, (_ok, t) => { this.c.activate(gw, t); this.c.emit({ type: 'gateway-rebuilt', mgId: gw.mgId, atUs: t, fragments: 0 }); });
       return;
     }
-    // RFC 3525 §7.2.5: AuditValue with ContextID=* returns every context and its terminations.
-    this.c.send(gw.mgId, [action('*', auditValue('*', ['media']))], nowUs, (r, t) => {
+    if (this.c.replica) { this.adopt(gw, nowUs); return; }
+    this.auditContexts(gw, nowUs, (r, t) => {
       if (this.c.gateways.get(gw.mgId) !== gw) return;
       const frags = r && !r.error ? fragmentsOf(gw.mgId, r, (m, term) => this.c.cfg.plan.numberAt(m, term)) : [];
       this.absorb(gw, frags, t);
@@ -118,9 +122,62 @@ export class Rebuilder {
     });
   }
 
+  /**
+   * The replication baseline (bench only): the calls were copied to us on every change,
+   * so a registering gateway needs no audit; a call is ours again once every gateway it
+   * spans has registered.
+   */
+  private adopt(gw: GatewayEntry, nowUs: number): void {
+    this.c.activate(gw, nowUs);
+    this.c.emit({ type: 'gateway-rebuilt', mgId: gw.mgId, atUs: nowUs, fragments: 0 });
+    for (const call of this.c.replica!.callsOn(gw.mgId)) {
+      if (this.c.calls.has(call.id)) continue;
+      if (!call.parties.every((p) => this.c.gateways.get(p.mgId)?.status === 'active')) continue;
+      this.c.calls.set(call.id, call);
+      for (const q of call.parties) if (q.ctx !== undefined) this.c.lineCall.set(q.num, call.id);
+      call.preservedAtUs = nowUs;
+      this.stats.preserved++;
+      this.c.emit({ type: 'call-preserved', callId: call.id, phase: call.phase, atUs: nowUs });
+    }
+  }
+
+  /**
+   * Every context of a gateway with its terminations and media, as one reply. A gateway
+   * with a few lines answers one AuditValue on ContextID=* (RFC 3525 §7.2.5); a large
+   * one would overflow a message (64 KB over UDP and in one TPKT frame), so it is asked
+   * in pages: which context each line is in (ContextID=* with one termination, 100 lines
+   * a transaction), then the contexts' terminations and media, 40 contexts a transaction.
+   */
+  auditContexts(gw: GatewayEntry, nowUs: number, k: (reply: TransactionReply | undefined, nowUs: number) => void): void {
+    const lines = this.c.cfg.plan.linesOf(gw.mgId);
+    if (lines.length <= AUDIT_WHOLE_MAX_LINES) { this.c.send(gw.mgId, [action('*', auditValue('*', ['media']))], nowUs, k); return; }
+    const pages = (xs: readonly (string | number)[], n: number): (string | number)[][] => { const out = []; for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n)); return out; };
+    const gather = (reqs: ActionRequest[][], t0: number, done: (replies: TransactionReply[] | undefined, t: number) => void): void => {
+      const got: TransactionReply[] = [];
+      let left = reqs.length; let failed = false;
+      if (left === 0) { this.c.later((t) => done([], t)); return; }
+      for (const acts of reqs) {
+        this.c.send(gw.mgId, acts, t0, (r, t) => {
+          if (!r || r.error) failed = true; else got.push(r);
+          if (--left === 0) done(failed ? undefined : got, t);
+        });
+      }
+    };
+    gather(pages(lines, LINES_PER_PAGE).map((p) => p.map((term) => action('*', auditValue(String(term))))), nowUs, (rs, t1) => {
+      if (!rs) { k(undefined, t1); return; }
+      const ctxs = new Set<number>();
+      for (const r of rs) for (const a of r.actions) if (typeof a.contextId === 'number' && !a.error) ctxs.add(a.contextId);
+      gather(pages([...ctxs].sort((x, y) => x - y), CONTEXTS_PER_PAGE).map((p) => p.map((id) => action(Number(id), auditValue('*', ['media'])))), t1, (rs2, t2) => {
+        if (!rs2) { k(undefined, t2); return; }
+        // Contexts that ended between the two rounds answer "unknown context": skipped.
+        k({ kind: 'reply', transactionId: 0, actions: rs2.flatMap((r) => r.actions.filter((a) => !a.error)) }, t2);
+      });
+    });
+  }
+
   /** Audits a gateway we keep controlling and takes in the halves of calls we no longer hold. */
   reaudit(gw: GatewayEntry, nowUs: number): void {
-    this.c.send(gw.mgId, [action('*', auditValue('*', ['media']))], nowUs, (r, t) => {
+    this.auditContexts(gw, nowUs, (r, t) => {
       if (this.c.gateways.get(gw.mgId) !== gw || !r || r.error) return;
       // Only contexts that carry a record of a call we do not hold; never clear orphans here
       // (a half set up call of ours may be in flight on this gateway).
@@ -265,7 +322,7 @@ export class Rebuilder {
       }
     }
     for (const q of call.parties) {
-      const ev = call.phase === 'held' && q.num === call.controller ? EV_DIAL : EV_TALK;
+      const ev = call.phase === 'held' && q.num === call.controller ? this.c.evDial : EV_TALK;
       put(q.mgId, action(q.ctx!, modify(q.termId, { signals: SG_NONE, events: ev, media: rec })));
     }
     this.c.batch(acts, nowUs, (replies, t) => {

@@ -16,10 +16,10 @@ function gateway(): MediaGateway {
   return new MediaGateway({
     mgId: 'mg1', lines: 4, controllers: CTL, rtpIp: '10.0.0.1', rtpPorts: [20000, 20002], law: 'pcmu',
     controllerTimeoutUs: 300_000, registerRetryUs: 200_000,
-  }, textCodec, new SeededRng(1));
+  }, new SeededRng(1));
 }
 
-/** Everything the gateway sent, decoded. */
+/** Everything the gateway sent, decoded (transaction acknowledgements included). */
 function sent(gw: MediaGateway): { peer: string; msg: Message }[] {
   const out: { peer: string; msg: Message }[] = [];
   for (let o = gw.pollControl(); o; o = gw.pollControl()) {
@@ -28,6 +28,8 @@ function sent(gw: MediaGateway): { peer: string; msg: Message }[] {
   return out;
 }
 const txns = (m: Message) => (m.body.kind === 'transactions' ? m.body.transactions : []);
+/** What the gateway sent that carries requests (its ResponseAcks of replies left out). */
+const requests = (xs: { peer: string; msg: Message }[]) => xs.filter((x) => txns(x.msg).some((t) => t.kind === 'request'));
 const enc = (mId: string, t: TransactionRequest | TransactionReply): Uint8Array => textCodec.encode({ version: 1, mId, body: { kind: 'transactions', transactions: [t] } });
 
 let tid = 100;
@@ -93,22 +95,39 @@ test('gateway: detects a silent controller and walks its list (Failover 909, the
   register(gw, 0);
   command(gw, CTL[0]!, 100_000, action('-', auditValue('ROOT')));
   gw.handleTimeout(399_000);
-  assert.equal(sent(gw).length, 0, 'no failover before the bound');
+  assert.equal(requests(sent(gw)).length, 0, 'no failover before the bound');
   gw.handleTimeout(400_000);
   const evs = []; for (let e = gw.pollEvent(); e; e = gw.pollEvent()) evs.push(e.type);
   assert.deepEqual(evs, ['registered', 'controller-lost']);
-  const [fo] = sent(gw);
+  const [fo] = requests(sent(gw));
   assert.equal(fo!.peer, CTL[1]);
   const t = txns(fo!.msg)[0]!;
   const sc = t.kind === 'request' ? t.actions[0]!.commands[0] : undefined;
   assert.ok(sc && sc.type === 'serviceChange' && sc.serviceChange.method === 'failover' && sc.serviceChange.reason.code === 909);
   // The alternate never answers: after the link gives up, back to the original with Disconnected.
   let out: { peer: string; msg: Message }[] = [];
-  for (let now = 400_000; now < 3_000_000 && !out.some((o) => o.peer === CTL[0]); now += 10_000) { gw.handleTimeout(now); out = sent(gw); }
+  for (let now = 400_000; now < 3_000_000 && !out.some((o) => o.peer === CTL[0]); now += 10_000) { gw.handleTimeout(now); out = requests(sent(gw)); }
   const back = out.find((o) => o.peer === CTL[0])!;
   const bt = txns(back.msg)[0]!;
   const bsc = bt.kind === 'request' ? bt.actions[0]!.commands[0] : undefined;
   assert.ok(bsc && bsc.type === 'serviceChange' && bsc.serviceChange.method === 'disconnected' && bsc.serviceChange.reason.code === 900);
+});
+
+test('gateway: the controller arms the inactivity timer (it/ito, mit in 10 ms) and the gateway keeps that silence bound', () => {
+  const gw = gateway();
+  register(gw, 0);
+  assert.equal(gw.silenceBoundUs(), 300_000);
+  const bad = command(gw, CTL[0]!, 1_000, action('-', modify('ROOT', { events: events(2, { name: 'it/ito', params: { mit: '0' } }) })));
+  assert.equal(bad.actions[0]!.error?.code, 446);
+  command(gw, CTL[0]!, 2_000, action('-', modify('ROOT', { events: events(2, { name: 'it/ito', params: { mit: '50' } }) })));
+  assert.equal(gw.silenceBoundUs(), 500_000);
+  gw.handleTimeout(450_000);
+  assert.equal(requests(sent(gw)).length, 0, 'silent for 448 ms: still ours');
+  gw.handleTimeout(502_000);
+  const [fo] = requests(sent(gw));
+  assert.equal(fo?.peer, CTL[1], 'silent for 500 ms: failover');
+  // The next controller starts from the configured bound until it arms its own.
+  assert.equal(gw.silenceBoundUs(), 300_000);
 });
 
 test('gateway: hook events become Notify; digits typed before collection is armed are kept', () => {
@@ -117,7 +136,7 @@ test('gateway: hook events become Notify; digits typed before collection is arme
   command(gw, CTL[0]!, 1_000, action('-', modify('al/2', { events: events(7, 'al/of') })));
   gw.offHook(2, 2_000);
   gw.dial(2, '0104', 2_100); // dialled before the controller asked for digits
-  const n = sent(gw).flatMap((s) => txns(s.msg));
+  const n = sent(gw).flatMap((s) => txns(s.msg)).filter((t) => t.kind === 'request');
   const nc = n[0]?.kind === 'request' ? n[0].actions[0]!.commands[0] : undefined;
   assert.ok(nc && nc.type === 'notify' && nc.observedEvents.requestId === 7 && nc.observedEvents.events[0]!.name === 'al/of');
   command(gw, CTL[0]!, 3_000, action('-', modify('al/2', { events: events(8, 'al/on', { name: 'dd/ce', digitMap: { value: 'xxxx' } }) })));

@@ -9,7 +9,7 @@ import type {
 } from '../h248/model.js';
 import { ErrorCodes, ServiceChangeReasons, errorDescriptor, notify, sdp, serviceChange } from '../h248/model.js';
 import { TransactionLink, defaultLinkConfig } from '../transport/transaction-link.js';
-import type { H248Codec, LinkConfig } from '../transport/transaction-link.js';
+import type { LinkConfig } from '../transport/transaction-link.js';
 import { RtpTermination, sdpAddress } from './rtp-termination.js';
 import type { RtpDatagram } from './rtp-termination.js';
 import { DigitMap } from './digit-map.js';
@@ -33,10 +33,14 @@ export interface GatewayConfig {
   readonly controllerTimeoutUs: number;
   /** Pause after a full unsuccessful walk of the controller list (§11.5 "random time"). */
   readonly registerRetryUs: number;
-  readonly link?: Partial<Omit<LinkConfig, 'codec' | 'mId'>>;
+  readonly link?: Partial<Omit<LinkConfig, 'mId'>>;
   /** Bound on events waiting for a controller. */
   readonly pendingEventsMax?: number;
 }
+
+/** Bounds on the inactivity timer's mit (units of 10 ms): 50 ms .. 60 s. */
+const MIT_MIN = 5;
+const MIT_MAX = 6_000;
 
 /** Digits kept while nobody collects them. */
 const TYPE_AHEAD_MAX = 32;
@@ -81,6 +85,11 @@ export class MediaGateway {
   private attemptsThisRound = 0;
   private retryAtUs: number | undefined;
   private lastHeardUs = 0;
+  /** Silence bound the current controller armed with it/ito (undefined: cfg.controllerTimeoutUs). */
+  private armedSilenceUs: number | undefined;
+
+  /** How much silence from the controller means it is lost. */
+  silenceBoundUs(): number { return this.armedSilenceUs ?? this.cfg.controllerTimeoutUs; }
   private readonly pending: PendingEvent[] = [];
   private readonly events: GatewayEvent[] = [];
   private closedMaxGap = { gapUs: 0, endUs: 0 };
@@ -88,13 +97,13 @@ export class MediaGateway {
   private readonly tidKind = new Map<number, 'register' | 'notify'>();
   readonly stats = { commandsAccepted: 0, commandsRejected: 0, notifiesSent: 0, failovers: 0 };
 
-  constructor(readonly cfg: GatewayConfig, codec: H248Codec, private readonly rng: Rng) {
+  constructor(readonly cfg: GatewayConfig, private readonly rng: Rng) {
     for (let i = 1; i <= cfg.lines; i++) {
       const termId = `al/${i}`;
       this.lines.set(termId, { termId, hook: 'on', contextId: undefined, signals: [], events: undefined, digits: '', record: undefined, typeAhead: '' });
     }
     this.freePorts = [...cfg.rtpPorts];
-    const lc: LinkConfig = { ...defaultLinkConfig(cfg.mgId, codec), ...(cfg.link ?? {}) };
+    const lc: LinkConfig = { ...defaultLinkConfig(cfg.mgId), ...(cfg.link ?? {}) };
     this.link = new TransactionLink(lc, {
       onRequest: (peer, mId, req, nowUs) => this.onRequest(peer, mId, req, nowUs),
       onReply: (peer, tid, reply, nowUs) => this.onReply(peer, tid, reply, nowUs),
@@ -114,6 +123,7 @@ export class MediaGateway {
   private register(nowUs: number, method: ServiceChangeMethod, reasonCode: number): void {
     const target = this.cfg.controllers[this.ctlIndex % this.cfg.controllers.length]!;
     this.reg = 'registering';
+    this.armedSilenceUs = undefined; // each controller arms its own inactivity timer
     this.target = target;
     this.regMethod = method;
     this.retryAtUs = undefined;
@@ -239,7 +249,7 @@ export class MediaGateway {
 
   handleTimeout(nowUs: number): void {
     this.link.handleTimeout(nowUs);
-    if (this.reg === 'registered' && nowUs - this.lastHeardUs >= this.cfg.controllerTimeoutUs) this.failover(nowUs, 'silence');
+    if (this.reg === 'registered' && nowUs - this.lastHeardUs >= this.silenceBoundUs()) this.failover(nowUs, 'silence');
     if (this.reg === 'idle' && this.retryAtUs !== undefined && nowUs >= this.retryAtUs) this.retryRegister(nowUs);
     this.runHandoff(nowUs);
   }
@@ -247,7 +257,7 @@ export class MediaGateway {
   pollDeadline(): number | undefined {
     const ds: number[] = [];
     const l = this.link.pollDeadline(); if (l !== undefined) ds.push(l);
-    if (this.reg === 'registered') ds.push(this.lastHeardUs + this.cfg.controllerTimeoutUs);
+    if (this.reg === 'registered') ds.push(this.lastHeardUs + this.silenceBoundUs());
     if (this.reg === 'idle' && this.retryAtUs !== undefined) ds.push(this.retryAtUs);
     if (this.handoffTo !== undefined) ds.push(0);
     return ds.length ? Math.min(...ds) : undefined;
@@ -313,7 +323,7 @@ export class MediaGateway {
     // ServiceChange reply may simply arrive later (datagrams reorder).
     if (this.reg === 'registering' && peer === this.target && this.regTid !== undefined) {
       this.tidKind.delete(this.regTid);
-      this.link.forgetRequest(this.regTid);
+      this.link.forgetRequest(this.regTid, nowUs);
       this.regTid = undefined;
       this.accepted(peer, nowUs);
     }
@@ -335,6 +345,21 @@ export class MediaGateway {
   // ------------------------------------------------------------------ commands
 
   private runAction(a: ActionRequest, nowUs: number): ActionReply[] {
+    const only = a.commands.length === 1 && a.commands[0]!.type === 'auditValue' ? a.commands[0]!.terminationIds[0] : undefined;
+    if (a.contextId === '*' && only !== undefined && only !== '*') {
+      // ContextID ALL with one termination: the reply names the context it is in (NULL if none),
+      // which lets a controller find the contexts of many lines in small pages.
+      const l = this.lines.get(only);
+      if (!l && !this.rtp.has(only)) return [{ contextId: '*', commands: [], error: errorDescriptor(ErrorCodes.unknownTerminationId, only) }];
+      const ctx = l ? l.contextId : [...this.contexts.entries()].find(([, m]) => m.has(only))?.[0];
+      return [{ contextId: ctx ?? '-', commands: [{ type: 'auditValue', terminationIds: [only] }] }];
+    }
+    if (typeof a.contextId === 'number' && only === '*') {
+      // Every termination of one context with its media (a page of a paged context audit).
+      const m = this.contexts.get(a.contextId);
+      if (!m) return [{ contextId: a.contextId, commands: [], error: errorDescriptor(ErrorCodes.unknownContextId) }];
+      return [{ contextId: a.contextId, commands: [...m].sort().map((t) => ({ type: 'auditValue' as const, terminationIds: [t], audit: { media: this.mediaOf(t) } })) }];
+    }
     if (a.contextId === '*') {
       // Audit of every context (RFC 3525 §7.2.5 with ContextID ALL).
       if (a.commands.length !== 1 || a.commands[0]!.type !== 'auditValue') return [{ contextId: '*', commands: [], error: errorDescriptor(ErrorCodes.unsupportedCommand, 'only AuditValue on *') }];
@@ -403,6 +428,17 @@ export class MediaGateway {
         return { ctx, reply: { type: 'add', terminationIds: [tid] } };
       }
       case 'modify': {
+        if (tid === 'ROOT') {
+          // Inactivity timer package (it/ito): the controller tells us how much silence from it
+          // means it is gone. Past that bound we fail over at once — a Notify ito to a controller
+          // that is down would only wait out its own retransmissions.
+          if (ctx !== '-') return { error: errorDescriptor(ErrorCodes.unknownTerminationId, 'ROOT is in the NULL context') };
+          const ito = c.type === 'modify' ? c.events?.events.find((e) => e.name === Pkg.inactivityTimeout) : undefined;
+          const mit = ito ? Number(typeof ito.params?.mit === 'string' ? ito.params.mit : NaN) : undefined;
+          if (ito && !(Number.isInteger(mit) && mit! >= MIT_MIN && mit! <= MIT_MAX)) return { error: errorDescriptor(ErrorCodes.unsupportedParameter, `mit must be ${MIT_MIN}..${MIT_MAX}`) };
+          if (c.type === 'modify' && c.events) this.armedSilenceUs = mit !== undefined ? mit * 10_000 : undefined;
+          return { ctx, reply: { type: 'modify', terminationIds: ['ROOT'] } };
+        }
         if (typeof ctx === 'number' && !this.contexts.has(ctx)) return { error: errorDescriptor(ErrorCodes.unknownContextId) };
         const l = this.lines.get(tid);
         if (l) {

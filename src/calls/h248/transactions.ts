@@ -43,9 +43,14 @@ export interface TransactionConfig {
   readonly maxInProgress?: number;           // peer requests awaiting the user's reply, default 10_000
   readonly maxCachedReplies?: number;        // remembered replies/ids, default 50_000
   readonly maxDatagramBytes?: number;        // default 8_192 (UDP); a larger reply becomes Error 533
+  /**
+   * Where request ids come from (default: our own counter). Engines of one endpoint that
+   * talk to many peers share one source, so an id names one request of the endpoint.
+   */
+  readonly idSource?: (() => number) | undefined;
 }
 
-type Cfg = Required<TransactionConfig>;
+type Cfg = Required<Omit<TransactionConfig, 'idSource'>> & Pick<TransactionConfig, 'idSource'>;
 
 /** Bound on the transmit and event queues between two drains. */
 const QUEUE_MAX = 100_000;
@@ -281,6 +286,19 @@ export class TransactionEngine {
     return this.srttUs;
   }
 
+  /** Stop one outstanding request without reporting it; a late reply is acknowledged and ignored. */
+  forgetRequest(transactionId: number, nowUs: number): boolean {
+    if (!this.outstanding.delete(transactionId)) return false;
+    this.completed.set(transactionId, nowUs + this.cfg.longTimerUs);
+    this.boundMap(this.completed);
+    return true;
+  }
+
+  /** Forget the replies we remember (a new association with the peer starts; its ids may repeat). */
+  forgetAnswered(): void {
+    this.answered.clear();
+  }
+
   /** Drop every outstanding request without reporting (e.g. the peer was abandoned for another controller). */
   abandonOutstanding(): number {
     const n = this.outstanding.size;
@@ -471,8 +489,9 @@ export class TransactionEngine {
 
   private allocateId(): number {
     for (let i = 0; i < 1_000_000; i++) {
-      const id = this.nextId;
-      this.nextId = id >= 0xfffffffe ? 1 : id + 1;
+      let id = this.nextId;
+      if (this.cfg.idSource) id = this.cfg.idSource();
+      else this.nextId = id >= 0xfffffffe ? 1 : id + 1;
       if (!this.outstanding.has(id) && !this.completed.has(id)) return id;
     }
     // Unreachable with bounded maps (maxOutstanding + maxCachedReplies < 10^6 by far).

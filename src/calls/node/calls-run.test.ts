@@ -12,7 +12,7 @@ test('calls run: SIGKILL of the primary loses no stable call (4 gateways, 40 cal
   console.log(`calls run seed ${seed} (replay: CALLS_SEED=${seed} npm test -- src/calls/node/)`);
   const r = await runCalls({
     gateways: 4, calls: 40, crashPrimaryAtS: 5, durationS: 12, seed, cdr: undefined, pcap: undefined,
-    controllerTimeoutMs: 300, log: (s) => console.log(s),
+    controllerTimeoutMs: 300, port: 0, log: (s) => console.log(s),
   });
   console.log(JSON.stringify(r));
   assert.ok(r.stableAtCrash > 0, 'some calls were stable at the crash');
@@ -40,7 +40,7 @@ test('calls run --pcap: tshark decodes every H.248 message we sent as Megaco, no
   const dir = mkdtempSync(join(tmpdir(), 'calls-pcap-'));
   try {
     const file = join(dir, 'h248.pcap');
-    const r = await runCalls({ gateways: 2, calls: 8, crashPrimaryAtS: 3, durationS: 6, seed: 11, cdr: undefined, pcap: file, controllerTimeoutMs: 300, log: () => {} });
+    const r = await runCalls({ gateways: 2, calls: 8, crashPrimaryAtS: 3, durationS: 6, seed: 11, cdr: undefined, pcap: file, controllerTimeoutMs: 300, port: 0, log: () => {} });
     assert.ok(r.pcapMessages !== null && r.pcapMessages > 50);
     // Our ports are ephemeral: tell tshark they carry Megaco.
     const ports = spawnSync('tshark', ['-r', file, '-T', 'fields', '-e', 'udp.srcport'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
@@ -51,4 +51,24 @@ test('calls run --pcap: tshark decodes every H.248 message we sent as Megaco, no
     const verbose = spawnSync('tshark', ['-r', file, ...decodeAs, '-V'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }).stdout;
     assert.equal((verbose.match(/Malformed/gi) ?? []).length, 0);
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+// The same over TCP with TPKT framing (RFC 3525 Annex D.2): controllers listen, gateways
+// connect; the primary's death closes the connections and the gateways move on.
+test('calls run --transport tcp: SIGKILL of the primary loses no stable call (2 gateways, 12 calls)', async () => {
+  const seed = Number(process.env.CALLS_SEED ?? (Date.now() % 100_000));
+  console.log(`calls run tcp seed ${seed} (replay: CALLS_SEED=${seed} npm test -- src/calls/node/)`);
+  const r = await runCalls({
+    gateways: 2, calls: 12, crashPrimaryAtS: 4, durationS: 8, seed, cdr: undefined, pcap: undefined,
+    controllerTimeoutMs: 300, transport: 'tcp', port: 0, log: (s) => console.log(s),
+  });
+  console.log(JSON.stringify(r));
+  assert.ok(r.stableAtCrash > 0, 'some calls were stable at the crash');
+  assert.deepEqual(r.lostStableCalls, []);
+  assert.equal(r.preserved, r.stableAtCrash);
+  assert.equal(r.cdrErrors, 0);
+  assert.deepEqual(r.callsWithoutCdr, []);
+  assert.equal(r.orphanContexts, 0);
+  assert.equal(r.callsStillTracked, 0);
+  assert.ok(r.hangupsAfterFailover > 0);
 });

@@ -26,6 +26,10 @@ export interface CallsRunOptions {
   readonly cdr: string | undefined;
   readonly pcap: string | undefined;
   readonly controllerTimeoutMs: number;
+  /** H.248 carrier between controllers and gateways (default UDP). */
+  readonly transport?: 'udp' | 'tcp';
+  /** Controllers' port (default 2944, on 127.0.0.1 and 127.0.0.2); 0 = any free port. */
+  readonly port?: number;
   readonly log: (line: string) => void;
 }
 
@@ -69,6 +73,9 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
   const children: Child[] = [];
   const tmp = mkdtempSync(join(tmpdir(), 'unbroken-calls-'));
   const cdrSpec = o.cdr ?? join(tmp, 'cdr.db');
+  const transport = o.transport ?? 'udp';
+  // The capture is written as UDP datagrams (what tshark decodes as Megaco); a TCP run has no such capture.
+  if (o.pcap && transport !== 'udp') throw new Error('--pcap needs --transport udp');
   const pcap = o.pcap ? new PcapWriter() : undefined;
   const ctlEvents: { ctl: number; e: ControllerEvent }[] = [];
   const gwEvents: { mgId: string; e: GatewayEvent }[] = [];
@@ -104,13 +111,14 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
     const rng = new SeededRng(o.seed);
     const durationUs = Math.round(o.durationS * 1e6);
     const mix = planCallMix(rng, o.gateways, lines, o.calls, durationUs);
-    const ctlCfg = (id: string): ControllerChildConfig => ({
-      id, gateways: o.gateways, lines, cdr: cdrSpec, keepaliveUs: Math.round((o.controllerTimeoutMs * 1000) / 3),
+    const ctlCfg = (id: string, i: number): ControllerChildConfig => ({
+      transport, ip: `127.0.0.${i + 1}`, port: o.port ?? 2944,
+      id, gateways: o.gateways, lines, cdr: cdrSpec, keepaliveUs: Math.round((o.controllerTimeoutMs * 1000) / 3), inactivityUs: o.controllerTimeoutMs * 1000,
       noAnswerUs: 4_000_000, rebuildWaitUs: 30_000_000, pcap: !!pcap,
     });
     const ctls: Child[] = [];
     for (const [i, id] of ['mgc-a', 'mgc-b'].entries()) {
-      ctls.push(await spawn('controller-main.ts', id, ctlCfg(id), (m) => {
+      ctls.push(await spawn('controller-main.ts', id, ctlCfg(id, i), (m) => {
         if (m.t === 'ctl-event') ctlEvents.push({ ctl: i, e: m.e });
         if (m.t === 'cdr') cdrOutcomes.push({ callId: m.callId, outcome: m.outcome, ...(m.detail ? { detail: m.detail } : {}) });
       }));
@@ -120,14 +128,14 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
     for (let g = 1; g <= o.gateways; g++) {
       const cfg: GatewayChildConfig = {
         index: g, lines, controllers: ctls.map((c) => c.addr), controllerTimeoutUs: o.controllerTimeoutMs * 1000,
-        noAnswer: [...mix.noAnswer], pcap: !!pcap,
+        noAnswer: [...mix.noAnswer], pcap: !!pcap, transport,
       };
       gws.push(await spawn('gateway-main.ts', `mg${g}`, cfg, (m) => {
         if (m.t === 'gw-event') { gwEvents.push({ mgId: m.mgId, e: m.e }); if (m.e.type === 'registered') registered.add(m.mgId); }
       }));
     }
     await waitFor(() => registered.size === o.gateways && ctlEvents.filter((x) => x.e.type === 'gateway-rebuilt').length >= o.gateways, 10_000, 'gateways to register');
-    o.log(`${o.gateways} gateways registered with mgc-a; ${mix.calls.length} calls over ${o.durationS}s (seed ${o.seed})`);
+    o.log(`${o.gateways} gateways registered with mgc-a over ${transport.toUpperCase()}; ${mix.calls.length} calls over ${o.durationS}s (seed ${o.seed})`);
 
     const t0 = wallUs();
     const timers: NodeJS.Timeout[] = [];

@@ -1,28 +1,32 @@
-// Child-process driver of one call controller: a real node:dgram socket on
-// loopback (ephemeral port), timers at the engine's deadline, the CDR store, and
-// IPC to `unbroken calls run`. Started with its config as JSON in argv[2].
-import { createSocket } from 'node:dgram';
+// Child-process driver of one call controller: a real UDP socket or TCP listener
+// on loopback (control-transport.ts), timers at the engine's deadline, the CDR
+// store, and IPC to `unbroken calls run`. Started with its config as JSON in argv[2].
 import { randomInt } from 'node:crypto';
 import { CallController } from '../controller/controller.js';
 import { NumberingPlan } from '../common/numbering.js';
-import { textCodec } from '../transport/text-codec.js';
 import { openCdrStore } from '../cdr/open-store.js';
 import type { ControllerChildConfig, FromChild, ToChild } from './ipc.js';
-import { DeadlineTimer, splitAddr, wallUs } from './driver-util.js';
+import { DeadlineTimer, wallUs } from './driver-util.js';
+import { tcpServerTransport, udpTransport } from './control-transport.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as ControllerChildConfig;
 const send = (m: FromChild): void => { if (process.connected) process.send!(m); };
 process.on('disconnect', () => process.exit(0)); // the parent is gone: so are we
 
 const store = await openCdrStore(cfg.cdr);
-const sock = createSocket('udp4');
-await new Promise<void>((res) => sock.bind(0, '127.0.0.1', res));
-const addr = `127.0.0.1:${sock.address().port}`;
+let onMessage: (peer: string, bytes: Uint8Array) => void = () => {};
+const onError = (err: Error): void => send({ t: 'fatal', detail: String(err) });
+const tcp = cfg.transport === 'tcp';
+const transport = tcp
+  ? await tcpServerTransport(cfg.ip, cfg.port, (p, b) => onMessage(p, b), onError)
+  : await udpTransport(cfg.ip, cfg.port, (p, b) => onMessage(p, b), onError);
+const addr = transport.addr;
 const ctl = new CallController({
-  id: cfg.id, address: addr, plan: new NumberingPlan(cfg.gateways, cfg.lines), keepaliveUs: cfg.keepaliveUs,
+  id: cfg.id, address: addr, plan: new NumberingPlan(cfg.gateways, cfg.lines), keepaliveUs: cfg.keepaliveUs, inactivityUs: cfg.inactivityUs,
   noAnswerUs: cfg.noAnswerUs, rebuildWaitUs: cfg.rebuildWaitUs, callIdPrefix: `${cfg.id.slice(-1)}${Date.now().toString(36)}`,
-  link: { firstTransactionId: 1 + randomInt(2 ** 30) },
-}, textCodec);
+  // Annex D.2: over TCP the transport is reliable — no retransmissions, only the give-up timer.
+  link: { firstTransactionId: 1 + randomInt(2 ** 30), ...(tcp ? { transport: 'tcp' as const } : {}) },
+});
 if (cfg.pcap) ctl.link.tap = (dir, peer, bytes) => { if (dir === 'out') send({ t: 'pcap', tsUs: wallUs(), src: addr, dst: peer, data: Buffer.from(bytes).toString('base64') }); };
 
 let inserted = 0, duplicates = 0, errors = 0;
@@ -30,10 +34,7 @@ let inserted = 0, duplicates = 0, errors = 0;
 const timer = new DeadlineTimer(() => setImmediate(() => { ctl.handleTimeout(wallUs()); pump(); }));
 
 function pump(): void {
-  for (let o = ctl.pollTransmit(); o; o = ctl.pollTransmit()) {
-    const { ip, port } = splitAddr(o.peer);
-    sock.send(o.bytes, port, ip);
-  }
+  for (let o = ctl.pollTransmit(); o; o = ctl.pollTransmit()) transport.send(o.peer, o.bytes);
   for (let r = ctl.pollCdr(); r; r = ctl.pollCdr()) {
     const rec = r;
     store.insert(rec).then((outcome) => {
@@ -46,8 +47,7 @@ function pump(): void {
   timer.arm(ctl.pollDeadline());
 }
 
-sock.on('message', (msg, rinfo) => { ctl.handleDatagram(`${rinfo.address}:${rinfo.port}`, new Uint8Array(msg), wallUs()); pump(); });
-sock.on('error', (err) => send({ t: 'fatal', detail: String(err) }));
+onMessage = (peer, bytes) => { ctl.handleDatagram(peer, bytes, wallUs()); pump(); };
 process.on('message', (m: ToChild) => {
   if (m.t === 'handoff') { ctl.handoffAll(m.target, wallUs()); pump(); }
   if (m.t === 'query') {

@@ -5,13 +5,13 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { MediaGateway } from '../gateway/media-gateway.js';
 import { gatewayName, numberOf } from '../common/numbering.js';
-import { textCodec } from '../transport/text-codec.js';
 import { SeededRng } from '../../util/rng.js';
 import { Pkg } from '../common/packages.js';
 import { ANSWER_DELAY_US, BUSY_HANGUP_US } from '../scenario/call-mix.js';
 import type { FromChild, GatewayChildConfig, ToChild } from './ipc.js';
-import { DeadlineTimer, splitAddr, wallUs } from './driver-util.js';
+import { DeadlineTimer, wallUs } from './driver-util.js';
 import { randomInt } from 'node:crypto';
+import { tcpClientTransport, udpTransport } from './control-transport.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}') as GatewayChildConfig;
 const send = (m: FromChild): void => { if (process.connected) process.send!(m); };
@@ -23,15 +23,21 @@ async function bound(): Promise<Socket> {
   return s;
 }
 
-const control = await bound();
-const addr = `127.0.0.1:${control.address().port}`;
+let onControl: (peer: string, bytes: Uint8Array) => void = () => {};
+const tcp = cfg.transport === 'tcp';
+const control = tcp
+  ? tcpClientTransport('127.0.0.1', (p, b) => onControl(p, b))
+  : await udpTransport('127.0.0.1', 0, (p, b) => onControl(p, b), (err) => send({ t: 'fatal', detail: String(err) }));
+const addr = control.addr;
 const rtpSocks = new Map<number, Socket>();
 for (let i = 0; i < cfg.lines * 2; i++) { const s = await bound(); rtpSocks.set(s.address().port, s); }
 const mgId = gatewayName(cfg.index);
 const gw = new MediaGateway({
   mgId, lines: cfg.lines, controllers: cfg.controllers, rtpIp: '127.0.0.1', rtpPorts: [...rtpSocks.keys()], law: 'pcmu',
-  controllerTimeoutUs: cfg.controllerTimeoutUs, registerRetryUs: 200_000, link: { firstTransactionId: 1 + randomInt(2 ** 30) },
-}, textCodec, new SeededRng(randomInt(2 ** 31)));
+  controllerTimeoutUs: cfg.controllerTimeoutUs, registerRetryUs: 200_000,
+  // Annex D.2: over TCP the transport is reliable — no retransmissions, only the give-up timer.
+  link: { firstTransactionId: 1 + randomInt(2 ** 30), ...(tcp ? { transport: 'tcp' as const } : {}) },
+}, new SeededRng(randomInt(2 ** 31)));
 if (cfg.pcap) gw.link.tap = (dir, peer, bytes) => { if (dir === 'out') send({ t: 'pcap', tsUs: wallUs(), src: addr, dst: peer, data: Buffer.from(bytes).toString('base64') }); };
 
 // setImmediate: after a stall, datagrams already waiting in the sockets are read (poll
@@ -40,14 +46,14 @@ const timer = new DeadlineTimer(() => setImmediate(() => { const now = wallUs();
 let rtpReceived = 0;
 
 function pump(now: number): void {
-  for (let o = gw.pollControl(); o; o = gw.pollControl()) { const { ip, port } = splitAddr(o.peer); control.send(o.bytes, port, ip); }
+  for (let o = gw.pollControl(); o; o = gw.pollControl()) control.send(o.peer, o.bytes);
   for (const d of gw.pollRtp(now)) rtpSocks.get(d.fromPort)?.send(d.bytes, d.toPort, d.toIp);
   for (let e = gw.pollEvent(); e; e = gw.pollEvent()) send({ t: 'gw-event', e, mgId });
   const ds = [gw.pollDeadline(), gw.pollRtpDeadline()].filter((x): x is number => x !== undefined);
   timer.arm(ds.length ? Math.min(...ds) : undefined);
 }
 
-control.on('message', (msg, rinfo) => { const now = wallUs(); gw.handleControl(`${rinfo.address}:${rinfo.port}`, new Uint8Array(msg), now); pump(now); });
+onControl = (peer, bytes) => { const now = wallUs(); gw.handleControl(peer, bytes, now); pump(now); };
 for (const [port, s] of rtpSocks) s.on('message', (msg) => { rtpReceived++; gw.handleRtp(port, new Uint8Array(msg), wallUs()); });
 
 // Phone users.

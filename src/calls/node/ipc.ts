@@ -11,9 +11,16 @@ export interface ControllerChildConfig {
   readonly lines: number;
   readonly cdr: string;
   readonly keepaliveUs: number;
+  /** Silence bound armed on the gateways with it/ito. */
+  readonly inactivityUs: number;
   readonly noAnswerUs: number;
   readonly rebuildWaitUs: number;
   readonly pcap: boolean;
+  /** H.248 carrier: UDP (Annex D.1) or TCP with TPKT (Annex D.2). */
+  readonly transport: 'udp' | 'tcp';
+  /** Where to listen (port 0 = any free port). */
+  readonly ip: string;
+  readonly port: number;
 }
 
 export interface GatewayChildConfig {
@@ -23,6 +30,7 @@ export interface GatewayChildConfig {
   readonly controllerTimeoutUs: number;
   readonly noAnswer: readonly string[];
   readonly pcap: boolean;
+  readonly transport: 'udp' | 'tcp';
 }
 
 export type ToChild =

@@ -7,7 +7,6 @@ import { MediaGateway } from '../gateway/media-gateway.js';
 import { CallController } from '../controller/controller.js';
 import type { ControllerEvent } from '../controller/controller.js';
 import { NumberingPlan, gatewayName, numberOf } from '../common/numbering.js';
-import { textCodec } from '../transport/text-codec.js';
 import type { CdrRecord } from '../cdr/record.js';
 import { parseRecord } from '../record/call-record.js';
 import { planCallMix, stableCalls, ANSWER_DELAY_US, BUSY_HANGUP_US } from '../scenario/call-mix.js';
@@ -94,7 +93,7 @@ export class CallSim {
       const gw = new MediaGateway({
         mgId: gatewayName(g), lines: opt.linesPerGateway, controllers: this.ctlAddr, rtpIp: ip, rtpPorts: ports, law: 'pcmu',
         controllerTimeoutUs: opt.controllerTimeoutUs, registerRetryUs: 200_000, link: { firstTransactionId: 1 + this.rng.nextInt(2 ** 30) },
-      }, textCodec, this.rng.fork());
+      }, this.rng.fork());
       this.gws.push(gw);
       this.net.bind(`${ip}:2944`, (from, b, t) => gw.handleControl(from, b, t));
       for (const p of ports) this.net.bind(`${ip}:${p}`, (_f, b, t) => { opt.onRtp?.(g, p, t); gw.handleRtp(p, b, t); });
@@ -106,10 +105,10 @@ export class CallSim {
 
   startController(i: number): void {
     const c = new CallController({
-      id: i === 0 ? 'mgc-a' : 'mgc-b', address: this.ctlAddr[i]!, plan: this.plan, keepaliveUs: this.opt.keepaliveUs,
+      id: i === 0 ? 'mgc-a' : 'mgc-b', address: this.ctlAddr[i]!, plan: this.plan, keepaliveUs: this.opt.keepaliveUs, inactivityUs: this.opt.controllerTimeoutUs,
       noAnswerUs: 4_000_000, rebuildWaitUs: 2_000_000, callIdPrefix: `${i === 0 ? 'a' : 'b'}${this.nowUs.toString(36)}`,
       link: { firstTransactionId: 1 + this.rng.nextInt(2 ** 30) },
-    }, textCodec);
+    });
     this.ctls[i] = c;
     this.net.bind(this.ctlAddr[i]!, (from, b, t) => c.handleDatagram(from, b, t));
   }

@@ -1,34 +1,36 @@
-// H.248 transactions over datagrams for one endpoint (controller or gateway):
-// request ids, retransmission with backoff, duplicate requests answered from a
-// reply cache, replies matched to requests (RFC 3525 Annex D.1). Sans-IO: bytes,
-// peers and time in; bytes out. The text codec is injected; call logic is the user's.
-import type { Message, ActionRequest, TransactionReply, TransactionRequest } from '../h248/model.js';
-import type { ParseResult } from '../../wire/result.js';
-
-export interface H248Codec {
-  encode(m: Message): Uint8Array;
-  decode(bytes: Uint8Array): ParseResult<Message>;
-}
+// H.248 transactions of one endpoint (controller or gateway) with many peers: one
+// Annex D transaction engine per peer (h248/transactions.ts — retransmission with
+// backoff and an adaptive timer, duplicate detection, Pending, response
+// acknowledgement), request ids unique across the endpoint, and requests handed to the
+// user who answers them at once. Sans-IO: bytes, peers and time in; bytes out.
+import type { ActionRequest, TransactionReply, TransactionRequest } from '../h248/model.js';
+import { TransactionEngine } from '../h248/transactions.js';
+import type { TransactionCounters } from '../h248/transactions.js';
 
 /** Where the link delivers what arrives. Requests are answered synchronously. */
 export interface LinkUser {
   onRequest(peer: string, mId: string, req: TransactionRequest, nowUs: number): TransactionReply;
-  /** `reply` undefined = no answer after all retransmissions (Annex D.1.3 give-up). */
+  /** `reply` undefined = no answer after all retransmissions (Annex D.1.3 give-up) or refused locally. */
   onReply(peer: string, transactionId: number, reply: TransactionReply | undefined, nowUs: number): void;
 }
 
 export interface LinkConfig {
   readonly mId: string;
   readonly version: number;
-  readonly codec: H248Codec;
-  /** First retransmission timer (Annex D.1.3 initial estimate). */
+  /** 'udp': Annex D.1, we retransmit; 'tcp': Annex D.2, the transport is reliable and timers only give up. */
+  readonly transport: 'udp' | 'tcp';
+  /** First retransmission timer before any round trip is measured (Annex D.1.3 initial estimate). */
   readonly retransmitUs: number;
   /** Retransmissions before the request is reported as timed out. */
   readonly retransmitsMax: number;
-  /** How long a reply is kept to answer a retransmitted request (Annex D.1.2). */
+  /** How long a reply (then its id) is kept to answer a retransmitted request (Annex D.1.1 LONG-TIMER). */
   readonly replyCacheUs: number;
+  /** Outstanding requests per peer. */
   readonly outstandingMax: number;
+  /** Remembered replies per peer. */
   readonly replyCacheMax: number;
+  /** Peers we keep an engine for; datagrams from more are dropped (counted). */
+  readonly peersMax: number;
   /**
    * First transaction id. A restarted endpoint must not reuse the ids of its previous
    * incarnation (the peer's reply cache would answer them), so drivers pass a random start.
@@ -36,142 +38,122 @@ export interface LinkConfig {
   readonly firstTransactionId?: number;
 }
 
-export function defaultLinkConfig(mId: string, codec: H248Codec): LinkConfig {
-  return { mId, version: 1, codec, retransmitUs: 60_000, retransmitsMax: 3, replyCacheUs: 5_000_000, outstandingMax: 50_000, replyCacheMax: 50_000 };
-}
-
-interface Outstanding {
-  peer: string;
-  bytes: Uint8Array;
-  deadlineUs: number;
-  intervalUs: number;
-  retransmits: number;
+export function defaultLinkConfig(mId: string): LinkConfig {
+  return {
+    mId, version: 1, transport: 'udp', retransmitUs: 60_000, retransmitsMax: 3, replyCacheUs: 5_000_000,
+    outstandingMax: 50_000, replyCacheMax: 50_000, peersMax: 10_000,
+  };
 }
 
 export interface LinkCounters {
   sent: number; received: number; retransmits: number; timeouts: number; decodeErrors: number;
   duplicateRequests: number; unmatchedReplies: number; dropped: number; encodeErrors: number;
+  pendingsSent: number; pendingsReceived: number; acksSent: number; acksReceived: number;
 }
 
+/** Largest UDP payload (a message must fit one datagram, Annex D.1). */
+const UDP_PAYLOAD_MAX = 65_507;
+
 export class TransactionLink {
-  private nextTid = 1;
-  private readonly outstanding = new Map<number, Outstanding>();
-  private readonly replyCache = new Map<string, { bytes: Uint8Array; expiresUs: number }>();
+  private nextTid: number;
+  private readonly engines = new Map<string, TransactionEngine>();
   private readonly tx: { peer: string; bytes: Uint8Array }[] = [];
-  readonly counters: LinkCounters = { sent: 0, received: 0, retransmits: 0, timeouts: 0, decodeErrors: 0, duplicateRequests: 0, unmatchedReplies: 0, dropped: 0, encodeErrors: 0 };
-  /** Optional tap for captures (pcap): every datagram in or out. */
+  private readonly deferred: (() => void)[] = [];
+  private refusedTid = 0;
+  private droppedPeers = 0;
+  private localDrops = 0;
+  /** Optional tap for captures (pcap): every message in or out. */
   tap: ((dir: 'in' | 'out', peer: string, bytes: Uint8Array) => void) | undefined;
 
   constructor(private readonly cfg: LinkConfig, private readonly user: LinkUser) {
-    this.nextTid = Math.min(0xfffffffe, Math.max(1, cfg.firstTransactionId ?? 1));
-  }
-
-  /** Drops cached replies to `peer` (a new association with it starts). */
-  forgetPeerReplies(peer: string): void {
-    for (const k of [...this.replyCache.keys()]) if (k.startsWith(`${peer}|`)) this.replyCache.delete(k);
+    this.nextTid = Math.min(0xfffffffe, Math.max(1, Math.floor(cfg.firstTransactionId ?? 1)));
   }
 
   get mId(): string { return this.cfg.mId; }
 
+  private readonly idSource = (): number => {
+    const id = this.nextTid;
+    this.nextTid = id >= 0xfffffffe ? 1 : id + 1;
+    return id;
+  };
+
+  private engine(peer: string): TransactionEngine | undefined {
+    let e = this.engines.get(peer);
+    if (e) return e;
+    if (this.engines.size >= this.cfg.peersMax) { this.droppedPeers++; return undefined; }
+    e = new TransactionEngine({
+      mId: this.cfg.mId, version: this.cfg.version, transport: this.cfg.transport,
+      initialRtoUs: this.cfg.retransmitUs, minRtoUs: Math.min(50_000, this.cfg.retransmitUs), maxRetransmits: this.cfg.retransmitsMax,
+      longTimerUs: this.cfg.replyCacheUs, maxOutstanding: this.cfg.outstandingMax, maxCachedReplies: this.cfg.replyCacheMax,
+      maxDatagramBytes: UDP_PAYLOAD_MAX, pendingAfterUs: 0, idSource: this.idSource,
+    });
+    this.engines.set(peer, e);
+    return e;
+  }
+
   /** Sends a transaction request; the answer comes back through user.onReply. */
   sendRequest(peer: string, actions: readonly ActionRequest[], nowUs: number): number {
-    const transactionId = this.nextTid;
-    this.nextTid = this.nextTid >= 0xfffffffe ? 1 : this.nextTid + 1;
-    if (this.outstanding.size >= this.cfg.outstandingMax) {
-      this.counters.dropped++;
-      // Report the refusal like a timeout so the user's continuation still runs.
-      queueMicrotaskLike(() => this.user.onReply(peer, transactionId, undefined, nowUs), this.deferred);
-      return transactionId;
+    const e = this.engine(peer);
+    const r = e ? e.sendRequest(actions, nowUs) : undefined;
+    if (!r || !r.ok) {
+      // Refused here (limits, size, no text form): reported like a timeout, after the caller
+      // has stored its continuation, under an id no real request uses.
+      this.localDrops++;
+      const tid = -(++this.refusedTid);
+      this.deferred.push(() => this.user.onReply(peer, tid, undefined, nowUs));
+      return tid;
     }
-    const bytes = this.cfg.codec.encode({ version: this.cfg.version, mId: this.cfg.mId, body: { kind: 'transactions', transactions: [{ kind: 'request', transactionId, actions }] } });
-    this.outstanding.set(transactionId, { peer, bytes, deadlineUs: nowUs + this.cfg.retransmitUs, intervalUs: this.cfg.retransmitUs, retransmits: 0 });
-    this.push(peer, bytes);
-    return transactionId;
+    this.flush(peer, e!, nowUs);
+    return r.transactionId;
   }
 
-  private readonly deferred: (() => void)[] = [];
-
-  /** Stop retransmitting one request; its reply, if it comes, is ignored. */
-  forgetRequest(transactionId: number): void { this.outstanding.delete(transactionId); }
-
-  /** Forget every outstanding request to `peer` without reporting (used when a peer is abandoned). */
-  forgetPeer(peer: string): void {
-    for (const [tid, o] of this.outstanding) if (o.peer === peer) this.outstanding.delete(tid);
+  /** Stop one request; its reply, if it comes, is acknowledged and ignored. */
+  forgetRequest(transactionId: number, nowUs = 0): void {
+    for (const e of this.engines.values()) if (e.forgetRequest(transactionId, nowUs)) return;
   }
+
+  /** Forget every outstanding request to `peer` without reporting (a peer abandoned). */
+  forgetPeer(peer: string): void { this.engines.get(peer)?.abandonOutstanding(); }
+
+  /** Drop the replies remembered for `peer` (a new association with it starts). */
+  forgetPeerReplies(peer: string): void { this.engines.get(peer)?.forgetAnswered(); }
 
   handleDatagram(peer: string, bytes: Uint8Array, nowUs: number): void {
-    this.counters.received++;
     this.tap?.('in', peer, bytes);
-    const r = this.cfg.codec.decode(bytes);
-    if (!r.ok) {
-      this.counters.decodeErrors++;
-      // RFC 3525 §8.2.2 / Annex D: a message that cannot be parsed gets an error descriptor (400).
-      this.push(peer, this.cfg.codec.encode({ version: this.cfg.version, mId: this.cfg.mId, body: { kind: 'error', error: { code: 400, text: r.error.detail.slice(0, 80).replace(/"/g, "'") } } }));
-      return;
-    }
-    const msg = r.value;
-    if (msg.body.kind === 'error') return;
-    for (const t of msg.body.transactions) {
-      if (t.kind === 'request') {
-        const key = `${peer}|${t.transactionId}`;
-        const cached = this.replyCache.get(key);
-        if (cached) { this.counters.duplicateRequests++; this.push(peer, cached.bytes); continue; }
-        const reply = this.user.onRequest(peer, msg.mId, t, nowUs);
-        const out = this.encodeReply(reply);
-        if (this.replyCache.size >= this.cfg.replyCacheMax) this.expireReplies(Number.POSITIVE_INFINITY, this.cfg.replyCacheMax / 2);
-        this.replyCache.set(key, { bytes: out, expiresUs: nowUs + this.cfg.replyCacheUs });
-        this.push(peer, out);
-      } else if (t.kind === 'reply') {
-        const o = this.outstanding.get(t.transactionId);
-        if (!o || o.peer !== peer) { this.counters.unmatchedReplies++; continue; }
-        this.outstanding.delete(t.transactionId);
-        this.user.onReply(peer, t.transactionId, t, nowUs);
-      } else if (t.kind === 'pending') {
-        // Annex D.1.3: Pending stops retransmission; wait longer before giving up.
-        const o = this.outstanding.get(t.transactionId);
-        if (o && o.peer === peer) { o.deadlineUs = nowUs + 4 * o.intervalUs; }
-      }
-      // responseAck: our replies are cached by time anyway.
-    }
+    const e = this.engine(peer);
+    if (!e) return;
+    e.handle(bytes, nowUs);
+    this.flush(peer, e, nowUs);
     this.runDeferred();
   }
-
-  /** A reply our printer refuses is our bug; the peer still gets an answer (500 Internal failure). */
-  private encodeReply(reply: TransactionReply): Uint8Array {
-    const wrap = (r: TransactionReply): Message => ({ version: this.cfg.version, mId: this.cfg.mId, body: { kind: 'transactions', transactions: [r] } });
-    try { return this.cfg.codec.encode(wrap(reply)); } catch (err) {
-      this.counters.encodeErrors++;
-      this.lastEncodeError = String(err);
-      return this.cfg.codec.encode(wrap({ kind: 'reply', transactionId: reply.transactionId, error: { code: 500, text: 'internal failure' }, actions: [] }));
-    }
-  }
-
-  lastEncodeError: string | undefined;
 
   handleTimeout(nowUs: number): void {
-    for (const [tid, o] of this.outstanding) {
-      if (o.deadlineUs > nowUs) continue;
-      if (o.retransmits >= this.cfg.retransmitsMax) {
-        this.outstanding.delete(tid);
-        this.counters.timeouts++;
-        this.user.onReply(o.peer, tid, undefined, nowUs);
-        continue;
-      }
-      // Annex D.1.3: exponential backoff of the retransmission timer.
-      o.retransmits++;
-      o.intervalUs *= 2;
-      o.deadlineUs = nowUs + o.intervalUs;
-      this.counters.retransmits++;
-      this.push(o.peer, o.bytes);
+    for (const [peer, e] of this.engines) {
+      const d = e.pollDeadline();
+      if (d === undefined || d > nowUs) continue;
+      e.handleTimeout(nowUs);
+      this.flush(peer, e, nowUs);
     }
-    this.expireReplies(nowUs, 0);
     this.runDeferred();
   }
 
-  private expireReplies(nowUs: number, keep: number): void {
-    for (const [k, v] of this.replyCache) {
-      if (this.replyCache.size <= keep) break;
-      if (v.expiresUs <= nowUs || nowUs === Number.POSITIVE_INFINITY) this.replyCache.delete(k);
+  /** Hands the engine's events to the user (answering requests at once) and queues its output. */
+  private flush(peer: string, e: TransactionEngine, nowUs: number): void {
+    for (let ev = e.pollEvent(); ev; ev = e.pollEvent()) {
+      if (ev.type === 'request') {
+        const reply = this.user.onRequest(peer, ev.mId, { kind: 'request', transactionId: ev.transactionId, actions: ev.actions }, nowUs);
+        e.sendReply(reply, nowUs);
+      } else if (ev.type === 'reply') {
+        this.user.onReply(peer, ev.transactionId, ev.reply, nowUs);
+      } else if (ev.type === 'timeout') {
+        this.user.onReply(peer, ev.transactionId, undefined, nowUs);
+      }
+      // 'pending' only lengthens the engine's wait; message and parse errors are counted by the engine.
+    }
+    for (let b = e.pollTransmit(); b; b = e.pollTransmit()) {
+      if (this.tx.length >= QUEUE_MAX) { this.localDrops++; continue; }
+      this.tap?.('out', peer, b);
+      this.tx.push({ peer, bytes: b });
     }
   }
 
@@ -180,24 +162,26 @@ export class TransactionLink {
   }
 
   pollDeadline(): number | undefined {
-    let d: number | undefined;
-    for (const o of this.outstanding.values()) if (d === undefined || o.deadlineUs < d) d = o.deadlineUs;
     if (this.deferred.length > 0) return 0;
+    let d: number | undefined;
+    for (const e of this.engines.values()) { const x = e.pollDeadline(); if (x !== undefined && (d === undefined || x < d)) d = x; }
     return d;
   }
 
-  pollTransmit(): { peer: string; bytes: Uint8Array } | undefined {
-    return this.tx.shift();
-  }
+  pollTransmit(): { peer: string; bytes: Uint8Array } | undefined { return this.tx.shift(); }
 
-  outstandingCount(): number { return this.outstanding.size; }
+  outstandingCount(): number { let n = 0; for (const e of this.engines.values()) n += e.outstandingCount(); return n; }
 
-  private push(peer: string, bytes: Uint8Array): void {
-    if (this.tx.length >= this.cfg.outstandingMax) { this.counters.dropped++; return; }
-    this.counters.sent++;
-    this.tap?.('out', peer, bytes);
-    this.tx.push({ peer, bytes });
+  /** Totals over every peer's engine. */
+  get counters(): LinkCounters {
+    const sum = (k: keyof TransactionCounters): number => { let n = 0; for (const e of this.engines.values()) n += e.counters[k]; return n; };
+    return {
+      sent: sum('datagramsOut'), received: sum('datagramsIn'), retransmits: sum('retransmits'), timeouts: sum('timeouts'), decodeErrors: sum('parseErrors'),
+      duplicateRequests: sum('duplicateRequests'), unmatchedReplies: sum('unknownReplies'), dropped: this.localDrops + this.droppedPeers + sum('queueDrops'),
+      encodeErrors: sum('encodeErrors'), pendingsSent: sum('pendingsSent'), pendingsReceived: sum('pendingsReceived'), acksSent: sum('acksSent'), acksReceived: sum('acksReceived'),
+    };
   }
 }
 
-function queueMicrotaskLike(f: () => void, q: (() => void)[]): void { q.push(f); }
+/** Bound on messages queued between two drains. */
+const QUEUE_MAX = 200_000;

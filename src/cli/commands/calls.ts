@@ -41,15 +41,20 @@ export function registerCalls(program: Command, setExit: SetExit): void {
     .option('--duration <seconds>', 'length of the call mix', num('--duration', 2, 3600, false), 12)
     .option('--seed <n>', 'seed of the call mix', num('--seed', 0, 2 ** 31), undefined)
     .option('--cdr <spec>', 'CDR store: SQLite file path or postgres:// URL (default: a temporary SQLite file)')
-    .option('--controller-timeout <ms>', 'gateway declares its controller lost after this much silence', num('--controller-timeout', 50, 60_000), 300)
+    .option('--controller-timeout <ms>', 'silence after which a gateway declares its controller lost (armed on each gateway with the inactivity timer it/ito; keepalives every third of it)', num('--controller-timeout', 50, 60_000), 300)
+    .option('--transport <udp|tcp>', 'H.248 carrier: UDP (Annex D.1) or TCP with TPKT framing (Annex D.2)', (v: string) => {
+      if (v !== 'udp' && v !== 'tcp') throw new InvalidArgumentError('--transport must be udp or tcp');
+      return v;
+    }, 'udp')
+    .option('--port <n>', 'controllers listen on 127.0.0.1 and 127.0.0.2 at this port (IANA: 2944 for text over UDP and TCP); 0 = any free port', num('--port', 0, 65535), 2944)
     .option('--json', 'print the report as JSON')
     .option('--pcap <file>', 'write the H.248 traffic as a pcap capture')
-    .action(async (opts: { gateways: number; calls: number; crashPrimaryAt?: number; duration: number; seed?: number; cdr?: string; controllerTimeout: number; json?: boolean; pcap?: string }) => {
+    .action(async (opts: { gateways: number; calls: number; crashPrimaryAt?: number; duration: number; seed?: number; cdr?: string; controllerTimeout: number; transport: 'udp' | 'tcp'; port: number; json?: boolean; pcap?: string }) => {
       const seed = opts.seed ?? (Date.now() % 2 ** 31);
       const log = (s: string): void => { process.stderr.write(`${s}\n`); };
       const r = await runCalls({
         gateways: opts.gateways, calls: opts.calls, crashPrimaryAtS: opts.crashPrimaryAt, durationS: opts.duration, seed,
-        cdr: opts.cdr, pcap: opts.pcap, controllerTimeoutMs: opts.controllerTimeout, log,
+        cdr: opts.cdr, pcap: opts.pcap, controllerTimeoutMs: opts.controllerTimeout, transport: opts.transport, port: opts.port, log,
       });
       if (opts.json) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
       else print(r, (s) => process.stdout.write(`${s}\n`));
