@@ -148,7 +148,7 @@ async function makeService(c: SttcpHostConfig, enter: (fn: () => void) => void):
   if (c.app === 'relay') {
     const up = c.relayUpstream;
     if (up === undefined) throw new Error('the relay app needs relayUpstream');
-    await waitForUpstream(up.host, up.port, 15_000);
+    await waitForUpstream(up.host, up.port, 10_000);
     const relay = new RelayApp({
       connector: netUpstream({ host: up.host, port: up.port, enter }),
       onError: (id, e) => log({ relayError: e.code, connection: id, detail: e.detail }),
