@@ -70,11 +70,21 @@ function log(o: Record<string, unknown>): void {
 /** Runs until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
   // Upstream events arrive outside the driver's turn: run them inside it, at the current
-  // time, so that what the relay writes is sent at once.
+  // time, so that what the relay writes is sent at once. The events of one I/O phase go
+  // in one turn (one clock update and one drain for many replies, not one each).
   let driver: TapDriver | undefined;
+  const queued: Array<() => void> = [];
+  const runQueued = (): void => {
+    const batch = queued.splice(0);
+    driver!.run((now) => {
+      endpoint.handleTimeout(now);
+      for (const fn of batch) fn();
+    });
+  };
   const enter = (fn: () => void): void => {
     if (driver === undefined) { fn(); return; }
-    driver.run((now) => { endpoint.handleTimeout(now); fn(); });
+    queued.push(fn);
+    if (queued.length === 1) setImmediate(runQueued);
   };
   const served = await makeService(c, enter);
   const tap = TapDevice.open(c.tap);
