@@ -6,12 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createApp, type AppKind } from '../apps/index.js';
+import { RelayApp } from '../apps/relay/relay-app.js';
+import { netUpstream, waitForUpstream } from '../apps/relay/net-upstream.js';
 import { FsFileStore } from '../drivers/fs-file-store.js';
 import { TapDevice } from '../drivers/tap/tap-device.js';
 import { TapDriver } from '../drivers/tap/tap-driver.js';
 import type { FrameEndpoint } from '../stack/endpoint.js';
 import { StTcpNode, type DurabilityMode, type StTcpEvent } from '../sttcp/node.js';
-import { replicatedService } from '../sttcp/app-state.js';
+import { replicatedService, type AppRestore } from '../sttcp/app-state.js';
+import type { StreamService } from '../stack/app.js';
 import type { LivenessConfig } from '../sttcp/liveness.js';
 import { SeededRng } from '../util/rng.js';
 import { makeStackHost } from './stack-host.js';
@@ -20,9 +23,12 @@ export interface SttcpHostConfig {
   /** 'solo': the same address and app on a plain Host of our stack, no ST-TCP (the baseline). */
   role: 'primary' | 'backup' | 'solo';
   tap: string;
-  app: AppKind;
+  /** A built-in app, or 'relay': each connection relayed to `relayUpstream` (an unmodified server in this namespace). */
+  app: AppKind | 'relay';
   port: number;
   root?: string;
+  /** For 'relay': where this host's copy of the server listens (loopback). */
+  relayUpstream?: { host: string; port: number };
   mode: DurabilityMode;
   ownMac: string;
   ownIp: string;
@@ -63,7 +69,24 @@ function log(o: Record<string, unknown>): void {
 
 /** Runs until SIGTERM/SIGINT; resolves with the exit code. */
 export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
-  const app = createApp(c.app, { store: c.app === 'http' ? new FsFileStore(c.root ?? '.') : undefined });
+  // Upstream events arrive outside the driver's turn: run them inside it, at the current
+  // time, so that what the relay writes is sent at once. The events of one I/O phase go
+  // in one turn (one clock update and one drain for many replies, not one each).
+  let driver: TapDriver | undefined;
+  const queued: Array<() => void> = [];
+  const runQueued = (): void => {
+    const batch = queued.splice(0);
+    driver!.run((now) => {
+      endpoint.handleTimeout(now);
+      for (const fn of batch) fn();
+    });
+  };
+  const enter = (fn: () => void): void => {
+    if (driver === undefined) { fn(); return; }
+    queued.push(fn);
+    if (queued.length === 1) setImmediate(runQueued);
+  };
+  const served = await makeService(c, enter);
   const tap = TapDevice.open(c.tap);
   let fatal: Error | undefined;
   let node: StTcpNode | undefined;
@@ -71,7 +94,7 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
   let announce: (now: number) => void;
   if (c.role === 'solo') {
     const host = makeStackHost({ name: 'solo', mac: c.serviceMac, ip: c.serviceIp, prefixLen: c.prefixLen, seed: c.seed });
-    host.listen(c.port, app.service);
+    host.listen(c.port, served.service);
     endpoint = host;
     announce = (now) => host.announce(now);
   } else {
@@ -85,7 +108,8 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
       serviceMac: c.serviceMac, serviceIp: c.serviceIp,
       // Joinable where the app can be restored (echo, blob, http): a returning backup receives
       // the live connections; apps that cannot (resp) are counted snapshot-unreplicable.
-      services: [{ port: c.port, ...replicatedService(app) }],
+      services: [{ port: c.port, ...served.replicated }],
+      ...(served.joinRefusal !== undefined ? { joinRefusal: served.joinRefusal } : {}),
       key: new Uint8Array(key), mode: c.mode, liveness: c.liveness ?? {},
       rng: new SeededRng(c.seed ^ randomBytes(4).readUInt32LE(0)),
       fence: () => fencePeer(c.peerPidFile),
@@ -97,14 +121,14 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
     endpoint = n;
     announce = (now) => { n.own.announce(now); if (c.role === 'primary') n.service.announce(now); };
   }
-  const driver = new TapDriver(tap, endpoint, (e) => { fatal = e; log({ fatal: e.message }); });
+  driver = new TapDriver(tap, endpoint, (e) => { fatal = e; log({ fatal: e.message }); });
   driver.start();
   driver.run(announce);
   console.log(JSON.stringify({ ready: true, pid: process.pid, role: c.role, seed: c.seed }));
   const stalls = watchStalls(driver);
   await new Promise<void>((resolve) => { process.once('SIGTERM', resolve); process.once('SIGINT', resolve); });
   clearInterval(stalls);
-  log({ exit: true, stats: node?.stats() ?? {}, driver: driver.counters });
+  log({ exit: true, stats: node?.stats() ?? {}, driver: driver.counters, app: served.counters() });
   await driver.stop();
   return fatal === undefined ? 0 : 1;
 }
@@ -120,4 +144,31 @@ function watchStalls(driver: TapDriver): NodeJS.Timeout {
   }, 5);
   t.unref();
   return t;
+}
+
+/**
+ * The service this host runs: a built-in app (replicated by snapshots where it can be),
+ * or the relay to this namespace's copy of an unmodified server, once that accepts
+ * connections. A relay's upstream state (the server's keyspace, its connections) cannot
+ * be copied to a joining backup, so a relay host refuses joins (node.ts joinRefusal).
+ */
+async function makeService(c: SttcpHostConfig, enter: (fn: () => void) => void): Promise<{
+  service: StreamService; replicated: { service: StreamService; restore?: AppRestore }; joinRefusal?: string; counters: () => Readonly<Record<string, number>>;
+}> {
+  if (c.app === 'relay') {
+    const up = c.relayUpstream;
+    if (up === undefined) throw new Error('the relay app needs relayUpstream');
+    await waitForUpstream(up.host, up.port, 10_000);
+    const relay = new RelayApp({
+      connector: netUpstream({ host: up.host, port: up.port, enter }),
+      onError: (id, e) => log({ relayError: e.code, connection: id, detail: e.detail }),
+    });
+    return {
+      service: relay.service, replicated: { service: relay.service },
+      joinRefusal: `relayed to ${up.host}:${up.port}: the server's state cannot be copied to a joining backup`,
+      counters: () => relay.counters(),
+    };
+  }
+  const app = createApp(c.app, { store: c.app === 'http' ? new FsFileStore(c.root ?? '.') : undefined });
+  return { service: app.service, replicated: replicatedService(app), counters: () => app.counters() };
 }

@@ -15,6 +15,7 @@ import { LabError, sh } from './netns.js';
 import { addTap, randomSeed } from './pair.js';
 import { writeState, type LabState } from './state.js';
 import type { SttcpHostConfig } from './sttcp-host-main.js';
+import { DEFAULT_RELAY_UPSTREAM, startRelayServer, type RelayServerSpec, type RelayUpstream } from './relay-server.js';
 
 export const STTCP_NET = {
   prefixLen: 24,
@@ -37,7 +38,12 @@ export const LAB_LIVENESS: Readonly<LivenessConfig> = Object.freeze({
 });
 
 export interface SttcpLabOptions {
-  app: AppKind;
+  /** A built-in app, or 'relay': an unmodified server in each host's namespace (relay-server.ts). */
+  app: AppKind | 'relay';
+  /** For 'relay': the server each host runs (default redis-server) … */
+  relayServer?: RelayServerSpec;
+  /** … and where it listens in each host's namespace (default 127.0.0.1:6379). */
+  relayUpstream?: RelayUpstream;
   port: number;
   root?: string;
   mode: DurabilityMode;
@@ -106,8 +112,14 @@ export async function sttcpUp(o: SttcpLabOptions): Promise<LabState> {
     const keyFile = join(s.dir, 'control.key');
     writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
     const pidFile = (r: string): string => join(s.dir, `${r}.pid`);
+    const relayUpstream = o.app === 'relay' ? o.relayUpstream ?? { ...DEFAULT_RELAY_UPSTREAM } : undefined;
+    if (relayUpstream !== undefined) {
+      for (const r of hosts) startRelayServer(s, r, ns[r]!, o.relayServer ?? { kind: 'redis' }, relayUpstream);
+      checkpoint();
+    }
     const base = {
       tap: 'tap0', app: o.app, port: o.port, root: o.root, mode: o.mode,
+      ...(relayUpstream !== undefined ? { relayUpstream } : {}),
       serviceMac: STTCP_NET.serviceMac, serviceIp: STTCP_NET.serviceIp, prefixLen: STTCP_NET.prefixLen,
       keyFile, liveness: o.liveness ?? LAB_LIVENESS,
     };

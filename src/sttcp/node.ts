@@ -68,6 +68,13 @@ export interface StTcpNodeConfig {
    * backup stops serving rather than risk two hosts using the service address.
    */
   fence?: () => boolean;
+  /**
+   * Set when the services' state cannot be moved to a joining backup (the relay app: an
+   * unmodified server's state is its own): the reason. A backup asking to join is then
+   * refused and reported (counter joins-refused, event backup.join-abandoned) and this
+   * box keeps serving alone, degraded, instead of claiming a protection it lacks.
+   */
+  joinRefusal?: string;
   onEvent?: (e: StTcpEvent) => void;
 }
 
@@ -134,6 +141,8 @@ export class StTcpNode implements FrameEndpoint {
   /** A backup joining while we serve alone (DESIGN §ST-TCP 8). */
   private join: JoinTransfer | undefined;
   private transferSeq = 0;
+  /** The joining backup's epoch last refused (cfg.joinRefusal), so it is reported once. */
+  private refusedJoinEpoch: number | undefined;
   /** When we sent the heartbeat the backup's newest heartbeat echoed (lease renewal at resync). */
   private lastEchoSentUs: number | undefined;
   private protectionNow: Protection | undefined;
@@ -516,6 +525,13 @@ export class StTcpNode implements FrameEndpoint {
 
   /** A backup's heartbeat while we serve alone: it is (re)joining. */
   private joinHeard(epoch: number, nowUs: number): void {
+    if (this.cfg.joinRefusal !== undefined) {
+      if (this.refusedJoinEpoch === epoch) return;
+      this.refusedJoinEpoch = epoch;
+      this.count('joins-refused');
+      this.emit('backup.join-abandoned', `backup (epoch ${epoch}) cannot join: ${this.cfg.joinRefusal}`);
+      return;
+    }
     if (this.join !== undefined) {
       if (epoch === this.join.epoch) { this.join.heard(nowUs); return; }
       if (epoch < this.join.epoch) return;

@@ -152,6 +152,13 @@ export interface StTcpScenarioOptions {
   schedule?: ScheduleStep[];
   /** The servers' applications (default: echo on ECHO_PORT, download on DOWNLOAD_PORT). */
   services?: StTcpNodeConfig['services'];
+  /**
+   * Per box and incarnation instead of `services`: applications with a local, asynchronous
+   * dependency (the relay app's server), given the box's clock to schedule its replies on.
+   */
+  servicesFor?: (box: 'primary' | 'backup', env: BoxEnv) => StTcpNodeConfig['services'];
+  /** Both boxes refuse joining backups with this reason (StTcpNodeConfig.joinRefusal). */
+  joinRefusal?: string;
   /** Cut the backup off the LAN (tap and control channel) from this time, healing at `healBackupAtUs`. */
   partitionBackupAtUs?: number;
   healBackupAtUs?: number;
@@ -171,6 +178,13 @@ export interface StTcpScenarioOptions {
   onEvent?: (e: StTcpEvent) => void;
   /** Called at the instant the scenario crashes the primary. */
   onCrash?: (tUs: number) => void;
+}
+
+/** What a box's own services may use: virtual time, and whether this incarnation still runs. */
+export interface BoxEnv {
+  nowUs(): number;
+  /** Runs `fn` after `delayUs` unless the box has crashed (or restarted) meanwhile. */
+  after(delayUs: number, fn: () => void): void;
 }
 
 /** A crash or restart at a time, or `delayUs` after the nth event of a kind (from either box). */
@@ -236,6 +250,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   const common = {
     prefixLen: 24, serviceMac: SERVICE.mac, serviceIp: SERVICE.ip, services, key,
     mode: o.mode ?? 'sync', liveness: o.liveness ?? {}, tcp: o.tcp ?? {}, onEvent,
+    ...(o.joinRefusal !== undefined ? { joinRefusal: o.joinRefusal } : {}),
   } as const;
   // The client's TIME-WAIT only delays its 'closed' report; keep it short so runs end promptly.
   const clientTcp: Partial<TcpConfig> = { timeWaitUs: 1_000_000, ...(o.tcp ?? {}) };
@@ -247,12 +262,21 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
     tcpFactory: tcpConnectionFactory(clientTcp),
   }));
   // A box restarted after a crash comes back as a backup (a replacement joining the survivor).
+  const boxEnv = (box: 'primary' | 'backup', incarnation: number): BoxEnv => ({
+    nowUs: () => sim.nowUs,
+    after: (delayUs, fn) => sim.at(sim.nowUs + delayUs, (x) => {
+      const n = x.node(box);
+      if (n.alive && n.incarnation === incarnation) fn();
+    }),
+  });
+  const servicesOf = (box: 'primary' | 'backup', incarnation: number): StTcpNodeConfig['services'] =>
+    o.servicesFor ? o.servicesFor(box, boxEnv(box, incarnation)) : services;
   sim.addNode('primary', (ctx) => (primary = new StTcpNode({
-    ...common, role: ctx.incarnation === 0 ? 'primary' : 'backup', name: 'primary', nodeId: 1, epoch: ctx.incarnation + 1, ownMac: PRIMARY.mac, ownIp: PRIMARY.ip,
+    ...common, services: servicesOf('primary', ctx.incarnation), role: ctx.incarnation === 0 ? 'primary' : 'backup', name: 'primary', nodeId: 1, epoch: ctx.incarnation + 1, ownMac: PRIMARY.mac, ownIp: PRIMARY.ip,
     peerIp: BACKUP.ip, rng: ctx.rng, ...(o.fencing ? { fence: () => fenceNode('backup') } : {}),
   })));
   sim.addNode('backup', (ctx) => (backup = new StTcpNode({
-    ...common, role: 'backup', name: 'backup', nodeId: 2, epoch: ctx.incarnation + 1, ownMac: BACKUP.mac, ownIp: BACKUP.ip,
+    ...common, services: servicesOf('backup', ctx.incarnation), role: 'backup', name: 'backup', nodeId: 2, epoch: ctx.incarnation + 1, ownMac: BACKUP.mac, ownIp: BACKUP.ip,
     peerIp: PRIMARY.ip, rng: ctx.rng, ...(o.fencing ? { fence: () => fenceNode('primary') } : {}),
   })));
   sim.link(['client', 0], ['hub', 0], o.link ?? LAN);

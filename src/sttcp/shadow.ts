@@ -81,7 +81,15 @@ export class ShadowConnection {
   private app: StreamApp | undefined;
   private live: StreamConnection | undefined;
   private wantWritable = false;
-  private readonly facade: StreamConnection;
+  /**
+   * The replica asked not to be given client bytes for now (its own consumer is behind: a
+   * relayed server, say). They wait in the reassembly queue, unacknowledged to the primary,
+   * so in sync mode the client's window closes as it would on the primary.
+   */
+  private readPaused = false;
+  /** After takeover: the live connection's flow control, when it has one. */
+  private livePause: { pauseReading(): void; resumeReading(): void } | undefined;
+  private readonly facade: StreamConnection & { pauseReading(): void; resumeReading(): void };
   /** Client segments that arrived before the primary's ISN was known (replayed once it is). */
   private early: Array<{ seg: TcpRepr; nowUs: number }> = [];
   lastActivityUs: number;
@@ -110,6 +118,8 @@ export class ShadowConnection {
       },
       end(): void { if (self.live) self.live.end(); else self.appFin = true; },
       destroy(): void { if (self.live) self.live.destroy(); else self.appAborted = true; },
+      pauseReading(): void { if (self.live) self.livePause?.pauseReading(); else self.readPaused = true; },
+      resumeReading(): void { if (self.live) self.livePause?.resumeReading(); else self.resumeReading(); },
     };
   }
 
@@ -226,10 +236,10 @@ export class ShadowConnection {
 
   /** The first gap in what the replica has, if the tap missed bytes: [seq, seq+length). */
   missingRange(): { seq: number; length: number } | undefined {
-    if (this.phase !== 'open' || this.reassembly.isEmpty()) return undefined;
+    if (this.phase !== 'open' || this.reassembly.isEmpty() || this.readPaused) return undefined;
     const first = this.reassembly.sackBlocks(64).reduce<number | undefined>(
       (lo, b) => (lo === undefined || seqLt(b.left, lo) ? b.left : lo), undefined);
-    if (first === undefined) return undefined;
+    if (first === undefined || !seqGt(first, this.rcvNxt)) return undefined;
     return { seq: this.rcvNxt, length: seqDiff(first, this.rcvNxt) };
   }
 
@@ -306,18 +316,38 @@ export class ShadowConnection {
         else { data = data.subarray(skip); seq = this.rcvNxt; }
       }
       if (data.length > 0) {
-        if (seq === this.rcvNxt) this.deliver(data);
+        if (seq === this.rcvNxt && !this.readPaused) this.deliver(data);
         else this.reassembly.insert(seq, data.slice(), this.rcvNxt);
-        for (let chunk = this.reassembly.take(this.rcvNxt); chunk !== undefined; chunk = this.reassembly.take(this.rcvNxt)) {
-          this.deliver(chunk);
-        }
+        this.deliverHeld(false);
       }
     }
+    this.checkFin();
+  }
+
+  /** In-order bytes waiting in the reassembly queue go to the replica (while it reads, unless `evenIfPaused`). */
+  private deliverHeld(evenIfPaused: boolean): void {
+    while (evenIfPaused || !this.readPaused) {
+      const chunk = this.reassembly.take(this.rcvNxt);
+      if (chunk === undefined) return;
+      this.deliver(chunk);
+    }
+  }
+
+  private checkFin(): void {
     if (!this.finReceived && this.peerFinSeq !== undefined && this.peerFinSeq === this.rcvNxt) {
       this.finReceived = true;
       this.rcvNxt = seqAdd(this.rcvNxt, 1);
       this.app?.onEnd();
     }
+  }
+
+  /** The replica reads again: what waited is delivered now. */
+  private resumeReading(): void {
+    if (!this.readPaused) return;
+    this.readPaused = false;
+    if (this.phase !== 'open') return;
+    this.deliverHeld(false);
+    this.checkFin();
   }
 
   private deliver(data: Uint8Array): void {
@@ -370,6 +400,9 @@ export class ShadowConnection {
       return { connection: template, bindApp: (live) => this.bind(live) };
     }
     while (template.pollTransmit(nowUs) !== undefined) { /* the SYN-ACK the primary already sent */ }
+    // Bytes held for a paused replica go to it now: from here the live connection's own
+    // flow control holds the client (bind() passes the pause on).
+    if (this.readPaused) { this.deliverHeld(true); this.checkFin(); }
     const info = template.info();
     const s: TcpSnapshot = template.snapshot();
     const v = s.vars;
@@ -447,6 +480,12 @@ export class ShadowConnection {
 
   private bind(live: StreamConnection): StreamApp {
     const self = this;
+    const lp = live as Partial<{ pauseReading(): void; resumeReading(): void }>;
+    if (typeof lp.pauseReading === 'function' && typeof lp.resumeReading === 'function') {
+      this.livePause = { pauseReading: () => lp.pauseReading!(), resumeReading: () => lp.resumeReading!() };
+      if (this.readPaused) this.livePause.pauseReading();
+    }
+    this.readPaused = false;
     this.live = {
       id: live.id,
       write(data: Uint8Array): number {

@@ -8,15 +8,24 @@ import { defaultLiveness, validateLiveness, type LivenessConfig } from '../../st
 import { DEFAULT_PORTS } from '../../lab/pair.js';
 import { runSttcpHost, type SttcpHostConfig } from '../../lab/sttcp-host-main.js';
 import { sttcpJson, sttcpUp } from '../../lab/sttcp-topology.js';
+import { parseRelayServer, parseRelayUpstream } from '../../lab/relay-server.js';
 
-export interface SttcpUpCliOptions { app: AppKind; root?: string; port?: number; mode?: string; backup?: boolean; liveness?: string; json: boolean }
+/** The relay's service port unless --port says otherwise (redis's, the default relayed server). */
+const RELAY_DEFAULT_PORT = 6379;
+
+export interface SttcpUpCliOptions {
+  app: AppKind | 'relay'; root?: string; port?: number; mode?: string; backup?: boolean; liveness?: string; json: boolean;
+  relayServer?: string; relayUpstream?: string;
+}
 
 export async function sttcpUpCommand(o: SttcpUpCliOptions): Promise<void> {
   const mode = o.mode ?? 'sync';
   if (mode !== 'sync' && mode !== 'async') throw new LabError(`--mode must be sync or async, not '${mode}'`);
-  const port = o.port ?? DEFAULT_PORTS[o.app];
+  const port = o.port ?? (o.app === 'relay' ? RELAY_DEFAULT_PORT : DEFAULT_PORTS[o.app]);
+  if (o.app !== 'relay' && (o.relayServer !== undefined || o.relayUpstream !== undefined)) throw new LabError('--relay-server and --relay-upstream go with --app relay');
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LabError(`bad --port ${o.port}`);
-  const s = await sttcpUp({ app: o.app, port, root: o.root, mode, backup: o.backup !== false, liveness: parseLiveness(o.liveness) });
+  const relay = o.app === 'relay' ? { relayServer: parseRelayServer(o.relayServer), relayUpstream: parseRelayUpstream(o.relayUpstream) } : {};
+  const s = await sttcpUp({ app: o.app, port, root: o.root, mode, backup: o.backup !== false, liveness: parseLiveness(o.liveness), ...relay });
   if (o.json) { console.log(JSON.stringify(sttcpJson(s))); return; }
   console.log(`lab ${s.name} is up: ST-TCP ${o.app} on ${s.service.ip}:${s.service.port} (${mode})`);
   console.log(`  client: ip netns exec ${s.netns.client} <command>`);

@@ -28,7 +28,7 @@ export const labCommand: CommandModule = (program, setExit) => {
   lab.command('up')
     .description('build a topology in fresh network namespaces and start its processes')
     .argument('<topology>', 'pair | sttcp | craft')
-    .addOption(new Option('--app <app>', 'service on the server').choices([...APP_KINDS]).default('echo'))
+    .addOption(new Option('--app <app>', 'service on the server (relay: sttcp only)').choices([...APP_KINDS, 'relay']).default('echo'))
     .option('--root <dir>', 'directory the http app serves')
     .option('--port <n>', 'service port (default: echo 7, blob 9000, http 80, resp 6379)', (v) => Number(v))
     .option('--netem <args>', 'tc netem arguments for the client link, both directions (e.g. "delay 20ms loss 1%")')
@@ -40,13 +40,16 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--no-backup', 'sttcp: the primary alone on a plain host of our stack (baseline)')
     .option('--backends <n>', 'craft: back ends (nginx), default 2')
     .option('--splicers <n>', 'craft: splicers, 1 or 2 (active/standby), default 2')
+    .option('--relay-server <spec>', "sttcp --app relay: the server each host runs on loopback: 'redis' (default: redis-server, no persistence), 'none', or a command line")
+    .option('--relay-upstream <host:port>', 'sttcp --app relay: where that server listens in each host (default 127.0.0.1:6379)')
     .option('--liveness <spec>', "sttcp: 'lab' (default: 20 ms heartbeats, 10 misses, 150 ms lease), 'default' (10 ms, 3, 25 ms) or HB_MS,MISSES,LEASE_MS")
-    .action(async (topology: string, o: { app: AppKind; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; liveness?: string; backends?: string; splicers?: string }) => {
+    .action(async (topology: string, o: { app: AppKind | 'relay'; relayServer?: string; relayUpstream?: string; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; liveness?: string; backends?: string; splicers?: string }) => {
       try {
         checkLabHost();
         if (topology === 'sttcp') { await sttcpUpCommand(o); return; }
         if (topology === 'craft') { await craftUpCommand(o); return; }
         if (topology !== 'pair') throw new LabError(`unknown topology '${topology}': known are pair, sttcp, craft`);
+        if (o.app === 'relay') throw new LabError('--app relay runs under ST-TCP: lab up sttcp --app relay');
         const port = o.port ?? DEFAULT_PORTS[o.app];
         if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LabError(`bad --port ${o.port}`);
         const s = await pairUp({ app: o.app, port, root: o.root, netem: o.netem, impair: o.impair, hub: o.hub, stack: o.stack });
