@@ -814,6 +814,8 @@ export class StTcpNode implements FrameEndpoint {
    * connection and is answered with a RST at the acknowledged sequence number.
    */
   private resetClient(sh: ShadowConnection, nowUs: number): void {
+    // The replica hears the end too (a relay closes its upstream socket to the local server).
+    sh.close('aborted');
     const r = sh.takeOver(nowUs, true);
     if ('fault' in r) return;
     this.service.adoptTcp(sh.tuple, r.connection, () => ({ onData: () => {}, onEnd: () => {} }), nowUs);
