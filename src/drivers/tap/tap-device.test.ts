@@ -51,8 +51,8 @@ test('TAP: ARP request seen on the fd, our reply lands in the kernel neighbour t
     assert.match(neigh, /10\.9\.0\.1 dev \S+ lladdr 02:00:00:00:00:01/);
     ping.kill();
   } finally {
-    await tap.close();
-    sh(['ip', 'netns', 'del', ns]);
+    // The namespace goes even when closing the device fails.
+    try { await tap.close(); } finally { sh(['ip', 'netns', 'del', ns]); }
   }
 });
 
