@@ -1,24 +1,43 @@
 // A Linux TAP device opened from TypeScript: /dev/net/tun + TUNSETIFF through koffi
-// (libc ioctl/read/write/poll), frames read by a worker thread that polls the
-// nonblocking fd and hands them over in batches, so the event loop never blocks.
+// (libc ioctl/read/write/poll). Frames are read by a worker thread that polls the
+// nonblocking fd and hands them over in batches; frames are written by a second worker
+// thread from a shared ring (the write syscall carries the kernel's whole receive path —
+// bridge, veth, the peer's TCP — so it runs beside the event loop instead of on it).
+// The event loop never blocks. Optional IFF_VNET_HDR: checksum and segmentation offloads
+// (struct virtio_net_hdr before every frame), so our stack can hand over 64 KB TCP segments.
 // What runs a host on the device is tap-driver.ts; namespaces are src/lab's business.
 import { closeSync, constants, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import koffi from 'koffi';
+import { foldChecksum, onesSum, pseudoHeaderSum } from '../../wire/checksum.js';
 
 // <linux/if_tun.h>
 const TUNSETIFF = 0x400454ca; // _IOW('T', 202, int)
 const IFF_TAP = 0x0002;
 const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
+const TUNSETOFFLOAD = 0x400454d0; // _IOW('T', 208, unsigned int), the value is the argument
+const TUNSETVNETHDRSZ = 0x400454d8; // _IOW('T', 216, int), a pointer to the size
+const TUN_F_CSUM = 0x01;
+const TUN_F_TSO4 = 0x02;
+// <linux/virtio_net.h> struct virtio_net_hdr (the legacy 10-byte form; little-endian here)
+export const VNET_HDR_BYTES = 10;
+const VNET_F_NEEDS_CSUM = 1;
+const VNET_GSO_TCPV4 = 1;
 const IFNAMSIZ = 16;
 /** sizeof(struct ifreq) on 64-bit Linux. */
 const IFREQ_BYTES = 40;
 
 /** Largest frame read: the MTU must stay below this. */
 export const TAP_FRAME_MAX_BYTES = 9216;
+/** With offloads the kernel may hand over coalesced TCP segments up to 64 KB. */
+const OFFLOAD_FRAME_MAX_BYTES = 65536 + 64;
 /** Bytes per batch buffer handed from the reader thread to the event loop. */
 const BATCH_BYTES = 256 * 1024;
+const OFFLOAD_BATCH_BYTES = 1024 * 1024;
+/** The transmit ring shared with the writer thread (a power of two). */
+const TX_RING_BYTES = 4 * 1024 * 1024;
 /** Batches handed over but not yet processed; past it the reader waits (and the kernel queue drops). */
 const MAX_BATCHES_IN_FLIGHT = 16;
 
@@ -34,7 +53,26 @@ export class TapError extends Error {
 
 interface Libc {
   ioctl(fd: number, req: number, arg: Uint8Array): number;
+  ioctlValue(fd: number, req: number, arg: number): number;
   write(fd: number, buf: Uint8Array, n: number): number;
+}
+
+/**
+ * How frames are written; 'thread' (default): copied into a shared ring that a writer
+ * thread drains with write(); 'direct': write() on the event loop (for measuring).
+ */
+export type TapWriter = 'thread' | 'direct';
+
+export interface TapOpenOptions {
+  /**
+   * IFF_VNET_HDR with TUN_F_CSUM | TUN_F_TSO4: frames larger than the MTU that carry
+   * TCP/IPv4 go to the kernel as one GSO packet cut into pieces of `mss` less the
+   * segment's options (the stack must only make them while the peer's MSS is at least
+   * `mss`: tcp tsoMaxBytes does); received frames may carry partial checksums (completed
+   * here) and may be coalesced TCP segments up to 64 KB.
+   */
+  offload?: { mss: number; mtu: number };
+  writer?: TapWriter;
 }
 
 /**
@@ -53,27 +91,61 @@ function loadLibc(): Libc {
     const lib = koffi.load('libc.so.6');
     libc = {
       ioctl: lib.func('int ioctl(int fd, unsigned long req, _Inout_ void *arg)') as Libc['ioctl'],
+      ioctlValue: lib.func('ioctl', 'int', ['int', 'unsigned long', 'unsigned long']) as Libc['ioctlValue'],
       write: lib.func('long write(int fd, const void *buf, unsigned long n)') as Libc['write'],
     };
   }
   return libc;
 }
 
-export interface TapCounters { framesIn: number; framesOut: number; batchesIn: number; writeErrors: number }
+export interface TapCounters {
+  framesIn: number; framesOut: number; batchesIn: number;
+  /** write() refused the frame (direct writer), or the ring was full (thread writer). */
+  writeErrors: number;
+  /** Frames larger than the MTU sent as one GSO packet (offload). */
+  gsoOut: number;
+  /** Received frames whose partial checksum we completed (offload). */
+  csumCompleted: number;
+  /** Received frames the kernel had coalesced (offload). */
+  gsoIn: number;
+}
+
+// ctl slots (Int32, shared with both threads)
+const C_STOP = 0, C_RX_INFLIGHT = 1, C_TX_HEAD = 2, C_TX_TAIL = 3, C_TX_SLEEPING = 4, C_TX_ERRORS = 5;
 
 export class TapDevice {
   private worker: Worker | undefined;
-  private readonly ctl = new Int32Array(new SharedArrayBuffer(8)); // [stop, batches in flight]
+  private writerThread: Worker | undefined;
+  /** Each thread's exit, watched from its start (one may end before close() awaits it). */
+  private readonly exits: Promise<void>[] = [];
+  private port: MessagePort | undefined;
+  private onMessage: ((m: ReaderMessage) => void) | undefined;
+  private drainNow: (() => void) | undefined;
+  private readonly ctl = new Int32Array(new SharedArrayBuffer(32));
   private closed = false;
-  readonly counters: TapCounters = { framesIn: 0, framesOut: 0, batchesIn: 0, writeErrors: 0 };
+  readonly counters: TapCounters = { framesIn: 0, framesOut: 0, batchesIn: 0, writeErrors: 0, gsoOut: 0, csumCompleted: 0, gsoIn: 0 };
+  private readonly vnet: boolean;
+  private readonly hdr: number;
+  private readonly frameMax: number;
+  private readonly batchBytes: number;
+  private tx: { u8: Uint8Array; i32: Int32Array; head: number } | undefined;
 
-  private constructor(readonly fd: number, readonly name: string) {}
+  private constructor(readonly fd: number, readonly name: string, private readonly opts: TapOpenOptions) {
+    this.vnet = opts.offload !== undefined;
+    this.hdr = this.vnet ? VNET_HDR_BYTES : 0;
+    this.frameMax = this.vnet ? OFFLOAD_FRAME_MAX_BYTES : TAP_FRAME_MAX_BYTES;
+    this.batchBytes = this.vnet ? OFFLOAD_BATCH_BYTES : BATCH_BYTES;
+    if ((opts.writer ?? 'thread') === 'thread') this.startWriter();
+  }
+
+  /** Whether frames carry a virtio_net_hdr (offloads on). */
+  get offload(): boolean { return this.vnet; }
 
   /**
    * Attaches to TAP device `name` in the calling process's network namespace (creating
    * a non-persistent one if it does not exist). Throws TapError with a one-line reason.
    */
-  static open(name: string): TapDevice {
+  static open(name: string, opts: TapOpenOptions = {}): TapDevice {
     if (name.length === 0 || name.length >= IFNAMSIZ || !/^[A-Za-z0-9_.-]+$/.test(name)) {
       throw new TapError('TAP_BAD_NAME', `bad TAP device name '${name}': 1–15 characters of [A-Za-z0-9_.-]`);
     }
@@ -92,7 +164,7 @@ export class TapDevice {
     }
     const ifr = new Uint8Array(IFREQ_BYTES);
     ifr.set(new TextEncoder().encode(name));
-    new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TAP | IFF_NO_PI, true);
+    new DataView(ifr.buffer).setUint16(IFNAMSIZ, IFF_TAP | IFF_NO_PI | (opts.offload ? IFF_VNET_HDR : 0), true);
     const r = loadLibc().ioctl(fd, TUNSETIFF, ifr);
     if (r < 0) {
       const errno = koffi.errno();
@@ -109,16 +181,135 @@ export class TapDevice {
       }
       throw new TapError('TAP_IO', `TUNSETIFF on '${name}' failed with errno ${errno}`);
     }
-    return new TapDevice(fd, name);
+    if (opts.offload) {
+      const sz = new Uint8Array(4);
+      new DataView(sz.buffer).setInt32(0, VNET_HDR_BYTES, true);
+      const a = loadLibc().ioctl(fd, TUNSETVNETHDRSZ, sz);
+      const b = a < 0 ? a : loadLibc().ioctlValue(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4);
+      if (b < 0) {
+        const errno = koffi.errno();
+        closeSync(fd);
+        throw new TapError('TAP_IO', `enabling offloads on TAP '${name}' failed with errno ${errno}: run without offloads`);
+      }
+    }
+    return new TapDevice(fd, name, opts);
   }
 
-  /** Sends one Ethernet frame. Returns false (and counts) when the kernel refused it. */
+  /**
+   * Sends one Ethernet frame. Returns false (and counts) when the kernel refused it or
+   * the transmit ring is full. With offloads, a TCP/IPv4 frame longer than the MTU goes
+   * as one GSO packet; without them such a frame is refused.
+   */
   write(frame: Uint8Array): boolean {
     if (this.closed) return false;
-    const n = loadLibc().write(this.fd, frame, frame.length);
-    if (n !== frame.length) { this.counters.writeErrors++; return false; }
+    const total = this.hdr + frame.length;
+    const tx = this.tx;
+    let ok: boolean;
+    if (tx === undefined) {
+      let buf = frame;
+      if (this.vnet) {
+        buf = new Uint8Array(total);
+        buf.set(frame, VNET_HDR_BYTES);
+        if (!this.vnetHeader(buf, 0, frame.length)) { this.counters.writeErrors++; return false; }
+      } else if (frame.length > this.frameMax) { this.counters.writeErrors++; return false; }
+      ok = loadLibc().write(this.fd, buf, total) === total;
+    } else {
+      ok = this.enqueue(tx, frame, total);
+    }
+    if (!ok) { this.counters.writeErrors++; return false; }
     this.counters.framesOut++;
     return true;
+  }
+
+  /** Frames the writer thread could not write (the kernel refused them). */
+  writerErrors(): number { return Atomics.load(this.ctl, C_TX_ERRORS); }
+
+  /** Copies the frame into the transmit ring ([i32 length][bytes], 4-aligned; -1 = wrap). */
+  private enqueue(tx: { u8: Uint8Array; i32: Int32Array; head: number }, frame: Uint8Array, total: number): boolean {
+    const need = 4 + ((total + 3) & ~3);
+    const tail = Atomics.load(this.ctl, C_TX_TAIL);
+    let head = tx.head;
+    let pos = head & (TX_RING_BYTES - 1);
+    const contiguous = TX_RING_BYTES - pos;
+    const skip = contiguous < need ? contiguous : 0;
+    if (((head - tail) >>> 0) + skip + need > TX_RING_BYTES) return false;
+    if (skip > 0) { tx.i32[pos >> 2] = -1; head = (head + skip) | 0; pos = 0; }
+    const at = pos + 4;
+    tx.u8.set(frame, at + this.hdr);
+    if (this.vnet && !this.vnetHeader(tx.u8, at, frame.length)) return false;
+    tx.i32[pos >> 2] = total;
+    head = (head + need) | 0;
+    tx.head = head;
+    Atomics.store(this.ctl, C_TX_HEAD, head);
+    if (Atomics.load(this.ctl, C_TX_SLEEPING) !== 0) Atomics.notify(this.ctl, C_TX_HEAD, 1);
+    return true;
+  }
+
+  /**
+   * Fills the virtio_net_hdr at buf[at, at+10) for the frame that follows it. Frames up to
+   * the MTU: no offload (our stack's checksums are complete). Larger TCP/IPv4 frames: GSO
+   * TCPV4 at our MSS less the segment's options, checksum partial (the field then holds
+   * the pseudo-header sum, as the kernel's segmentation expects). Else false: unsendable.
+   */
+  private vnetHeader(buf: Uint8Array, at: number, frameLen: number): boolean {
+    buf.fill(0, at, at + VNET_HDR_BYTES);
+    const off = this.opts.offload!;
+    if (frameLen <= 14 + off.mtu) return true;
+    const f = at + VNET_HDR_BYTES;
+    if (frameLen > 14 + 65535 || buf[f + 12] !== 0x08 || buf[f + 13] !== 0x00 || buf[f + 14 + 9] !== 6) return false;
+    const ihl = (buf[f + 14]! & 0x0f) * 4;
+    const l4 = f + 14 + ihl;
+    const thl = (buf[l4 + 12]! >> 4) * 4;
+    const dv = new DataView(buf.buffer, buf.byteOffset + at, VNET_HDR_BYTES);
+    dv.setUint8(0, VNET_F_NEEDS_CSUM);
+    dv.setUint8(1, VNET_GSO_TCPV4);
+    dv.setUint16(2, 14 + ihl + thl, true);
+    dv.setUint16(4, off.mss - (thl - 20), true);
+    dv.setUint16(6, 14 + ihl, true);
+    dv.setUint16(8, 16, true);
+    const ip = f + 14;
+    const src = ((buf[ip + 12]! << 24) | (buf[ip + 13]! << 16) | (buf[ip + 14]! << 8) | buf[ip + 15]!) >>> 0;
+    const dst = ((buf[ip + 16]! << 24) | (buf[ip + 17]! << 16) | (buf[ip + 18]! << 8) | buf[ip + 19]!) >>> 0;
+    const partial = ~foldChecksum(pseudoHeaderSum(src, dst, 6, frameLen - 14 - ihl)) & 0xffff;
+    buf[l4 + 16] = partial >> 8;
+    buf[l4 + 17] = partial & 0xff;
+    this.counters.gsoOut++;
+    return true;
+  }
+
+  /**
+   * A received frame (with its virtio_net_hdr when offloads are on) → the Ethernet frame,
+   * its partial checksum completed. A view into `buf`.
+   */
+  private received(buf: Uint8Array, off: number, n: number): Uint8Array {
+    if (!this.vnet) return buf.subarray(off, off + n);
+    const f = buf.subarray(off + VNET_HDR_BYTES, off + n);
+    const flags = buf[off]!;
+    if (buf[off + 1]! !== 0) this.counters.gsoIn++;
+    if ((flags & VNET_F_NEEDS_CSUM) !== 0) {
+      const start = buf[off + 6]! | (buf[off + 7]! << 8);
+      const field = start + (buf[off + 8]! | (buf[off + 9]! << 8));
+      if (field + 2 <= f.length) {
+        // The field holds the pseudo-header sum; the checksum covers it and the rest from start.
+        const c = foldChecksum(onesSum(f, start, f.length - start));
+        f[field] = c >> 8;
+        f[field + 1] = c & 0xff;
+        this.counters.csumCompleted++;
+      }
+    }
+    return f;
+  }
+
+  private startWriter(): void {
+    const ring = new SharedArrayBuffer(TX_RING_BYTES);
+    this.tx = { u8: new Uint8Array(ring), i32: new Int32Array(ring), head: 0 };
+    const koffiPath = createRequire(import.meta.url).resolve('koffi');
+    const w = new Worker(WRITER_SOURCE, { eval: true, workerData: { koffiPath, fd: this.fd, ctl: this.ctl, ring, size: TX_RING_BYTES } });
+    // An error here is a bug in the source above; the reader reports device failures.
+    w.on('error', (e) => { this.counters.writeErrors++; console.error(`TAP writer thread: ${e.message}`); });
+    this.exits.push(new Promise<void>((resolve) => { w.once('exit', () => resolve()); }));
+    w.unref();
+    this.writerThread = w;
   }
 
   /**
@@ -129,24 +320,42 @@ export class TapDevice {
     if (this.worker !== undefined || this.reading || this.closed) return;
     if (reader === 'async-poll') { this.readWithAsyncPoll(onFrames, onError); return; }
     const koffiPath = createRequire(import.meta.url).resolve('koffi');
+    const { port1, port2 } = new MessageChannel();
     const w = new Worker(READER_SOURCE, {
       eval: true,
-      workerData: { koffiPath, fd: this.fd, ctl: this.ctl, frameMax: TAP_FRAME_MAX_BYTES, batchBytes: BATCH_BYTES, maxInFlight: MAX_BATCHES_IN_FLIGHT },
+      workerData: { koffiPath, fd: this.fd, ctl: this.ctl, frameMax: this.frameMax, batchBytes: this.batchBytes, maxInFlight: MAX_BATCHES_IN_FLIGHT, port: port2 },
+      transferList: [port2],
     });
-    w.on('message', (m: { buf?: Uint8Array; lens?: number[]; error?: string }) => {
+    this.onMessage = (m) => {
       if (m.error !== undefined) { onError(new TapError('TAP_IO', `reading TAP '${this.name}': ${m.error}`)); return; }
-      Atomics.sub(this.ctl, 1, 1);
-      Atomics.notify(this.ctl, 1);
+      Atomics.sub(this.ctl, C_RX_INFLIGHT, 1);
+      Atomics.notify(this.ctl, C_RX_INFLIGHT);
       if (this.closed || m.buf === undefined || m.lens === undefined) return;
       const frames: Uint8Array[] = [];
       let off = 0;
-      for (const n of m.lens) { frames.push(m.buf.subarray(off, off + n)); off += n; }
+      for (const n of m.lens) { frames.push(this.received(m.buf, off, n)); off += n; }
       this.counters.batchesIn++;
       this.counters.framesIn += frames.length;
       onFrames(frames);
-    });
+    };
+    port1.on('message', (m: ReaderMessage) => this.onMessage?.(m));
     w.on('error', (e) => onError(new TapError('TAP_IO', `TAP reader thread: ${e.message}`)));
+    this.exits.push(new Promise<void>((resolve) => { w.once('exit', () => resolve()); }));
+    this.port = port1;
     this.worker = w;
+  }
+
+  /**
+   * Hands every frame already read (batches the reader thread has queued for the event
+   * loop, or, with 'async-poll', what the fd has now) to onFrames at once, synchronously.
+   * For a driver about to fire overdue timers: frames that arrived first are handled first.
+   */
+  drainReadable(): void {
+    if (this.closed) return;
+    if (this.drainNow !== undefined) { this.drainNow(); return; }
+    const port = this.port;
+    if (port === undefined || this.onMessage === undefined) return;
+    for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) this.onMessage(m.message as ReaderMessage);
   }
 
   private reading = false;
@@ -163,17 +372,17 @@ export class TapDevice {
     dv.setInt16(4, 1, true); // POLLIN
     const drain = (): boolean => {
       // Everything queued now, read on the event loop (nonblocking), handed over as one batch.
-      const buf = new Uint8Array(BATCH_BYTES);
+      const buf = new Uint8Array(this.batchBytes);
       const frames: Uint8Array[] = [];
       let off = 0;
-      while (off + TAP_FRAME_MAX_BYTES <= BATCH_BYTES) {
-        const n = readFn(this.fd, buf.subarray(off), TAP_FRAME_MAX_BYTES);
+      while (off + this.frameMax <= this.batchBytes) {
+        const n = readFn(this.fd, buf.subarray(off), this.frameMax);
         if (n <= 0) {
           const e = koffi.errno();
           if (n < 0 && e !== EAGAIN) { onError(new TapError('TAP_IO', `reading TAP '${this.name}': errno ${e}`)); return false; }
           break;
         }
-        frames.push(buf.subarray(off, off + n));
+        frames.push(this.received(buf, off, n));
         off += n;
       }
       if (frames.length > 0) {
@@ -183,6 +392,7 @@ export class TapDevice {
       }
       return true;
     };
+    this.drainNow = () => { drain(); };
     const arm = (): void => {
       if (this.closed) return;
       // poll() runs on koffi's async thread with a 100 ms cap, so nothing is ever parked
@@ -197,22 +407,27 @@ export class TapDevice {
     arm();
   }
 
-  /** Stops the reader (within its 100 ms poll timeout) and closes the fd. */
+  /** Stops the reader (within its 100 ms poll timeout) and the writer (after the frames queued), closes the fd. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    Atomics.store(this.ctl, 0, 1);
-    Atomics.notify(this.ctl, 1);
-    const w = this.worker;
-    if (w !== undefined) await new Promise<void>((resolve) => { w.once('exit', () => resolve()); });
+    Atomics.store(this.ctl, C_STOP, 1);
+    Atomics.notify(this.ctl, C_RX_INFLIGHT);
+    Atomics.notify(this.ctl, C_TX_HEAD);
+    this.port?.close();
+    this.writerThread?.ref(); // unref'd while idle; its exit is awaited now
+    await Promise.all(this.exits);
     closeSync(this.fd);
   }
 }
 
+interface ReaderMessage { buf?: Uint8Array; lens?: number[]; error?: string }
+
 // The reader thread (CommonJS, evaluated): poll(POLLIN, 100 ms), then read() until
 // EAGAIN or the batch is full, then transfer the batch to the event loop.
 const READER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { workerData } = require('node:worker_threads');
+const parentPort = workerData.port;
 const koffi = require(workerData.koffiPath);
 const lib = koffi.load('libc.so.6');
 const poll = lib.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
@@ -245,6 +460,42 @@ while (Atomics.load(ctl, 0) === 0 && !failed) {
   if (lens.length > 0) {
     Atomics.add(ctl, 1, 1);
     parentPort.postMessage({ buf, lens }, [buf.buffer]);
+  }
+}
+parentPort.close();
+`;
+
+// The writer thread (CommonJS, evaluated): takes [i32 length][frame] records from the
+// ring between tail and head, write()s each, publishes the new tail; sleeps on the head
+// slot when the ring is empty (the event loop wakes it only then). At stop it writes
+// what is queued, then exits.
+const WRITER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const koffi = require(workerData.koffiPath);
+const lib = koffi.load('libc.so.6');
+const write = lib.func('long write(int fd, const void *buf, unsigned long n)');
+const { fd, ctl, ring, size } = workerData;
+const u8 = new Uint8Array(ring);
+const i32 = new Int32Array(ring);
+const mask = size - 1;
+let tail = 0;
+for (;;) {
+  let head = Atomics.load(ctl, ${C_TX_HEAD});
+  if (head === tail) {
+    if (Atomics.load(ctl, ${C_STOP}) !== 0) break;
+    Atomics.store(ctl, ${C_TX_SLEEPING}, 1);
+    head = Atomics.load(ctl, ${C_TX_HEAD});
+    if (head === tail) Atomics.wait(ctl, ${C_TX_HEAD}, head, 100);
+    Atomics.store(ctl, ${C_TX_SLEEPING}, 0);
+    continue;
+  }
+  while (tail !== head) {
+    const pos = tail & mask;
+    const len = i32[pos >> 2];
+    if (len < 0) { tail = (tail + (size - pos)) | 0; continue; }
+    if (write(fd, u8.subarray(pos + 4, pos + 4 + len), len) !== len) Atomics.add(ctl, ${C_TX_ERRORS}, 1);
+    tail = (tail + 4 + ((len + 3) & ~3)) | 0;
+    Atomics.store(ctl, ${C_TX_TAIL}, tail);
   }
 }
 `;
