@@ -221,6 +221,9 @@ export class TapDevice {
     return true;
   }
 
+  /** Batches the reader thread has handed over and the event loop has not processed yet. */
+  pendingBatches(): number { return Atomics.load(this.ctl, C_RX_INFLIGHT); }
+
   /** Frames the writer thread could not write (the kernel refused them). */
   writerErrors(): number { return Atomics.load(this.ctl, C_TX_ERRORS); }
 
