@@ -100,7 +100,11 @@ export function labJson(s: LabState): { name: string; netns: Record<string, stri
   return { name: s.name, netns: s.netns, service: s.service, pids: s.pids };
 }
 
-export interface FetchResult { bytes: number; sha256: string; elapsedMs: number; closeReason: string; seed: number; counters: Record<string, number> }
+export interface FetchResult {
+  bytes: number; sha256: string; elapsedMs: number; closeReason: string; seed: number; counters: Record<string, number>;
+  /** The TAP device's counters (TapCounters): frames, and with offloads what they did. */
+  tap?: Record<string, number>;
+}
 
 /**
  * Our stack as a client: a process in the server namespace on its own TAP (tap1,

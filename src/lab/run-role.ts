@@ -113,7 +113,7 @@ export async function runRole(c: RoleConfig): Promise<number> {
       };
     }, now));
   });
-  console.log(JSON.stringify({ pid: process.pid, seed: c.iface.seed, ...result, counters: host.counters() }));
+  console.log(JSON.stringify({ pid: process.pid, seed: c.iface.seed, ...result, counters: host.counters(), tap: tap.counters }));
   await driver.stop();
   return result.closeReason === 'closed' && fatal === undefined ? 0 : 1;
 }
