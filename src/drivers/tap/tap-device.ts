@@ -399,21 +399,26 @@ export class TapDevice {
     const dv = new DataView(pfd.buffer);
     dv.setInt32(0, this.fd, true);
     dv.setInt16(4, 1, true); // POLLIN
+    const scratch = new Uint8Array(this.batchBytes);
     const drain = (): boolean => {
-      // Everything queued now, read on the event loop (nonblocking), handed over as one batch.
-      const buf = new Uint8Array(this.batchBytes);
-      const frames: Uint8Array[] = [];
+      // Everything queued now, read on the event loop (nonblocking), handed over as one
+      // batch: a copy of exactly the bytes read (frames may be kept by the endpoint).
+      const lens: number[] = [];
       let off = 0;
       while (off + this.frameMax <= this.batchBytes) {
-        const n = readFn(this.fd, buf.subarray(off), this.frameMax);
+        const n = readFn(this.fd, scratch.subarray(off), this.frameMax);
         if (n <= 0) {
           const e = koffi.errno();
           if (n < 0 && e !== EAGAIN) { onError(new TapError('TAP_IO', `reading TAP '${this.name}': errno ${e}`)); return false; }
           break;
         }
-        frames.push(this.received(buf, off, n));
+        lens.push(n);
         off += n;
       }
+      const buf = scratch.slice(0, off);
+      const frames: Uint8Array[] = [];
+      off = 0;
+      for (const n of lens) { frames.push(this.received(buf, off, n)); off += n; }
       if (frames.length > 0) {
         this.counters.batchesIn++;
         this.counters.framesIn += frames.length;
@@ -454,8 +459,9 @@ export class TapDevice {
 
 interface ReaderMessage { buf?: Uint8Array; lens?: number[]; error?: string }
 
-// The reader thread (CommonJS, evaluated): poll(POLLIN, 100 ms), then read() until
-// EAGAIN or the batch is full, then transfer the batch to the event loop.
+// The reader thread (CommonJS, evaluated): poll(POLLIN, 100 ms), then read() into its
+// scratch buffer until EAGAIN or it is full, then transfer a copy of exactly the bytes read
+// (not a fresh full-size buffer per wakeup: with offloads that is 1 MB per ACK batch).
 const READER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 const parentPort = workerData.port;
@@ -470,12 +476,13 @@ const dv = new DataView(pfd.buffer);
 dv.setInt32(0, fd, true);
 dv.setInt16(4, 1, true); // POLLIN
 let failed = false;
+const scratch = new Uint8Array(batchBytes);
 while (Atomics.load(ctl, 0) === 0 && !failed) {
   const inflight = Atomics.load(ctl, 1);
   if (inflight >= maxInFlight) { Atomics.wait(ctl, 1, inflight, 100); continue; }
   const r = poll(pfd, 1, 100);
   if (r <= 0) continue;
-  const buf = new Uint8Array(batchBytes);
+  const buf = scratch;
   const lens = [];
   let off = 0;
   while (off + frameMax <= batchBytes) {
@@ -490,7 +497,8 @@ while (Atomics.load(ctl, 0) === 0 && !failed) {
   }
   if (lens.length > 0) {
     Atomics.add(ctl, 1, 1);
-    parentPort.postMessage({ buf, lens }, [buf.buffer]);
+    const out = buf.slice(0, off); // exactly what was read: a batch of ACKs is small
+    parentPort.postMessage({ buf: out, lens }, [out.buffer]);
   }
 }
 parentPort.close();
