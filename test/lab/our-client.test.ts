@@ -2,7 +2,7 @@
 // Linux servers in the client namespace: python3 -m http.server and nc -l.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { labSkip } from '../../src/lab/prerequisites.js';
 import { PAIR_NET, fetchWithOurStack } from '../../src/lab/pair.js';
@@ -63,5 +63,16 @@ test('with TAP offloads (IFF_VNET_HDR): curl ← our server and our client ← p
     } finally {
       await stop(srv);
     }
+    // Our server went through the segmentation offload: its exit line counts GSO frames.
+    process.kill(s.pids.server, 'SIGTERM');
+    const log = join(s.dir, 'server.log');
+    let exit: { tap: { gsoOut: number } } | undefined;
+    for (let i = 0; i < 400 && exit === undefined; i++) {
+      await new Promise((res) => setTimeout(res, 25));
+      const line = (existsSync(log) ? readFileSync(log, 'utf8') : '').split('\n').find((l) => l.startsWith('{"exiting":true'));
+      if (line !== undefined) exit = JSON.parse(line) as { tap: { gsoOut: number } };
+    }
+    assert.ok(exit !== undefined, 'our server printed its exit counters');
+    assert.ok(exit.tap.gsoOut > 0, `our server sent GSO frames: ${JSON.stringify(exit.tap)}`);
   });
 });

@@ -40,6 +40,8 @@ const BATCH_BYTES = 256 * 1024;
 const OFFLOAD_BATCH_BYTES = 1024 * 1024;
 /** Staging buffer for the frames of one event-loop turn (a full one goes at once). */
 const TX_STAGE_BYTES = 512 * 1024;
+/** Frames of one turn written on the event loop itself when the writer thread is idle. */
+const DIRECT_WRITE_MAX_FRAMES = 2;
 /** Bytes handed to the writer thread and not yet written; past it frames are refused (counted). */
 const TX_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 /** Batches handed over but not yet processed; past it the reader waits (and the kernel queue drops). */
@@ -256,6 +258,18 @@ export class TapDevice {
   private flushWrites(): void {
     const buf = this.txStage;
     if (this.txOff === 0 || this.txPort === undefined || buf === undefined) return;
+    if (this.txLens.length <= DIRECT_WRITE_MAX_FRAMES && Atomics.load(this.ctl, C_TX_QUEUED) === 0) {
+      // A turn that sends a frame or two (a reply, an ACK) while the writer thread has
+      // nothing queued: written here, in order, sparing the round trip a thread wakeup.
+      let off = 0;
+      for (const n of this.txLens) {
+        if (loadLibc().write(this.fd, buf.subarray(off, off + n), n) !== n) this.counters.writeErrors++;
+        off += n;
+      }
+      this.txLens = [];
+      this.txOff = 0;
+      return;
+    }
     Atomics.add(this.ctl, C_TX_QUEUED, this.txOff);
     this.txPort.postMessage({ buf, lens: this.txLens }, [buf.buffer as ArrayBuffer]);
     this.txStage = undefined;
