@@ -46,7 +46,7 @@ export async function runRole(c: RoleConfig): Promise<number> {
     srv.close();
     return 0;
   }
-  // UNBROKEN_TAP_WRITER=direct writes on the event loop instead of the writer thread (for measuring).
+  // The writer thread for bulk throughput; UNBROKEN_TAP_WRITER=direct writes on the event loop (for measuring).
   const writer = process.env.UNBROKEN_TAP_WRITER === 'direct' ? 'direct' : 'thread';
   const tap = TapDevice.open(c.iface.tap, { writer, offload: c.iface.offload ? { mss: STACK_MSS, mtu: STACK_MTU } : undefined });
   const host = makeStackHost({ name: c.role, mac: c.iface.mac, ip: c.iface.ip, prefixLen: c.iface.prefixLen, seed: c.iface.seed, tcp: c.iface.tcp, offload: c.iface.offload });

@@ -1,12 +1,13 @@
 // A Linux TAP device opened from TypeScript: /dev/net/tun + TUNSETIFF through koffi
 // (libc ioctl/read/write/poll). Frames are read by a worker thread that polls the
-// nonblocking fd and hands them over in batches; frames are written by a second worker
-// thread: frames written in one event-loop turn are copied into one buffer that moves to
-// that thread and comes back when written (a small pool: no allocation, no GC per batch)
-// (the write syscall carries the kernel's whole receive path — bridge, veth,
-// the peer's TCP — so it runs beside the event loop instead of on it).
-// The event loop never blocks. Optional IFF_VNET_HDR: checksum and segmentation offloads
-// (struct virtio_net_hdr before every frame), so our stack can hand over 64 KB TCP segments.
+// nonblocking fd and hands them over in batches. Frames are written on the event loop, or
+// (writer 'thread', for bulk throughput) by a second worker thread: the frames of one
+// event-loop turn are copied into one buffer that moves to that thread and comes back
+// when written (a small pool: no allocation, no GC per batch) — the write syscall carries
+// the kernel's whole receive path (bridge, veth, the peer's TCP), which then runs beside
+// the event loop instead of on it. The event loop never blocks. Optional IFF_VNET_HDR:
+// checksum and segmentation offloads (struct virtio_net_hdr before every frame), so our
+// stack can hand over 64 KB TCP segments.
 // What runs a host on the device is tap-driver.ts; namespaces are src/lab's business.
 import { closeSync, constants, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -64,9 +65,9 @@ interface Libc {
 }
 
 /**
- * How frames are written; 'thread' (default): copied, and at the end of the event-loop
- * turn handed as one batch to a writer thread that write()s them; 'direct': write() on
- * the event loop (for measuring). (A SharedArrayBuffer ring was measured first: V8 copies
+ * How frames are written; 'direct' (default): write() on the event loop, each frame at
+ * once; 'thread': copied, and at the end of the event-loop turn handed as one batch to a
+ * writer thread that write()s them (bulk throughput: the lab's pair servers and clients). (A SharedArrayBuffer ring was measured first: V8 copies
  * into shared memory at about 1 GB/s, several times slower than into an ArrayBuffer.)
  */
 export type TapWriter = 'thread' | 'direct';
@@ -148,7 +149,7 @@ export class TapDevice {
     this.hdr = this.vnet ? VNET_HDR_BYTES : 0;
     this.frameMax = this.vnet ? OFFLOAD_FRAME_MAX_BYTES : TAP_FRAME_MAX_BYTES;
     this.batchBytes = this.vnet ? OFFLOAD_BATCH_BYTES : BATCH_BYTES;
-    if ((opts.writer ?? 'thread') === 'thread') this.startWriter();
+    if ((opts.writer ?? 'direct') === 'thread') this.startWriter();
   }
 
   /** Whether frames carry a virtio_net_hdr (offloads on). */

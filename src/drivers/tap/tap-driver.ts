@@ -55,9 +55,8 @@ export class TapDriver {
     for (const f of frames) {
       this.counters.framesIn++;
       this.endpoint.handleFrame(0, f, now);
+      this.flush();
     }
-    // One drain per batch: the stack's transmit queue holds what every frame caused.
-    this.flush();
     if (this.timerAtUs !== undefined && this.timerAtUs <= this.nowUs()) this.fire();
     this.schedule();
   }
