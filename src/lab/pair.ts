@@ -32,6 +32,8 @@ export interface PairOptions {
   /** 'ours' (default): our stack on a TAP; 'linux': kernel TCP on the bridge. */
   stack?: 'ours' | 'linux';
   tcp?: StackIface['tcp'];
+  /** Our stack's TAP with checksum and segmentation offloads (IFF_VNET_HDR); off by default. */
+  offload?: boolean;
 }
 
 export const DEFAULT_PORTS: Record<AppKind, number> = { echo: 7, blob: 9000, http: 80, resp: 6379 };
@@ -39,6 +41,7 @@ export const DEFAULT_PORTS: Record<AppKind, number> = { echo: 7, blob: 9000, htt
 export async function pairUp(o: PairOptions): Promise<LabState> {
   if (o.app === 'http' && o.root === undefined) throw new LabError('--app http needs --root DIR (the directory to serve)');
   const stack = o.stack ?? 'ours';
+  if (o.offload && stack === 'linux') throw new LabError('--offload is an option of our TAP driver; the kernel stack has its own');
   if (o.impair !== undefined) {
     const p = parseImpairment(o.impair);
     if (!p.ok) throw new LabError(`--impair: ${p.error}`);
@@ -76,7 +79,7 @@ export async function pairUp(o: PairOptions): Promise<LabState> {
       addTap(server, 'tap0');
       await startRole(s, 'server', server, {
         role: 'server', stack: 'ours', app: o.app, port: o.port, root: o.root,
-        iface: { tap: 'tap0', mac: PAIR_NET.serviceMac, ip: PAIR_NET.serviceIp, prefixLen: PAIR_NET.prefixLen, seed: randomSeed(), tcp: o.tcp, impair: o.impair },
+        iface: { tap: 'tap0', mac: PAIR_NET.serviceMac, ip: PAIR_NET.serviceIp, prefixLen: PAIR_NET.prefixLen, seed: randomSeed(), tcp: o.tcp, impair: o.impair, offload: o.offload },
       });
     }
     writeState(s);
@@ -97,20 +100,24 @@ export function labJson(s: LabState): { name: string; netns: Record<string, stri
   return { name: s.name, netns: s.netns, service: s.service, pids: s.pids };
 }
 
-export interface FetchResult { bytes: number; sha256: string; elapsedMs: number; closeReason: string; seed: number; counters: Record<string, number> }
+export interface FetchResult {
+  bytes: number; sha256: string; elapsedMs: number; closeReason: string; seed: number; counters: Record<string, number>;
+  /** The TAP device's counters (TapCounters): frames, and with offloads what they did. */
+  tap?: Record<string, number>;
+}
 
 /**
  * Our stack as a client: a process in the server namespace on its own TAP (tap1,
  * 10.200.0.3) connects to `clientIp:remotePort` (a Linux server in the client
  * namespace), sends `request`, reads to the peer's FIN and reports size and sha256.
  */
-export async function fetchWithOurStack(s: LabState, o: { remotePort: number; request: string; skipHttpHead: boolean; timeoutMs: number; tcp?: StackIface['tcp'] }): Promise<FetchResult> {
+export async function fetchWithOurStack(s: LabState, o: { remotePort: number; request: string; skipHttpHead: boolean; timeoutMs: number; tcp?: StackIface['tcp']; offload?: boolean }): Promise<FetchResult> {
   const ns = s.netns.server;
   if (!/tap1/.test(sh(['ip', '-n', ns, 'link', 'show']))) addTap(ns, 'tap1');
   const cfg = {
     role: 'fetch' as const, stack: 'ours' as const, remoteIp: PAIR_NET.clientIp, remotePort: o.remotePort,
     request: o.request, skipHttpHead: o.skipHttpHead, timeoutMs: o.timeoutMs,
-    iface: { tap: 'tap1', mac: PAIR_NET.ourClientMac, ip: PAIR_NET.ourClientIp, prefixLen: PAIR_NET.prefixLen, seed: randomSeed(), tcp: o.tcp, impair: s.impair },
+    iface: { tap: 'tap1', mac: PAIR_NET.ourClientMac, ip: PAIR_NET.ourClientIp, prefixLen: PAIR_NET.prefixLen, seed: randomSeed(), tcp: o.tcp, impair: s.impair, offload: o.offload },
   };
   const out = await new Promise<string>((resolve, reject) => {
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, UNBROKEN_BIN_PATH, 'lab', 'run-role', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -11,12 +11,14 @@ import { TapDriver } from '../drivers/tap/tap-driver.js';
 import { ImpairedEndpoint, parseImpairment } from '../drivers/impaired-endpoint.js';
 import type { FrameEndpoint } from '../stack/endpoint.js';
 import type { TcpConfig } from '../tcp/connection.js';
-import { makeStackHost } from './stack-host.js';
+import { STACK_MSS, STACK_MTU, makeStackHost } from './stack-host.js';
 
 export interface StackIface {
   tap: string; mac: string; ip: string; prefixLen: number; seed: number;
   /** netem-style impairment applied inside the driver, both directions (see impaired-endpoint.ts). */
   impair?: string;
+  /** TAP checksum and segmentation offloads (IFF_VNET_HDR): 64 KB TCP segments to the kernel. */
+  offload?: boolean;
   tcp?: Partial<Pick<TcpConfig, 'sack' | 'timestamps' | 'windowScale' | 'nagle' | 'sndBufBytes' | 'rcvBufBytes'>> }
 
 export type RoleConfig =
@@ -44,8 +46,10 @@ export async function runRole(c: RoleConfig): Promise<number> {
     srv.close();
     return 0;
   }
-  const tap = TapDevice.open(c.iface.tap);
-  const host = makeStackHost({ name: c.role, mac: c.iface.mac, ip: c.iface.ip, prefixLen: c.iface.prefixLen, seed: c.iface.seed, tcp: c.iface.tcp });
+  // The writer thread for bulk throughput; UNBROKEN_TAP_WRITER=direct writes on the event loop (for measuring).
+  const writer = process.env.UNBROKEN_TAP_WRITER === 'direct' ? 'direct' : 'thread';
+  const tap = TapDevice.open(c.iface.tap, { writer, offload: c.iface.offload ? { mss: STACK_MSS, mtu: STACK_MTU } : undefined });
+  const host = makeStackHost({ name: c.role, mac: c.iface.mac, ip: c.iface.ip, prefixLen: c.iface.prefixLen, seed: c.iface.seed, tcp: c.iface.tcp, offload: c.iface.offload });
   let fatal: Error | undefined;
   let endpoint: FrameEndpoint = host;
   if (c.iface.impair !== undefined) {
@@ -64,6 +68,8 @@ export async function runRole(c: RoleConfig): Promise<number> {
     console.log(JSON.stringify({ ready: true, pid: process.pid, seed: c.iface.seed }));
     await new Promise<void>((resolve) => { process.once('SIGTERM', resolve); process.once('SIGINT', resolve); });
     await driver.stop();
+    // For the lab's log: what the device and the stack did over the run.
+    console.error(JSON.stringify({ exiting: true, tap: tap.counters, tapWriterErrors: tap.writerErrors(), driver: driver.counters, host: host.counters() }));
     return fatal === undefined ? 0 : 1;
   }
   driver.start();
@@ -107,7 +113,7 @@ export async function runRole(c: RoleConfig): Promise<number> {
       };
     }, now));
   });
-  console.log(JSON.stringify({ pid: process.pid, seed: c.iface.seed, ...result, counters: host.counters() }));
+  console.log(JSON.stringify({ pid: process.pid, seed: c.iface.seed, ...result, counters: host.counters(), tap: tap.counters }));
   await driver.stop();
   return result.closeReason === 'closed' && fatal === undefined ? 0 : 1;
 }

@@ -15,7 +15,15 @@ export interface StackHostOptions {
   tcp?: Partial<TcpConfig>;
   /** Printed by the caller so a run can be related to its ISNs and ports. */
   seed: number;
+  /** The driver segments for us (TAP offloads): TCP may hand it segments up to 64 KB. */
+  offload?: boolean;
 }
+
+/** The IP MTU of our stack's lab interfaces, and the MSS that follows from it. */
+export const STACK_MTU = 1500;
+export const STACK_MSS = STACK_MTU - 40;
+/** Payload bytes per offloaded TCP segment at most (the IPv4 packet stays below 64 KB). */
+const TSO_MAX_BYTES = 64_000;
 
 export function makeStackHost(o: StackHostOptions): Host<TcpConnection> {
   return new Host<TcpConnection>({
@@ -23,6 +31,8 @@ export function makeStackHost(o: StackHostOptions): Host<TcpConnection> {
     rng: new SeededRng(o.seed),
     // A real network: the ISN secret comes from the OS, not from the replayable seed.
     isnKey: randomBytes(16),
-    tcpFactory: tcpConnectionFactory(o.tcp ?? {}),
+    mtu: STACK_MTU,
+    ...(o.offload ? { tcpOffloadMaxBytes: 65535 } : {}),
+    tcpFactory: tcpConnectionFactory({ mss: STACK_MSS, ...o.tcp, ...(o.offload ? { tsoMaxBytes: TSO_MAX_BYTES } : {}) }),
   });
 }

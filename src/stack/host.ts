@@ -28,6 +28,12 @@ export interface HostConfig<C extends TcpEngine = TcpConnection> {
   aliases?: string[];
   /** IP MTU of the interface (default 1500). */
   mtu?: number;
+  /**
+   * Largest IPv4 packet carrying one TCP segment when the driver segments for us
+   * (segmentation offload, with tcp.tsoMaxBytes); default: the MTU. Above the MTU
+   * only TCP may go; the driver must cut such packets to the MTU.
+   */
+  tcpOffloadMaxBytes?: number;
   rng: Rng;
   /** RFC 6528 secret; drawn from `rng` when absent. */
   isnKey?: Uint8Array;
@@ -67,6 +73,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
   readonly mac: Uint8Array;
   readonly ip: number;
   readonly mtu: number;
+  private readonly tcpPacketMax: number;
   private readonly mask: number;
   /** Every address this host owns: `ip` first, then aliases. */
   private readonly addrs = new Set<number>();
@@ -108,6 +115,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
       this.gateway = gw;
     }
     this.mtu = cfg.mtu ?? 1500;
+    this.tcpPacketMax = Math.max(this.mtu, Math.min(65535, cfg.tcpOffloadMaxBytes ?? this.mtu));
     this.ttl = cfg.ttl ?? 64;
     this.txQueueMax = cfg.txQueueMax ?? 4096;
     this.udpPortsMax = cfg.udpPortsMax ?? 1024;
@@ -435,7 +443,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
 
   private sendTcp(tuple: FourTuple, seg: TcpRepr): void {
     const len = tcpSegmentLen(seg);
-    if (IPV4_HEADER_LEN + len > this.mtu) { this.counter.inc('drop-tcp-too-big'); return; }
+    if (IPV4_HEADER_LEN + len > this.tcpPacketMax) { this.counter.inc('drop-tcp-too-big'); return; }
     this.counter.inc('tcp-out');
     this.sendIpv4(tuple.localIp, tuple.remoteIp, IP_PROTOCOL.tcp, len, true, (buf, off) => emitTcpSegment(seg, buf, off, tuple.localIp, tuple.remoteIp));
   }

@@ -45,6 +45,13 @@ export interface TcpConfig {
   maxOutOfOrderSegments: number;
   /** RFC 5961 §7: challenge ACKs per second per connection at most. */
   challengeAckPerSecond: number;
+  /**
+   * Segmentation offload (TSO/GSO, a driver that segments for us): new data may leave as
+   * one segment of up to this many payload bytes, a whole number of full segments, which
+   * the driver cuts into full-sized ones. Only while the peer's MSS is at least ours (so
+   * the piece size is ours: cfg.mss less the options). Undefined (default): off.
+   */
+  tsoMaxBytes?: number;
 }
 
 export function defaultTcpConfig(): TcpConfig {
@@ -80,6 +87,7 @@ export function normalizeConfig(partial: Partial<TcpConfig> | TcpConfig | undefi
   if (c.rcvBufBytes > 0x3fffc000) throw new RangeError('tcp config: rcvBufBytes above 2^30');
   // RFC 1122 §4.2.3.2: an ACK MUST NOT be delayed more than 0.5 s.
   if (!(c.delayedAckUs >= 0 && c.delayedAckUs <= 500_000)) throw new RangeError('tcp config: delayedAckUs must be 0..500000');
+  if (c.tsoMaxBytes !== undefined && !(c.tsoMaxBytes >= c.mss && c.tsoMaxBytes <= 65535 - 120)) throw new RangeError('tcp config: tsoMaxBytes must be mss..65415');
   if (c.maxRetransmits < 1 || c.synRetries < 0 || c.timeWaitUs < 0) throw new RangeError('tcp config: bad retry/timer bound');
   return c;
 }

@@ -246,7 +246,13 @@ function newData(t: Tcb, nowUs: number, cwndRoom: number): TcpRepr | undefined {
   const wndRoom = seqDiff(seqAdd(t.sndUna, t.sndWnd), t.sndNxt);
   const maxSeg = t.segMax - sackOptionBytes(t);
   const room = Math.max(0, Math.min(cwndRoom, wndRoom));
-  const len = Math.min(unsent, maxSeg, room);
+  let len = Math.min(unsent, maxSeg, room);
+  if (t.cfg.tsoMaxBytes !== undefined && len === maxSeg && t.sndMss === t.cfg.mss) {
+    // Offload: several full segments in one, cut by the driver at maxSeg. A short piece only
+    // at the very end of the queued data, as the driver would otherwise emit one mid-stream.
+    const burst = Math.min(unsent, room, Math.floor(t.cfg.tsoMaxBytes / maxSeg) * maxSeg);
+    len = burst === unsent ? burst : Math.floor(burst / maxSeg) * maxSeg;
+  }
   const carriesAll = len === unsent;
   // FIN needs one sequence number of window (as Linux: the FIN is not sent into a zero window).
   const fin = finDue && carriesAll && wndRoom >= len + 1 && (len > 0 || cwndRoom > 0 || flight === 0);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { labSkip } from '../../src/lab/prerequisites.js';
 import type { PairOptions } from '../../src/lab/pair.js';
-import { bothWays, conditionFiles, impairment, withPair } from './helpers.js';
+import { assertRetransmissionsInProportion, bothWays, conditionFiles, impairment, withPair } from './helpers.js';
 
 const skip = labSkip(['curl', 'python3', 'tshark']);
 let files: { dir: string; sha: Record<number, string> };
@@ -27,6 +27,8 @@ for (const [label, args, lossy] of cases) {
       const c = await bothWays(s, files, `${label} via ${how}`);
       // Loss must show up as retransmissions.
       if (lossy) assert.ok(c.retransmissions > 0, 'retransmissions under loss');
+      // Delay alone loses nothing: no retransmissions beyond a small bound.
+      if (label === 'delay 20 ms') assertRetransmissionsInProportion(c, 0, `${label} via ${how}`);
     });
   });
 }

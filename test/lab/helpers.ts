@@ -84,7 +84,14 @@ export async function setPeerTcp(s: LabState, o: { sack: boolean; timestamps: bo
   }
 }
 
-export interface CaptureCheck { frames: number; tcpSegments: number; badChecksums: number; peerChecksumAnomalies: number; malformed: number; retransmissions: number; offenders: string[] }
+export interface CaptureCheck {
+  frames: number; tcpSegments: number; badChecksums: number; peerChecksumAnomalies: number; malformed: number; retransmissions: number;
+  /** Data-carrying segments our stack sent (`ourMacs`), and how many of them tshark judges retransmissions. */
+  ourDataSegments: number; ourRetransmissions: number;
+  /** The same for the Linux peer's data (its originals are all in the capture). */
+  peerDataSegments: number; peerRetransmissions: number;
+  offenders: string[];
+}
 
 /**
  * Starts tshark on `devs` in `ns`, writing `file`; resolves once it is capturing.
@@ -111,6 +118,8 @@ export async function checkCapture(file: string, ourMacs?: string[]): Promise<Ca
   const ANY_BAD = '(tcp.checksum.status == 0 || ip.checksum.status == 0)';
   const FROM_US = ourMacs && ourMacs.length > 0 ? `(${ourMacs.map((m) => `eth.src == ${m}`).join(' || ')})` : 'frame';
   const BAD = `${ANY_BAD} && ${FROM_US}`;
+  const RETRANSMISSION = '(tcp.analysis.retransmission || tcp.analysis.fast_retransmission)';
+  const RESENT = `(${RETRANSMISSION} || tcp.analysis.out_of_order)`;
   const MALFORMED = '_ws.malformed || (tcp && _ws.expert.severity == error && !(tcp.checksum.status == 0))';
   const lines = async (filter: string, fields: boolean): Promise<string[]> => {
     // No stream reassembly: an application-layer reassembly complaint about a peer's
@@ -129,7 +138,15 @@ export async function checkCapture(file: string, ourMacs?: string[]): Promise<Ca
     peerChecksumAnomalies: await count(`${ANY_BAD} && !(${FROM_US})`),
     // Malformed packets, and TCP expert errors other than the checksum (counted above).
     malformed: await count(MALFORMED),
-    retransmissions: await count('tcp.analysis.retransmission || tcp.analysis.fast_retransmission'),
+    retransmissions: await count(RETRANSMISSION),
+    ourDataSegments: await count(`tcp.len > 0 && ${FROM_US}`),
+    // Segments sent again. tshark calls a resent segment out-of-order rather than a
+    // retransmission when it follows the previous one within its threshold (3 ms, far above
+    // this lab's round trip: every fast retransmit), or when the capture lacks the original
+    // (dropped inside our driver, before the TAP). Only meaningful without reordering.
+    ourRetransmissions: await count(`tcp.len > 0 && ${FROM_US} && ${RESENT}`),
+    peerDataSegments: await count(`tcp.len > 0 && !(${FROM_US})`),
+    peerRetransmissions: await count(`tcp.len > 0 && !(${FROM_US}) && ${RESENT}`),
     // The first few offending frames, for the failure message.
     offenders: (await lines(`${BAD} || ${MALFORMED}`, false)).slice(0, 5),
   };
@@ -177,7 +194,7 @@ export async function waitListening(s: LabState, port: number): Promise<void> {
 }
 
 /** Both directions once, under whatever the lab applies; returns the capture summary. */
-export async function bothWays(s: LabState, files: { dir: string; sha: Record<number, string> }, label: string): Promise<{ retransmissions: number; tcpSegments: number }> {
+export async function bothWays(s: LabState, files: { dir: string; sha: Record<number, string> }, label: string): Promise<CaptureCheck> {
   const pcap = join(s.dir, 'cond.pcap');
   const srv = spawnInNs(s.netns.client, ['python3', '-m', 'http.server', '-b', PAIR_NET.clientIp, '8000', '-d', files.dir]);
   addTap(s.netns.server, 'tap1');
@@ -198,3 +215,21 @@ export async function bothWays(s: LabState, files: { dir: string; sha: Record<nu
   return c;
 }
 
+
+/**
+ * Retransmissions in proportion to the loss applied, for each sender with enough data
+ * segments in the capture. With loss rate p on each frame, a sender's N data segments lose
+ * about λ = pN (binomial, ≈ Poisson): the count must lie within λ ± 3.5√λ, widened above
+ * by a factor 2 and a constant for retransmissions that are not one-for-one (a lost
+ * retransmission, a go-back-N after a timeout). Without loss: a small bound, not zero — a
+ * stalled event loop on a shared machine can still fire one spurious timeout.
+ */
+export function assertRetransmissionsInProportion(c: CaptureCheck, lossRate: number, label: string): void {
+  for (const [who, n, r] of [['our stack', c.ourDataSegments, c.ourRetransmissions], ['Linux peer', c.peerDataSegments, c.peerRetransmissions]] as const) {
+    if (n < 200) continue;
+    const lambda = lossRate * n;
+    const low = Math.max(0, Math.floor(lambda - 3.5 * Math.sqrt(lambda)));
+    const high = Math.ceil(2 * lambda + 3.5 * Math.sqrt(lambda) + Math.max(3, 0.02 * n));
+    assert.ok(r >= low && r <= high, `${label}: ${who} retransmitted ${r} of ${n} data segments at ${lossRate * 100}% loss; expected ${low}..${high}`);
+  }
+}

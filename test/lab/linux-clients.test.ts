@@ -6,7 +6,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labSkip } from '../../src/lab/prerequisites.js';
-import { checkCapture, curlSha, inNs, makeFiles, startCapture, stop, withPair } from './helpers.js';
+import { assertRetransmissionsInProportion, checkCapture, curlSha, inNs, makeFiles, startCapture, stop, withPair } from './helpers.js';
 import { PAIR_NET } from '../../src/lab/pair.js';
 
 const skip = labSkip(['curl', 'nc', 'redis-benchmark', 'redis-cli', 'tshark']);
@@ -27,6 +27,8 @@ test('curl downloads 1 MB and 100 MB from the HTTP app, sha256 match; capture ha
     assert.ok(c.tcpSegments > 600, `captured ${c.tcpSegments} TCP segments`);
     assert.equal(c.badChecksums, 0);
     assert.equal(c.malformed, 0);
+    // No loss on this link: no retransmissions beyond a small bound.
+    assertRetransmissionsInProportion(c, 0, '1 MB without loss');
     assert.equal(await curlSha(s, `/${100 * MB}.bin`), files.sha[100 * MB]);
     // Range and errors through the real client.
     const r = await inNs(s.netns.client, ['curl', '-sS', '-r', '1000-1999', '-o', '/dev/null', '-w', '%{http_code} %{size_download}', `http://${s.service.ip}/${MB}.bin`]);

@@ -34,6 +34,7 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--netem <args>', 'tc netem arguments for the client link, both directions (e.g. "delay 20ms loss 1%")')
     .option('--impair <args>', 'the same netem-style arguments applied inside our TAP driver, both directions (kernels without netem)')
     .option('--hub', 'bridge floods every frame to every port (ageing_time 0)', false)
+    .option('--offload', 'pair: TAP checksum and segmentation offloads (IFF_VNET_HDR, 64 KB TCP segments to the kernel)', false)
     .addOption(new Option('--stack <stack>', 'server TCP: our stack on a TAP, or the Linux kernel (baseline)').choices(['ours', 'linux']).default('ours'))
     .option('--json', 'print one JSON object {name, netns, service, pids}', false)
     .option('--mode <mode>', 'sttcp: sync (default) or async replication')
@@ -43,7 +44,7 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--relay-server <spec>', "sttcp --app relay: the server each host runs on loopback: 'redis' (default: redis-server, no persistence), 'none', or a command line")
     .option('--relay-upstream <host:port>', 'sttcp --app relay: where that server listens in each host (default 127.0.0.1:6379)')
     .option('--liveness <spec>', "sttcp: 'lab' (default: 20 ms heartbeats, 10 misses, 150 ms lease), 'default' (10 ms, 3, 25 ms) or HB_MS,MISSES,LEASE_MS")
-    .action(async (topology: string, o: { app: AppKind | 'relay'; relayServer?: string; relayUpstream?: string; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; liveness?: string; backends?: string; splicers?: string }) => {
+    .action(async (topology: string, o: { app: AppKind | 'relay'; relayServer?: string; relayUpstream?: string; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; offload: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; liveness?: string; backends?: string; splicers?: string }) => {
       try {
         checkLabHost();
         if (topology === 'sttcp') { await sttcpUpCommand(o); return; }
@@ -52,7 +53,7 @@ export const labCommand: CommandModule = (program, setExit) => {
         if (o.app === 'relay') throw new LabError('--app relay runs under ST-TCP: lab up sttcp --app relay');
         const port = o.port ?? DEFAULT_PORTS[o.app];
         if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LabError(`bad --port ${o.port}`);
-        const s = await pairUp({ app: o.app, port, root: o.root, netem: o.netem, impair: o.impair, hub: o.hub, stack: o.stack });
+        const s = await pairUp({ app: o.app, port, root: o.root, netem: o.netem, impair: o.impair, hub: o.hub, stack: o.stack, offload: o.offload });
         if (o.json) console.log(JSON.stringify(labJson(s)));
         else {
           console.log(`lab ${s.name} is up: ${o.app} on ${s.service.ip}:${s.service.port} (${o.stack} stack)`);

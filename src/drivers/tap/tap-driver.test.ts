@@ -63,3 +63,60 @@ test('TapDriver: frames in, transmit drained, deadline timer fires', { skip, tim
     sh(['ip', 'netns', 'del', ns]);
   }
 });
+
+/** Records the order of frames and timer firings; one deadline, `dueInUs` after the first call. */
+class OrderRecorder implements FrameEndpoint {
+  readonly events: string[] = [];
+  private deadline: number | undefined;
+  constructor(private readonly marker: Uint8Array) {}
+  arm(nowUs: number, inUs: number): void { this.deadline = nowUs + inUs; }
+  handleFrame(_ifIndex: number, f: Uint8Array): void {
+    // The marker datagram's payload, anywhere in the frame.
+    for (let i = 0; i + this.marker.length <= f.length; i++) {
+      if (this.marker.every((b, j) => f[i + j] === b)) { this.events.push('marker'); return; }
+    }
+    this.events.push('frame');
+  }
+  handleTimeout(nowUs: number): void {
+    if (this.deadline !== undefined && nowUs >= this.deadline) { this.events.push('timeout'); this.deadline = undefined; }
+  }
+  pollTransmit(): OutgoingFrame | undefined { return undefined; }
+  pollDeadline(): number | undefined { return this.deadline; }
+}
+
+test('TapDriver: after an event-loop stall, frames already read go before the overdue timer', { skip, timeout: 30_000 }, async () => {
+  const id = randomBytes(3).toString('hex');
+  const ns = `ubtest-${id}`;
+  const dev = `ubt${id}`;
+  sh(['ip', 'netns', 'add', ns]);
+  const tap = TapDevice.open(dev);
+  const marker = new TextEncoder().encode(`stall-${id}`);
+  const ep = new OrderRecorder(marker);
+  const driver = new TapDriver(tap, ep);
+  try {
+    sh(['ip', 'link', 'set', dev, 'netns', ns]);
+    // Quiet link: no IPv6 chatter, a static neighbour so the datagram needs no ARP.
+    sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', `net.ipv6.conf.${dev}.disable_ipv6=1`]);
+    sh(['ip', '-n', ns, 'addr', 'add', '10.9.2.2/24', 'dev', dev]);
+    sh(['ip', '-n', ns, 'link', 'set', dev, 'up']);
+    sh(['ip', '-n', ns, 'neigh', 'replace', '10.9.2.1', 'lladdr', '02:00:00:00:00:09', 'dev', dev]);
+    driver.start();
+    // The timer falls due 20 ms from now; the event loop is then held until the reader
+    // thread has read the marker datagram (sent meanwhile), so both are pending at once.
+    driver.run((now) => ep.arm(now, 20_000));
+    execFileSync('ip', ['netns', 'exec', ns, 'bash', '-c', `printf '${new TextDecoder().decode(marker)}' > /dev/udp/10.9.2.1/9`]);
+    const until = Date.now() + 10_000;
+    while (tap.counters.framesIn === 0 && Date.now() < until && !readerHasBatch(tap)) { /* hold the event loop */ }
+    const start = Date.now();
+    while (Date.now() - start < 50) { /* past the deadline for sure */ }
+    for (let i = 0; i < 100 && !ep.events.includes('timeout'); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(ep.events.includes('marker'), `the datagram arrived: ${ep.events.join(',')}`);
+    assert.ok(ep.events.indexOf('marker') < ep.events.indexOf('timeout'), `the frame went before the overdue timer: ${ep.events.join(',')}`);
+  } finally {
+    await driver.stop();
+    sh(['ip', 'netns', 'del', ns]);
+  }
+});
+
+/** Whether the reader thread has handed a batch over that the event loop has not taken yet. */
+function readerHasBatch(tap: TapDevice): boolean { return tap.pendingBatches() > 0; }

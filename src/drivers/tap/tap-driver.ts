@@ -1,6 +1,9 @@
 // Runs one FrameEndpoint (a Host, a splicer) on one TAP device in real time: frames
 // in → handleFrame, then drain pollTransmit to the device; one timer for pollDeadline;
 // the clock is process.hrtime in integer microseconds. Interface index 0 is the TAP.
+// Frames already read go before overdue timers: when the event loop stalled, the peer's
+// frames that wait in the queue are handled before a retransmission or liveness timer
+// that fell due meanwhile could judge the peer silent.
 import type { FrameEndpoint } from '../../stack/endpoint.js';
 import type { TapDevice, TapError, TapReader } from './tap-device.js';
 
@@ -49,13 +52,23 @@ export class TapDriver {
   private onFrames(frames: Uint8Array[]): void {
     if (this.stopped) return;
     const now = this.nowUs();
-    // Timers that fell due while the batch waited go first, as they would have fired first.
-    if (this.timerAtUs !== undefined && this.timerAtUs <= now) this.fire();
     for (const f of frames) {
       this.counters.framesIn++;
       this.endpoint.handleFrame(0, f, now);
       this.flush();
     }
+    if (this.timerAtUs !== undefined && this.timerAtUs <= this.nowUs()) this.fire();
+    this.schedule();
+  }
+
+  /** The deadline timer: first every frame already read, then the timers still due. */
+  private onTimer(): void {
+    this.timer = undefined;
+    if (this.stopped) return;
+    this.tap.drainReadable();
+    if (this.stopped) return;
+    const d = this.endpoint.pollDeadline();
+    if (d !== undefined && d <= this.nowUs()) this.fire();
     this.schedule();
   }
 
@@ -82,7 +95,7 @@ export class TapDriver {
     this.clearTimer();
     this.timerAtUs = d;
     const delayUs = d - this.nowUs();
-    const cb = (): void => { this.timer = undefined; if (!this.stopped) { this.fire(); this.schedule(); } };
+    const cb = (): void => this.onTimer();
     // Rounded up: a timer that fires early only costs a spurious handleTimeout (a no-op)
     // and a re-arm, but rounding down would spin on setImmediate for the last millisecond.
     this.timer = delayUs <= 0 ? { kind: 'immediate', h: setImmediate(cb) } : { kind: 'timeout', h: setTimeout(cb, Math.ceil(delayUs / 1000)) };
