@@ -162,8 +162,12 @@ export interface StTcpScenarioOptions {
   backupPortFaults?: FaultSpec[];
   /** Faults on the client's port (both directions). */
   clientPortFaults?: FaultSpec[];
-  /** The client's link (e.g. a slower access link); the servers' links are always the LAN. */
+  /** The client's link (e.g. a slower access link); the servers' links are the LAN unless set below. */
   link?: LinkConfig;
+  /** The primary's per-connection retention (bytes its application read that the backup has not acknowledged). */
+  retentionBytesMax?: number;
+  /** The backup's link (e.g. slower than the client's, so the tap overflows as a busy backup's would). */
+  backupLink?: LinkConfig;
   limitUs?: number;
   capture?: boolean;
   /** Give the nodes fencing (the peer is crashed in the simulator, as a power switch would). */
@@ -236,6 +240,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   const common = {
     prefixLen: 24, serviceMac: SERVICE.mac, serviceIp: SERVICE.ip, services, key,
     mode: o.mode ?? 'sync', liveness: o.liveness ?? {}, tcp: o.tcp ?? {}, onEvent,
+    ...(o.retentionBytesMax !== undefined ? { retentionBytesMax: o.retentionBytesMax } : {}),
   } as const;
   // The client's TIME-WAIT only delays its 'closed' report; keep it short so runs end promptly.
   const clientTcp: Partial<TcpConfig> = { timeWaitUs: 1_000_000, ...(o.tcp ?? {}) };
@@ -257,7 +262,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   })));
   sim.link(['client', 0], ['hub', 0], o.link ?? LAN);
   sim.link(['primary', 0], ['hub', 1], LAN);
-  sim.link(['backup', 0], ['hub', 2], LAN);
+  sim.link(['backup', 0], ['hub', 2], o.backupLink ?? LAN);
   for (const f of o.backupPortFaults ?? []) sim.addFault({ node: 'backup', ifIndex: 0, direction: 'ingress' }, f);
   for (const f of o.clientPortFaults ?? []) sim.addFault({ node: 'client', ifIndex: 0 }, f);
 
@@ -318,16 +323,21 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
     const chunk = plan.chunkBytes ?? 4096;
     const expectEcho = (i: number): number => (i * 31 + idx) & 0xff;
     let mismatch = false;
+    // One chunk per interval; without an interval, as fast as the connection takes them
+    // (until a write is partial: onWritable continues).
     const writeMore = (): void => {
       if (plan.kind === 'download') return;
-      const n = Math.min(chunk, plan.bytes - sentBytes);
-      if (n <= 0) return;
-      const b = new Uint8Array(n);
-      for (let i = 0; i < n; i++) b[i] = expectEcho(sentBytes + i);
-      const w = conn.write(b);
-      sentBytes += w;
-      if (sentBytes >= plan.bytes) conn.end();
-      else if (plan.intervalUs) sim.at(sim.nowUs + plan.intervalUs, () => { writeMore(); sim.flushAll(); });
+      for (;;) {
+        const n = Math.min(chunk, plan.bytes - sentBytes);
+        if (n <= 0) return;
+        const b = new Uint8Array(n);
+        for (let i = 0; i < n; i++) b[i] = expectEcho(sentBytes + i);
+        const w = conn.write(b);
+        sentBytes += w;
+        if (sentBytes >= plan.bytes) { conn.end(); return; }
+        if (plan.intervalUs) { sim.at(sim.nowUs + plan.intervalUs, () => { writeMore(); sim.flushAll(); }); return; }
+        if (w < n) return;
+      }
     };
     return {
       onOpen: () => {

@@ -224,13 +224,26 @@ export class ShadowConnection {
     return sh;
   }
 
-  /** The first gap in what the replica has, if the tap missed bytes: [seq, seq+length). */
-  missingRange(): { seq: number; length: number } | undefined {
-    if (this.phase !== 'open' || this.reassembly.isEmpty()) return undefined;
-    const first = this.reassembly.sackBlocks(64).reduce<number | undefined>(
-      (lo, b) => (lo === undefined || seqLt(b.left, lo) ? b.left : lo), undefined);
-    if (first === undefined) return undefined;
-    return { seq: this.rcvNxt, length: seqDiff(first, this.rcvNxt) };
+  /**
+   * What the replica lacks, in sequence order, at most `max` ranges [seq, seq+length):
+   * holes the tap left before bytes it did show, and, with a two-way tap, bytes the
+   * primary acknowledged to the client beyond anything the tap showed (a lost tail, which
+   * no later tapped segment would reveal). The retention buffer answers both.
+   */
+  missingRanges(max: number): Array<{ seq: number; length: number }> {
+    const out: Array<{ seq: number; length: number }> = [];
+    if (this.phase !== 'open' || max <= 0) return out;
+    let at = this.rcvNxt;
+    for (const b of this.reassembly.heldRanges()) {
+      if (out.length >= max) return out;
+      if (seqGt(b.left, at)) out.push({ seq: at, length: seqDiff(b.left, at) });
+      if (seqGt(b.right, at)) at = b.right;
+    }
+    // The primary's ACK covers the client's FIN too: that is not a byte to ask for.
+    let acked = this.primaryAck;
+    if (acked !== undefined && this.peerFinSeq !== undefined && seqGt(acked, this.peerFinSeq)) acked = this.peerFinSeq;
+    if (out.length < max && acked !== undefined && !this.finReceived && seqGt(acked, at)) out.push({ seq: at, length: seqDiff(acked, at) });
+    return out;
   }
 
   /** Output the replica will write that the client already acknowledged (skipped when written). */
