@@ -75,7 +75,8 @@ export type StTcpEventKind =
   | 'backup.synced' | 'connection.shadowed' | 'connection.closed' | 'range.requested'
   | 'failover.detected' | 'fence.done' | 'takeover.complete' | 'takeover.fault'
   | 'lease.lapsed' | 'lease.restored' | 'backup.lost' | 'stepped.down'
-  | 'backup.joining' | 'backup.join-abandoned' | 'snapshot.applied' | 'protection.changed';
+  | 'backup.joining' | 'backup.join-abandoned' | 'snapshot.applied' | 'protection.changed'
+  | 'output.diverged';
 
 /**
  * What an operator needs to know: `protected` (a backup holds every connection and the
@@ -707,10 +708,19 @@ export class StTcpNode implements FrameEndpoint {
     if (!svc) { this.count('tap-no-service'); return undefined; }
     if (this.shadows.size >= (this.cfg.maxShadows ?? 16_384)) { this.count('shadow-table-full'); return undefined; }
     const sh = new ShadowConnection({ tuple, irs, clientSynOptions: opts, ...(iss !== undefined ? { iss } : {}) }, this.tcpCfg, svc.service, nowUs);
+    this.watchDivergence(sh);
     this.shadows.set(tupleKey(tuple), sh);
     this.count('shadows-created');
     this.emit('connection.shadowed', `shadowing ${tupleText(tuple)}`);
     return sh;
+  }
+
+  /** DESIGN §ST-TCP 4: a replica whose output differs from the primary's is reported, per connection. */
+  private watchDivergence(sh: ShadowConnection): void {
+    sh.onDivergence = (offset) => {
+      this.count('output-diverged');
+      this.emit('output.diverged', `${tupleText(sh.tuple)}: replica output differs from the primary's at stream offset ${offset}`);
+    };
   }
 
   private dropShadow(key: string, why: string): void {
@@ -798,6 +808,7 @@ export class StTcpNode implements FrameEndpoint {
       // The record replaces a shadow built from the tap: the primary retains bytes from
       // the record's point on, not from the tap shadow's.
       if (existing) this.dropShadow(key, 'replaced');
+      this.watchDivergence(sh);
       this.shadows.set(key, sh);
       restored++;
     }

@@ -113,17 +113,32 @@ function downloadApp(conn: StreamConnection, headAtStart: string, totalAtStart: 
 }
 
 export interface ClientPlan {
-  kind: 'echo' | 'download';
+  /**
+   * echo / download: the built-in services, bytes checked here. request: the client sends
+   * `requests` lines `GET /NNNNNN\n`, one per intervalUs, to `port`, then closes; the reply
+   * bytes are kept in the outcome (`data`) for the caller to judge.
+   */
+  kind: 'echo' | 'download' | 'request';
   startUs: number;
-  /** Echo: bytes the client sends (in writes of up to chunkBytes, one per intervalUs). Download: bytes requested. */
+  /** Echo: bytes the client sends (in writes of up to chunkBytes, one per intervalUs). Download: bytes requested. Request: reply bytes expected in all. */
   bytes: number;
   chunkBytes?: number;
   intervalUs?: number;
+  /** Request: the service port and how many requests. */
+  port?: number;
+  requests?: number;
+}
+
+/** The request line number i a 'request' client sends. */
+export function requestLine(i: number): string {
+  return `GET /${String(i).padStart(6, '0')}\n`;
 }
 
 export interface ConnectionOutcome {
   id: string;
-  kind: 'echo' | 'download';
+  kind: ClientPlan['kind'];
+  /** Request clients: every byte received, in order. */
+  data?: Uint8Array[];
   expectedBytes: number;
   receivedBytes: number;
   match: boolean;
@@ -152,6 +167,8 @@ export interface StTcpScenarioOptions {
   schedule?: ScheduleStep[];
   /** The servers' applications (default: echo on ECHO_PORT, download on DOWNLOAD_PORT). */
   services?: StTcpNodeConfig['services'];
+  /** Each box's own applications instead (e.g. ones that are not deterministic across hosts). */
+  servicesOf?: (box: 'primary' | 'backup') => StTcpNodeConfig['services'];
   /** Cut the backup off the LAN (tap and control channel) from this time, healing at `healBackupAtUs`. */
   partitionBackupAtUs?: number;
   healBackupAtUs?: number;
@@ -253,11 +270,13 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   }));
   // A box restarted after a crash comes back as a backup (a replacement joining the survivor).
   sim.addNode('primary', (ctx) => (primary = new StTcpNode({
-    ...common, role: ctx.incarnation === 0 ? 'primary' : 'backup', name: 'primary', nodeId: 1, epoch: ctx.incarnation + 1, ownMac: PRIMARY.mac, ownIp: PRIMARY.ip,
+    ...common, ...(o.servicesOf ? { services: o.servicesOf('primary') } : {}),
+    role: ctx.incarnation === 0 ? 'primary' : 'backup', name: 'primary', nodeId: 1, epoch: ctx.incarnation + 1, ownMac: PRIMARY.mac, ownIp: PRIMARY.ip,
     peerIp: BACKUP.ip, rng: ctx.rng, ...(o.fencing ? { fence: () => fenceNode('backup') } : {}),
   })));
   sim.addNode('backup', (ctx) => (backup = new StTcpNode({
-    ...common, role: 'backup', name: 'backup', nodeId: 2, epoch: ctx.incarnation + 1, ownMac: BACKUP.mac, ownIp: BACKUP.ip,
+    ...common, ...(o.servicesOf ? { services: o.servicesOf('backup') } : {}),
+    role: 'backup', name: 'backup', nodeId: 2, epoch: ctx.incarnation + 1, ownMac: BACKUP.mac, ownIp: BACKUP.ip,
     peerIp: PRIMARY.ip, rng: ctx.rng, ...(o.fencing ? { fence: () => fenceNode('primary') } : {}),
   })));
   sim.link(['client', 0], ['hub', 0], o.link ?? LAN);
@@ -310,8 +329,9 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
         close: undefined as CloseReason | undefined, maxGapUs: 0, pauseUs: undefined as number | undefined,
         samples: [] as Array<[number, number]>, sha256: '', done: false, hash: createHash('sha256'), clientPort: 0,
       };
+      if (plan.kind === 'request') (oc as ConnectionOutcome).data = [];
       outcomes.push(oc);
-      const port = plan.kind === 'echo' ? ECHO_PORT : DOWNLOAD_PORT;
+      const port = plan.kind === 'echo' ? ECHO_PORT : plan.kind === 'download' ? DOWNLOAD_PORT : plan.port ?? ECHO_PORT;
       const c = client.connect(SERVICE.ip, port, (conn) => clientApp(conn, plan, oc, idx), sim.nowUs);
       oc.clientPort = c.tuple.localPort;
     });
@@ -325,8 +345,14 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
     let mismatch = false;
     // One chunk per interval; without an interval, as fast as the connection takes them
     // (until a write is partial: onWritable continues).
+    let requestsSent = 0;
+    const sendRequest = (): void => {
+      conn.write(new TextEncoder().encode(requestLine(requestsSent++)));
+      if (requestsSent >= (plan.requests ?? 1)) conn.end();
+      else sim.at(sim.nowUs + (plan.intervalUs ?? 1000), () => { sendRequest(); sim.flushAll(); });
+    };
     const writeMore = (): void => {
-      if (plan.kind === 'download') return;
+      if (plan.kind !== 'echo') return;
       for (;;) {
         const n = Math.min(chunk, plan.bytes - sentBytes);
         if (n <= 0) return;
@@ -342,11 +368,13 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
     return {
       onOpen: () => {
         if (plan.kind === 'download') conn.write(new TextEncoder().encode(`${plan.bytes}\n`));
+        else if (plan.kind === 'request') sendRequest();
         else writeMore();
       },
       onData: (d) => {
         const now = sim.nowUs;
-        for (let i = 0; i < d.length; i++) {
+        if (plan.kind === 'request') oc.data!.push(d.slice());
+        for (let i = 0; i < d.length && plan.kind !== 'request'; i++) {
           const at = oc.receivedBytes + i;
           const want = plan.kind === 'echo' ? expectEcho(at) : patternByte(at);
           if (d[i] !== want) { mismatch = true; break; }
