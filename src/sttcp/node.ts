@@ -10,7 +10,8 @@ import { Host } from '../stack/host.js';
 import type { HostStreamConnection } from '../stack/tcp-demux.js';
 import type { Rng } from '../util/rng.js';
 import { BROADCAST_MAC, formatIpv4, macEquals, parseIpv4, parseMac } from '../wire/addr.js';
-import { ETHERTYPE, parseEthernetFrame } from '../wire/ethernet.js';
+import { emitEthernetHeader, ETHERNET_HEADER_LEN, ETHERTYPE, parseEthernetFrame } from '../wire/ethernet.js';
+import { ARP_PACKET_LEN, emitArpPacket } from '../wire/arp.js';
 import { IP_PROTOCOL, parseIpv4Packet } from '../wire/ipv4.js';
 import { parseTcpSegment, TCP_FIELD_OFFSET, type TcpRepr } from '../wire/tcp.js';
 import { checksumUpdate32 } from '../wire/checksum.js';
@@ -44,6 +45,12 @@ export interface StTcpNodeConfig {
   prefixLen: number;
   peerIp: string;
   controlPort?: number;
+  /**
+   * The interface of a dedicated control link to the peer (DESIGN §ST-TCP: the control
+   * channel apart from the service LAN, so heartbeats never queue behind tapped traffic).
+   * The box's own address lives there. Default: the service interface (0), shared.
+   */
+  controlIfIndex?: number;
   serviceMac: string;
   serviceIp: string;
   /** Listening ports and the (deterministic) application on each. */
@@ -95,6 +102,8 @@ const SEEN_HEARTBEATS = 64;
 const NEIGHBORS_MAX = 4096;
 /** Heartbeats an apparently isolated backup waits before fencing, so a healthy primary fences it first. */
 const ISOLATED_DEFER_HEARTBEATS = 3;
+/** Clients a backup asks (ARP) to show its LAN works before taking over after a quiet spell. */
+const WITNESS_PROBES = 4;
 /** How long after takeover stray segments of a closed, taken-over connection are dropped silently. */
 const STRAY_GRACE_US = 10_000_000;
 /** Tapped segments a joining backup holds for connections whose records have not arrived (the newest are kept). */
@@ -121,6 +130,7 @@ export class StTcpNode implements FrameEndpoint {
   private readonly live: LivenessConfig;
   private readonly mode: DurabilityMode;
   private readonly controlPort: number;
+  private readonly controlIf: number;
   private readonly serviceMac: Uint8Array;
   private readonly ownMac: Uint8Array;
   private readonly serviceIp: number;
@@ -182,6 +192,8 @@ export class StTcpNode implements FrameEndpoint {
   /** Handshakes whose ISN was unknown at takeover: completed by the client's first ACK. */
   private readonly pendingIss = new Map<string, ShadowConnection>();
   takeoverUs: number | undefined;
+  /** ARP requests from the box's own address to clients seen on the tap (a LAN witness, see takeoverAt). */
+  private readonly witnessProbes: Uint8Array[] = [];
 
   constructor(cfg: StTcpNodeConfig) {
     this.cfg = cfg;
@@ -190,6 +202,7 @@ export class StTcpNode implements FrameEndpoint {
     this.live = { ...defaultLiveness, ...(cfg.liveness ?? {}) };
     this.mode = cfg.mode ?? 'sync';
     this.controlPort = cfg.controlPort ?? CONTROL_PORT;
+    this.controlIf = cfg.controlIfIndex ?? 0;
     this.serviceMac = mustMac(cfg.serviceMac);
     this.ownMac = mustMac(cfg.ownMac);
     this.serviceIp = parseIpv4(cfg.serviceIp)!;
@@ -247,12 +260,19 @@ export class StTcpNode implements FrameEndpoint {
 
   handleFrame(ifIndex: number, frame: Uint8Array, nowUs: number): void {
     this.nowUs = nowUs;
+    if (ifIndex !== 0) {
+      // The dedicated control link: only the box's own address is there.
+      if (ifIndex === this.controlIf) this.own.handleFrame(0, frame, nowUs);
+      else this.count('drop-frame-interface');
+      this.tick(nowUs);
+      return;
+    }
     this.lastFrameUs = nowUs;
     const eth = parseEthernetFrame(frame);
     if (!eth.ok) { this.count('drop-frame'); return; }
     const dst = eth.value.dst;
     const broadcast = macEquals(dst, BROADCAST_MAC);
-    if (broadcast || macEquals(dst, this.ownMac)) this.own.handleFrame(ifIndex, frame, nowUs);
+    if (this.controlIf === 0 && (broadcast || macEquals(dst, this.ownMac))) this.own.handleFrame(ifIndex, frame, nowUs);
     const forService = broadcast || macEquals(dst, this.serviceMac);
     if (this.serving) {
       if (forService) {
@@ -279,8 +299,10 @@ export class StTcpNode implements FrameEndpoint {
   }
 
   pollTransmit(): OutgoingFrame | undefined {
+    const w = this.witnessProbes.shift();
+    if (w !== undefined) return { ifIndex: 0, frame: w };
     const o = this.own.pollTransmit();
-    if (o !== undefined) return o;
+    if (o !== undefined) return { ifIndex: this.controlIf, frame: o.frame };
     if (!this.serving) return undefined;
     for (;;) {
       const f = this.service.pollTransmit();
@@ -349,6 +371,24 @@ export class StTcpNode implements FrameEndpoint {
     const detected = this.detectedUs ?? leaseBound;
     const isolated = detected - this.lastFrameUs > this.live.heartbeatUs;
     return isolated ? Math.max(leaseBound, detected + ISOLATED_DEFER_HEARTBEATS * this.live.heartbeatUs) : leaseBound;
+  }
+
+  /**
+   * The LAN has been quiet (clients that only receive send nothing once the primary stops):
+   * ask a few clients seen on the tap for their MAC from this box's own address. Any
+   * answer shows the service LAN works here, so the takeover need not wait for the
+   * primary to fence an isolated backup (takeoverAt).
+   */
+  private probeWitnesses(): void {
+    const ownIp = parseIpv4(this.cfg.ownIp)!;
+    for (const ip of this.neighbors.keys()) {
+      if (this.witnessProbes.length >= WITNESS_PROBES) break;
+      const frame = new Uint8Array(ETHERNET_HEADER_LEN + ARP_PACKET_LEN);
+      emitEthernetHeader(BROADCAST_MAC, this.ownMac, ETHERTYPE.arp, frame);
+      emitArpPacket({ operation: 'request', senderMac: this.ownMac, senderIp: ownIp, targetMac: new Uint8Array(6), targetIp: ip }, frame, ETHERNET_HEADER_LEN);
+      this.witnessProbes.push(frame);
+      this.count('witness-probes');
+    }
   }
 
   private sendHeartbeat(nowUs: number): void {
@@ -645,6 +685,7 @@ export class StTcpNode implements FrameEndpoint {
       this.detectedUs = nowUs;
       this.state = 'takeover-pending';
       this.monitor.latchFailed();
+      if (nowUs - this.lastFrameUs > this.live.heartbeatUs) this.probeWitnesses();
       this.emit('failover.detected', `primary silent for ${this.live.missLimit} heartbeats: failure declared`);
       return;
     }

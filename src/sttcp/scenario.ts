@@ -181,6 +181,12 @@ export interface StTcpScenarioOptions {
   clientPortFaults?: FaultSpec[];
   /** The client's link (e.g. a slower access link); the servers' links are the LAN unless set below. */
   link?: LinkConfig;
+  /**
+   * A dedicated control link between the boxes (interface 1 on each), apart from the
+   * hub: heartbeats and catch-up never queue behind the tapped service traffic. A
+   * partition of the backup then cuts both its links.
+   */
+  controlLink?: boolean;
   /** The primary's per-connection retention (bytes its application read that the backup has not acknowledged). */
   retentionBytesMax?: number;
   /** The backup's link (e.g. slower than the client's, so the tap overflows as a busy backup's would). */
@@ -270,18 +276,19 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   }));
   // A box restarted after a crash comes back as a backup (a replacement joining the survivor).
   sim.addNode('primary', (ctx) => (primary = new StTcpNode({
-    ...common, ...(o.servicesOf ? { services: o.servicesOf('primary') } : {}),
+    ...common, ...(o.servicesOf ? { services: o.servicesOf('primary') } : {}), ...(o.controlLink ? { controlIfIndex: 1 } : {}),
     role: ctx.incarnation === 0 ? 'primary' : 'backup', name: 'primary', nodeId: 1, epoch: ctx.incarnation + 1, ownMac: PRIMARY.mac, ownIp: PRIMARY.ip,
     peerIp: BACKUP.ip, rng: ctx.rng, ...(o.fencing ? { fence: () => fenceNode('backup') } : {}),
   })));
   sim.addNode('backup', (ctx) => (backup = new StTcpNode({
-    ...common, ...(o.servicesOf ? { services: o.servicesOf('backup') } : {}),
+    ...common, ...(o.servicesOf ? { services: o.servicesOf('backup') } : {}), ...(o.controlLink ? { controlIfIndex: 1 } : {}),
     role: 'backup', name: 'backup', nodeId: 2, epoch: ctx.incarnation + 1, ownMac: BACKUP.mac, ownIp: BACKUP.ip,
     peerIp: PRIMARY.ip, rng: ctx.rng, ...(o.fencing ? { fence: () => fenceNode('primary') } : {}),
   })));
   sim.link(['client', 0], ['hub', 0], o.link ?? LAN);
   sim.link(['primary', 0], ['hub', 1], LAN);
   sim.link(['backup', 0], ['hub', 2], o.backupLink ?? LAN);
+  if (o.controlLink) sim.link(['primary', 1], ['backup', 1], LAN);
   for (const f of o.backupPortFaults ?? []) sim.addFault({ node: 'backup', ifIndex: 0, direction: 'ingress' }, f);
   for (const f of o.clientPortFaults ?? []) sim.addFault({ node: 'client', ifIndex: 0 }, f);
 
@@ -406,6 +413,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   for (const step of o.schedule ?? []) if ('atUs' in step) sim.at(step.atUs, (s) => act(s, step));
   if (o.partitionBackupAtUs !== undefined) {
     sim.partitionAt(o.partitionBackupAtUs, { node: 'backup', ifIndex: 0 }, o.healBackupAtUs);
+    if (o.controlLink) sim.partitionAt(o.partitionBackupAtUs, { node: 'backup', ifIndex: 1 }, o.healBackupAtUs);
   }
   const limitUs = o.limitUs ?? 120_000_000;
   const lastStart = Math.max(0, ...o.clients.map((c) => c.startUs));
