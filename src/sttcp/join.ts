@@ -18,6 +18,8 @@ export interface RetentionEntry {
   conn: HostStreamConnection;
   paused: boolean;
   lastAckUs: number;
+  /** Retention pushes since the backup's acknowledgement last advanced (each waits twice as long). */
+  pushes?: number;
   /** Next client byte the application has not read. */
   readSeq: number;
   /** The application has read the client's FIN (at readSeq). */

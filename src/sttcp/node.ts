@@ -10,14 +10,15 @@ import { Host } from '../stack/host.js';
 import type { HostStreamConnection } from '../stack/tcp-demux.js';
 import type { Rng } from '../util/rng.js';
 import { BROADCAST_MAC, formatIpv4, macEquals, parseIpv4, parseMac } from '../wire/addr.js';
-import { ETHERTYPE, parseEthernetFrame } from '../wire/ethernet.js';
+import { emitEthernetHeader, ETHERNET_HEADER_LEN, ETHERTYPE, parseEthernetFrame } from '../wire/ethernet.js';
+import { ARP_PACKET_LEN, emitArpPacket } from '../wire/arp.js';
 import { IP_PROTOCOL, parseIpv4Packet } from '../wire/ipv4.js';
 import { parseTcpSegment, TCP_FIELD_OFFSET, type TcpRepr } from '../wire/tcp.js';
 import { checksumUpdate32 } from '../wire/checksum.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
 import { normalizeConfig } from '../tcp/config.js';
-import { seqAdd, seqGt, seqMax } from '../tcp/seq.js';
+import { seqAdd, seqDiff, seqGt, seqMax } from '../tcp/seq.js';
 import {
   emitControl, parseControl, ReplayWindow, CONTROL_MAX_PAYLOAD,
   type ControlMessage, type NodeRole,
@@ -44,6 +45,12 @@ export interface StTcpNodeConfig {
   prefixLen: number;
   peerIp: string;
   controlPort?: number;
+  /**
+   * The interface of a dedicated control link to the peer (DESIGN §ST-TCP: the control
+   * channel apart from the service LAN, so heartbeats never queue behind tapped traffic).
+   * The box's own address lives there. Default: the service interface (0), shared.
+   */
+  controlIfIndex?: number;
   serviceMac: string;
   serviceIp: string;
   /** Listening ports and the (deterministic) application on each. */
@@ -82,7 +89,8 @@ export type StTcpEventKind =
   | 'backup.synced' | 'connection.shadowed' | 'connection.closed' | 'range.requested'
   | 'failover.detected' | 'fence.done' | 'takeover.complete' | 'takeover.fault'
   | 'lease.lapsed' | 'lease.restored' | 'backup.lost' | 'stepped.down'
-  | 'backup.joining' | 'backup.join-abandoned' | 'snapshot.applied' | 'protection.changed';
+  | 'backup.joining' | 'backup.join-abandoned' | 'snapshot.applied' | 'protection.changed'
+  | 'output.diverged';
 
 /**
  * What an operator needs to know: `protected` (a backup holds every connection and the
@@ -101,10 +109,24 @@ const SEEN_HEARTBEATS = 64;
 const NEIGHBORS_MAX = 4096;
 /** Heartbeats an apparently isolated backup waits before fencing, so a healthy primary fences it first. */
 const ISOLATED_DEFER_HEARTBEATS = 3;
+/** Clients a backup asks (ARP) to show its LAN works before taking over after a quiet spell. */
+const WITNESS_PROBES = 4;
 /** How long after takeover stray segments of a closed, taken-over connection are dropped silently. */
 const STRAY_GRACE_US = 10_000_000;
 /** Tapped segments a joining backup holds for connections whose records have not arrived (the newest are kept). */
 const UNTAPPED_MAX = 4096;
+/** Gaps of one connection the backup asks for in one round. */
+const RANGES_PER_REQUEST_ROUND = 8;
+/** Bytes of retention the primary sends in answer to one range request. */
+const RANGE_REPLY_MAX = 64 * CONTROL_MAX_PAYLOAD;
+/** Bytes a backup has asked for and not yet received, per connection. */
+const RANGE_ASK_WINDOW = 4 * RANGE_REPLY_MAX;
+/** Async mode: the backup's default acknowledgement delay. */
+const ASYNC_ACK_INTERVAL_US = 1_000;
+/** The shortest wait before the primary resends retained bytes the backup has not acknowledged. */
+const PUSH_DELAY_MIN_US = 1_000;
+/** Bytes the primary pushes unasked in one round, over all connections. */
+const PUSH_ROUND_BYTES_MAX = 4 * RANGE_ASK_WINDOW;
 
 export class StTcpNode implements FrameEndpoint {
   readonly name: string;
@@ -115,6 +137,7 @@ export class StTcpNode implements FrameEndpoint {
   private readonly live: LivenessConfig;
   private readonly mode: DurabilityMode;
   private readonly controlPort: number;
+  private readonly controlIf: number;
   private readonly serviceMac: Uint8Array;
   private readonly ownMac: Uint8Array;
   private readonly serviceIp: number;
@@ -134,6 +157,10 @@ export class StTcpNode implements FrameEndpoint {
   private serving: boolean;
   private leaseWasHeld = false;
   private fenceRetryUs = 0;
+  /** Smoothed round trip of heartbeat and echo (the primary's measure of the control channel). */
+  private controlRttUs: number | undefined;
+  /** When pushRetention next has work (undefined: nothing retained is waiting). */
+  private nextPushUs: number | undefined;
 
   // primary
   private readonly retention = new Map<string, RetentionEntry>();
@@ -161,7 +188,8 @@ export class StTcpNode implements FrameEndpoint {
   private readonly shadows = new Map<string, ShadowConnection>();
   private readonly ackedToPrimary = new Map<string, number>();
   private ackDueUs: number | undefined;
-  private readonly rangeAskedUs = new Map<string, number>();
+  /** Per shadow: the end of what has been asked of the primary, and when asking began (re-asked a heartbeat later). */
+  private readonly rangeAsked = new Map<string, { upTo: number; atUs: number }>();
   private detectedUs: number | undefined;
   private nextExpiryUs = 0;
   /** Last time any frame arrived on the port (the backup's witness that its LAN works). */
@@ -173,6 +201,8 @@ export class StTcpNode implements FrameEndpoint {
   /** Handshakes whose ISN was unknown at takeover: completed by the client's first ACK. */
   private readonly pendingIss = new Map<string, ShadowConnection>();
   takeoverUs: number | undefined;
+  /** ARP requests from the box's own address to clients seen on the tap (a LAN witness, see takeoverAt). */
+  private readonly witnessProbes: Uint8Array[] = [];
 
   constructor(cfg: StTcpNodeConfig) {
     this.cfg = cfg;
@@ -181,6 +211,7 @@ export class StTcpNode implements FrameEndpoint {
     this.live = { ...defaultLiveness, ...(cfg.liveness ?? {}) };
     this.mode = cfg.mode ?? 'sync';
     this.controlPort = cfg.controlPort ?? CONTROL_PORT;
+    this.controlIf = cfg.controlIfIndex ?? 0;
     this.serviceMac = mustMac(cfg.serviceMac);
     this.ownMac = mustMac(cfg.ownMac);
     this.serviceIp = parseIpv4(cfg.serviceIp)!;
@@ -246,12 +277,19 @@ export class StTcpNode implements FrameEndpoint {
 
   handleFrame(ifIndex: number, frame: Uint8Array, nowUs: number): void {
     this.nowUs = nowUs;
+    if (ifIndex !== 0) {
+      // The dedicated control link: only the box's own address is there.
+      if (ifIndex === this.controlIf) this.own.handleFrame(0, frame, nowUs);
+      else this.count('drop-frame-interface');
+      this.tick(nowUs);
+      return;
+    }
     this.lastFrameUs = nowUs;
     const eth = parseEthernetFrame(frame);
     if (!eth.ok) { this.count('drop-frame'); return; }
     const dst = eth.value.dst;
     const broadcast = macEquals(dst, BROADCAST_MAC);
-    if (broadcast || macEquals(dst, this.ownMac)) this.own.handleFrame(ifIndex, frame, nowUs);
+    if (this.controlIf === 0 && (broadcast || macEquals(dst, this.ownMac))) this.own.handleFrame(ifIndex, frame, nowUs);
     const forService = broadcast || macEquals(dst, this.serviceMac);
     if (this.serving) {
       if (forService) {
@@ -278,8 +316,10 @@ export class StTcpNode implements FrameEndpoint {
   }
 
   pollTransmit(): OutgoingFrame | undefined {
+    const w = this.witnessProbes.shift();
+    if (w !== undefined) return { ifIndex: 0, frame: w };
     const o = this.own.pollTransmit();
-    if (o !== undefined) return o;
+    if (o !== undefined) return { ifIndex: this.controlIf, frame: o.frame };
     if (!this.serving) return undefined;
     for (;;) {
       const f = this.service.pollTransmit();
@@ -304,6 +344,7 @@ export class StTcpNode implements FrameEndpoint {
       d = minDefined(d, future(this.monitor.failureDeadline()));
       d = minDefined(d, future(this.fenceRetryUs));
     }
+    if (this.state === 'primary' && this.replicating()) d = minDefined(d, future(this.nextPushUs));
     d = minDefined(d, future(this.ackDueUs));
     if (this.join) d = minDefined(d, future(this.join.deadline()));
     return d;
@@ -347,6 +388,24 @@ export class StTcpNode implements FrameEndpoint {
     const detected = this.detectedUs ?? leaseBound;
     const isolated = detected - this.lastFrameUs > this.live.heartbeatUs;
     return isolated ? Math.max(leaseBound, detected + ISOLATED_DEFER_HEARTBEATS * this.live.heartbeatUs) : leaseBound;
+  }
+
+  /**
+   * The LAN has been quiet (clients that only receive send nothing once the primary stops):
+   * ask a few clients seen on the tap for their MAC from this box's own address. Any
+   * answer shows the service LAN works here, so the takeover need not wait for the
+   * primary to fence an isolated backup (takeoverAt).
+   */
+  private probeWitnesses(): void {
+    const ownIp = parseIpv4(this.cfg.ownIp)!;
+    for (const ip of this.neighbors.keys()) {
+      if (this.witnessProbes.length >= WITNESS_PROBES) break;
+      const frame = new Uint8Array(ETHERNET_HEADER_LEN + ARP_PACKET_LEN);
+      emitEthernetHeader(BROADCAST_MAC, this.ownMac, ETHERTYPE.arp, frame);
+      emitArpPacket({ operation: 'request', senderMac: this.ownMac, senderIp: ownIp, targetMac: new Uint8Array(6), targetIp: ip }, frame, ETHERNET_HEADER_LEN);
+      this.witnessProbes.push(frame);
+      this.count('witness-probes');
+    }
   }
 
   private sendHeartbeat(nowUs: number): void {
@@ -408,6 +467,11 @@ export class StTcpNode implements FrameEndpoint {
       onData: (d) => {
         entry.readSeq = seqAdd(entry.readSeq, d.length);
         if (this.replicating()) {
+          // The backup's acknowledgement is due from now, not from its last one.
+          if (entry.buf.length() === 0) {
+            entry.lastAckUs = this.nowUs;
+            this.nextPushUs = Math.min(this.nextPushUs ?? Infinity, this.nowUs + this.pushDelayUs());
+          }
           entry.buf.append(d);
           if (entry.buf.isFull() && !entry.paused) { entry.paused = true; conn.pauseReading(); this.count('retention-full'); }
         }
@@ -476,6 +540,7 @@ export class StTcpNode implements FrameEndpoint {
       if (r) {
         r.buf.ackTo(a.rcvNxt);
         r.lastAckUs = nowUs;
+        r.pushes = 0;
         if (r.paused && !r.buf.isFull()) { r.paused = false; r.conn.resumeReading(); }
       }
       if (this.mode === 'sync' && !this.lease.isSolo()) {
@@ -488,10 +553,15 @@ export class StTcpNode implements FrameEndpoint {
   private onRangeRequest(tuple: FourTuple, seq: number, length: number, nowUs: number): void {
     const r = this.retention.get(tupleKey(tuple));
     if (!r) { this.count('range-unknown-connection'); return; }
-    this.sendRange(tuple, r.buf, seq, Math.min(length, 64 * CONTROL_MAX_PAYLOAD), nowUs);
+    const end = this.sendRange(tuple, r.buf, seq, Math.min(length, RANGE_REPLY_MAX), nowUs);
+    // The client's FIN the application read follows the last retained byte.
+    if (r.ended && end === r.readSeq && seqGt(seqAdd(seq, length), end)) {
+      this.send({ type: 'rangeData', tuple, seq: end, data: new Uint8Array(0), fin: true }, nowUs);
+    }
   }
 
-  private sendRange(tuple: FourTuple, buf: RetentionBuffer, seq: number, length: number, nowUs: number): void {
+  /** Sends retained bytes from `seq` on; returns where they end. */
+  private sendRange(tuple: FourTuple, buf: RetentionBuffer, seq: number, length: number, nowUs: number): number {
     let at = seq;
     for (let sent = 0; sent < length;) {
       const data = buf.slice(at, Math.min(CONTROL_MAX_PAYLOAD, length - sent));
@@ -501,24 +571,53 @@ export class StTcpNode implements FrameEndpoint {
       sent += data.length;
       at = seqAdd(at, data.length);
     }
+    return at;
   }
 
-  /** Resend retained bytes the backup has not acknowledged for a while (a tail the tap missed). */
+  /**
+   * Resends retained bytes the backup has not acknowledged for a while: a tail the tap
+   * missed, which the backup cannot see is missing (in sync mode the client is not ACKed
+   * for it and waits; with a one-way tap the backup never learns of it). "A while" is a
+   * few control-channel round trips plus, in async mode, the backup's acknowledgement
+   * delay: long enough that bytes the tap did deliver are normally acknowledged first.
+   */
   private pushRetention(nowUs: number): void {
-    const waitUs = 2 * this.live.heartbeatUs;
     if (!this.replicating()) return;
+    // A joining backup has no shadows for these bytes until its snapshot is complete.
+    if (this.join !== undefined && !this.join.progress().catchingUp) return;
+    if (this.nextPushUs !== undefined && nowUs < this.nextPushUs) return;
+    const baseWaitUs = this.pushDelayUs();
+    let budget = PUSH_ROUND_BYTES_MAX;
+    let next: number | undefined;
     for (const r of this.retention.values()) {
       // The client's FIN the application read, if the backup has not acknowledged it.
       const acked = this.backupAck.get(tupleKey(r.conn.tuple));
       const finDue = r.ended && (acked === undefined || !seqGt(acked, r.readSeq));
-      if ((r.buf.length() === 0 && !finDue) || nowUs - r.lastAckUs < waitUs) continue;
+      if (r.buf.length() === 0 && !finDue) continue;
+      // Repeated pushes that draw no acknowledgement back off, up to two heartbeats apart.
+      const waitUs = Math.min(2 * this.live.heartbeatUs, baseWaitUs * 2 ** Math.min(r.pushes ?? 0, 16));
+      if (nowUs - r.lastAckUs < waitUs || budget <= 0) {
+        next = Math.min(next ?? Infinity, Math.max(r.lastAckUs + waitUs, nowUs + 1));
+        continue;
+      }
       r.lastAckUs = nowUs;
+      r.pushes = (r.pushes ?? 0) + 1;
+      next = Math.min(next ?? Infinity, nowUs + Math.min(2 * this.live.heartbeatUs, 2 * waitUs));
       this.count('retention-pushes');
-      this.sendRange(r.conn.tuple, r.buf, r.buf.startSeq(), 16 * CONTROL_MAX_PAYLOAD, nowUs);
-      if (finDue && r.buf.endSeq() === r.readSeq) {
+      const length = Math.min(RANGE_REPLY_MAX, budget);
+      budget -= length;
+      const end = this.sendRange(r.conn.tuple, r.buf, r.buf.startSeq(), length, nowUs);
+      if (finDue && end === r.readSeq) {
         this.send({ type: 'rangeData', tuple: r.conn.tuple, seq: r.readSeq, data: new Uint8Array(0), fin: true }, nowUs);
       }
     }
+    this.nextPushUs = next;
+  }
+
+  private pushDelayUs(): number {
+    const rtt = this.controlRttUs ?? this.live.heartbeatUs / 4;
+    const ackDelay = this.mode === 'async' ? (this.cfg.ackIntervalUs ?? ASYNC_ACK_INTERVAL_US) : 0;
+    return Math.min(2 * this.live.heartbeatUs, Math.max(PUSH_DELAY_MIN_US, 4 * rtt) + ackDelay);
   }
 
   // ---- a backup joining (DESIGN §ST-TCP 8) ------------------------------------
@@ -610,6 +709,7 @@ export class StTcpNode implements FrameEndpoint {
       this.detectedUs = nowUs;
       this.state = 'takeover-pending';
       this.monitor.latchFailed();
+      if (nowUs - this.lastFrameUs > this.live.heartbeatUs) this.probeWitnesses();
       this.emit('failover.detected', `primary silent for ${this.live.missLimit} heartbeats: failure declared`);
       return;
     }
@@ -673,16 +773,25 @@ export class StTcpNode implements FrameEndpoint {
     if (!svc) { this.count('tap-no-service'); return undefined; }
     if (this.shadows.size >= (this.cfg.maxShadows ?? 16_384)) { this.count('shadow-table-full'); return undefined; }
     const sh = new ShadowConnection({ tuple, irs, clientSynOptions: opts, ...(iss !== undefined ? { iss } : {}) }, this.tcpCfg, svc.service, nowUs);
+    this.watchDivergence(sh);
     this.shadows.set(tupleKey(tuple), sh);
     this.count('shadows-created');
     this.emit('connection.shadowed', `shadowing ${tupleText(tuple)}`);
     return sh;
   }
 
+  /** DESIGN §ST-TCP 4: a replica whose output differs from the primary's is reported, per connection. */
+  private watchDivergence(sh: ShadowConnection): void {
+    sh.onDivergence = (offset) => {
+      this.count('output-diverged');
+      this.emit('output.diverged', `${tupleText(sh.tuple)}: replica output differs from the primary's at stream offset ${offset}`);
+    };
+  }
+
   private dropShadow(key: string, why: string): void {
     if (!this.shadows.delete(key)) return;
     this.ackedToPrimary.delete(key);
-    this.rangeAskedUs.delete(key);
+    this.rangeAsked.delete(key);
     this.count(`shadows-${why}`);
   }
 
@@ -702,7 +811,7 @@ export class StTcpNode implements FrameEndpoint {
     if (due.length === 0) { this.ackDueUs = undefined; return; }
     const every = this.cfg.ackEveryBytes ?? 16 * 1024;
     if (!force && this.mode === 'async' && pendingBytes < every) {
-      this.ackDueUs ??= nowUs + (this.cfg.ackIntervalUs ?? 1_000);
+      this.ackDueUs ??= nowUs + (this.cfg.ackIntervalUs ?? ASYNC_ACK_INTERVAL_US);
       if (nowUs < this.ackDueUs) return;
     }
     this.ackDueUs = undefined;
@@ -717,15 +826,33 @@ export class StTcpNode implements FrameEndpoint {
     }
   }
 
+  /**
+   * Asks the primary for what the tap missed (DESIGN §ST-TCP 2). A range not asked for
+   * before goes out at once, so catching up proceeds at the control channel's round trip
+   * rather than one range per heartbeat; what was asked and is still missing is asked
+   * again after a heartbeat interval (the request or its answer was lost).
+   */
   private askMissing(nowUs: number): void {
     for (const [key, sh] of this.shadows) {
-      const gap = sh.missingRange();
-      if (!gap) continue;
-      const last = this.rangeAskedUs.get(key);
-      if (last !== undefined && nowUs - last < this.live.heartbeatUs) continue;
-      this.rangeAskedUs.set(key, nowUs);
-      this.count('range-requests');
-      this.send({ type: 'rangeRequest', tuple: sh.tuple, seq: gap.seq, length: gap.length }, nowUs);
+      const gaps = sh.missingRanges(RANGES_PER_REQUEST_ROUND);
+      if (gaps.length === 0) { this.rangeAsked.delete(key); continue; }
+      let asked = this.rangeAsked.get(key);
+      if (asked === undefined || nowUs - asked.atUs >= this.live.heartbeatUs) {
+        asked = { upTo: gaps[0]!.seq, atUs: nowUs };
+        this.rangeAsked.set(key, asked);
+      }
+      for (const g of gaps) {
+        const end = seqAdd(g.seq, g.length);
+        // At most RANGE_ASK_WINDOW bytes asked beyond what the replica holds: the rest is
+        // asked as the answers arrive, so a long gap is not fetched in one burst.
+        for (let from = seqMax(g.seq, asked.upTo); seqGt(end, from) && seqDiff(from, sh.rcvNxt) < RANGE_ASK_WINDOW;) {
+          const length = Math.min(seqDiff(end, from), RANGE_REPLY_MAX);
+          this.count('range-requests');
+          this.send({ type: 'rangeRequest', tuple: sh.tuple, seq: from, length }, nowUs);
+          from = seqAdd(from, length);
+          asked.upTo = from;
+        }
+      }
     }
   }
 
@@ -746,6 +873,7 @@ export class StTcpNode implements FrameEndpoint {
       // The record replaces a shadow built from the tap: the primary retains bytes from
       // the record's point on, not from the tap shadow's.
       if (existing) this.dropShadow(key, 'replaced');
+      this.watchDivergence(sh);
       this.shadows.set(key, sh);
       restored++;
     }
@@ -791,7 +919,7 @@ export class StTcpNode implements FrameEndpoint {
     }
     this.shadows.clear();
     this.ackedToPrimary.clear();
-    this.rangeAskedUs.clear();
+    this.rangeAsked.clear();
     this.listenAll();
     this.service.announce(nowUs);
     this.count('takeovers');
@@ -940,7 +1068,12 @@ export class StTcpNode implements FrameEndpoint {
       }
       this.monitor.heard(nowUs);
       const sentAt = this.sentHeartbeats.get(echo);
-      if (sentAt !== undefined) this.lease.renew(sentAt);
+      if (sentAt !== undefined) {
+        this.lease.renew(sentAt);
+        // Control-channel round trip (RFC 6298-style smoothing, gain 1/8).
+        const sample = nowUs - sentAt;
+        this.controlRttUs = this.controlRttUs === undefined ? sample : Math.round(this.controlRttUs + (sample - this.controlRttUs) / 8);
+      }
       if (before === undefined) this.emit('backup.synced', 'backup heartbeats received: replication active');
     } else if (this.state === 'backup') {
       if (role === 'primary' || role === 'solo') {

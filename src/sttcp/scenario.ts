@@ -113,17 +113,32 @@ function downloadApp(conn: StreamConnection, headAtStart: string, totalAtStart: 
 }
 
 export interface ClientPlan {
-  kind: 'echo' | 'download';
+  /**
+   * echo / download: the built-in services, bytes checked here. request: the client sends
+   * `requests` lines `GET /NNNNNN\n`, one per intervalUs, to `port`, then closes; the reply
+   * bytes are kept in the outcome (`data`) for the caller to judge.
+   */
+  kind: 'echo' | 'download' | 'request';
   startUs: number;
-  /** Echo: bytes the client sends (in writes of up to chunkBytes, one per intervalUs). Download: bytes requested. */
+  /** Echo: bytes the client sends (in writes of up to chunkBytes, one per intervalUs). Download: bytes requested. Request: reply bytes expected in all. */
   bytes: number;
   chunkBytes?: number;
   intervalUs?: number;
+  /** Request: the service port and how many requests. */
+  port?: number;
+  requests?: number;
+}
+
+/** The request line number i a 'request' client sends. */
+export function requestLine(i: number): string {
+  return `GET /${String(i).padStart(6, '0')}\n`;
 }
 
 export interface ConnectionOutcome {
   id: string;
-  kind: 'echo' | 'download';
+  kind: ClientPlan['kind'];
+  /** Request clients: every byte received, in order. */
+  data?: Uint8Array[];
   expectedBytes: number;
   receivedBytes: number;
   match: boolean;
@@ -154,7 +169,8 @@ export interface StTcpScenarioOptions {
   services?: StTcpNodeConfig['services'];
   /**
    * Per box and incarnation instead of `services`: applications with a local, asynchronous
-   * dependency (the relay app's server), given the box's clock to schedule its replies on.
+   * dependency (the relay app's server), given the box's clock to schedule its replies on, or ones
+   * that are not deterministic across hosts (each host's own Date).
    */
   servicesFor?: (box: 'primary' | 'backup', env: BoxEnv) => StTcpNodeConfig['services'];
   /** Both boxes refuse joining backups with this reason (StTcpNodeConfig.joinRefusal). */
@@ -169,8 +185,18 @@ export interface StTcpScenarioOptions {
   backupPortFaults?: FaultSpec[];
   /** Faults on the client's port (both directions). */
   clientPortFaults?: FaultSpec[];
-  /** The client's link (e.g. a slower access link); the servers' links are always the LAN. */
+  /** The client's link (e.g. a slower access link); the servers' links are the LAN unless set below. */
   link?: LinkConfig;
+  /**
+   * A dedicated control link between the boxes (interface 1 on each), apart from the
+   * hub: heartbeats and catch-up never queue behind the tapped service traffic. A
+   * partition of the backup then cuts both its links.
+   */
+  controlLink?: boolean;
+  /** The primary's per-connection retention (bytes its application read that the backup has not acknowledged). */
+  retentionBytesMax?: number;
+  /** The backup's link (e.g. slower than the client's, so the tap overflows as a busy backup's would). */
+  backupLink?: LinkConfig;
   limitUs?: number;
   capture?: boolean;
   /** Give the nodes fencing (the peer is crashed in the simulator, as a power switch would). */
@@ -251,6 +277,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
     prefixLen: 24, serviceMac: SERVICE.mac, serviceIp: SERVICE.ip, services, key,
     mode: o.mode ?? 'sync', liveness: o.liveness ?? {}, tcp: o.tcp ?? {}, onEvent,
     ...(o.joinRefusal !== undefined ? { joinRefusal: o.joinRefusal } : {}),
+    ...(o.retentionBytesMax !== undefined ? { retentionBytesMax: o.retentionBytesMax } : {}),
   } as const;
   // The client's TIME-WAIT only delays its 'closed' report; keep it short so runs end promptly.
   const clientTcp: Partial<TcpConfig> = { timeWaitUs: 1_000_000, ...(o.tcp ?? {}) };
@@ -272,16 +299,19 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   const servicesOf = (box: 'primary' | 'backup', incarnation: number): StTcpNodeConfig['services'] =>
     o.servicesFor ? o.servicesFor(box, boxEnv(box, incarnation)) : services;
   sim.addNode('primary', (ctx) => (primary = new StTcpNode({
-    ...common, services: servicesOf('primary', ctx.incarnation), role: ctx.incarnation === 0 ? 'primary' : 'backup', name: 'primary', nodeId: 1, epoch: ctx.incarnation + 1, ownMac: PRIMARY.mac, ownIp: PRIMARY.ip,
+    ...common, services: servicesOf('primary', ctx.incarnation), ...(o.controlLink ? { controlIfIndex: 1 } : {}),
+    role: ctx.incarnation === 0 ? 'primary' : 'backup', name: 'primary', nodeId: 1, epoch: ctx.incarnation + 1, ownMac: PRIMARY.mac, ownIp: PRIMARY.ip,
     peerIp: BACKUP.ip, rng: ctx.rng, ...(o.fencing ? { fence: () => fenceNode('backup') } : {}),
   })));
   sim.addNode('backup', (ctx) => (backup = new StTcpNode({
-    ...common, services: servicesOf('backup', ctx.incarnation), role: 'backup', name: 'backup', nodeId: 2, epoch: ctx.incarnation + 1, ownMac: BACKUP.mac, ownIp: BACKUP.ip,
+    ...common, services: servicesOf('backup', ctx.incarnation), ...(o.controlLink ? { controlIfIndex: 1 } : {}),
+    role: 'backup', name: 'backup', nodeId: 2, epoch: ctx.incarnation + 1, ownMac: BACKUP.mac, ownIp: BACKUP.ip,
     peerIp: PRIMARY.ip, rng: ctx.rng, ...(o.fencing ? { fence: () => fenceNode('primary') } : {}),
   })));
   sim.link(['client', 0], ['hub', 0], o.link ?? LAN);
   sim.link(['primary', 0], ['hub', 1], LAN);
-  sim.link(['backup', 0], ['hub', 2], LAN);
+  sim.link(['backup', 0], ['hub', 2], o.backupLink ?? LAN);
+  if (o.controlLink) sim.link(['primary', 1], ['backup', 1], LAN);
   for (const f of o.backupPortFaults ?? []) sim.addFault({ node: 'backup', ifIndex: 0, direction: 'ingress' }, f);
   for (const f of o.clientPortFaults ?? []) sim.addFault({ node: 'client', ifIndex: 0 }, f);
 
@@ -329,8 +359,9 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
         close: undefined as CloseReason | undefined, maxGapUs: 0, pauseUs: undefined as number | undefined,
         samples: [] as Array<[number, number]>, sha256: '', done: false, hash: createHash('sha256'), clientPort: 0,
       };
+      if (plan.kind === 'request') (oc as ConnectionOutcome).data = [];
       outcomes.push(oc);
-      const port = plan.kind === 'echo' ? ECHO_PORT : DOWNLOAD_PORT;
+      const port = plan.kind === 'echo' ? ECHO_PORT : plan.kind === 'download' ? DOWNLOAD_PORT : plan.port ?? ECHO_PORT;
       const c = client.connect(SERVICE.ip, port, (conn) => clientApp(conn, plan, oc, idx), sim.nowUs);
       oc.clientPort = c.tuple.localPort;
     });
@@ -342,25 +373,38 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
     const chunk = plan.chunkBytes ?? 4096;
     const expectEcho = (i: number): number => (i * 31 + idx) & 0xff;
     let mismatch = false;
+    // One chunk per interval; without an interval, as fast as the connection takes them
+    // (until a write is partial: onWritable continues).
+    let requestsSent = 0;
+    const sendRequest = (): void => {
+      conn.write(new TextEncoder().encode(requestLine(requestsSent++)));
+      if (requestsSent >= (plan.requests ?? 1)) conn.end();
+      else sim.at(sim.nowUs + (plan.intervalUs ?? 1000), () => { sendRequest(); sim.flushAll(); });
+    };
     const writeMore = (): void => {
-      if (plan.kind === 'download') return;
-      const n = Math.min(chunk, plan.bytes - sentBytes);
-      if (n <= 0) return;
-      const b = new Uint8Array(n);
-      for (let i = 0; i < n; i++) b[i] = expectEcho(sentBytes + i);
-      const w = conn.write(b);
-      sentBytes += w;
-      if (sentBytes >= plan.bytes) conn.end();
-      else if (plan.intervalUs) sim.at(sim.nowUs + plan.intervalUs, () => { writeMore(); sim.flushAll(); });
+      if (plan.kind !== 'echo') return;
+      for (;;) {
+        const n = Math.min(chunk, plan.bytes - sentBytes);
+        if (n <= 0) return;
+        const b = new Uint8Array(n);
+        for (let i = 0; i < n; i++) b[i] = expectEcho(sentBytes + i);
+        const w = conn.write(b);
+        sentBytes += w;
+        if (sentBytes >= plan.bytes) { conn.end(); return; }
+        if (plan.intervalUs) { sim.at(sim.nowUs + plan.intervalUs, () => { writeMore(); sim.flushAll(); }); return; }
+        if (w < n) return;
+      }
     };
     return {
       onOpen: () => {
         if (plan.kind === 'download') conn.write(new TextEncoder().encode(`${plan.bytes}\n`));
+        else if (plan.kind === 'request') sendRequest();
         else writeMore();
       },
       onData: (d) => {
         const now = sim.nowUs;
-        for (let i = 0; i < d.length; i++) {
+        if (plan.kind === 'request') oc.data!.push(d.slice());
+        for (let i = 0; i < d.length && plan.kind !== 'request'; i++) {
           const at = oc.receivedBytes + i;
           const want = plan.kind === 'echo' ? expectEcho(at) : patternByte(at);
           if (d[i] !== want) { mismatch = true; break; }
@@ -392,6 +436,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   for (const step of o.schedule ?? []) if ('atUs' in step) sim.at(step.atUs, (s) => act(s, step));
   if (o.partitionBackupAtUs !== undefined) {
     sim.partitionAt(o.partitionBackupAtUs, { node: 'backup', ifIndex: 0 }, o.healBackupAtUs);
+    if (o.controlLink) sim.partitionAt(o.partitionBackupAtUs, { node: 'backup', ifIndex: 1 }, o.healBackupAtUs);
   }
   const limitUs = o.limitUs ?? 120_000_000;
   const lastStart = Math.max(0, ...o.clients.map((c) => c.startUs));

@@ -29,6 +29,9 @@ export interface ShadowOpen {
   iss?: number;
 }
 
+/** Replica write boundaries a shadow remembers (where a diverged stream may be continued). */
+const WRITE_ENDS_MAX = 1024;
+
 /** Client segments held while the primary's ISN is unknown; more are dropped (the client retransmits). */
 const EARLY_SEGMENTS_MAX = 32;
 
@@ -76,6 +79,22 @@ export class ShadowConnection {
   private maxTsEcrSeenUs = 0;
   /** Highest ACK the primary sent the client (two-way tap): client bytes it declared safe. */
   private primaryAck: number | undefined;
+
+  // --- service → client on a two-way tap: the primary's actual output (DESIGN §ST-TCP 4) ---
+  /** What the primary sent, contiguous from the client's ACK (what the client may hold in part). */
+  private primaryOut: SendBuffer | undefined;
+  /** Primary segments beyond a hole the tap left, until a retransmission fills it. */
+  private primaryPieces: Reassembly | undefined;
+  /** End of the highest primary segment seen. */
+  private primaryMax: number | undefined;
+  /** The replica's output has been compared with the primary's up to here. */
+  private compared: number | undefined;
+  /** The replica's output differs from what the primary sent, first at this stream offset. */
+  diverged: { offset: number } | undefined;
+  /** Where the replica's writes ended (its message boundaries), not yet acknowledged by the client; oldest first. */
+  private writeEnds: number[] = [];
+  /** Called once, when the replica's output is first seen to differ from the primary's. */
+  onDivergence: ((offset: number) => void) | undefined;
 
   // --- the replica ---
   private app: StreamApp | undefined;
@@ -130,15 +149,67 @@ export class ShadowConnection {
     this.iss = iss;
     this.out = new SendBuffer(this.cfg.sndBufBytes);
     this.out.reset(seqAdd(iss, 1));
+    this.primaryOut = new SendBuffer(this.cfg.sndBufBytes);
+    this.primaryOut.reset(seqAdd(iss, 1));
+    this.primaryPieces = new Reassembly(this.cfg.sndBufBytes, this.cfg.maxOutOfOrderSegments);
     const early = this.early;
     this.early = [];
     for (const e of early) this.handleClientSegment(e.seg, e.nowUs);
   }
 
-  /** A service→client segment from a two-way tap: what the primary acknowledged. */
+  /**
+   * A service→client segment from a two-way tap: what the primary acknowledged, and the
+   * bytes it sent. Those are kept (until the client acknowledges them) so a takeover
+   * resends exactly them, and compared with the replica's output.
+   */
   notePrimarySegment(seg: TcpRepr): void {
     if (!seg.flags.ack || seg.flags.rst) return;
     if (this.primaryAck === undefined || seqGt(seg.ack, this.primaryAck)) this.primaryAck = seg.ack;
+    const po = this.primaryOut;
+    if (po === undefined || seg.payload.length === 0) return;
+    const segEnd = seqAdd(seg.seq, seg.payload.length);
+    if (this.primaryMax === undefined || seqGt(segEnd, this.primaryMax)) this.primaryMax = segEnd;
+    let seq = seg.seq;
+    let data = seg.payload;
+    if (seqLt(seq, po.endSeq())) {
+      const skip = seqDiff(po.endSeq(), seq);
+      if (skip >= data.length) return;
+      data = data.subarray(skip);
+      seq = po.endSeq();
+    }
+    if (seq === po.endSeq()) {
+      po.append(data);
+      for (let c = this.primaryPieces!.take(po.endSeq()); c !== undefined; c = this.primaryPieces!.take(po.endSeq())) po.append(c);
+    } else {
+      this.primaryPieces!.insert(seq, data.slice(), po.endSeq());
+    }
+    this.compareOutput();
+  }
+
+  /** Compares the replica's output with the primary's where both are held; reports the first difference. */
+  private compareOutput(): void {
+    const out = this.out;
+    const po = this.primaryOut;
+    if (this.diverged || out === undefined || po === undefined) return;
+    let from = this.compared ?? po.startSeq();
+    if (seqLt(from, out.startSeq())) from = out.startSeq();
+    if (seqLt(from, po.startSeq())) from = po.startSeq();
+    const to = seqLt(out.endSeq(), po.endSeq()) ? out.endSeq() : po.endSeq();
+    while (seqLt(from, to)) {
+      const a = out.slice(from, seqDiff(to, from));
+      const b = po.slice(from, a.length);
+      const n = Math.min(a.length, b.length);
+      if (n === 0) break;
+      for (let i = 0; i < n; i++) {
+        if (a[i] !== b[i]) {
+          this.diverged = { offset: seqDiff(seqAdd(from, i), seqAdd(this.iss!, 1)) };
+          this.onDivergence?.(this.diverged.offset);
+          return;
+        }
+      }
+      from = seqAdd(from, n);
+    }
+    this.compared = from;
   }
 
   /** The client was told bytes are safe that the replica never got (async mode, DESIGN §ST-TCP 3). */
@@ -211,6 +282,9 @@ export class ShadowConnection {
     const out = sh.out!;
     out.reset(rec.outStart);
     out.append(rec.out);
+    // The record's output is the primary's own (sent or about to be): the tap continues it.
+    sh.primaryOut!.reset(rec.outStart);
+    sh.primaryOut!.append(rec.out);
     sh.phase = 'open';
     sh.rcvNxt = rec.rcvNxt;
     sh.finReceived = rec.finReceived;
@@ -234,13 +308,26 @@ export class ShadowConnection {
     return sh;
   }
 
-  /** The first gap in what the replica has, if the tap missed bytes: [seq, seq+length). */
-  missingRange(): { seq: number; length: number } | undefined {
-    if (this.phase !== 'open' || this.reassembly.isEmpty() || this.readPaused) return undefined;
-    const first = this.reassembly.sackBlocks(64).reduce<number | undefined>(
-      (lo, b) => (lo === undefined || seqLt(b.left, lo) ? b.left : lo), undefined);
-    if (first === undefined || !seqGt(first, this.rcvNxt)) return undefined;
-    return { seq: this.rcvNxt, length: seqDiff(first, this.rcvNxt) };
+  /**
+   * What the replica lacks, in sequence order, at most `max` ranges [seq, seq+length):
+   * holes the tap left before bytes it did show, and, with a two-way tap, bytes the
+   * primary acknowledged to the client beyond anything the tap showed (a lost tail, which
+   * no later tapped segment would reveal). The retention buffer answers both.
+   */
+  missingRanges(max: number): Array<{ seq: number; length: number }> {
+    const out: Array<{ seq: number; length: number }> = [];
+    if (this.phase !== 'open' || max <= 0) return out;
+    let at = this.rcvNxt;
+    for (const b of this.reassembly.heldRanges()) {
+      if (out.length >= max) return out;
+      if (seqGt(b.left, at)) out.push({ seq: at, length: seqDiff(b.left, at) });
+      if (seqGt(b.right, at)) at = b.right;
+    }
+    // The primary's ACK covers the client's FIN too: that is not a byte to ask for.
+    let acked = this.primaryAck;
+    if (acked !== undefined && this.peerFinSeq !== undefined && seqGt(acked, this.peerFinSeq)) acked = this.peerFinSeq;
+    if (out.length < max && acked !== undefined && !this.finReceived && seqGt(acked, at)) out.push({ seq: at, length: seqDiff(acked, at) });
+    return out;
   }
 
   /** Output the replica will write that the client already acknowledged (skipped when written). */
@@ -270,6 +357,10 @@ export class ShadowConnection {
   /** Drop output the client acknowledged; remember acknowledged bytes the replica has yet to produce. */
   private trimOutput(out: SendBuffer): void {
     if (this.clientAck === undefined) return;
+    // The primary's bytes the client acknowledged are no longer needed (an ACK past them,
+    // covering a FIN, or bytes the tap never showed, moves the start on).
+    this.primaryOut?.ackTo(this.clientAck);
+    while (this.writeEnds.length > 0 && seqLt(this.writeEnds[0]!, this.clientAck)) this.writeEnds.shift();
     const dataEnd = out.endSeq();
     const ackedData = this.appFin && seqGt(this.clientAck, dataEnd) ? dataEnd : this.clientAck;
     if (seqGt(ackedData, out.startSeq())) {
@@ -300,6 +391,11 @@ export class ShadowConnection {
     }
     const n = out.append(data);
     if (n < data.length) this.wantWritable = true;
+    if (n > 0 && this.primaryOut !== undefined) {
+      this.writeEnds.push(out.endSeq());
+      if (this.writeEnds.length > WRITE_ENDS_MAX) this.writeEnds.shift();
+    }
+    this.compareOutput();
     return consumed + n;
   }
 
@@ -388,6 +484,7 @@ export class ShadowConnection {
   takeOver(nowUs: number, evenIfFaulty = false): { connection: TcpConnection; bindApp: (live: StreamConnection) => StreamApp } | { fault: ShadowFault } {
     if (this.iss === undefined) return { fault: 'iss-unknown' };
     if (!evenIfFaulty && this.lacksAcknowledgedInput()) return { fault: 'input-missing' };
+    if (!evenIfFaulty && this.phase === 'open' && !this.cleanSplice()) return { fault: 'output-diverged' };
     const cfg = this.cfg;
     const synOpts: TcpOptions = { ...this.clientSynOptions };
     const syn: TcpRepr = {
@@ -415,7 +512,15 @@ export class ShadowConnection {
     const sb = new SendBuffer(cfg.sndBufBytes);
     const dataUna = ourFinAcked ? dataEnd : sndUna;
     sb.reset(seqLe(dataUna, out.startSeq()) ? out.startSeq() : dataUna);
-    if (seqLt(sb.startSeq(), dataEnd)) sb.append(out.slice(sb.startSeq(), seqDiff(dataEnd, sb.startSeq())));
+    // The primary's own bytes first (two-way tap): the client may hold part of them.
+    let at = sb.startSeq();
+    const po = this.primaryOut;
+    if (po !== undefined && seqLe(po.startSeq(), at) && seqLt(at, po.endSeq())) {
+      at = seqAdd(at, sb.append(po.slice(at, seqDiff(po.endSeq(), at))));
+    }
+    // Then the replica's output; what the primary sent beyond it, the replica skips when it writes it.
+    if (seqLt(at, dataEnd)) sb.append(out.slice(at, seqDiff(dataEnd, at)));
+    else if (seqGt(at, dataEnd)) this.skipOut += seqDiff(at, dataEnd);
     s.sendBuffer = sb.snapshot();
     v.sndUna = sndUna;
     v.sndNxt = sndUna;
@@ -476,6 +581,26 @@ export class ShadowConnection {
     const connection = TcpConnection.restore(s, cfg);
     if (this.appAborted) connection.abort();
     return { connection, bindApp: (live) => this.bind(live) };
+  }
+
+  /**
+   * Whether the live connection can continue the client's stream exactly from what the
+   * shadow holds. Without a divergence it can. After one, only at a message boundary:
+   * the primary's bytes seen on the tap are contiguous and end exactly where one of the
+   * replica's writes ended (in a request/response protocol, between replies). The client
+   * then gets the primary's bytes up to there and only whole writes of the replica after
+   * them; the divergence stays reported. Anywhere else, the replica's bytes after the
+   * primary's would mix two different streams: the connection is reset instead.
+   */
+  private cleanSplice(): boolean {
+    const out = this.out;
+    const po = this.primaryOut;
+    if (out === undefined || po === undefined) return true;
+    if (this.appFin && this.primaryMax !== undefined && seqGt(this.primaryMax, out.endSeq())) return false;
+    if (this.diverged === undefined) return true;
+    if (this.primaryMax !== undefined && this.primaryMax !== po.endSeq()) return false;
+    const p = po.endSeq();
+    return p === seqAdd(this.iss!, 1) || this.writeEnds.includes(p);
   }
 
   private bind(live: StreamConnection): StreamApp {

@@ -133,6 +133,11 @@ export class Reassembly {
     return out;
   }
 
+  /** The held runs in sequence order (no side effect on the SACK history, unlike sackBlocks). */
+  heldRanges(): SackBlock[] {
+    return this.runs.map((r) => ({ left: r.left, right: r.right }));
+  }
+
   bufferedBytes(): number { return this.byteCount; }
   segmentCount(): number { return this.pieceCount; }
   /** True when nothing is held out of order. */
