@@ -83,7 +83,8 @@ export async function startSplicerRole(node: string, c: SplicerSection, log: Eve
       case 'spliced': return;   // onSplice logs it with its fields
       case 'splice-removed': log.pino.debug({ event: 'splice.removed', tUs: e.tUs }, e.text); return;
       case 'error-response': log.pino.info({ event: 'splice.error-response', tUs: e.tUs }, e.text); return;
-      case 'backend-failed': log.event('backend.down', { tUs: e.tUs, reason: e.text }, e.text); return;
+      // The splicer's text starts with the back end's name.
+      case 'backend-failed': log.event('backend.down', { tUs: e.tUs, backend: e.text.split(' ')[0], reason: e.text }, e.text); return;
     }
   };
   const onSplice = (sp: Readonly<SpliceState>): void => {
@@ -137,7 +138,7 @@ export async function startSplicerRole(node: string, c: SplicerSection, log: Eve
             }
             break;
           case 'takeover': {
-            const fields: Record<string, unknown> = { tUs: e.tUs, splices: n.splicer.spliceCount(), ...since };
+            const fields: Record<string, unknown> = { tUs: e.tUs, splices: n.splicer.spliceCount(), connections: n.splicer.spliceCount(), ...since };
             metrics.failovers.inc({ technique: 'craft', kind: 'takeover' });
             if (heard !== undefined) {
               fields.takeoverMs = (e.tUs - heard) / 1000;
