@@ -247,3 +247,24 @@ test('every liveness setting the schema accepts is one the ST-TCP liveness rules
 function exampleConfigs(): string[] {
   return readdirSync(EXAMPLES, { withFileTypes: true }).filter((d) => d.isFile() && /\.(ya?ml|json)$/.test(d.name)).map((d) => d.name);
 }
+
+test('splicer: a pair needs its own MAC, its start role, one peer on the service LAN with the same port, and missCount ≥ 3', () => {
+  const example = (): Record<string, any> => parseYaml(readFileSync(join(EXAMPLES, 'craft-splicer.yaml'), 'utf8')) as Record<string, any>;
+  const edit = (fn: (s: Record<string, any>) => void): string[] => { const c = example(); fn(c.splicer); return errorsOf(c); };
+  assert.deepEqual(edit(() => {}), []);
+  assert.deepEqual(edit((s) => { delete s.control.mac; delete s.control.startAs; }), [
+    'splicer.control.mac: is required with a peer: this splicer\'s own MAC for the control address, e.g. 02:00:5e:00:00:51',
+    'splicer.control.startAs: is required with a peer: active on the splicer that serves first, standby on the other',
+  ]);
+  assert.deepEqual(edit((s) => { s.control.peers = ['10.0.0.82:7501']; }), ['splicer.control.peers[0]: must use the same control port as control.listen (7500): the pair talks on one port (got "10.0.0.82:7501")']);
+  assert.deepEqual(edit((s) => { s.control.peers = ['10.0.1.82:7500']; }), ['splicer.control.peers[0]: must be an IPv4 address on the service\'s LAN 10.0.0.0/24 (got "10.0.1.82:7500")']);
+  assert.deepEqual(edit((s) => { s.control.peers = ['10.0.0.82:7500', '10.0.0.83:7500']; }), ['splicer.control.peers: serve runs a splicer alone or as one of an active/standby pair: list one peer, or none (got 2)']);
+  assert.deepEqual(edit((s) => { s.control.listen = '10.0.1.81:7500'; }), ['splicer.control.listen: must be on the service\'s LAN 10.0.0.0/24 (service.ip/service.prefixLen): the control channel shares the splicer\'s interface (got "10.0.1.81:7500")']);
+  assert.deepEqual(edit((s) => { s.control.listen = '10.0.0.80:7500'; }), ['splicer.control.listen: must differ from service.ip: the service address moves between splicers, this one stays (got "10.0.0.80:7500")']);
+  assert.deepEqual(edit((s) => { s.control.mac = s.service.mac; }), ['splicer.control.mac: must differ from service.mac (got "02:00:5e:00:00:50")']);
+  assert.deepEqual(edit((s) => { s.missCount = 2; }), ['splicer.missCount: must be at least 3 with a peer: the active splicer\'s lease ends two heartbeats before the standby may take over (got 2)']);
+  assert.deepEqual(edit((s) => { s.control.peers = []; }), ['splicer.control.startAs: applies only with a peer in control.peers; remove it for a solo splicer (got "active")']);
+  assert.deepEqual(edit((s) => { s.control.peers = []; delete s.control.startAs; delete s.control.mac; }), []);
+  assert.deepEqual(edit((s) => { s.health = { intervalMs: 1000, timeoutMs: 1000 }; }), ['splicer.health.timeoutMs: must exceed health.intervalMs (1000), or one late echo reply marks a back end down (got 1000)']);
+  assert.deepEqual(edit((s) => { s.health.path = '/healthz'; }), ['splicer.health.path: unknown key; allowed here: intervalMs, timeoutMs']);
+});

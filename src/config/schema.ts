@@ -2,7 +2,7 @@
 // sttcp-backup, splicer, backend, call-controller, media-gateway), its section's fields,
 // defaults and cross-field rules. Parsing text and reading files is load.ts.
 import { LOG_LEVELS } from '../observe/log.js';
-import { parseHostPort } from './address.js';
+import { isIpv4, parseHostPort } from './address.js';
 import type { ConfigError, Ctx, Field } from './validate.js';
 import { bool, hostPort, int, ipv4, join, list, mac, object, oneOf, optional, report, str, withDefault } from './validate.js';
 
@@ -154,9 +154,12 @@ const backendName = str('a back end\'s name, e.g. web1', { pattern: /^[A-Za-z0-9
 const splicer = object('the CRAFT splicer settings', {
   interface: ifName,
   service: address('the web service address clients connect to (IP, MAC, port; port defaults to 80)', 80),
-  control: object('splice-state replication between splicers (UDP)', {
-    listen: hostPort('this splicer\'s control address, e.g. 10.0.1.1:7500'),
-    peers: withDefault(list('the other splicers\' control addresses', hostPort('a peer splicer, e.g. 10.0.1.2:7500'), 0, 16), []),
+  control: object('splice-state replication between splicers (UDP, HMAC-authenticated with keyFile), on the service LAN', {
+    listen: hostPort('this splicer\'s own address and control port, on the service LAN, e.g. 10.0.0.81:7500'),
+    mac: optional(mac('this splicer\'s own MAC address (required with a peer), e.g. 02:00:5e:00:00:51')),
+    peers: withDefault(list('the other splicer\'s control address (one peer: a pair; none: a solo splicer), e.g. [10.0.0.82:7500]', hostPort('a peer splicer, e.g. 10.0.0.82:7500'), 0, 16), []),
+    startAs: optional(oneOf('with a peer: which of the pair serves at start, active on one host and standby on the other', ['active', 'standby'] as const)),
+    nodeId: optional(int('this splicer\'s id on the control channel, different on the two hosts (default: 1 for active, 2 for standby)', 1, 0xffff_ffff)),
   }),
   keyFile,
   heartbeatMs,
@@ -168,18 +171,21 @@ const splicer = object('the CRAFT splicer settings', {
     weight: withDefault(int('share of new connections (default 1)', 1, 1000), 1),
     splitSplice: withDefault(bool('the back end runs our stack and sends return packets straight to clients (default false)'), false),
   }), 1, 1024),
-  routes: withDefault(list('content rules, first match wins; empty = all back ends', object('a route', {
-    host: optional(str('match the Host header, e.g. www.example.com')),
+  routes: withDefault(list('content rules: the most specific match wins (exact host, then *.wildcard host, then any; then the longest path prefix); a request no rule matches is answered 503; empty = every request to all back ends', object('a route', {
+    host: optional(str('match the Host header exactly, or a suffix with *., e.g. www.example.com or *.example.com')),
     pathPrefix: optional(str('match a path prefix, e.g. /static/', { pattern: /^\//, hint: 'a path starting with "/", e.g. /static/' })),
     backends: list('names of back ends for this route', backendName, 1, 1024),
   }), 0, 4096), []),
   maxRequestHeadBytes: withDefault(int('largest HTTP request head accepted (default 16384)', 1024, MiB), 16_384),
-  health: withDefault(object('back-end health checks', {
+  health: withDefault(object('back-end health checks: an ICMP echo to each back end every intervalMs; no reply for timeoutMs marks it down and its splices move to another back end (a back end whose server process dies is found by its early close)', {
     intervalMs: withDefault(int('check interval, ms (default 1000)', 10, 600_000), 1000),
-    timeoutMs: withDefault(int('check timeout, ms (default 500)', 1, 600_000), 500),
-    path: withDefault(str('HTTP path checked (default /)', { pattern: /^\//, hint: 'a path starting with "/"' }), '/'),
-  }), { intervalMs: 1000, timeoutMs: 500, path: '/' }),
+    timeoutMs: withDefault(int('no echo reply for this long marks a back end down, ms (default 3000); longer than intervalMs', 1, 600_000), 3000),
+  }), { intervalMs: 1000, timeoutMs: 3000 }),
   maxConnections: withDefault(int('spliced connections held at once (default 100000)', 1, 10_000_000), 100_000),
+  fencing: optional(object('with a peer: the command a standby runs before taking over (e.g. power the other splicer off); without it the pair relies on the active splicer\'s lease alone', {
+    command: list('argv of the command, e.g. ["ipmitool", "-H", "10.0.9.2", "chassis", "power", "off"]', str('one argv word'), 1, 64),
+    timeoutMs: withDefault(int('how long to wait for it, ms (default 5000)', 1, 600_000), 5_000),
+  })),
   tcp,
 }, (o, path, ctx) => {
   const names = new Set<string>();
@@ -193,6 +199,31 @@ const splicer = object('the CRAFT splicer settings', {
   o.control.peers.forEach((p, i) => {
     if (p === o.control.listen) report(ctx, `${join(path, 'control.peers')}[${i}]`, 'is this splicer\'s own control.listen; list only the other splicers', p);
   });
+  if (o.health.timeoutMs <= o.health.intervalMs) {
+    report(ctx, join(path, 'health.timeoutMs'), `must exceed health.intervalMs (${o.health.intervalMs}), or one late echo reply marks a back end down`, o.health.timeoutMs);
+  }
+  const listen = parseHostPort(o.control.listen);
+  const ownIp = listen && isIpv4(listen.host) ? listen.host : undefined;
+  if (!ownIp) report(ctx, join(path, 'control.listen'), 'must be an IPv4 address and port on the service LAN, e.g. 10.0.0.81:7500', o.control.listen);
+  else if (!sameSubnet(ownIp, o.service.ip, o.service.prefixLen)) {
+    report(ctx, join(path, 'control.listen'), `must be on the service's LAN ${subnetOf(o.service.ip, o.service.prefixLen)} (service.ip/service.prefixLen): the control channel shares the splicer's interface`, o.control.listen);
+  } else if (ownIp === o.service.ip) report(ctx, join(path, 'control.listen'), 'must differ from service.ip: the service address moves between splicers, this one stays', o.control.listen);
+  if (o.control.peers.length > 1) {
+    report(ctx, join(path, 'control.peers'), `serve runs a splicer alone or as one of an active/standby pair: list one peer, or none (got ${o.control.peers.length})`);
+  }
+  if (o.control.peers.length === 1 && listen) {
+    const peer = parseHostPort(o.control.peers[0]!)!;
+    const p0 = `${join(path, 'control.peers')}[0]`;
+    if (!isIpv4(peer.host) || !sameSubnet(peer.host, o.service.ip, o.service.prefixLen)) report(ctx, p0, `must be an IPv4 address on the service's LAN ${subnetOf(o.service.ip, o.service.prefixLen)}`, o.control.peers[0]);
+    else if (peer.port !== listen.port) report(ctx, p0, `must use the same control port as control.listen (${listen.port}): the pair talks on one port`, o.control.peers[0]);
+    if (o.control.mac === undefined) report(ctx, join(path, 'control.mac'), 'is required with a peer: this splicer\'s own MAC for the control address, e.g. 02:00:5e:00:00:51');
+    else if (o.control.mac === o.service.mac) report(ctx, join(path, 'control.mac'), 'must differ from service.mac', o.control.mac);
+    if (o.control.startAs === undefined) report(ctx, join(path, 'control.startAs'), 'is required with a peer: active on the splicer that serves first, standby on the other');
+    if (o.missCount < 3) report(ctx, join(path, 'missCount'), 'must be at least 3 with a peer: the active splicer\'s lease ends two heartbeats before the standby may take over', o.missCount);
+  }
+  if (o.control.peers.length === 0 && o.control.startAs !== undefined) {
+    report(ctx, join(path, 'control.startAs'), 'applies only with a peer in control.peers; remove it for a solo splicer', o.control.startAs);
+  }
 });
 
 const backend = object('the CRAFT back-end module settings', {

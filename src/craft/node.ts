@@ -73,6 +73,8 @@ export class CraftNode implements FrameEndpoint {
   private nowUs = 0;
   private nextHbUs = 0;
   private lastPeerUs: number | undefined;
+  /** When the peer was last heard, kept across its loss (observers measure takeover time from it). */
+  private lastHeardUs: number | undefined;
   private readonly pending = new Map<number, { bytes: Uint8Array; left: number; nextUs: number }>();
   private readonly counter = new Map<string, number>();
   takeoverUs: number | undefined;
@@ -137,6 +139,8 @@ export class CraftNode implements FrameEndpoint {
   }
 
   isActive(): boolean { return this.active; }
+  /** The last time a valid control message from the peer arrived (µs), also after the peer was declared lost. */
+  peerLastHeardUs(): number | undefined { return this.lastHeardUs; }
   /** Active but cut off from the peer: sending nothing as the service address. */
   isFenced(): boolean { return this.fencedSinceUs !== undefined; }
   private serving(): boolean { return this.active && this.fencedSinceUs === undefined; }
@@ -333,6 +337,7 @@ export class CraftNode implements FrameEndpoint {
     if (m.node === this.cfg.nodeId || (sender !== undefined && m.node !== sender)) return;
     if (this.lastPeerUs === undefined) this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-up', text: '' });
     this.lastPeerUs = nowUs;
+    this.lastHeardUs = nowUs;
     this.hadPeer = true;
     if (this.active && this.fencing) this.peerHeard(m, nowUs);
     switch (m.t) {

@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { missedIntervals } from './sttcp-role.js';
 import { deviceNames } from './net.js';
 import { lineCount, phoneCommand } from './calls-roles.js';
+import { routesFromConfig } from './splicer-role.js';
 
 const BIN = resolve(import.meta.dirname, '../../bin/unbroken.js');
 
@@ -98,4 +99,52 @@ test('gateway phone commands: lift, dial, flash, hang up; anything else is refus
 test('gateway lines must be al/1 … al/N in order, and the error names the field', () => {
   assert.equal(lineCount([{ termination: 'al/1' }, { termination: 'al/2' }]), 2);
   assert.throws(() => lineCount([{ termination: 'al/1' }, { termination: 'al/3' }]), /gateway\.lines\[1\]\.termination: .*expected al\/2 \(got al\/3\)/);
+});
+
+const splicerConfig = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
+  role: 'splicer', node: 'splicer-1',
+  splicer: {
+    interface: 'eth1', service: { ip: '10.0.0.80', mac: '02:00:5e:00:00:50' }, control: { listen: '10.0.0.81:7500' },
+    keyFile: 'k.key', backends: [{ name: 'web1', ip: '10.0.0.11' }], ...over,
+  },
+});
+
+test('serve: a splicer back end with splitSplice is refused at start (exit 2), naming the back end and the fix', () => withDir((dir) => {
+  writeFileSync(join(dir, 'k.key'), Buffer.alloc(32, 7), { mode: 0o600 });
+  const f = join(dir, 's.json');
+  writeFileSync(f, JSON.stringify(splicerConfig({ backends: [{ name: 'web1', ip: '10.0.0.11', splitSplice: true }] })));
+  const r = serve(f);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(lines.map((l) => l.event), ['config.loaded', 'server.failed']);
+  assert.match(String(lines[1]!.error), /web1 has splitSplice: true, .*remove splitSplice/);
+}));
+
+test('serve: role backend is refused at start (exit 2) with what to run instead', () => withDir((dir) => {
+  writeFileSync(join(dir, 'k.key'), Buffer.alloc(32, 7), { mode: 0o600 });
+  const f = join(dir, 'b.json');
+  writeFileSync(f, JSON.stringify({
+    role: 'backend', node: 'web1',
+    backend: { interface: 'eth1', address: { ip: '10.0.0.11', mac: '02:00:00:00:00:11' }, splicers: ['10.0.0.81:7500'], keyFile: 'k.key', app: { kind: 'echo' } },
+  }));
+  const r = serve(f);
+  assert.equal(r.status, 2, r.stdout + r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.match(String(lines.at(-1)!.error), /role backend .* cannot be run by serve yet: .*run an ordinary HTTP server/);
+}));
+
+test('splicer routes: one pool per route with its named back ends; no routes = one pool of all', () => {
+  const backends = [
+    { name: 'web1', ip: '10.0.0.11', port: 80, weight: 2, splitSplice: false },
+    { name: 'web2', ip: '10.0.0.12', port: 80, weight: 1, splitSplice: false },
+    { name: 'static1', ip: '10.0.0.21', port: 8080, weight: 1, splitSplice: false },
+  ];
+  assert.deepEqual(routesFromConfig({ backends, routes: [] }), {
+    pools: { all: [{ id: 'web1', ip: '10.0.0.11', port: 80, weight: 2 }, { id: 'web2', ip: '10.0.0.12', port: 80, weight: 1 }, { id: 'static1', ip: '10.0.0.21', port: 8080, weight: 1 }] },
+    rules: [{ pool: 'all' }],
+  });
+  const r = routesFromConfig({ backends, routes: [{ host: undefined, pathPrefix: '/static/', backends: ['static1'] }, { host: '*.example.com', pathPrefix: undefined, backends: ['web2', 'web1'] }] });
+  assert.deepEqual(r.rules, [{ pool: 'route0', pathPrefix: '/static/' }, { pool: 'route1', host: '*.example.com' }]);
+  assert.deepEqual(r.pools.route1!.map((b) => b.id), ['web2', 'web1']);
+  assert.deepEqual(r.pools.route0!.map((b) => `${b.ip}:${b.port}`), ['10.0.0.21:8080']);
 });

@@ -9,6 +9,7 @@ import { createLogger, type EventLogger } from '../observe/log.js';
 import { createMetrics, type UnbrokenMetrics } from '../observe/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../observe/metrics-server.js';
 import { startSttcpRole } from './sttcp-role.js';
+import { startSplicerRole } from './splicer-role.js';
 import { startControllerRole, startGatewayRole } from './calls-roles.js';
 import type { RunningRole } from './types.js';
 import { ServeError } from './types.js';
@@ -44,8 +45,11 @@ async function startRole(c: ServeConfig, node: string, log: EventLogger, metrics
     case 'media-gateway':
       return startGatewayRole(node, c.gateway, log, metrics, process.stdin);
     case 'splicer':
+      return startSplicerRole(node, c.splicer, log, metrics);
     case 'backend':
-      throw new ServeError(`role ${c.role} cannot be run by serve yet (the config validates; \`unbroken demo craft\` shows the technique); serve runs sttcp-primary, sttcp-backup, call-controller and media-gateway`);
+      // Plain back ends need no unbroken process (any HTTP server behind the splicer);
+      // this role is the split-splice module, which serve does not run yet.
+      throw new ServeError('role backend (the split-splice back-end module) cannot be run by serve yet: the config validates, but run an ordinary HTTP server (nginx, ...) as the back end instead and leave splitSplice off in the splicer\'s backends; serve runs sttcp-primary, sttcp-backup, splicer, call-controller and media-gateway');
   }
 }
 

@@ -154,7 +154,7 @@ export async function startSttcpRole(role: 'sttcp-primary' | 'sttcp-backup', nod
 }
 
 /** Runs the operator's fencing command; true when it exits 0 within its time limit. */
-function runFence(argv: readonly string[], timeoutMs: number, log: EventLogger): boolean {
+export function runFence(argv: readonly string[], timeoutMs: number, log: EventLogger): boolean {
   const t0 = Date.now();
   // Synchronous on purpose: the node must not act until the peer is certainly down.
   const r = spawnSync(argv[0]!, argv.slice(1), { timeout: timeoutMs, stdio: 'ignore' });
