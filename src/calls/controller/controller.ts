@@ -234,6 +234,7 @@ export class CallController {
   /** Marks a gateway usable and replays the events that arrived while it was rebuilt. */
   activate(gw: GatewayEntry, nowUs: number): void {
     gw.status = 'active';
+    this.rebuild.gatewayActivated();
     if (this.cfg.inactivityUs !== undefined) {
       // H.248.1 Annex E inactivity timer package: expect traffic from us at least every mit × 10 ms.
       const mit = Math.max(1, Math.round(this.cfg.inactivityUs / 10_000));
