@@ -56,7 +56,8 @@ export interface GatewayEntry {
   method: ServiceChangeMethod;
   registeredAtUs: number;
   lastOkUs: number;
-  keepaliveInFlight: boolean;
+  /** Keepalives sent and not yet answered (bounded by KEEPALIVES_IN_FLIGHT_MAX). */
+  keepalivesInFlight: number;
   nextKeepaliveUs: number;
   queued: { termId: string; event: string; params: Record<string, string> }[];
   /** First unanswered keepalive of the current silence. */
@@ -90,6 +91,8 @@ export interface CallReplica {
 
 /** RequestID of the inactivity timer event on ROOT. */
 const RID_INACTIVITY = 2;
+/** Keepalives one gateway may have unanswered at once (each is its own transaction). */
+const KEEPALIVES_IN_FLIGHT_MAX = 4;
 
 type Continuation = (reply: TransactionReply | undefined, nowUs: number) => void;
 
@@ -219,7 +222,7 @@ export class CallController {
     const old = this.gateways.get(mgId);
     if (old && old.addr !== peer) this.byAddr.delete(old.addr);
     const gw: GatewayEntry = {
-      mgId, addr: peer, status: 'rebuilding', method, registeredAtUs: nowUs, lastOkUs: nowUs, keepaliveInFlight: false,
+      mgId, addr: peer, status: 'rebuilding', method, registeredAtUs: nowUs, lastOkUs: nowUs, keepalivesInFlight: 0,
       nextKeepaliveUs: nowUs + this.cfg.keepaliveUs, queued: old?.queued ?? [],
     };
     this.gateways.set(mgId, gw);
@@ -234,6 +237,7 @@ export class CallController {
   /** Marks a gateway usable and replays the events that arrived while it was rebuilt. */
   activate(gw: GatewayEntry, nowUs: number): void {
     gw.status = 'active';
+    this.rebuild.gatewayActivated();
     if (this.cfg.inactivityUs !== undefined) {
       // H.248.1 Annex E inactivity timer package: expect traffic from us at least every mit × 10 ms.
       const mit = Math.max(1, Math.round(this.cfg.inactivityUs / 10_000));
@@ -274,12 +278,14 @@ export class CallController {
     for (const gw of [...this.gateways.values()]) {
       // Rebuilding gateways get keepalives too: a large rebuild keeps us busy for a while, and
       // the gateway must keep hearing from us within its silence bound or it moves on.
-      if (gw.keepaliveInFlight || nowUs < gw.nextKeepaliveUs) continue;
-      gw.keepaliveInFlight = true;
+      // On schedule, not after the previous answer: a controller with a backlog of audit
+      // replies reads a keepalive's answer late, and the gateway must not go silent meanwhile.
+      if (gw.keepalivesInFlight >= KEEPALIVES_IN_FLIGHT_MAX || nowUs < gw.nextKeepaliveUs) continue;
+      gw.keepalivesInFlight++;
+      gw.nextKeepaliveUs = nowUs + this.cfg.keepaliveUs;
       // Keepalive: an AuditValue of ROOT (RFC 3525 §7.2.5) the gateway's inactivity watch sees.
       this.send(gw.mgId, [action('-', auditValue('ROOT'))], nowUs, (r, t) => {
-        gw.keepaliveInFlight = false;
-        gw.nextKeepaliveUs = t + this.cfg.keepaliveUs;
+        gw.keepalivesInFlight--;
         if (this.gateways.get(gw.mgId) !== gw) return;
         if (r) { gw.silentSinceUs = undefined; this.flows.onGatewayAnswered(gw.mgId, t); return; }
         // One lost keepalive is not a dead gateway (it may be slow, or re-registering with
@@ -301,7 +307,7 @@ export class CallController {
     if (this.soon.length > 0) return 0;
     const ds: number[] = [];
     const l = this.link.pollDeadline(); if (l !== undefined) ds.push(l);
-    for (const gw of this.gateways.values()) if (!gw.keepaliveInFlight) ds.push(gw.nextKeepaliveUs);
+    for (const gw of this.gateways.values()) if (gw.keepalivesInFlight < KEEPALIVES_IN_FLIGHT_MAX) ds.push(gw.nextKeepaliveUs);
     const f = this.flows.deadline(); if (f !== undefined) ds.push(f);
     const r = this.rebuild.deadline(); if (r !== undefined) ds.push(r);
     return ds.length ? Math.min(...ds) : undefined;

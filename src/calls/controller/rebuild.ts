@@ -76,6 +76,10 @@ export class Rebuilder {
   private readonly pending = new Map<string, PendingCall>();
   private readonly lineHeld = new Map<string, string>();
   readonly stats = { preserved: 0, released: 0, orphansCleared: 0 };
+  /** deadline()'s last answer, valid until a pending call comes, goes or gets a force time. */
+  private cachedDeadline: number | undefined;
+  private deadlineStale = true;
+  private mergeWanted = false;
 
   constructor(private readonly c: CallController) {}
 
@@ -91,6 +95,7 @@ export class Rebuilder {
       // past it the user's decision wins: the call ends with what we have (onTimer).
       p.hungUp = num;
       p.forceAtUs = Math.max(nowUs, p.firstUs + HANGUP_GRACE_US);
+      this.deadlineStale = true;
     }
     if (p.queue.length < PENDING_QUEUE_MAX) p.queue.push({ num, event, params });
     if (p.forceAtUs !== undefined && nowUs >= p.forceAtUs) this.resolveHungUp(callId, p, nowUs);
@@ -98,6 +103,7 @@ export class Rebuilder {
 
   private resolveHungUp(callId: string, p: PendingCall, nowUs: number): void {
     this.pending.delete(callId);
+    this.deadlineStale = true;
     for (const f of p.fragments) if (f.num && this.lineHeld.get(f.num) === callId) this.lineHeld.delete(f.num);
     this.merge(p, false, nowUs, p.hungUp);
   }
@@ -192,7 +198,7 @@ export class Rebuilder {
       if (!f.record || !f.num) { orphans.push(f); continue; }
       if (this.c.calls.has(f.record.callId)) continue; // already ours (re-registration without loss of our state)
       let p = this.pending.get(f.record.callId);
-      if (!p) { p = { record: f.record, fragments: [], firstUs: nowUs, queue: [] }; this.pending.set(f.record.callId, p); }
+      if (!p) { p = { record: f.record, fragments: [], firstUs: nowUs, queue: [] }; this.pending.set(f.record.callId, p); this.deadlineStale = true; }
       if (f.record.seq > p.record.seq) p.record = f.record;
       p.fragments = p.fragments.filter((x) => !(x.mgId === f.mgId && x.ctx === f.ctx));
       p.fragments.push(f);
@@ -210,13 +216,18 @@ export class Rebuilder {
     }
   }
 
+  /** A gateway became active: calls waiting for it may merge now. */
+  gatewayActivated(): void { this.mergeWanted = true; }
+
   private tryMerge(nowUs: number, force: boolean): void {
+    this.mergeWanted = false;
     for (const [callId, p] of [...this.pending]) {
       const needed = new Set(p.record.parties.map((n) => this.c.cfg.plan.lookup(n)?.mgId ?? '?'));
       for (const f of p.fragments) needed.add(f.mgId);
       const ready = [...needed].every((m) => this.c.gateways.get(m)?.status === 'active');
       if (!ready && !(force && nowUs - p.firstUs >= this.c.cfg.rebuildWaitUs)) continue;
       this.pending.delete(callId);
+      this.deadlineStale = true;
       for (const f of p.fragments) if (f.num && this.lineHeld.get(f.num) === callId) this.lineHeld.delete(f.num);
       this.merge(p, ready, nowUs);
     }
@@ -224,16 +235,23 @@ export class Rebuilder {
 
   onTimer(nowUs: number): void {
     if (this.pending.size === 0) return;
-    for (const [id, p] of [...this.pending]) if (p.forceAtUs !== undefined && nowUs >= p.forceAtUs) this.resolveHungUp(id, p, nowUs);
-    this.tryMerge(nowUs, true);
+    // The controller's timer fires for keepalives and retransmissions many times a second
+    // while thousands of calls wait here: scan them only when a wait ran out or a gateway
+    // came up (a call becomes ready only then), not on every tick.
+    const due = (this.deadline() ?? Infinity) <= nowUs;
+    if (due) for (const [id, p] of [...this.pending]) if (p.forceAtUs !== undefined && nowUs >= p.forceAtUs) this.resolveHungUp(id, p, nowUs);
+    if (due || this.mergeWanted) this.tryMerge(nowUs, true);
   }
 
   deadline(): number | undefined {
+    if (!this.deadlineStale) return this.cachedDeadline;
     let d: number | undefined;
     for (const p of this.pending.values()) {
       const x = Math.min(p.firstUs + this.c.cfg.rebuildWaitUs, p.forceAtUs ?? Infinity);
       if (d === undefined || x < d) d = x;
     }
+    this.cachedDeadline = d;
+    this.deadlineStale = false;
     return d;
   }
 

@@ -119,6 +119,9 @@ export class TransactionEngine {
   private srttUs: number | undefined;
   private rttvarUs = 0;
   private lastHeard: number | undefined;
+  /** pollDeadline's last answer, valid until an input changes the timers. */
+  private deadline: number | undefined;
+  private deadlineStale = true;
   private peerMid: string | undefined;
   readonly counters: TransactionCounters = {
     datagramsIn: 0, datagramsOut: 0, parseErrors: 0, requestsSent: 0, retransmits: 0, timeouts: 0, repliesReceived: 0,
@@ -135,6 +138,7 @@ export class TransactionEngine {
 
   /** One datagram (UDP) or one de-framed TPKT message (TCP) from the peer. */
   handle(datagram: Uint8Array, nowUs: number): void {
+    this.deadlineStale = true;
     this.counters.datagramsIn++;
     this.lastHeard = nowUs;
     this.expire(nowUs);
@@ -163,6 +167,7 @@ export class TransactionEngine {
 
   /** Send a transaction request; the answer arrives as a 'reply' (or 'timeout') event. */
   sendRequest(actions: readonly M.ActionRequest[], nowUs: number): SendResult {
+    this.deadlineStale = true;
     this.expire(nowUs);
     if (this.outstanding.size >= this.cfg.maxOutstanding) return { ok: false, reason: 'outstanding-limit' };
     const transactionId = this.allocateId();
@@ -191,6 +196,7 @@ export class TransactionEngine {
 
   /** Answer a peer request delivered as a 'request' event. False if no such request awaits an answer. */
   sendReply(reply: M.TransactionReply, nowUs: number): boolean {
+    this.deadlineStale = true;
     this.expire(nowUs);
     const ip = this.inProgress.get(reply.transactionId);
     if (!ip) return false;
@@ -216,6 +222,7 @@ export class TransactionEngine {
 
   /** Timers: retransmissions, automatic Pendings, delayed acks, cache expiry. */
   handleTimeout(nowUs: number): void {
+    this.deadlineStale = true;
     this.expire(nowUs);
     for (const [tid, o] of this.outstanding) {
       if (o.deadlineUs > nowUs) continue;
@@ -252,15 +259,19 @@ export class TransactionEngine {
 
   /** Earliest time handleTimeout has work to do, or undefined when idle. */
   pollDeadline(): number | undefined {
-    let d = this.ackDeadlineUs;
-    const min = (t: number): void => { if (d === undefined || t < d) d = t; };
-    for (const o of this.outstanding.values()) min(o.deadlineUs);
-    if (this.cfg.pendingAfterUs > 0) for (const ip of this.inProgress.values()) min(ip.pendingAtUs);
+    // Drivers ask after every step, far more often than the state changes: the answer is
+    // kept until one of the inputs above (each marks it stale) changes the timers.
+    if (!this.deadlineStale) return this.deadline;
+    let d = this.ackDeadlineUs ?? Infinity;
+    for (const o of this.outstanding.values()) if (o.deadlineUs < d) d = o.deadlineUs;
+    if (this.cfg.pendingAfterUs > 0) for (const ip of this.inProgress.values()) if (ip.pendingAtUs < d) d = ip.pendingAtUs;
     const firstAnswered = this.answered.values().next();
-    if (!firstAnswered.done) min(firstAnswered.value.expiresUs);
+    if (!firstAnswered.done && firstAnswered.value.expiresUs < d) d = firstAnswered.value.expiresUs;
     const firstCompleted = this.completed.values().next();
-    if (!firstCompleted.done) min(firstCompleted.value);
-    return d;
+    if (!firstCompleted.done && firstCompleted.value < d) d = firstCompleted.value;
+    this.deadline = d === Infinity ? undefined : d;
+    this.deadlineStale = false;
+    return this.deadline;
   }
 
   /** Last time any datagram arrived from the peer (for liveness / failover detection). */
@@ -288,6 +299,7 @@ export class TransactionEngine {
 
   /** Stop one outstanding request without reporting it; a late reply is acknowledged and ignored. */
   forgetRequest(transactionId: number, nowUs: number): boolean {
+    this.deadlineStale = true;
     if (!this.outstanding.delete(transactionId)) return false;
     this.completed.set(transactionId, nowUs + this.cfg.longTimerUs);
     this.boundMap(this.completed);
@@ -296,11 +308,13 @@ export class TransactionEngine {
 
   /** Forget the replies we remember (a new association with the peer starts; its ids may repeat). */
   forgetAnswered(): void {
+    this.deadlineStale = true;
     this.answered.clear();
   }
 
   /** Drop every outstanding request without reporting (e.g. the peer was abandoned for another controller). */
   abandonOutstanding(): number {
+    this.deadlineStale = true;
     const n = this.outstanding.size;
     this.outstanding.clear();
     return n;
