@@ -178,3 +178,43 @@ test('SACK reneging: a cumulative ACK stopping at SACKed data clears the scorebo
   assert.equal(tr.conn.stats().sackReneging, 1);
   tr.expectSend({ seq: A + 1000, payload: data.subarray(1000, 2000) }, 'go-back-N resends what was SACKed');
 });
+
+// Eifel detection (RFC 3522) and response (RFC 4015): with timestamps, the first ACK after
+// a timeout tells whether the original or the retransmission reached the peer.
+function eifelSetup(): { tr: ReturnType<typeof established>; sent: Array<{ seq: number; len: number; ts: number }>; rtx: { seq: number; ts: number }; cwndBefore: number } {
+  const tr = established({ timestamps: true }, L, R, { mss: 1000, timestamp: { value: 100, echo: L } });
+  tr.advance(10_000);
+  tr.conn.send(fill(4000));
+  const sent = tr.drainSend().map((s) => ({ seq: s.seq, len: s.payload.length, ts: s.options.timestamp!.value }));
+  assert.ok(sent.length >= 4, `${sent.length} segments in flight`);
+  const cwndBefore = tr.conn.info().cwnd;
+  tr.advanceToDeadline();
+  const r = tr.poll();
+  assert.ok(r !== undefined && r.seq === A, 'the head is retransmitted at the timeout');
+  tr.expectNoSend('cwnd = 1 SMSS after the timeout');
+  assert.ok(r.options.timestamp!.value > sent[0]!.ts, 'the retransmission carries a later TSval');
+  return { tr, sent, rtx: { seq: r.seq, ts: r.options.timestamp!.value }, cwndBefore };
+}
+
+test('Eifel: an ACK echoing the original TSval undoes the timeout — no go-back-N, congestion state restored', () => {
+  const { tr, sent, cwndBefore } = eifelSetup();
+  // The peer had the first segment all along; its ACK was only late (a stalled path).
+  tr.recv({ seq: P, ack: A + sent[0]!.len, options: { timestamp: { value: 200, echo: sent[0]!.ts } } });
+  tr.expectNoSend('segments 2.. were sent before the timeout and are not sent again');
+  assert.equal(tr.conn.stats().spuriousRtos, 1);
+  assert.equal(tr.conn.stats().retransmits, 1);
+  assert.ok(tr.conn.info().cwnd >= cwndBefore, `cwnd ${tr.conn.info().cwnd} restored (was ${cwndBefore})`);
+  const last = sent[sent.length - 1]!;
+  tr.recv({ seq: P, ack: last.seq + last.len, options: { timestamp: { value: 201, echo: last.ts } } });
+  assert.equal(tr.conn.pollDeadline(), undefined, 'all acknowledged');
+  assert.equal(tr.conn.stats().retransmits, 1);
+});
+
+test('Eifel: an ACK echoing the retransmission TSval is a real loss — go-back-N in slow start goes on', () => {
+  const { tr, sent, rtx } = eifelSetup();
+  tr.recv({ seq: P, ack: A + sent[0]!.len, options: { timestamp: { value: 200, echo: rtx.ts } } });
+  assert.equal(tr.conn.stats().spuriousRtos, 0);
+  const next = tr.poll();
+  assert.ok(next !== undefined && next.seq === sent[1]!.seq, 'the second segment is sent again');
+  assert.ok(tr.conn.info().cwnd <= 2 * 1000, `cwnd ${tr.conn.info().cwnd} stays in slow start`);
+});

@@ -55,6 +55,7 @@ export function processAck(t: Tcb, seg: TcpRepr, nowUs: number): void {
       t.scoreboard.clear();
       t.stats.sackReneging++;
     }
+    if (t.rtoUndo !== undefined) spuriousTimeoutCheck(t, seg, ack);
     if (seqLt(t.sndNxt, ack)) t.sndNxt = ack; // an ACK for data sent before an RTO rewound sndNxt
     if (seqLt(t.highRxt, ack)) t.highRxt = ack;
     t.consecutiveRtos = 0;
@@ -114,6 +115,24 @@ export function processAck(t: Tcb, seg: TcpRepr, nowUs: number): void {
   }
 }
 
+/**
+ * Eifel detection (RFC 3522) on the first ACK that advances SND.UNA after a timeout: an
+ * echoed TSval older than the first retransmission's means the original segment reached
+ * the peer and only its ACK was late (a stalled path or host, not a loss). The response
+ * (RFC 4015 §3, without its RTO adaptation) restores the congestion state from before the
+ * timeout and stops the go-back-N: what was sent up to SND.MAX is not sent again.
+ */
+function spuriousTimeoutCheck(t: Tcb, seg: TcpRepr, ack: number): void {
+  const u = t.rtoUndo!;
+  t.rtoUndo = undefined;
+  const ts = seg.options.timestamp;
+  if (ts === undefined || !seqLt(ts.echo, u.retransmitTs)) return;
+  t.cc.restore(u.cc);
+  t.sndNxt = t.sndMax;
+  t.recoverEnd = ack;
+  t.stats.spuriousRtos++;
+}
+
 /** RFC 5681 §3.2 step 2 / RFC 6582 §3.2 step 2 / RFC 6675 §5 step 4. */
 function enterRecovery(t: Tcb, nowUs: number): void {
   t.inRecovery = true;
@@ -141,6 +160,10 @@ function takeRttSample(t: Tcb, seg: TcpRepr, ack: number, nowUs: number): void {
 
 /** RFC 6298 §5.4–5.6 plus RFC 5681 §3.1: the retransmission timer fired with data outstanding. */
 export function retransmitTimeout(t: Tcb, nowUs: number): void {
+  // RFC 3522 §3.2: remember the TSval of the first retransmission (sent from here on, so
+  // at least this clock's) and the congestion state before the first of consecutive
+  // timeouts, for the undo when the original turns out to have arrived.
+  if (t.tsOn && t.rtoUndo === undefined) t.rtoUndo = { retransmitTs: tsNow(t, nowUs), cc: t.cc.snapshot() };
   t.cc.onRto(flightSize(t));
   // RFC 6582 §3.2 step 4 / RFC 6675 §5.1: no fast recovery until everything sent so far is ACKed.
   t.inRecovery = false;

@@ -23,6 +23,7 @@ export interface TcpStats {
   bytesOut: number;         // payload bytes sent for the first time
   retransmits: number;      // segments (data, SYN or FIN) sent again
   rtoExpirations: number;
+  spuriousRtos: number;     // timeouts undone by Eifel detection (RFC 3522): the original was only late
   fastRetransmits: number;  // recovery episodes entered on duplicate ACKs / SACK loss
   sackRecoveries: number;
   sackReneging: number;      // cumulative ACKs that stopped at SACKed data (RFC 2018 §8)
@@ -39,7 +40,7 @@ export interface TcpStats {
 
 export function zeroStats(): TcpStats {
   return {
-    segmentsIn: 0, segmentsOut: 0, bytesIn: 0, bytesOut: 0, retransmits: 0, rtoExpirations: 0,
+    segmentsIn: 0, segmentsOut: 0, bytesIn: 0, bytesOut: 0, retransmits: 0, rtoExpirations: 0, spuriousRtos: 0,
     fastRetransmits: 0, sackRecoveries: 0, sackReneging: 0, dupAcksIn: 0, zeroWindowProbes: 0, keepaliveProbes: 0,
     challengeAcks: 0, challengeAcksSuppressed: 0, pawsDrops: 0, unacceptableSegments: 0,
     outOfOrderSegments: 0, outOfOrderDropped: 0,

@@ -3,7 +3,7 @@
 // the RTT/congestion/SACK modules hang off the Tcb. No protocol logic here.
 
 import type { TcpRepr } from '../wire/tcp.js';
-import type { CongestionControl } from './congestion/congestion-control.js';
+import type { CongestionControl, CongestionState } from './congestion/congestion-control.js';
 import type { TcpConfig } from './config.js';
 import type { FourTuple } from './four-tuple.js';
 import { Reassembly } from './reassembly.js';
@@ -86,6 +86,12 @@ export interface TcbVars {
   recoverEnd: number;          // RFC 6582 "recover" + 1 / RFC 6675 RecoveryPoint + 1
   highRxt: number;             // end of the highest retransmitted range in this recovery
   rtxHeadPending: boolean;     // retransmit the segment at sndUna now
+  /**
+   * RFC 3522 (Eifel detection) after an RTO with timestamps on: the TSval the first
+   * retransmission carries and the congestion state before the timeout. An ACK echoing an
+   * older TSval was for the original transmission: the timeout was spurious and is undone.
+   */
+  rtoUndo: { retransmitTs: number; cc: CongestionState } | undefined;
 
   // --- keepalive (RFC 1122 §4.2.3.6) ---
   lastRecvUs: number;
@@ -119,7 +125,7 @@ export const TCB_VAR_KEYS: Record<keyof TcbVars, true> = {
   rttSeq: true, rttStartUs: true,
   rtxDeadlineUs: true, persistDeadlineUs: true, persistBackoff: true, probesUnanswered: true, probePending: true,
   forceSend: true, consecutiveRtos: true, lastSendUs: true, sndSml: true,
-  dupAcks: true, inRecovery: true, recoverEnd: true, highRxt: true, rtxHeadPending: true,
+  dupAcks: true, inRecovery: true, recoverEnd: true, highRxt: true, rtxHeadPending: true, rtoUndo: true,
   lastRecvUs: true, keepaliveDeadlineUs: true, keepalivesUnanswered: true, keepalivePending: true,
   timeWaitDeadlineUs: true,
   challengeWindowStartUs: true, challengeCount: true, lastInvalidAckUs: true,
@@ -201,7 +207,7 @@ export function initialVars(cfg: TcpConfig, iss: number, nowUs: number): TcbVars
     rttSeq: undefined, rttStartUs: 0,
     rtxDeadlineUs: undefined, persistDeadlineUs: undefined, persistBackoff: 0, probesUnanswered: 0,
     probePending: false, forceSend: false, consecutiveRtos: 0, lastSendUs: nowUs, sndSml: iss,
-    dupAcks: 0, inRecovery: false, recoverEnd: iss, highRxt: iss, rtxHeadPending: false,
+    dupAcks: 0, inRecovery: false, recoverEnd: iss, highRxt: iss, rtxHeadPending: false, rtoUndo: undefined,
     lastRecvUs: nowUs, keepaliveDeadlineUs: undefined, keepalivesUnanswered: 0, keepalivePending: false,
     timeWaitDeadlineUs: undefined,
     challengeWindowStartUs: nowUs, challengeCount: 0, lastInvalidAckUs: undefined,

@@ -14,6 +14,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { labSkip } from '../../src/lab/prerequisites.js';
 import { checkFailover, crashPrimary, sleep, withSttcp } from '../../src/lab/sttcp-crash.js';
+import { hostEvents } from '../../src/lab/sttcp-topology.js';
 import type { LabState } from '../../src/lab/state.js';
 import { inNs, makeFiles } from './helpers.js';
 
@@ -44,7 +45,26 @@ test('curl downloads 200 MB from the HTTP app, primary killed mid-transfer: curl
     const got = existsSync(out) ? statSync(out).size : 0;
     assert.ok(got >= BIG / 3 && got < BIG, `crash point: ${got} bytes received`);
     const crashNs = crashPrimary(s);
+    // What the client received after the crash, sampled, to tell a stall from a slow run.
+    const progress: string[] = [];
+    let finished = false;
+    const sampling = (async () => {
+      const t0 = Date.now();
+      let last = -1;
+      while (!finished) {
+        const size = existsSync(out) ? statSync(out).size : 0;
+        if (size !== last) progress.push(`${((Date.now() - t0) / 1000).toFixed(1)}s:${(size / MB).toFixed(1)}MB`);
+        last = size;
+        await sleep(500);
+      }
+    })();
     const r = await curl;
+    finished = true;
+    await sampling;
+    if (r.code !== 0) {
+      const tail = (role: string): string => hostEvents(s, role).slice(-12).map((e) => `${e.event} ${e.text}`).join('\n  ');
+      console.log(`crash at ${got} bytes; received after it: ${progress.join(' ')}\nbackup events:\n  ${tail('backup')}`);
+    }
     assert.equal(r.code, 0, `curl: ${r.stderr}`);
     assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), files.sha[BIG]);
     assertFailover(s, crashNs, 1);
