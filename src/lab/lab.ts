@@ -7,14 +7,18 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:f
 import { join } from 'node:path';
 import { LabError, deleteNetns, listNetns, netnsExists, netnsPids, sh } from './netns.js';
 import type { RoleConfig } from './run-role.js';
-import { LAB_PREFIX, labDir, labOfNetns, listStates, readState, removeState, writeState, type LabState } from './state.js';
+import { LAB_PREFIX, labPrefixProblem, labDir, labOfNetns, listStates, readState, removeState, writeState, type LabState } from './state.js';
 
 const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 const UNBROKEN_BIN = join(REPO_ROOT, 'bin', 'unbroken.js');
 /** The `unbroken` entry point the lab runs inside namespaces. */
 export const UNBROKEN_BIN_PATH = UNBROKEN_BIN;
 
-export function newLabName(): string { return `${LAB_PREFIX}${randomBytes(3).toString('hex')}`; }
+export function newLabName(): string {
+  const problem = labPrefixProblem();
+  if (problem !== undefined) throw new LabError(problem);
+  return `${LAB_PREFIX}${randomBytes(3).toString('hex')}`;
+}
 
 /** Creates namespace `<lab>-<role>` with loopback up, IPv6 off (quiet captures), forwarding off. */
 export function addNetns(s: LabState, role: string): string {
@@ -112,6 +116,8 @@ function inOurNetns(pid: number, namespaces: Set<string>): boolean {
 
 /** Every lab of this project that left something behind: state files and prefixed namespaces. */
 export function leftoverLabs(): string[] {
+  const problem = labPrefixProblem();
+  if (problem !== undefined) throw new LabError(problem);
   const names = new Set(listStates());
   for (const ns of listNetns()) { const l = labOfNetns(ns); if (l !== undefined) names.add(l); }
   return [...names].sort();

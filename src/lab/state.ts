@@ -10,8 +10,26 @@ export const LAB_STATE_DIR = process.env.UNBROKEN_LAB_STATE_DIR ?? '/run/unbroke
  * exercise `down --all` set UNBROKEN_LAB_PREFIX so they cannot touch labs of tests
  * running beside them.
  */
-export const LAB_PREFIX = /^[a-z]{2,10}-$/.test(process.env.UNBROKEN_LAB_PREFIX ?? '') ? process.env.UNBROKEN_LAB_PREFIX as string : 'ublab-';
-export const LAB_NAME_RE = new RegExp(`^${LAB_PREFIX}[0-9a-f]{6}$`);
+export const LAB_PREFIX = labPrefixFrom(process.env.UNBROKEN_LAB_PREFIX);
+
+/**
+ * The prefix from UNBROKEN_LAB_PREFIX: a letter, then 1-9 letters or digits, the trailing
+ * '-' added when missing. A value that does not fit is refused (undefined) rather than
+ * quietly replaced by the default, with which `down --all` would reach every default lab.
+ */
+export function labPrefixFrom(env: string | undefined): string | undefined {
+  if (env === undefined || env === '') return 'ublab-';
+  const m = /^([a-z][a-z0-9]{1,9})-?$/.exec(env);
+  return m === null ? undefined : `${m[1]}-`;
+}
+
+/** One line for a user whose UNBROKEN_LAB_PREFIX cannot be used, or undefined. */
+export function labPrefixProblem(): string | undefined {
+  return LAB_PREFIX === undefined
+    ? `UNBROKEN_LAB_PREFIX='${process.env.UNBROKEN_LAB_PREFIX}' is not a lab prefix: use a letter and 1-9 lowercase letters or digits (e.g. 'mylab'), or unset it`
+    : undefined;
+}
+export const LAB_NAME_RE = new RegExp(`^${LAB_PREFIX ?? 'ublab-'}[0-9a-f]{6}$`);
 
 export interface LabState {
   name: string;
@@ -50,6 +68,7 @@ export function listStates(): string[] {
 
 /** The lab a namespace belongs to, when it is one of ours. */
 export function labOfNetns(ns: string): string | undefined {
+  if (LAB_PREFIX === undefined) return undefined;
   const m = new RegExp(`^(${LAB_PREFIX}[0-9a-f]{6})-[a-z0-9]+$`).exec(ns);
   return m?.[1];
 }
