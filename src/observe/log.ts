@@ -63,6 +63,7 @@ export const LOG_EVENTS = {
   'gateway.lost': { level: 'warn', help: 'A registered gateway stopped answering or moved away (fields: gateway, why).' },
   'call.feature': { level: 'info', help: 'A call feature was used: hold, transfer, conference, ... (fields: call, feature).' },
   'phone.command': { level: 'info', help: 'A media gateway line was driven from stdin (fields: line, op).' },
+  'relay.failed': { level: 'warn', help: 'A relayed connection\'s upstream (the local server of app relay) failed; the connection ends (fields: conn, code, detail).' },
   'phone.rejected': { level: 'warn', help: 'A phone command on stdin was not understood (fields: command, error).' },
 } as const satisfies Record<string, { level: LogLevel; help: string }>;
 
