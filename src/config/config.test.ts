@@ -273,15 +273,16 @@ test('backend (split-splice module): defaults, the splicers\' service address, a
   const base = (): Record<string, any> => JSON.parse(readFileSync(join(EXAMPLES, 'craft-backend.json'), 'utf8')) as Record<string, any>;
   const r = validateConfig(base());
   assert.ok(r.ok && r.config.role === 'backend');
-  assert.equal(r.config.backend.splitSplice, true);
-  assert.equal(r.config.backend.maxSplices, 65_536);
-  assert.deepEqual(r.config.backend.splicers, ['10.0.0.80']);
+  const bc = r.config.backend;
+  assert.equal(bc.splitSplice, true);
+  assert.equal(bc.maxSplices, 65_536);
+  assert.deepEqual(bc.splicers, ['10.0.0.80']);
   // The example pair: the splicer marks this back end split and its service address is what the back end trusts.
   const sp = loadConfigFile(join(EXAMPLES, 'craft-splicer.yaml'), { checkFiles: false });
   assert.ok(sp.ok && sp.config.role === 'splicer');
-  const be = sp.config.splicer.backends.find((b) => b.ip === r.config.backend.address.ip && b.port === r.config.backend.address.port);
+  const be = sp.config.splicer.backends.find((b) => b.ip === bc.address.ip && b.port === bc.address.port);
   assert.ok(be?.splitSplice, 'the splicer example marks the back end example splitSplice');
-  assert.deepEqual(r.config.backend.splicers, [sp.config.splicer.service.ip]);
+  assert.deepEqual(bc.splicers, [sp.config.splicer.service.ip]);
   const errs = (edit: (c: Record<string, any>) => void): string[] => { const c = base(); edit(c); return errorsOf(c); };
   assert.deepEqual(errs((c) => { c.backend.splicers = ['10.0.0.81:7500']; }), ['backend.splicers[0]: must be an IPv4 address like 10.0.0.10 (got "10.0.0.81:7500")']);
   assert.deepEqual(errs((c) => { c.backend.splicers = ['10.0.0.21']; }), ['backend.splicers[0]: is this back end\'s own address.ip; list the splicers\' service address (service.ip in their configs) (got "10.0.0.21")']);

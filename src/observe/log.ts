@@ -51,7 +51,7 @@ export const LOG_EVENTS = {
   'server.failed': { level: 'fatal', help: 'unbroken serve could not start its role; it exits 2 (fields: error).' },
   'server.stopped': { level: 'info', help: 'Orderly shutdown finished (fields: cleanupFailures).' },
   'cleanup.failed': { level: 'error', help: 'Something serve created could not be removed at shutdown (fields: what).' },
-  'interface.attached': { level: 'info', help: 'serve attached its TAP device to the LAN (fields: tap, bridge, createdBridge, interface).' },
+  'interface.attached': { level: 'info', help: 'serve attached its TAP device to the LAN (fields: tap, bridge, createdBridge, interface; reclaimed: devices a serve of the same node name killed without cleanup had left, removed first).' },
   'tap.failed': { level: 'fatal', help: 'The TAP device failed; the role stops receiving frames (fields: error).' },
   'socket.error': { level: 'error', help: 'A UDP socket of a calls role failed (fields: error).' },
   'node.final': { level: 'info', help: 'The ST-TCP node\'s counters at shutdown (fields: stats, driver).' },

@@ -125,7 +125,7 @@ export async function startBackendRole(node: string, c: BackendSection, log: Eve
     driver.run((now) => host.announce(now));
     refresh = setInterval(refreshGauges, REFRESH_MS);
     refresh.unref();
-    log.event('interface.attached', { tap: plumbing.tap, bridge: plumbing.bridge, createdBridge: plumbing.createdBridge, interface: c.interface }, `TAP ${plumbing.tap} on bridge ${plumbing.bridge}`);
+    log.event('interface.attached', { tap: plumbing.tap, bridge: plumbing.bridge, createdBridge: plumbing.createdBridge, interface: c.interface, ...(plumbing.reclaimed.length > 0 ? { reclaimed: plumbing.reclaimed } : {}) }, `TAP ${plumbing.tap} on bridge ${plumbing.bridge}${plumbing.reclaimed.length > 0 ? ` (removed ${plumbing.reclaimed.join(', ')} left by a serve killed without cleanup)` : ''}`);
     const d = driver;
     return {
       describe: {

@@ -127,7 +127,7 @@ export async function startSttcpRole(role: 'sttcp-primary' | 'sttcp-backup', nod
     driver.run((now) => { n.own.announce(now); if (me === 'primary') n.service.announce(now); });
     refresh = setInterval(refreshGauges, REFRESH_MS);
     refresh.unref();
-    log.event('interface.attached', { tap: plumbing.tap, bridge: plumbing.bridge, createdBridge: plumbing.createdBridge, interface: c.interface }, `TAP ${plumbing.tap} on bridge ${plumbing.bridge}`);
+    log.event('interface.attached', { tap: plumbing.tap, bridge: plumbing.bridge, createdBridge: plumbing.createdBridge, interface: c.interface, ...(plumbing.reclaimed.length > 0 ? { reclaimed: plumbing.reclaimed } : {}) }, `TAP ${plumbing.tap} on bridge ${plumbing.bridge}${plumbing.reclaimed.length > 0 ? ` (removed ${plumbing.reclaimed.join(', ')} left by a serve killed without cleanup)` : ''}`);
     const d = driver;
     return {
       describe: { tap: plumbing.tap, bridge: plumbing.bridge, service: `${c.service.ip}:${c.service.port}`, host: c.host.ip, app: app.describe },
