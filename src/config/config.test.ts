@@ -292,3 +292,34 @@ test('backend (split-splice module): defaults, the splicers\' service address, a
   assert.deepEqual(errs((c) => { c.backend.splitsplice = true; }), ['backend.splitsplice: unknown key; did you mean splitSplice?']);
   assert.deepEqual(errs((c) => { c.backend.app = { kind: 'relay', target: '10.0.0.5:80' }; }), ['backend.app.target: must be a loopback address (127.0.0.1:PORT): each host relays to its own copy of the server (got "10.0.0.5:80")']);
 });
+
+test('calls transport: udp by default, tcp accepted, anything else lists the choices; port 2944 by default for both', () => {
+  const ctl = (): Record<string, any> => parseYaml(readFileSync(join(EXAMPLES, 'calls-controller.yaml'), 'utf8')) as Record<string, any>;
+  const mg = (): Record<string, any> => parseYaml(readFileSync(join(EXAMPLES, 'calls-gateway.yaml'), 'utf8')) as Record<string, any>;
+  for (const [make, section] of [[ctl, 'controller'], [mg, 'gateway']] as const) {
+    const c = make();
+    delete c[section].transport;
+    delete c[section].listen;
+    const r = validateConfig(c);
+    assert.ok(r.ok, section);
+    const s = (r.config as Record<string, any>)[section] as { transport: string; listen: string };
+    assert.equal(s.transport, 'udp', `${section}: default transport`);
+    assert.equal(s.listen, '0.0.0.0:2944', `${section}: default port (IANA megaco-h248 text, UDP and TCP)`);
+    const t = make();
+    t[section].transport = 'tcp';
+    const rt = validateConfig(t);
+    assert.ok(rt.ok && ((rt.config as Record<string, any>)[section] as { transport: string }).transport === 'tcp', `${section}: tcp`);
+    const bad = make();
+    bad[section].transport = 'sctp';
+    assert.deepEqual(errorsOf(bad), [`${section}.transport: must be one of udp, tcp (got "sctp")`]);
+  }
+});
+
+test('app relay: a loopback host:port of the local server, on the ST-TCP roles and the back end alike', () => {
+  const r = validateConfig({ ...primary(), sttcp: { ...primary().sttcp, app: { kind: 'relay', target: '127.0.0.1:6379' } } });
+  assert.ok(r.ok && r.config.role === 'sttcp-primary');
+  assert.deepEqual(r.config.sttcp.app, { kind: 'relay', target: '127.0.0.1:6379' });
+  assert.deepEqual(withChange((c) => { c.sttcp.app = { kind: 'relay' }; }).map((e) => e.split(':')[0]), ['sttcp.app.target']);
+  assert.deepEqual(withChange((c) => { c.sttcp.app = { kind: 'relay', target: '127.0.0.1' }; }), ['sttcp.app.target: must be host:port like 10.0.1.2:7400 or [::1]:9464 (got "127.0.0.1")']);
+  assert.deepEqual(withChange((c) => { c.sttcp.app = { kind: 'relay', target: '127.0.0.1:6379', root: '/srv' }; }).map((e) => e.split(':')[0]), ['sttcp.app.root']);
+});

@@ -244,7 +244,7 @@ const backend = object('the CRAFT split-splice back-end module: our stack on a T
 const controller = object('the call controller (H.248 MGC) settings', {
   mid,
   listen: withDefault(hostPort('where gateways reach this controller (default 0.0.0.0:2944)'), '0.0.0.0:2944'),
-  transport: withDefault(oneOf('H.248 transport (default udp)', ['udp', 'tcp'] as const), 'udp'),
+  transport: withDefault(oneOf('H.248 transport (default udp): udp, or tcp with TPKT framing (RFC 3525 Annex D.2), listening at listen; the same on every controller and gateway', ['udp', 'tcp'] as const), 'udp'),
   alternates: withDefault(list('the other controllers gateways may move to', hostPort('a controller address, e.g. 10.0.3.2:2944'), 0, 8), []),
   cdr: object('where call detail records are stored', {
     kind: oneOf('sqlite (default, embedded) or postgres', ['sqlite', 'postgres'] as const),
@@ -270,8 +270,8 @@ const controller = object('the call controller (H.248 MGC) settings', {
 
 const gateway = object('the media gateway settings', {
   mid,
-  listen: withDefault(hostPort('this gateway\'s H.248 address (default 0.0.0.0:2944)'), '0.0.0.0:2944'),
-  transport: withDefault(oneOf('H.248 transport (default udp)', ['udp', 'tcp'] as const), 'udp'),
+  listen: withDefault(hostPort('this gateway\'s H.248 address (default 0.0.0.0:2944); over tcp, the address it connects to its controllers from (the port is then unused)'), '0.0.0.0:2944'),
+  transport: withDefault(oneOf('H.248 transport, the same as its controllers\' (default udp): udp, or tcp with TPKT framing (RFC 3525 Annex D.2), the gateway connecting to each controller', ['udp', 'tcp'] as const), 'udp'),
   controllers: list('controllers in order of preference, e.g. ["10.0.3.1:2944", "10.0.3.2:2944"]', hostPort('a controller address'), 1, 8),
   heartbeatMs: withDefault(int('how often the gateway checks its controller, ms (default 200)', 10, 60_000), 200),
   missCount: withDefault(int('missed checks before moving to the next controller (default 3)', 1, 100), 3),

@@ -79,8 +79,8 @@ export async function startSplicerRole(node: string, c: SplicerSection, log: Eve
   const onSplicerEvent = (e: SplicerEvent): void => {
     switch (e.kind) {
       case 'spliced': return;   // onSplice logs it with its fields
-      case 'splice-removed': log.pino.debug({ event: 'splice.removed', tUs: e.tUs }, e.text); return;
-      case 'error-response': log.pino.info({ event: 'splice.error-response', tUs: e.tUs }, e.text); return;
+      case 'splice-removed': log.event('splice.removed', { tUs: e.tUs }, e.text); return;
+      case 'error-response': log.event('splice.error-response', { tUs: e.tUs }, e.text); return;
       // The splicer's text starts with the back end's name.
       case 'backend-failed': log.event('backend.down', { tUs: e.tUs, backend: e.text.split(' ')[0], reason: e.text }, e.text); return;
     }
@@ -89,6 +89,8 @@ export async function startSplicerRole(node: string, c: SplicerSection, log: Eve
     log.event('splice.created', {
       conn: sp.id, backend: sp.backendId,
       client: `${formatIpv4(sp.client.ip)}:${sp.client.port}`, backendAddress: `${formatIpv4(sp.backend.ip)}:${sp.backend.port}`,
+      // Split: the back end got the splice state and answers the client directly.
+      ...(sp.split === true ? { split: true } : {}),
     });
   };
   // Split back ends (role backend) get each splice's state sealed with the shared key,
@@ -154,7 +156,7 @@ export async function startSplicerRole(node: string, c: SplicerSection, log: Eve
           case 'unfenced': log.event('lease.restored', { tUs: e.tUs }, 'heard the standby again'); break;
           case 'solo': log.event('backup.lost', { tUs: e.tUs, peer: peer.host }, e.text); break;
           case 'demoted': log.event('stepped.down', { tUs: e.tUs, reason: e.text }, `back to standby: ${e.text}`); break;
-          case 'replication-failed': log.pino.warn({ event: 'replication.failed', tUs: e.tUs }, e.text); break;
+          case 'replication-failed': log.event('replication.failed', { tUs: e.tUs }, e.text); break;
         }
         refreshGauges();
       };

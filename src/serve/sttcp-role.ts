@@ -16,7 +16,6 @@ import { randomBytes } from 'node:crypto';
 import type { SttcpSection } from '../config/schema.js';
 import { livenessFromConfig } from '../config/runtime.js';
 import type { EventLogger } from '../observe/log.js';
-import { isLogEvent } from '../observe/log.js';
 import type { UnbrokenMetrics } from '../observe/metrics.js';
 import { deviceNames, plumbTap } from './net.js';
 import { DriverTurns, serveApp } from './app-service.js';
@@ -63,8 +62,8 @@ export async function startSttcpRole(role: 'sttcp-primary' | 'sttcp-backup', nod
       }
       // With a fencing command, runFence logs fence.done with the command's outcome.
       if (e.kind === 'fence.done' && fenceCmd) return;
-      if (isLogEvent(e.kind)) log.event(e.kind, fields, e.text);
-      else log.pino.info({ ...fields, event: e.kind }, e.text);
+      // Every node event kind is a log event name (StTcpEventKind ⊆ LogEvent, checked by the compiler).
+      log.event(e.kind, fields, e.text);
       refreshGauges();
     };
     n = new StTcpNode({

@@ -141,6 +141,7 @@ test('serve backend (split splice) behind serve splicer: curl byte-exact, the ba
   const created = events(splicer.log).filter((e) => e.event === 'splice.created');
   assert.equal(created.length, 1);
   assert.equal(created[0]!.backend, 'web1');
+  assert.equal(created[0]!.split, true);
   const sm = await scrape('splicer');
   const wm = await scrape('web');
   const splitStarted = metric(sm, 'unbroken_stack_events_total', { host: 'splicer-1-splicer', counter: 'split-started' });
