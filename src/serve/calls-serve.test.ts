@@ -91,43 +91,43 @@ async function metric(host: string, name: string, labels: Record<string, string>
 }
 
 for (const transport of ['udp', 'tcp'] as const) {
-test(`serve (H.248 over ${transport}): call controller crashes mid-call, gateways fail over to the alternate, the call is preserved and billed once`, { timeout: 90_000 }, async () => {
-  const { ctl: CTL, gw: GW } = NET[transport];
-  const ip = (addr: string): string => addr.split(':')[0]!;
-  const a = serve(`${transport}-ctl-a`, `${transport}-ctl-a.yaml`);
-  const b = serve(`${transport}-ctl-b`, `${transport}-ctl-b.yaml`);
-  await waitFor(a, (e) => e.event === 'server.started', 'server.started');
-  const started0 = await waitFor(b, (e) => e.event === 'server.started', 'server.started');
-  assert.equal(started0.transport, transport);
-  const mg1 = serve(`${transport}-mg1`, `${transport}-mg1.json`);
-  const mg2 = serve(`${transport}-mg2`, `${transport}-mg2.json`);
-  for (const g of [mg1, mg2]) await waitFor(g, (e) => e.event === 'gateway.registered' && e.controller === CTL.a, 'registration with controller a');
-  // 1001 (mg1 al/1) calls 1002 (mg2 al/1); mg2's phone answers by itself.
-  mg1.p.stdin!.write('offhook 1\n');
-  await sleep(300);
-  mg1.p.stdin!.write('dial 1 1002\n');
-  const started = await waitFor(a, (e) => e.event === 'call.started', 'call.started');
-  await sleep(1000);
-  assert.equal(await metric(ip(CTL.a), 'unbroken_calls_active'), 1);
-  a.p.kill('SIGKILL');
-  for (const g of [mg1, mg2]) {
-    await waitFor(g, (e) => e.event === 'failover.detected', 'failover.detected');
-    await waitFor(g, (e) => e.event === 'gateway.failover' && e.controller === CTL.b, 'failover to controller b');
-  }
-  const kept = await waitFor(b, (e) => e.event === 'call.preserved', 'call.preserved');
-  assert.equal(kept.call, started.call);
-  assert.equal(await metric(ip(CTL.b), 'unbroken_calls_preserved_total'), 1);
-  assert.equal(await metric(ip(CTL.b), 'unbroken_failovers_total', { technique: 'calls', kind: 'takeover' }), 2);
-  assert.equal(await metric(ip(CTL.b), 'unbroken_calls_active'), 1);
-  assert.equal(await metric(GW.mg1, 'unbroken_failovers_total', { technique: 'calls' }), 1);
-  // Hanging up after the failover ends the call on the alternate, with its one CDR.
-  mg1.p.stdin!.write('onhook 1\n');
-  const released = await waitFor(b, (e) => e.event === 'call.released', 'call.released');
-  assert.equal(released.call, started.call);
-  await waitFor(b, (e) => e.event === 'cdr.written' && e.call === started.call && e.outcome === 'inserted', 'cdr.written');
-  for (const x of [b, mg1, mg2]) {
-    x.p.kill('SIGTERM');
-    assert.equal(await x.exited, 0, `${x.name}: ${readFileSync(x.log, 'utf8').slice(-1500)}`);
-  }
-});
+  test(`serve (H.248 over ${transport}): call controller crashes mid-call, gateways fail over to the alternate, the call is preserved and billed once`, { timeout: 90_000 }, async () => {
+    const { ctl: CTL, gw: GW } = NET[transport];
+    const ip = (addr: string): string => addr.split(':')[0]!;
+    const a = serve(`${transport}-ctl-a`, `${transport}-ctl-a.yaml`);
+    const b = serve(`${transport}-ctl-b`, `${transport}-ctl-b.yaml`);
+    await waitFor(a, (e) => e.event === 'server.started', 'server.started');
+    const started0 = await waitFor(b, (e) => e.event === 'server.started', 'server.started');
+    assert.equal(started0.transport, transport);
+    const mg1 = serve(`${transport}-mg1`, `${transport}-mg1.json`);
+    const mg2 = serve(`${transport}-mg2`, `${transport}-mg2.json`);
+    for (const g of [mg1, mg2]) await waitFor(g, (e) => e.event === 'gateway.registered' && e.controller === CTL.a, 'registration with controller a');
+    // 1001 (mg1 al/1) calls 1002 (mg2 al/1); mg2's phone answers by itself.
+    mg1.p.stdin!.write('offhook 1\n');
+    await sleep(300);
+    mg1.p.stdin!.write('dial 1 1002\n');
+    const started = await waitFor(a, (e) => e.event === 'call.started', 'call.started');
+    await sleep(1000);
+    assert.equal(await metric(ip(CTL.a), 'unbroken_calls_active'), 1);
+    a.p.kill('SIGKILL');
+    for (const g of [mg1, mg2]) {
+      await waitFor(g, (e) => e.event === 'failover.detected', 'failover.detected');
+      await waitFor(g, (e) => e.event === 'gateway.failover' && e.controller === CTL.b, 'failover to controller b');
+    }
+    const kept = await waitFor(b, (e) => e.event === 'call.preserved', 'call.preserved');
+    assert.equal(kept.call, started.call);
+    assert.equal(await metric(ip(CTL.b), 'unbroken_calls_preserved_total'), 1);
+    assert.equal(await metric(ip(CTL.b), 'unbroken_failovers_total', { technique: 'calls', kind: 'takeover' }), 2);
+    assert.equal(await metric(ip(CTL.b), 'unbroken_calls_active'), 1);
+    assert.equal(await metric(GW.mg1, 'unbroken_failovers_total', { technique: 'calls' }), 1);
+    // Hanging up after the failover ends the call on the alternate, with its one CDR.
+    mg1.p.stdin!.write('onhook 1\n');
+    const released = await waitFor(b, (e) => e.event === 'call.released', 'call.released');
+    assert.equal(released.call, started.call);
+    await waitFor(b, (e) => e.event === 'cdr.written' && e.call === started.call && e.outcome === 'inserted', 'cdr.written');
+    for (const x of [b, mg1, mg2]) {
+      x.p.kill('SIGTERM');
+      assert.equal(await x.exited, 0, `${x.name}: ${readFileSync(x.log, 'utf8').slice(-1500)}`);
+    }
+  });
 }
