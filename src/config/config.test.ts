@@ -268,3 +268,58 @@ test('splicer: a pair needs its own MAC, its start role, one peer on the service
   assert.deepEqual(edit((s) => { s.health = { intervalMs: 1000, timeoutMs: 1000 }; }), ['splicer.health.timeoutMs: must exceed health.intervalMs (1000), or one late echo reply marks a back end down (got 1000)']);
   assert.deepEqual(edit((s) => { s.health.path = '/healthz'; }), ['splicer.health.path: unknown key; allowed here: intervalMs, timeoutMs']);
 });
+
+test('backend (split-splice module): defaults, the splicers\' service address, and errors naming the field', () => {
+  const base = (): Record<string, any> => JSON.parse(readFileSync(join(EXAMPLES, 'craft-backend.json'), 'utf8')) as Record<string, any>;
+  const r = validateConfig(base());
+  assert.ok(r.ok && r.config.role === 'backend');
+  const bc = r.config.backend;
+  assert.equal(bc.splitSplice, true);
+  assert.equal(bc.maxSplices, 65_536);
+  assert.deepEqual(bc.splicers, ['10.0.0.80']);
+  // The example pair: the splicer marks this back end split and its service address is what the back end trusts.
+  const sp = loadConfigFile(join(EXAMPLES, 'craft-splicer.yaml'), { checkFiles: false });
+  assert.ok(sp.ok && sp.config.role === 'splicer');
+  const be = sp.config.splicer.backends.find((b) => b.ip === bc.address.ip && b.port === bc.address.port);
+  assert.ok(be?.splitSplice, 'the splicer example marks the back end example splitSplice');
+  assert.deepEqual(bc.splicers, [sp.config.splicer.service.ip]);
+  const errs = (edit: (c: Record<string, any>) => void): string[] => { const c = base(); edit(c); return errorsOf(c); };
+  assert.deepEqual(errs((c) => { c.backend.splicers = ['10.0.0.81:7500']; }), ['backend.splicers[0]: must be an IPv4 address like 10.0.0.10 (got "10.0.0.81:7500")']);
+  assert.deepEqual(errs((c) => { c.backend.splicers = ['10.0.0.21']; }), ['backend.splicers[0]: is this back end\'s own address.ip; list the splicers\' service address (service.ip in their configs) (got "10.0.0.21")']);
+  assert.deepEqual(errs((c) => { c.backend.splicers = []; }), ['backend.splicers: must have 1 to 16 items (got 0)']);
+  assert.deepEqual(errs((c) => { delete c.backend.splicers; }).map((e) => e.split(':')[0]), ['backend.splicers']);
+  assert.deepEqual(errs((c) => { c.backend.maxSplices = 0; }).map((e) => e.split(':')[0]), ['backend.maxSplices']);
+  assert.deepEqual(errs((c) => { c.backend.splitsplice = true; }), ['backend.splitsplice: unknown key; did you mean splitSplice?']);
+  assert.deepEqual(errs((c) => { c.backend.app = { kind: 'relay', target: '10.0.0.5:80' }; }), ['backend.app.target: must be a loopback address (127.0.0.1:PORT): each host relays to its own copy of the server (got "10.0.0.5:80")']);
+});
+
+test('calls transport: udp by default, tcp accepted, anything else lists the choices; port 2944 by default for both', () => {
+  const ctl = (): Record<string, any> => parseYaml(readFileSync(join(EXAMPLES, 'calls-controller.yaml'), 'utf8')) as Record<string, any>;
+  const mg = (): Record<string, any> => parseYaml(readFileSync(join(EXAMPLES, 'calls-gateway.yaml'), 'utf8')) as Record<string, any>;
+  for (const [make, section] of [[ctl, 'controller'], [mg, 'gateway']] as const) {
+    const c = make();
+    delete c[section].transport;
+    delete c[section].listen;
+    const r = validateConfig(c);
+    assert.ok(r.ok, section);
+    const s = (r.config as Record<string, any>)[section] as { transport: string; listen: string };
+    assert.equal(s.transport, 'udp', `${section}: default transport`);
+    assert.equal(s.listen, '0.0.0.0:2944', `${section}: default port (IANA megaco-h248 text, UDP and TCP)`);
+    const t = make();
+    t[section].transport = 'tcp';
+    const rt = validateConfig(t);
+    assert.ok(rt.ok && ((rt.config as Record<string, any>)[section] as { transport: string }).transport === 'tcp', `${section}: tcp`);
+    const bad = make();
+    bad[section].transport = 'sctp';
+    assert.deepEqual(errorsOf(bad), [`${section}.transport: must be one of udp, tcp (got "sctp")`]);
+  }
+});
+
+test('app relay: a loopback host:port of the local server, on the ST-TCP roles and the back end alike', () => {
+  const r = validateConfig({ ...primary(), sttcp: { ...primary().sttcp, app: { kind: 'relay', target: '127.0.0.1:6379' } } });
+  assert.ok(r.ok && r.config.role === 'sttcp-primary');
+  assert.deepEqual(r.config.sttcp.app, { kind: 'relay', target: '127.0.0.1:6379' });
+  assert.deepEqual(withChange((c) => { c.sttcp.app = { kind: 'relay' }; }).map((e) => e.split(':')[0]), ['sttcp.app.target']);
+  assert.deepEqual(withChange((c) => { c.sttcp.app = { kind: 'relay', target: '127.0.0.1' }; }), ['sttcp.app.target: must be host:port like 10.0.1.2:7400 or [::1]:9464 (got "127.0.0.1")']);
+  assert.deepEqual(withChange((c) => { c.sttcp.app = { kind: 'relay', target: '127.0.0.1:6379', root: '/srv' }; }).map((e) => e.split(':')[0]), ['sttcp.app.root']);
+});

@@ -169,7 +169,7 @@ const splicer = object('the CRAFT splicer settings', {
     ip: ipv4('the back end\'s IPv4 address, e.g. 10.0.2.11'),
     port: withDefault(port, 80),
     weight: withDefault(int('share of new connections (default 1)', 1, 1000), 1),
-    splitSplice: withDefault(bool('the back end runs our stack and sends return packets straight to clients (default false)'), false),
+    splitSplice: withDefault(bool('the back end runs `unbroken serve` with role backend (our stack) and sends its return packets straight to clients; the splicer seals each splice\'s state for it with keyFile (default false)'), false),
   }), 1, 1024),
   routes: withDefault(list('content rules: the most specific match wins (exact host, then *.wildcard host, then any; then the longest path prefix); a request no rule matches is answered 503; empty = every request to all back ends', object('a route', {
     host: optional(str('match the Host header exactly, or a suffix with *., e.g. www.example.com or *.example.com')),
@@ -226,20 +226,25 @@ const splicer = object('the CRAFT splicer settings', {
   }
 });
 
-const backend = object('the CRAFT back-end module settings', {
+const backend = object('the CRAFT split-splice back-end module: our stack on a TAP device serving a built-in app; the splicer hands it each connection\'s splice state and it sends its return packets straight to the client', {
   interface: ifName,
-  address: address('this back end\'s address as the splicers know it (IP, MAC, port; port defaults to 80)', 80),
-  splicers: list('the splicers\' control addresses, e.g. ["10.0.1.1:7500"]', hostPort('a splicer\'s control address'), 1, 16),
+  address: address('this back end\'s address as the splicers\' backends list names it (IP, MAC, port; port defaults to 80)', 80),
+  splicers: list('the address the splicers send splice state from: their service address (service.ip in the splicer configs; one address for a solo splicer or a pair), e.g. [10.0.0.80]; state from any other address is dropped', ipv4('a splicer service address, e.g. 10.0.0.80 (an address, no port)'), 1, 16),
   keyFile,
-  splitSplice: withDefault(bool('rewrite return packets here and send them straight to clients (default false)'), false),
+  splitSplice: withDefault(bool('take the splice state and send return packets straight to clients (default true); false: every packet goes back through the splicer'), true),
+  maxSplices: withDefault(int('split splices held at once (default 65536); past it a connection\'s packets go back through the splicer', 1, 10_000_000), 65_536),
   app,
   tcp,
+}, (o, path, ctx) => {
+  o.splicers.forEach((ip, i) => {
+    if (ip === o.address.ip) report(ctx, `${join(path, 'splicers')}[${i}]`, 'is this back end\'s own address.ip; list the splicers\' service address (service.ip in their configs)', ip);
+  });
 });
 
 const controller = object('the call controller (H.248 MGC) settings', {
   mid,
   listen: withDefault(hostPort('where gateways reach this controller (default 0.0.0.0:2944)'), '0.0.0.0:2944'),
-  transport: withDefault(oneOf('H.248 transport (default udp)', ['udp', 'tcp'] as const), 'udp'),
+  transport: withDefault(oneOf('H.248 transport (default udp): udp, or tcp with TPKT framing (RFC 3525 Annex D.2), listening at listen; the same on every controller and gateway', ['udp', 'tcp'] as const), 'udp'),
   alternates: withDefault(list('the other controllers gateways may move to', hostPort('a controller address, e.g. 10.0.3.2:2944'), 0, 8), []),
   cdr: object('where call detail records are stored', {
     kind: oneOf('sqlite (default, embedded) or postgres', ['sqlite', 'postgres'] as const),
@@ -265,8 +270,8 @@ const controller = object('the call controller (H.248 MGC) settings', {
 
 const gateway = object('the media gateway settings', {
   mid,
-  listen: withDefault(hostPort('this gateway\'s H.248 address (default 0.0.0.0:2944)'), '0.0.0.0:2944'),
-  transport: withDefault(oneOf('H.248 transport (default udp)', ['udp', 'tcp'] as const), 'udp'),
+  listen: withDefault(hostPort('this gateway\'s H.248 address (default 0.0.0.0:2944); over tcp, the address it connects to its controllers from (the port is then unused)'), '0.0.0.0:2944'),
+  transport: withDefault(oneOf('H.248 transport, the same as its controllers\' (default udp): udp, or tcp with TPKT framing (RFC 3525 Annex D.2), the gateway connecting to each controller', ['udp', 'tcp'] as const), 'udp'),
   controllers: list('controllers in order of preference, e.g. ["10.0.3.1:2944", "10.0.3.2:2944"]', hostPort('a controller address'), 1, 8),
   heartbeatMs: withDefault(int('how often the gateway checks its controller, ms (default 200)', 10, 60_000), 200),
   missCount: withDefault(int('missed checks before moving to the next controller (default 3)', 1, 100), 3),

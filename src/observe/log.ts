@@ -38,6 +38,9 @@ export const LOG_EVENTS = {
   'output.diverged': { level: 'error', help: 'The replica\'s output differed from what the primary sent (fields: conn, offset).' },
   'splice.created': { level: 'debug', help: 'A client connection was spliced to a back end (fields: conn, backend).' },
   'splice.replicated': { level: 'debug', help: 'Splice state reached the peer splicers (fields: conn, peers).' },
+  'splice.removed': { level: 'debug', help: 'A splice ended and its state was dropped (fields: tUs; msg: the splice and why).' },
+  'splice.error-response': { level: 'info', help: 'The splicer answered a request itself with an HTTP error (no route, no back end up, bad request head) (fields: tUs).' },
+  'replication.failed': { level: 'warn', help: 'The peer splicer never confirmed a splice\'s state after every retry; a failover now would lose that splice (fields: tUs; msg names the splice).' },
   'splice.moved': { level: 'warn', help: 'A splice was re-spliced to another back end (fields: conn, from, to, offset).' },
   'backend.down': { level: 'warn', help: 'A back end was marked down (fields: backend, reason).' },
   'backend.up': { level: 'info', help: 'A back end was marked up (fields: backend).' },
@@ -51,7 +54,7 @@ export const LOG_EVENTS = {
   'server.failed': { level: 'fatal', help: 'unbroken serve could not start its role; it exits 2 (fields: error).' },
   'server.stopped': { level: 'info', help: 'Orderly shutdown finished (fields: cleanupFailures).' },
   'cleanup.failed': { level: 'error', help: 'Something serve created could not be removed at shutdown (fields: what).' },
-  'interface.attached': { level: 'info', help: 'serve attached its TAP device to the LAN (fields: tap, bridge, createdBridge, interface).' },
+  'interface.attached': { level: 'info', help: 'serve attached its TAP device to the LAN (fields: tap, bridge, createdBridge, interface; reclaimed: devices a serve of the same node name killed without cleanup had left, removed first).' },
   'tap.failed': { level: 'fatal', help: 'The TAP device failed; the role stops receiving frames (fields: error).' },
   'socket.error': { level: 'error', help: 'A UDP socket of a calls role failed (fields: error).' },
   'node.final': { level: 'info', help: 'The ST-TCP node\'s counters at shutdown (fields: stats, driver).' },
@@ -63,6 +66,7 @@ export const LOG_EVENTS = {
   'gateway.lost': { level: 'warn', help: 'A registered gateway stopped answering or moved away (fields: gateway, why).' },
   'call.feature': { level: 'info', help: 'A call feature was used: hold, transfer, conference, ... (fields: call, feature).' },
   'phone.command': { level: 'info', help: 'A media gateway line was driven from stdin (fields: line, op).' },
+  'relay.failed': { level: 'warn', help: 'A relayed connection\'s upstream (the local server of app relay) failed; the connection ends (fields: conn, code, detail).' },
   'phone.rejected': { level: 'warn', help: 'A phone command on stdin was not understood (fields: command, error).' },
 } as const satisfies Record<string, { level: LogLevel; help: string }>;
 

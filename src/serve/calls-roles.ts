@@ -1,6 +1,7 @@
 // `unbroken serve` for roles call-controller and media-gateway: the H.248 engines of
-// src/calls on real UDP sockets of the host (no TAP: H.248 and RTP are ordinary
-// datagrams), as `unbroken calls run` drives them in its child processes
+// src/calls on real sockets of the host (no TAP: H.248 over UDP, or over TCP with TPKT
+// framing — the carriers of src/calls/node/control-transport.ts — and RTP over UDP are
+// ordinary host traffic), as `unbroken calls run` drives them in its child processes
 // (src/calls/node/), but from a config file, with the JSON log and the metrics.
 // The gateway's analog lines are simulated phones: a ringing line answers after
 // ANSWER_DELAY_US, a line hearing busy tone hangs up; commands on stdin
@@ -16,6 +17,7 @@ import { openCdrStore } from '../calls/cdr/open-store.js';
 import { Pkg } from '../calls/common/packages.js';
 import { ANSWER_DELAY_US, BUSY_HANGUP_US } from '../calls/scenario/call-mix.js';
 import { DeadlineTimer, splitAddr, wallUs } from '../calls/node/driver-util.js';
+import { tcpClientTransport, tcpServerTransport, udpTransport, type ControlTransport } from '../calls/node/control-transport.js';
 import { SeededRng } from '../util/rng.js';
 import type { ControllerSection, GatewaySection } from '../config/schema.js';
 import type { EventLogger } from '../observe/log.js';
@@ -36,8 +38,17 @@ async function bindUdp(addr: string, what: string): Promise<Socket> {
   return s;
 }
 
+/** The H.248 carrier a controller listens on: UDP datagrams, or a TCP listener (TPKT). */
+async function listenControl(transport: 'udp' | 'tcp', addr: string, field: string, onMessage: (peer: string, bytes: Uint8Array) => void, onError: (e: Error) => void): Promise<ControlTransport> {
+  const { ip, port } = splitAddr(addr);
+  try {
+    return transport === 'tcp' ? await tcpServerTransport(ip, port, onMessage, onError) : await udpTransport(ip, port, onMessage, onError);
+  } catch (e) {
+    throw new ServeError(`cannot ${transport === 'tcp' ? 'listen on' : 'bind'} ${field} ${addr} (${transport}): ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
 export async function startControllerRole(node: string, c: ControllerSection, log: EventLogger, metrics: UnbrokenMetrics): Promise<RunningRole> {
-  if (c.transport !== 'udp') throw new ServeError('controller.transport tcp is not implemented by serve yet: use udp');
   let plan: NumberingPlan;
   try {
     plan = NumberingPlan.fromEntries(c.numberingPlan.map((n) => ({ mgId: n.gateway, termId: n.termination, number: n.number })));
@@ -49,22 +60,23 @@ export async function startControllerRole(node: string, c: ControllerSection, lo
   const address = listen.ip === '0.0.0.0' ? addressOfMid(c.mid) ?? c.listen : c.listen;
   const cdrSpec = c.cdr.kind === 'sqlite' ? c.cdr.path! : c.cdr.url!;
   const store = await openCdrStore(cdrSpec);
-  const sock = await bindUdp(c.listen, 'controller.listen').catch(async (e: unknown) => { await store.close(); throw e; });
+  let onMessage: (peer: string, bytes: Uint8Array) => void = () => {};
+  const sock = await listenControl(c.transport, c.listen, 'controller.listen', (p, b) => onMessage(p, b),
+    (err) => log.event('socket.error', { error: String(err) }, 'controller socket error'))
+    .catch(async (e: unknown) => { await store.close(); throw e; });
   const keepaliveUs = 100_000;
   const ctl = new CallController({
     id: node, address, plan, keepaliveUs, noAnswerUs: 30_000_000, rebuildWaitUs: 30_000_000,
     callIdPrefix: `${node.replace(/[^A-Za-z0-9]/g, '').slice(-4)}${Date.now().toString(36)}`,
-    link: { firstTransactionId: 1 + randomInt(2 ** 30) },
+    // Annex D.2: over TCP the transport is reliable — no retransmissions, only the give-up timer.
+    link: { firstTransactionId: 1 + randomInt(2 ** 30), ...(c.transport === 'tcp' ? { transport: 'tcp' as const } : {}) },
   });
   let pendingCdrs = 0;
   let stopped = false;
   const timer = new DeadlineTimer(() => setImmediate(() => { if (!stopped) { ctl.handleTimeout(wallUs()); pump(); } }));
   function pump(): void {
     if (stopped) return;
-    for (let o = ctl.pollTransmit(); o; o = ctl.pollTransmit()) {
-      const { ip, port } = splitAddr(o.peer);
-      sock.send(o.bytes, port, ip);
-    }
+    for (let o = ctl.pollTransmit(); o; o = ctl.pollTransmit()) sock.send(o.peer, o.bytes);
     for (let r = ctl.pollCdr(); r; r = ctl.pollCdr()) {
       const rec = r;
       pendingCdrs++;
@@ -95,15 +107,14 @@ export async function startControllerRole(node: string, c: ControllerSection, lo
     metrics.connections.set({ role: 'call-controller' }, ctl.gateways.size);
     timer.arm(ctl.pollDeadline());
   }
-  sock.on('message', (msg, rinfo) => { if (stopped) return; ctl.handleDatagram(`${rinfo.address}:${rinfo.port}`, new Uint8Array(msg), wallUs()); pump(); });
-  sock.on('error', (err) => log.event('socket.error', { error: String(err) }, 'controller socket error'));
+  onMessage = (peer, bytes) => { if (stopped) return; ctl.handleDatagram(peer, bytes, wallUs()); pump(); };
   pump();
   return {
-    describe: { listen: c.listen, mid: c.mid, address, cdr: c.cdr.kind, numbers: c.numberingPlan.length },
+    describe: { listen: c.listen, transport: c.transport, mid: c.mid, address, cdr: c.cdr.kind, numbers: c.numberingPlan.length },
     async stop() {
       stopped = true;
       timer.cancel();
-      await new Promise<void>((r) => sock.close(() => r()));
+      sock.close();
       // CDRs already handed to the store are written before it closes.
       for (let i = 0; i < 100 && pendingCdrs > 0; i++) await new Promise((r) => setTimeout(r, 20));
       await store.close();
@@ -121,37 +132,41 @@ export function lineCount(lines: ReadonlyArray<{ termination: string }>): number
 }
 
 export async function startGatewayRole(node: string, c: GatewaySection, log: EventLogger, metrics: UnbrokenMetrics, stdin: NodeJS.ReadableStream | undefined): Promise<RunningRole> {
-  if (c.transport !== 'udp') throw new ServeError('gateway.transport tcp is not implemented by serve yet: use udp');
   const lines = lineCount(c.lines);
   // Two RTP terminations per line at most (a call and a consultation call while it is held).
   const rtpCount = Math.min(lines * 2, c.rtp.portMax - c.rtp.portMin + 1);
   const sockets: Socket[] = [];
   const closeAll = (): Promise<void[]> => Promise.all(sockets.map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
   const rtpSocks = new Map<number, Socket>();
-  let control: Socket;
+  let onControl: (peer: string, bytes: Uint8Array) => void = () => {};
+  let control: ControlTransport | undefined;
   try {
-    control = await bindUdp(c.listen, 'gateway.listen');
-    sockets.push(control);
+    // Over TCP the gateway connects to each controller (from listen's address); over UDP it sends from listen.
+    control = c.transport === 'tcp'
+      ? tcpClientTransport(splitAddr(c.listen).ip, (p, b) => onControl(p, b))
+      : await listenControl('udp', c.listen, 'gateway.listen', (p, b) => onControl(p, b), (err) => log.event('socket.error', { error: String(err) }, 'gateway control socket error'));
     for (let p = c.rtp.portMin; rtpSocks.size < rtpCount && p <= c.rtp.portMax; p++) {
       const s = await bindUdp(`${c.rtp.ip}:${p}`, 'an RTP port (gateway.rtp)');
       sockets.push(s);
       rtpSocks.set(p, s);
     }
   } catch (e) {
+    control?.close();
     await closeAll();
     throw e;
   }
+  const ctlLink = control;
   const gw = new MediaGateway({
     mgId: c.mid, lines, controllers: c.controllers, rtpIp: c.rtp.ip, rtpPorts: [...rtpSocks.keys()], law: 'pcmu',
     controllerTimeoutUs: c.heartbeatMs * c.missCount * 1000, registerRetryUs: 200_000,
-    link: { firstTransactionId: 1 + randomInt(2 ** 30) },
+    link: { firstTransactionId: 1 + randomInt(2 ** 30), ...(c.transport === 'tcp' ? { transport: 'tcp' as const } : {}) },
   }, new SeededRng(randomInt(2 ** 31)));
   let stopped = false;
   const timer = new DeadlineTimer(() => setImmediate(() => { if (stopped) return; const now = wallUs(); gw.handleTimeout(now); pump(now); }));
   let registeredOnce = false;
   function pump(now: number): void {
     if (stopped) return;
-    for (let o = gw.pollControl(); o; o = gw.pollControl()) { const { ip, port } = splitAddr(o.peer); control.send(o.bytes, port, ip); }
+    for (let o = gw.pollControl(); o; o = gw.pollControl()) ctlLink.send(o.peer, o.bytes);
     for (const d of gw.pollRtp(now)) rtpSocks.get(d.fromPort)?.send(d.bytes, d.toPort, d.toIp);
     for (let e = gw.pollEvent(); e; e = gw.pollEvent()) {
       if (e.type === 'registered') {
@@ -171,7 +186,7 @@ export async function startGatewayRole(node: string, c: GatewaySection, log: Eve
     const ds = [gw.pollDeadline(), gw.pollRtpDeadline()].filter((x): x is number => x !== undefined);
     timer.arm(ds.length ? Math.min(...ds) : undefined);
   }
-  control.on('message', (msg, rinfo) => { if (stopped) return; const now = wallUs(); gw.handleControl(`${rinfo.address}:${rinfo.port}`, new Uint8Array(msg), now); pump(now); });
+  onControl = (peer, bytes) => { if (stopped) return; const now = wallUs(); gw.handleControl(peer, bytes, now); pump(now); };
   for (const [port, s] of rtpSocks) s.on('message', (msg) => { if (!stopped) gw.handleRtp(port, new Uint8Array(msg), wallUs()); });
   // The phones: answer when ringing, hang up on busy tone.
   const pendingUser = new Set<number>();
@@ -204,12 +219,13 @@ export async function startGatewayRole(node: string, c: GatewaySection, log: Eve
   gw.start(wallUs());
   pump(wallUs());
   return {
-    describe: { listen: c.listen, mid: c.mid, controllers: c.controllers, lines, rtpPorts: rtpSocks.size },
+    describe: { listen: c.listen, transport: c.transport, mid: c.mid, controllers: c.controllers, lines, rtpPorts: rtpSocks.size },
     async stop() {
       stopped = true;
       clearInterval(phones);
       rl?.close();
       timer.cancel();
+      ctlLink.close();
       await closeAll();
       return [];
     },

@@ -5,7 +5,7 @@
 // unicast MAC filter: it receives frames for the given MACs and broadcast only.
 // Runs `ip`/`bridge` (iproute2); needs root. Our stack on the TAP is src/serve/sttcp-role.ts.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 
 export interface TapPlumbing {
@@ -14,6 +14,8 @@ export interface TapPlumbing {
   bridge: string;
   /** True when serve created the bridge (and moved `iface` into it). */
   createdBridge: boolean;
+  /** Devices a serve of this node name killed without cleanup had left, removed before plumbing (ip link del ...). */
+  reclaimed: string[];
   /** Undoes everything in reverse order; safe to call twice. Returns what failed, if anything. */
   remove(): string[];
 }
@@ -33,6 +35,11 @@ function run(argv: string[]): string {
 }
 
 export function interfaceExists(name: string): boolean { return existsSync(`/sys/class/net/${name}`); }
+
+/** A TAP has carrier only while a process holds it open; an abandoned one reads 0 (or cannot be read). */
+export function tapInUse(name: string): boolean {
+  try { return readFileSync(`/sys/class/net/${name}/carrier`, 'utf8').trim() === '1'; } catch { return false; }
+}
 export function isBridge(name: string): boolean { return existsSync(`/sys/class/net/${name}/bridge`); }
 
 /** Interface names derived from the node name: stable across restarts, at most 15 characters. */
@@ -48,7 +55,15 @@ export function deviceNames(node: string): { tap: string; bridge: string } {
 export function plumbTap(iface: string, macs: readonly string[], names: { tap: string; bridge: string }): TapPlumbing {
   if (process.getuid?.() !== 0) throw new NetSetupError('serve needs root to create its TAP device (run as root, or under systemd as the unit file does)');
   if (!interfaceExists(iface)) throw new NetSetupError(`interface ${iface} does not exist here (ip link show); set the interface field to one that does`);
-  if (interfaceExists(names.tap)) throw new NetSetupError(`${names.tap} already exists: another serve with this node name runs, or one was killed without cleanup (ip link del ${names.tap})`);
+  // A serve of this node name that was killed (SIGKILL, a crash) leaves its TAP and bridge
+  // behind; one that runs holds its TAP open. Reclaim the first, refuse beside the second.
+  if (interfaceExists(names.tap) && tapInUse(names.tap)) throw new NetSetupError(`${names.tap} exists and is held open: another serve with this node name runs here; give each process its own node name`);
+  const reclaimed: string[] = [];
+  for (const dev of [names.tap, names.bridge]) {
+    if (!interfaceExists(dev)) continue;
+    run(['ip', 'link', 'del', dev]);
+    reclaimed.push(dev);
+  }
   const undo: Array<{ what: string; fn: () => void }> = [];
   const remove = (): string[] => {
     const failed: string[] = [];
@@ -63,7 +78,6 @@ export function plumbTap(iface: string, macs: readonly string[], names: { tap: s
     let createdBridge = false;
     if (!isBridge(iface)) {
       bridge = names.bridge;
-      if (interfaceExists(bridge)) throw new NetSetupError(`${bridge} already exists (left by a serve killed without cleanup?): ip link del ${bridge}`);
       // ageing_time 0: nothing stays learned, so the uplink's frames reach the TAP port's filter.
       run(['ip', 'link', 'add', bridge, 'type', 'bridge', 'ageing_time', '0', 'stp_state', '0']);
       undo.push({ what: `ip link del ${bridge}`, fn: () => { if (interfaceExists(bridge)) run(['ip', 'link', 'del', bridge]); } });
@@ -81,7 +95,7 @@ export function plumbTap(iface: string, macs: readonly string[], names: { tap: s
     // replace, not add: a bridge that already learned a MAC on the uplink keeps that entry on
     // `add`. sticky: frames from the other host with the service MAC must not move it back.
     for (const mac of macs) run(['bridge', 'fdb', 'replace', mac, 'dev', names.tap, 'master', 'static', 'sticky']);
-    return { tap: names.tap, bridge, createdBridge, remove };
+    return { tap: names.tap, bridge, createdBridge, reclaimed, remove };
   } catch (e) {
     remove();
     throw e;

@@ -11,6 +11,10 @@ import { missedIntervals } from './sttcp-role.js';
 import { deviceNames } from './net.js';
 import { lineCount, phoneCommand } from './calls-roles.js';
 import { routesFromConfig } from './splicer-role.js';
+import { DriverTurns, serveApp } from './app-service.js';
+import { ServeError } from './types.js';
+import { createLogger } from '../observe/log.js';
+import { createServer, type AddressInfo } from 'node:net';
 
 const BIN = resolve(import.meta.dirname, '../../bin/unbroken.js');
 
@@ -61,17 +65,25 @@ test('serve: a JSON syntax error exits 1 and says the file is not valid JSON', (
   assert.match(r.stderr, /not valid JSON/);
 }));
 
-test('serve: the relay app is refused at start with exit 2 and a JSON log line saying why', () => withDir((dir) => {
-  writeFileSync(join(dir, 'k.key'), Buffer.alloc(32, 7), { mode: 0o600 });
-  const f = join(dir, 'a.json');
-  writeFileSync(f, JSON.stringify(primary({ app: { kind: 'relay', target: '127.0.0.1:6379' } })));
-  const r = serve(f);
-  assert.equal(r.status, 2, r.stdout + r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.deepEqual(lines.map((l) => l.event), ['config.loaded', 'server.failed']);
-  assert.match(String(lines[1]!.error), /relay is not implemented by serve yet/);
-  assert.equal(lines[1]!.node, 'host-a');
-}));
+test('app relay: serve waits for the local server, names the field when it never answers, and refuses joining backups', async () => {
+  const log = createLogger({ destination: { write: () => true } as unknown as NodeJS.WritableStream });
+  const srv = createServer((sock) => sock.pipe(sock));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  try {
+    const app = await serveApp({ kind: 'relay', target: `127.0.0.1:${port}` }, 'sttcp.app', new DriverTurns(), log, 2_000);
+    assert.equal(app.kind, 'relay');
+    assert.equal(app.app, undefined, 'no snapshot restore for a relay');
+    assert.match(app.joinRefusal!, new RegExp(`relayed to 127.0.0.1:${port}: the server's state cannot be copied`));
+  } finally {
+    await new Promise((r) => srv.close(r));
+  }
+  // The port is closed now: nothing answers there.
+  await assert.rejects(serveApp({ kind: 'relay', target: `127.0.0.1:${port}` }, 'backend.app', new DriverTurns(), log, 300),
+    (e: Error) => e instanceof ServeError && new RegExp(`^backend\\.app\\.target: the relayed server 127\\.0\\.0\\.1:${port} did not accept .*start that server first`).test(e.message));
+  const echo = await serveApp({ kind: 'echo' }, 'sttcp.app', new DriverTurns(), log);
+  assert.ok(echo.app !== undefined && echo.joinRefusal === undefined);
+});
 
 test('missed heartbeats: the interval a heartbeat takes to arrive is not a miss', () => {
   assert.equal(missedIntervals(0, 10_000), 0);
@@ -109,28 +121,18 @@ const splicerConfig = (over: Record<string, unknown> = {}): Record<string, unkno
   },
 });
 
-test('serve: a splicer back end with splitSplice is refused at start (exit 2), naming the back end and the fix', () => withDir((dir) => {
-  writeFileSync(join(dir, 'k.key'), Buffer.alloc(32, 7), { mode: 0o600 });
-  const f = join(dir, 's.json');
-  writeFileSync(f, JSON.stringify(splicerConfig({ backends: [{ name: 'web1', ip: '10.0.0.11', splitSplice: true }] })));
-  const r = serve(f);
-  assert.equal(r.status, 2, r.stdout + r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.deepEqual(lines.map((l) => l.event), ['config.loaded', 'server.failed']);
-  assert.match(String(lines[1]!.error), /web1 has splitSplice: true, .*remove splitSplice/);
-}));
-
-test('serve: role backend is refused at start (exit 2) with what to run instead', () => withDir((dir) => {
+test('serve: role backend starts its role: a missing interface (or no root) is exit 2 naming the fix, nothing left behind', () => withDir((dir) => {
   writeFileSync(join(dir, 'k.key'), Buffer.alloc(32, 7), { mode: 0o600 });
   const f = join(dir, 'b.json');
   writeFileSync(f, JSON.stringify({
     role: 'backend', node: 'web1',
-    backend: { interface: 'eth1', address: { ip: '10.0.0.11', mac: '02:00:00:00:00:11' }, splicers: ['10.0.0.81:7500'], keyFile: 'k.key', app: { kind: 'echo' } },
+    backend: { interface: 'nosuchif0', address: { ip: '10.0.0.11', mac: '02:00:00:00:00:11' }, splicers: ['10.0.0.80'], keyFile: 'k.key', app: { kind: 'echo' } },
   }));
   const r = serve(f);
   assert.equal(r.status, 2, r.stdout + r.stderr);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  assert.match(String(lines.at(-1)!.error), /role backend .* cannot be run by serve yet: .*run an ordinary HTTP server/);
+  assert.deepEqual(lines.map((l) => l.event), ['config.loaded', 'server.failed']);
+  assert.match(String(lines[1]!.error), /interface nosuchif0 does not exist here|serve needs root/);
 }));
 
 test('splicer routes: one pool per route with its named back ends; no routes = one pool of all', () => {
@@ -143,6 +145,7 @@ test('splicer routes: one pool per route with its named back ends; no routes = o
     pools: { all: [{ id: 'web1', ip: '10.0.0.11', port: 80, weight: 2 }, { id: 'web2', ip: '10.0.0.12', port: 80, weight: 1 }, { id: 'static1', ip: '10.0.0.21', port: 8080, weight: 1 }] },
     rules: [{ pool: 'all' }],
   });
+  assert.deepEqual(routesFromConfig({ backends: [{ name: 'w', ip: '10.0.0.9', port: 80, weight: 1, splitSplice: true }], routes: [] }).pools.all, [{ id: 'w', ip: '10.0.0.9', port: 80, weight: 1, split: true }]);
   const r = routesFromConfig({ backends, routes: [{ host: undefined, pathPrefix: '/static/', backends: ['static1'] }, { host: '*.example.com', pathPrefix: undefined, backends: ['web2', 'web1'] }] });
   assert.deepEqual(r.rules, [{ pool: 'route0', pathPrefix: '/static/' }, { pool: 'route1', host: '*.example.com' }]);
   assert.deepEqual(r.pools.route1!.map((b) => b.id), ['web2', 'web1']);

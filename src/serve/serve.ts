@@ -1,6 +1,6 @@
 // `unbroken serve --config FILE`: load and validate the config (src/config/), start the
 // JSON logger and the Prometheus endpoint (src/observe/), run the one role the file
-// names until SIGTERM or SIGINT, then stop it and remove what it created (TAP device,
+// names (sttcp-primary/backup, splicer, backend, call-controller, media-gateway) until SIGTERM or SIGINT, then stop it and remove what it created (TAP device,
 // bridge). Exit codes: 0 clean stop, 1 invalid config, 2 the role could not start,
 // 3 the role stopped but something it created could not be removed.
 import { formatConfigErrors, loadConfigFile } from '../config/load.js';
@@ -10,6 +10,7 @@ import { createMetrics, type UnbrokenMetrics } from '../observe/metrics.js';
 import { startMetricsServer, type MetricsServer } from '../observe/metrics-server.js';
 import { startSttcpRole } from './sttcp-role.js';
 import { startSplicerRole } from './splicer-role.js';
+import { startBackendRole } from './backend-role.js';
 import { startControllerRole, startGatewayRole } from './calls-roles.js';
 import type { RunningRole } from './types.js';
 import { ServeError } from './types.js';
@@ -47,9 +48,7 @@ async function startRole(c: ServeConfig, node: string, log: EventLogger, metrics
     case 'splicer':
       return startSplicerRole(node, c.splicer, log, metrics);
     case 'backend':
-      // Plain back ends need no unbroken process (any HTTP server behind the splicer);
-      // this role is the split-splice module, which serve does not run yet.
-      throw new ServeError('role backend (the split-splice back-end module) cannot be run by serve yet: the config validates, but run an ordinary HTTP server (nginx, ...) as the back end instead and leave splitSplice off in the splicer\'s backends; serve runs sttcp-primary, sttcp-backup, splicer, call-controller and media-gateway');
+      return startBackendRole(node, c.backend, log, metrics);
   }
 }
 

@@ -36,7 +36,7 @@ const REFRESH_MS = 100;
 export function routesFromConfig(c: Pick<SplicerSection, 'backends' | 'routes'>): RouteConfig {
   const spec = (name: string): BackendSpec => {
     const b = c.backends.find((x) => x.name === name)!;
-    return { id: b.name, ip: b.ip, port: b.port, weight: b.weight };
+    return { id: b.name, ip: b.ip, port: b.port, weight: b.weight, ...(b.splitSplice ? { split: true } : {}) };
   };
   if (c.routes.length === 0) return { pools: { all: c.backends.map((b) => spec(b.name)) }, rules: [{ pool: 'all' }] };
   const pools: Record<string, BackendSpec[]> = {};
@@ -49,11 +49,7 @@ export function routesFromConfig(c: Pick<SplicerSection, 'backends' | 'routes'>)
 }
 
 /** The splicer settings common to a solo splicer and a pair's node. */
-export function splicerSettings(c: SplicerSection, onEvent: (e: SplicerEvent) => void, onSplice: (sp: Readonly<SpliceState>) => void): Omit<SplicerConfig, 'name' | 'rng' | 'prefixLen'> {
-  const split = c.backends.find((b) => b.splitSplice);
-  if (split) {
-    throw new ServeError(`splicer.backends: ${split.name} has splitSplice: true, which needs our stack on the back end (role backend), which serve does not run yet; remove splitSplice to splice through this splicer`);
-  }
+export function splicerSettings(c: SplicerSection, onEvent: (e: SplicerEvent) => void, onSplice: (sp: Readonly<SpliceState>) => void, split?: SplicerConfig['split']): Omit<SplicerConfig, 'name' | 'rng' | 'prefixLen'> {
   return {
     serviceIp: c.service.ip, serviceMac: c.service.mac, servicePort: c.service.port,
     ...(c.service.gateway !== undefined ? { gateway: c.service.gateway } : {}),
@@ -66,6 +62,7 @@ export function splicerSettings(c: SplicerSection, onEvent: (e: SplicerEvent) =>
       congestion: c.tcp.congestion === 'cubic' ? cubic : newReno,
       ...(c.tcp.mss !== undefined ? { mss: c.tcp.mss } : {}),
     },
+    ...(split !== undefined ? { split } : {}),
     onEvent, onSplice,
   };
 }
@@ -74,15 +71,16 @@ export async function startSplicerRole(node: string, c: SplicerSection, log: Eve
   const listen = parseHostPort(c.control.listen)!;   // validated: IPv4 on the service LAN
   const peer = c.control.peers[0] !== undefined ? parseHostPort(c.control.peers[0])! : undefined;
   let key: Buffer | undefined;
-  if (peer) {
+  const anySplit = c.backends.some((b) => b.splitSplice);
+  if (peer || anySplit) {
     key = readFileSync(c.keyFile);
     if (key.length < 32) throw new ServeError(`${c.keyFile}: the key needs at least 32 bytes`);
   }
   const onSplicerEvent = (e: SplicerEvent): void => {
     switch (e.kind) {
       case 'spliced': return;   // onSplice logs it with its fields
-      case 'splice-removed': log.pino.debug({ event: 'splice.removed', tUs: e.tUs }, e.text); return;
-      case 'error-response': log.pino.info({ event: 'splice.error-response', tUs: e.tUs }, e.text); return;
+      case 'splice-removed': log.event('splice.removed', { tUs: e.tUs }, e.text); return;
+      case 'error-response': log.event('splice.error-response', { tUs: e.tUs }, e.text); return;
       // The splicer's text starts with the back end's name.
       case 'backend-failed': log.event('backend.down', { tUs: e.tUs, backend: e.text.split(' ')[0], reason: e.text }, e.text); return;
     }
@@ -91,9 +89,16 @@ export async function startSplicerRole(node: string, c: SplicerSection, log: Eve
     log.event('splice.created', {
       conn: sp.id, backend: sp.backendId,
       client: `${formatIpv4(sp.client.ip)}:${sp.client.port}`, backendAddress: `${formatIpv4(sp.backend.ip)}:${sp.backend.port}`,
+      // Split: the back end got the splice state and answers the client directly.
+      ...(sp.split === true ? { split: true } : {}),
     });
   };
-  const settings = splicerSettings(c, onSplicerEvent, onSplice);
+  // Split back ends (role backend) get each splice's state sealed with the shared key,
+  // from this splicer's id; the epoch grows with wall time so a restarted splicer's
+  // messages pass the back end's replay guard.
+  const nodeId = c.control.nodeId ?? (peer === undefined || c.control.startAs === 'active' ? 1 : 2);
+  const split = anySplit ? { key: new Uint8Array(key!), sender: nodeId, epoch: Math.floor(Date.now() / 1000) } : undefined;
+  const settings = splicerSettings(c, onSplicerEvent, onSplice, split);
   const rng = new SeededRng(randomBytes(4).readUInt32LE(0));
   const names = deviceNames(node);
   const plumbing = plumbTap(c.interface, peer ? [c.service.mac, c.control.mac!] : [c.service.mac], names);
@@ -113,7 +118,7 @@ export async function startSplicerRole(node: string, c: SplicerSection, log: Eve
       const startAs = c.control.startAs!;
       const fence = c.fencing;
       const n: CraftNode = new CraftNode({
-        name: node, nodeId: c.control.nodeId ?? (startAs === 'active' ? 1 : 2),
+        name: node, nodeId,
         // A restarted process is a new incarnation: the epoch grows with wall time.
         epoch: Math.floor(Date.now() / 1000),
         role: startAs, ownIp: listen.host, ownMac: c.control.mac!, peerIp: peer.host, prefixLen: c.service.prefixLen,
@@ -151,7 +156,7 @@ export async function startSplicerRole(node: string, c: SplicerSection, log: Eve
           case 'unfenced': log.event('lease.restored', { tUs: e.tUs }, 'heard the standby again'); break;
           case 'solo': log.event('backup.lost', { tUs: e.tUs, peer: peer.host }, e.text); break;
           case 'demoted': log.event('stepped.down', { tUs: e.tUs, reason: e.text }, `back to standby: ${e.text}`); break;
-          case 'replication-failed': log.pino.warn({ event: 'replication.failed', tUs: e.tUs }, e.text); break;
+          case 'replication-failed': log.event('replication.failed', { tUs: e.tUs }, e.text); break;
         }
         refreshGauges();
       };
@@ -203,7 +208,7 @@ export async function startSplicerRole(node: string, c: SplicerSection, log: Eve
     driver.run(announce);
     refresh = setInterval(refreshGauges, REFRESH_MS);
     refresh.unref();
-    log.event('interface.attached', { tap: plumbing.tap, bridge: plumbing.bridge, createdBridge: plumbing.createdBridge, interface: c.interface }, `TAP ${plumbing.tap} on bridge ${plumbing.bridge}`);
+    log.event('interface.attached', { tap: plumbing.tap, bridge: plumbing.bridge, createdBridge: plumbing.createdBridge, interface: c.interface, ...(plumbing.reclaimed.length > 0 ? { reclaimed: plumbing.reclaimed } : {}) }, `TAP ${plumbing.tap} on bridge ${plumbing.bridge}${plumbing.reclaimed.length > 0 ? ` (removed ${plumbing.reclaimed.join(', ')} left by a serve killed without cleanup)` : ''}`);
     const d = driver;
     return {
       describe: {

@@ -5,8 +5,6 @@
 // node without config, metrics or fencing by command.
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { createApp, type ReplicableApp } from '../apps/index.js';
-import { FsFileStore } from '../drivers/fs-file-store.js';
 import { TapDevice } from '../drivers/tap/tap-device.js';
 import { TapDriver } from '../drivers/tap/tap-driver.js';
 import { StTcpNode, type StTcpEvent } from '../sttcp/node.js';
@@ -15,28 +13,17 @@ import { SeededRng } from '../util/rng.js';
 import { cubic } from '../tcp/congestion/cubic.js';
 import { newReno } from '../tcp/congestion/newreno.js';
 import { randomBytes } from 'node:crypto';
-import type { AppConfig, SttcpSection } from '../config/schema.js';
+import type { SttcpSection } from '../config/schema.js';
 import { livenessFromConfig } from '../config/runtime.js';
 import type { EventLogger } from '../observe/log.js';
-import { isLogEvent } from '../observe/log.js';
 import type { UnbrokenMetrics } from '../observe/metrics.js';
 import { deviceNames, plumbTap } from './net.js';
+import { DriverTurns, serveApp } from './app-service.js';
 import type { RunningRole } from './types.js';
 import { ServeError } from './types.js';
 
 /** How often gauges are refreshed from the node (scrapes read the latest values). */
 const REFRESH_MS = 100;
-
-export function appFromConfig(a: AppConfig): ReplicableApp {
-  switch (a.kind) {
-    case 'echo': return createApp('echo');
-    case 'resp': return createApp('resp');
-    case 'blob': return createApp('blob', { blobBytesOnConnect: a.sizeBytes });
-    case 'http': return createApp('http', { store: new FsFileStore(a.root) });
-    case 'relay':
-      throw new ServeError('app.kind relay is not implemented by serve yet: use echo, blob, http or resp');
-  }
-}
 
 /** Heartbeat intervals missed in the current silence, beyond the one a heartbeat may take to arrive. */
 export function missedIntervals(silenceUs: number, heartbeatUs: number): number {
@@ -44,9 +31,10 @@ export function missedIntervals(silenceUs: number, heartbeatUs: number): number 
 }
 
 export async function startSttcpRole(role: 'sttcp-primary' | 'sttcp-backup', node: string, c: SttcpSection, log: EventLogger, metrics: UnbrokenMetrics): Promise<RunningRole> {
-  const app = appFromConfig(c.app);
   const key = readFileSync(c.keyFile);
   if (key.length < 32) throw new ServeError(`${c.keyFile}: the key needs at least 32 bytes`);
+  const turns = new DriverTurns();
+  const app = await serveApp(c.app, 'sttcp.app', turns, log);
   const me = role === 'sttcp-primary' ? 'primary' : 'backup';
   const live = livenessFromConfig(c);
   const names = deviceNames(node);
@@ -74,8 +62,8 @@ export async function startSttcpRole(role: 'sttcp-primary' | 'sttcp-backup', nod
       }
       // With a fencing command, runFence logs fence.done with the command's outcome.
       if (e.kind === 'fence.done' && fenceCmd) return;
-      if (isLogEvent(e.kind)) log.event(e.kind, fields, e.text);
-      else log.pino.info({ ...fields, event: e.kind }, e.text);
+      // Every node event kind is a log event name (StTcpEventKind ⊆ LogEvent, checked by the compiler).
+      log.event(e.kind, fields, e.text);
       refreshGauges();
     };
     n = new StTcpNode({
@@ -84,7 +72,10 @@ export async function startSttcpRole(role: 'sttcp-primary' | 'sttcp-backup', nod
       epoch: Math.floor(Date.now() / 1000),
       ownMac: c.host.mac, ownIp: c.host.ip, prefixLen: c.service.prefixLen, peerIp: c.control.peer, controlPort: c.control.port,
       serviceMac: c.service.mac, serviceIp: c.service.ip,
-      services: [{ port: c.service.port, ...replicatedService(app) }],
+      // Built-in apps resume from snapshots at a backup's join; the relay refuses joins:
+      // the server's state behind it cannot be copied.
+      services: [{ port: c.service.port, ...(app.app ? replicatedService(app.app) : { service: app.service }) }],
+      ...(app.joinRefusal !== undefined ? { joinRefusal: app.joinRefusal } : {}),
       key: new Uint8Array(key), mode: c.mode, liveness: live,
       tcp: {
         sack: c.tcp.sack, timestamps: c.tcp.timestamps, windowScale: c.tcp.windowScale,
@@ -130,17 +121,18 @@ export async function startSttcpRole(role: 'sttcp-primary' | 'sttcp-backup', nod
       rejected = next;
     };
     driver = new TapDriver(tap, n, (e) => { log.event('tap.failed', { error: e.message }, 'TAP device failed'); });
+    turns.attach(driver, n);
     driver.start();
     driver.run((now) => { n.own.announce(now); if (me === 'primary') n.service.announce(now); });
     refresh = setInterval(refreshGauges, REFRESH_MS);
     refresh.unref();
-    log.event('interface.attached', { tap: plumbing.tap, bridge: plumbing.bridge, createdBridge: plumbing.createdBridge, interface: c.interface }, `TAP ${plumbing.tap} on bridge ${plumbing.bridge}`);
+    log.event('interface.attached', { tap: plumbing.tap, bridge: plumbing.bridge, createdBridge: plumbing.createdBridge, interface: c.interface, ...(plumbing.reclaimed.length > 0 ? { reclaimed: plumbing.reclaimed } : {}) }, `TAP ${plumbing.tap} on bridge ${plumbing.bridge}${plumbing.reclaimed.length > 0 ? ` (removed ${plumbing.reclaimed.join(', ')} left by a serve killed without cleanup)` : ''}`);
     const d = driver;
     return {
-      describe: { tap: plumbing.tap, bridge: plumbing.bridge, service: `${c.service.ip}:${c.service.port}`, host: c.host.ip },
+      describe: { tap: plumbing.tap, bridge: plumbing.bridge, service: `${c.service.ip}:${c.service.port}`, host: c.host.ip, app: app.describe },
       async stop() {
         clearInterval(refresh);
-        log.event('node.final', { stats: n.stats(), driver: d.counters }, 'final counters');
+        log.event('node.final', { stats: n.stats(), driver: d.counters, app: app.counters() }, 'final counters');
         await d.stop();
         return plumbing.remove();
       },

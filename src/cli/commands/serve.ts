@@ -7,7 +7,7 @@ import { runServe } from '../../serve/serve.js';
 export function serveCommand(program: Command, setExit: SetExit): void {
   program
     .command('serve')
-    .description('run one role (sttcp-primary, sttcp-backup, call-controller, media-gateway) on a real interface from a config file; JSON logs on stdout, Prometheus metrics on metrics.listen; stops cleanly on SIGTERM/SIGINT')
+    .description('run one role (sttcp-primary, sttcp-backup, splicer, backend, call-controller, media-gateway) on a real interface from a config file; JSON logs on stdout, Prometheus metrics on metrics.listen; stops cleanly on SIGTERM/SIGINT')
     .requiredOption('--config <file>', 'the config file (JSON or YAML); check it first with `unbroken config check FILE`')
     .action(async (opts: { config: string }) => {
       setExit(await runServe({ configPath: opts.config, stderr: (l) => process.stderr.write(`${l}\n`) }));
