@@ -13,7 +13,7 @@ import { TapDevice } from '../drivers/tap/tap-device.js';
 import { TapDriver } from '../drivers/tap/tap-driver.js';
 import type { FrameEndpoint } from '../stack/endpoint.js';
 import { StTcpNode, type DurabilityMode, type StTcpEvent } from '../sttcp/node.js';
-import { replicatedService, type AppRestore } from '../sttcp/app-state.js';
+import { replicatedService, type AppRestore, type SharedAppState } from '../sttcp/app-state.js';
 import type { StreamService } from '../stack/app.js';
 import type { LivenessConfig } from '../sttcp/liveness.js';
 import { SeededRng } from '../util/rng.js';
@@ -106,8 +106,8 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
       epoch: Math.floor(Date.now() / 1000),
       ownMac: c.ownMac, ownIp: c.ownIp, prefixLen: c.prefixLen, peerIp: c.peerIp,
       serviceMac: c.serviceMac, serviceIp: c.serviceIp,
-      // Joinable where the app can be restored (echo, blob, http): a returning backup receives
-      // the live connections; apps that cannot (resp) are counted snapshot-unreplicable.
+      // Joinable where the app can be restored (echo, blob, http, resp): a returning backup
+      // receives the live connections, and the RESP app's key space with them.
       services: [{ port: c.port, ...served.replicated }],
       ...(served.joinRefusal !== undefined ? { joinRefusal: served.joinRefusal } : {}),
       key: new Uint8Array(key), mode: c.mode, liveness: c.liveness ?? {},
@@ -153,7 +153,7 @@ function watchStalls(driver: TapDriver): NodeJS.Timeout {
  * be copied to a joining backup, so a relay host refuses joins (node.ts joinRefusal).
  */
 async function makeService(c: SttcpHostConfig, enter: (fn: () => void) => void): Promise<{
-  service: StreamService; replicated: { service: StreamService; restore?: AppRestore }; joinRefusal?: string; counters: () => Readonly<Record<string, number>>;
+  service: StreamService; replicated: { service: StreamService; restore?: AppRestore; shared?: SharedAppState }; joinRefusal?: string; counters: () => Readonly<Record<string, number>>;
 }> {
   if (c.app === 'relay') {
     const up = c.relayUpstream;

@@ -9,13 +9,17 @@ import { IP_PROTOCOL, parseIpv4Packet } from '../wire/ipv4.js';
 import { parseTcpSegment, type TcpRepr } from '../wire/tcp.js';
 import type { ControlMessage } from './control.js';
 import { ShadowConnection, tupleText } from './shadow.js';
-import { decodeRecords, SnapshotReceiver } from './snapshot-transfer.js';
+import { decodeSnapshot, SnapshotReceiver } from './snapshot-transfer.js';
 import { RANGE_ASK_WINDOW, RANGE_REPLY_MAX } from './primary-replication.js';
 import { ASYNC_ACK_INTERVAL_US, type NodeCore } from './node-core.js';
 
 const NEIGHBORS_MAX = 4096;
-/** Tapped segments a joining backup holds for connections whose records have not arrived (the newest are kept). */
+/** Tapped segments (and notices) a joining backup holds for connections whose records have not arrived (the newest are kept). */
 const UNTAPPED_MAX = 4096;
+
+type Notice = Extract<ControlMessage, { type: 'connOpen' | 'connClose' }>;
+/** Held while joining, replayed once the records are applied; `transfer`: the snapshot transfer under way when it came. */
+type Held = { transfer: number | undefined } & ({ ip: Uint8Array; srcMac: Uint8Array } | { notice: Notice });
 /** Gaps of one connection the backup asks for in one round. */
 const RANGES_PER_REQUEST_ROUND = 8;
 
@@ -33,10 +37,18 @@ export class BackupReplica {
   snapshotApplied = false;
   /**
    * While the records are on their way, tapped segments of connections we do not shadow
-   * yet (both directions), replayed once the records have made shadows of them.
+   * yet (both directions), replayed once the records have made shadows of them. On a
+   * port whose sessions share state (sharedPort) every segment and open/close notice is
+   * held, so no replica touches the shared state before the snapshot of it is restored.
    */
-  private readonly untapped: Array<{ ip: Uint8Array; srcMac: Uint8Array }> = [];
+  private readonly untapped: Held[] = [];
   private replaying = false;
+  /** While replaying: connections announced (connOpen) since the snapshot was taken. */
+  private replayOpened: Set<string> | undefined;
+  /** While replaying: the held item being replayed came after the snapshot was taken. */
+  private replayingFresh = false;
+  /** The first snapshot transfer this backup saw (items held before any chunk belong to it). */
+  private firstTransferId: number | undefined;
 
   constructor(private readonly core: NodeCore) {}
 
@@ -75,6 +87,7 @@ export class BackupReplica {
     const seg = parseTcpSegment(ip.value.payload, ip.value.src, ip.value.dst, true);
     if (!seg.ok) { core.count('tap-bad-segment'); return; }
     const s = seg.value;
+    if (this.holdsAll(ip.value.src === core.serviceIp ? s.srcPort : s.dstPort)) { this.hold({ ip: ipBytes.slice(), srcMac: srcMac.slice() }); return; }
     if (ip.value.src === core.serviceIp) {
       // Two-way tap: the primary's SYN-ACK tells the ISN (DESIGN §ST-TCP 1).
       const tuple: FourTuple = { localIp: ip.value.src, localPort: s.srcPort, remoteIp: ip.value.dst, remotePort: s.dstPort };
@@ -90,6 +103,7 @@ export class BackupReplica {
     let sh = this.shadows.get(key);
     if (sh === undefined) {
       if (!s.flags.syn || s.flags.ack) { core.count('tap-no-shadow'); this.holdUntapped(ipBytes, srcMac); return; }
+      if (this.staleReplayedSyn(tuple)) { core.count('untapped-stale'); return; }
       sh = this.newShadow(tuple, s.seq, s.options, undefined, nowUs);
       if (!sh) return;
     }
@@ -98,11 +112,35 @@ export class BackupReplica {
     // A finished shadow is dropped in flushAcks, once the primary has its final acknowledgement.
   }
 
+  /** Joining: the serving box is alone and its records are not here yet. */
+  private joining(): boolean {
+    return !this.replaying && !this.snapshotApplied && this.core.liveness.peerRole === 'solo';
+  }
+
+  /** Joining, and the port's sessions share state: everything for it waits for the snapshot. */
+  private holdsAll(port: number): boolean { return this.joining() && this.core.sharedPort(port); }
+
   /** A joining backup (the serving box is alone, its records not here yet) keeps what the tap shows. */
   private holdUntapped(ipBytes: Uint8Array, srcMac: Uint8Array): void {
-    if (this.replaying || this.snapshotApplied || this.core.liveness.peerRole !== 'solo') return;
+    if (this.joining()) this.hold({ ip: ipBytes.slice(), srcMac: srcMac.slice() });
+  }
+
+  private hold(h: { ip: Uint8Array; srcMac: Uint8Array } | { notice: Notice }): void {
     if (this.untapped.length >= UNTAPPED_MAX) { this.untapped.shift(); this.core.count('untapped-overflow'); }
-    this.untapped.push({ ip: ipBytes.slice(), srcMac: srcMac.slice() });
+    this.untapped.push({ ...h, transfer: this.receiver.transferId });
+  }
+
+  /**
+   * Replaying a SYN held on a shared-state port for which no record came: a connection
+   * opened after the snapshot was taken (announced by connOpen since, or tapped while the
+   * transfer carrying the records was under way) gets a shadow; an earlier one (seen
+   * during a transfer that was abandoned) has closed — its effects are in the restored
+   * state — and must not run its commands a second time.
+   */
+  private staleReplayedSyn(tuple: FourTuple): boolean {
+    const opened = this.replayOpened;
+    if (opened === undefined || !this.core.sharedPort(tuple.localPort)) return false;
+    return !opened.has(tupleKey(tuple)) && !this.replayingFresh;
   }
 
   private newShadow(tuple: FourTuple, irs: number, opts: TcpRepr['options'], iss: number | undefined, nowUs: number): ShadowConnection | undefined {
@@ -214,6 +252,7 @@ export class BackupReplica {
   }
 
   onConnOpen(m: Extract<ControlMessage, { type: 'connOpen' }>, nowUs: number): void {
+    if (this.holdsAll(m.tuple.localPort)) { this.hold({ notice: m }); return; }
     const key = tupleKey(m.tuple);
     const sh = this.shadows.get(key);
     if (sh) { sh.learnIss(m.iss); return; }
@@ -227,30 +266,47 @@ export class BackupReplica {
   }
 
   onConnClose(m: Extract<ControlMessage, { type: 'connClose' }>): void {
+    if (this.holdsAll(m.tuple.localPort)) { this.hold({ notice: m }); return; }
     const key = tupleKey(m.tuple);
     const sh = this.shadows.get(key);
     if (sh && (m.reason !== 'closed' || sh.isFinished())) { sh.close(m.reason); this.dropShadow(key, 'closed'); }
   }
 
   onSnapshotChunk(m: Extract<ControlMessage, { type: 'snapshotChunk' }>, nowUs: number): void {
+    this.firstTransferId ??= m.transferId;
     const a = this.receiver.onChunk(m.transferId, m.index, m.count, m.data);
     if (a === undefined) { this.core.count('snapshot-chunk-ignored'); return; }
     this.core.send({ type: 'snapshotAck', transferId: m.transferId, next: a.next }, nowUs);
     if (a.complete) this.applySnapshot(a.complete, nowUs);
   }
 
-  /** A joining backup's snapshot is complete: shadows continue from the primary's records. */
+  /**
+   * A joining backup's snapshot is complete: the services' shared state is restored, then
+   * shadows continue from the primary's records, then what the tap showed meanwhile is
+   * replayed. The shared state and the records were taken in one instant, so each
+   * restored session continues exactly where the state it shares left it.
+   */
   private applySnapshot(bytes: Uint8Array, nowUs: number): void {
     const core = this.core;
-    const r = decodeRecords(bytes);
+    const r = decodeSnapshot(bytes);
     if (!r.ok) { core.count(`snapshot-${r.error.code}`); return; }
+    const sharedRestored = new Set<number>();
+    for (const x of r.value.shared) {
+      const svc = core.serviceFor(x.port);
+      if (!svc?.shared) { core.count('snapshot-shared-no-service'); continue; }
+      if (svc.shared.restore(x.state)) { sharedRestored.add(x.port); core.count('snapshot-shared-restored'); }
+      else core.count('snapshot-shared-unrestorable');
+    }
     let restored = 0;
-    for (const rec of r.value) {
+    const recorded = new Set<string>();
+    for (const rec of r.value.records) {
       const key = tupleKey(rec.tuple);
       const svc = core.serviceFor(rec.tuple.localPort);
       if (!svc) { core.count('snapshot-no-service'); continue; }
+      // Sessions whose shared state did not arrive cannot continue consistently.
+      if (svc.shared && !sharedRestored.has(rec.tuple.localPort)) { core.count('snapshot-unrestorable'); continue; }
       const existing = this.shadows.get(key);
-      if (rec.phase === 'handshake' && existing) { existing.learnIss(rec.iss); continue; }
+      if (rec.phase === 'handshake' && existing) { existing.learnIss(rec.iss); recorded.add(key); continue; }
       if (!existing && this.shadows.size >= core.maxShadows()) { core.count('shadow-table-full'); continue; }
       const sh = svc.restore ? ShadowConnection.fromRecord(rec, core.tcpCfg, svc.service, svc.restore, nowUs) : undefined;
       if (!sh) { core.count('snapshot-unrestorable'); continue; }
@@ -259,15 +315,37 @@ export class BackupReplica {
       if (existing) this.dropShadow(key, 'replaced');
       this.watchDivergence(sh);
       this.shadows.set(key, sh);
+      recorded.add(key);
       restored++;
+    }
+    // A shadow the tap built (before the serving box was heard) on a shared-state port
+    // with no record is of a connection that ended before the snapshot: its effects are
+    // in the restored state, and it must not apply more.
+    for (const [key, sh] of this.shadows) {
+      if (core.sharedPort(sh.tuple.localPort) && !recorded.has(key)) this.dropShadow(key, 'superseded');
     }
     core.count('shadows-restored', restored);
     this.snapshotApplied = true;
     // What the tap showed since the records were made: client bytes and the primary's ACKs.
+    // Held during the transfer that completed (or before any, when it is the first): after its snapshot.
+    const final = this.receiver.transferId;
+    const fresh = (h: Held): boolean => h.transfer === final || (h.transfer === undefined && this.firstTransferId === final);
+    const held = this.untapped.splice(0);
+    const opened = new Set<string>();
+    for (const h of held) if ('notice' in h && h.notice.type === 'connOpen' && fresh(h)) opened.add(tupleKey(h.notice.tuple));
     this.replaying = true;
-    for (const p of this.untapped.splice(0)) this.tap(p.ip, p.srcMac, nowUs);
+    this.replayOpened = opened;
+    for (const h of held) {
+      this.replayingFresh = fresh(h);
+      if (!('notice' in h)) this.tap(h.ip, h.srcMac, nowUs);
+      else if (h.notice.type === 'connClose') this.onConnClose(h.notice);
+      else if (this.replayingFresh || this.shadows.has(tupleKey(h.notice.tuple))) this.onConnOpen(h.notice, nowUs);
+      else this.core.count('untapped-stale');
+    }
+    this.replayOpened = undefined;
+    this.replayingFresh = false;
     this.replaying = false;
-    core.emit('snapshot.applied', `snapshot applied: ${restored} of ${r.value.length} connection(s) restored`);
+    core.emit('snapshot.applied', `snapshot applied: ${restored} of ${r.value.records.length} connection(s) restored`);
     this.flushAcks(nowUs, true);
   }
 }

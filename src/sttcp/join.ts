@@ -12,7 +12,7 @@ import { seqAdd, seqGe } from '../tcp/seq.js';
 import type { ControlMessage } from './control.js';
 import type { RetentionBuffer } from './retention.js';
 import { appSnapshot } from './app-state.js';
-import { encodeRecords, SnapshotSender, type ConnRecord } from './snapshot-transfer.js';
+import { encodeRecords, SnapshotSender, type ConnRecord, type SharedRecord } from './snapshot-transfer.js';
 import type { NodeCore } from './node-core.js';
 
 /** Per connection on the primary: what the application read, kept until the backup acknowledges it. */
@@ -39,6 +39,8 @@ export interface JoinContext {
   readonly backupAck: ReadonlyMap<string, number>;
   /** The service on this port can restore an application from its snapshot. */
   restorable(port: number): boolean;
+  /** The services' shared application state now (SharedAppState), by port. */
+  sharedStates(): SharedRecord[];
   send(m: ControlMessage, nowUs: number): void;
   count(name: string, n?: number): void;
   readonly heartbeatUs: number;
@@ -79,7 +81,9 @@ export class JoinTransfer {
       records.push(rec);
       if (rec.phase === 'open') openKeys.push(tupleKey(e.tuple));
     }
-    const chunks = encodeRecords(records);
+    // In the same instant as the records: the shared state holds exactly the effects of
+    // the bytes each record's application has read (rcvNxt), no more, no less.
+    const chunks = encodeRecords(records, ctx.sharedStates());
     const t = new JoinTransfer(ctx, epoch, new SnapshotSender(transferId, chunks, 2 * ctx.heartbeatUs, nowUs), records.length, openKeys, nowUs);
     t.pump(nowUs);
     return t;
@@ -209,6 +213,7 @@ export class JoinHost {
       tcpConnections: () => core.service.tcpConnections(),
       retention: rep.retention, backupAck: rep.backupAck,
       restorable: (port) => core.cfg.services.some((x) => x.port === port && x.restore !== undefined),
+      sharedStates: () => core.cfg.services.flatMap((x) => (x.shared ? [{ port: x.port, state: x.shared.snapshot() }] : [])),
       send: (m, t) => { core.send(m, t); },
       count: (name, n) => core.count(name, n),
       heartbeatUs: core.live.heartbeatUs, missLimit: core.live.missLimit,

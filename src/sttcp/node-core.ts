@@ -14,7 +14,7 @@ import { normalizeConfig } from '../tcp/config.js';
 import { tcpConnectionFactory } from '../stack/tcp-engine.js';
 import { emitControl, type ControlMessage } from './control.js';
 import { defaultLiveness, type LivenessConfig } from './liveness.js';
-import type { AppRestore } from './app-state.js';
+import type { AppRestore, SharedAppState } from './app-state.js';
 import type { PairLiveness } from './pair-liveness.js';
 import type { PrimaryReplication } from './primary-replication.js';
 import type { JoinHost } from './join.js';
@@ -43,8 +43,12 @@ export interface StTcpNodeConfig {
   controlIfIndex?: number;
   serviceMac: string;
   serviceIp: string;
-  /** Listening ports and the (deterministic) application on each. */
-  services: ReadonlyArray<{ port: number; service: StreamService; restore?: AppRestore }>;
+  /**
+   * Listening ports and the (deterministic) application on each. `restore` resumes one
+   * session from its snapshot; `shared` moves state all sessions of the port share (a
+   * key-value store) to a joining backup together with the sessions.
+   */
+  services: ReadonlyArray<{ port: number; service: StreamService; restore?: AppRestore; shared?: SharedAppState }>;
   /** Shared HMAC key of the control channel. */
   key: Uint8Array;
   mode?: DurabilityMode;
@@ -177,6 +181,9 @@ export class NodeCore {
   serviceFor(port: number): StTcpNodeConfig['services'][number] | undefined {
     return this.cfg.services.find((x) => x.port === port);
   }
+
+  /** Sessions on this port share application state (moved whole to a joining backup). */
+  sharedPort(port: number): boolean { return this.serviceFor(port)?.shared !== undefined; }
 
   maxShadows(): number { return this.cfg.maxShadows ?? MAX_SHADOWS_DEFAULT; }
 
