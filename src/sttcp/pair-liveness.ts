@@ -26,6 +26,8 @@ export class PairLiveness {
   /** The role the peer announced in its last heartbeat. */
   peerRole: NodeRole | undefined;
   private leaseWasHeld = false;
+  /** The primary's heartbeats sent since the backup was last heard (each one the backup answers). */
+  private unanswered = 0;
   private fenceRetryUs = 0;
   /** Smoothed round trip of heartbeat and echo (the primary's measure of the control channel). */
   controlRttUs: number | undefined;
@@ -97,6 +99,7 @@ export class PairLiveness {
         return;
       }
       this.monitor.heard(nowUs);
+      this.unanswered = 0;
       const sentAt = this.sentHeartbeats.get(echo);
       if (sentAt !== undefined) {
         this.lease.renew(sentAt);
@@ -133,6 +136,7 @@ export class PairLiveness {
       echo: this.lastPeerHeartbeatSeq,
     }, nowUs);
     this.lastHeartbeatSentUs = nowUs;
+    if (core.state !== 'backup') this.unanswered++;
     this.sentHeartbeats.set(seq, nowUs);
     if (this.sentHeartbeats.size > SEEN_HEARTBEATS) this.sentHeartbeats.delete(this.sentHeartbeats.keys().next().value!);
   }
@@ -145,7 +149,10 @@ export class PairLiveness {
     if (!holds && this.leaseWasHeld) core.emit('lease.lapsed', 'lease lapsed: not using the service address');
     if (holds && !this.leaseWasHeld) core.emit('lease.restored', 'lease renewed: serving again');
     this.leaseWasHeld = holds;
-    if (!this.lease.isSolo() && this.monitor.status(nowUs) === 'failed' && nowUs >= this.fenceRetryUs) {
+    // The backup answers our heartbeats: its silence counts only while we were sending
+    // them. After a stall of this box's own (no heartbeats went out) it is not yet failed.
+    const unanswered = this.unanswered >= core.live.missLimit - 1;
+    if (!this.lease.isSolo() && this.monitor.status(nowUs) === 'failed' && unanswered && nowUs >= this.fenceRetryUs) {
       // DESIGN §ST-TCP 6: continue alone only once the backup is certainly dead.
       if (core.cfg.fence?.()) {
         this.lease.goSolo();
@@ -163,6 +170,7 @@ export class PairLiveness {
   backupRequired(nowUs: number): void {
     this.lease.requireBackup(this.lastEchoSentUs ?? nowUs);
     this.monitor.heard(nowUs);
+    this.unanswered = 0;
     this.fenceRetryUs = 0;
     this.leaseWasHeld = this.lease.holds(nowUs);
   }
