@@ -126,7 +126,13 @@ export class BackupReplica {
   }
 
   private hold(h: { ip: Uint8Array; srcMac: Uint8Array } | { notice: Notice }): void {
-    if (this.untapped.length >= UNTAPPED_MAX) { this.untapped.shift(); this.core.count('untapped-overflow'); }
+    if (this.untapped.length >= UNTAPPED_MAX) {
+      // The oldest segment goes (the primary's retention has its bytes); open and close
+      // notices stay, as nothing else would tell of a connection whose SYN is gone.
+      const i = this.untapped.findIndex((x) => !('notice' in x));
+      this.untapped.splice(i >= 0 ? i : 0, 1);
+      this.core.count('untapped-overflow');
+    }
     this.untapped.push({ ...h, transfer: this.receiver.transferId });
   }
 
