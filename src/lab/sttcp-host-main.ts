@@ -13,7 +13,7 @@ import { TapDevice } from '../drivers/tap/tap-device.js';
 import { TapDriver } from '../drivers/tap/tap-driver.js';
 import type { FrameEndpoint } from '../stack/endpoint.js';
 import { StTcpNode, type DurabilityMode, type StTcpEvent } from '../sttcp/node.js';
-import { replicatedService, type AppRestore } from '../sttcp/app-state.js';
+import { replicatedService, type AppRestore, type SharedAppState } from '../sttcp/app-state.js';
 import type { StreamService } from '../stack/app.js';
 import type { LivenessConfig } from '../sttcp/liveness.js';
 import { SeededRng } from '../util/rng.js';
@@ -42,6 +42,11 @@ export interface SttcpHostConfig {
   peerPidFile: string;
   seed: number;
   liveness?: Partial<LivenessConfig>;
+  /**
+   * The TAP of a dedicated control link to the peer (interface 1 of the node): the own
+   * address (ownIp) and the control channel live there, apart from the service LAN.
+   */
+  controlTap?: string;
 }
 
 /** Is `pid` one of our ST-TCP host processes (pids get reused)? */
@@ -90,6 +95,8 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
   const tap = TapDevice.open(c.tap);
   let fatal: Error | undefined;
   let node: StTcpNode | undefined;
+  let controlTap: TapDevice | undefined;
+  let controlLink: ReturnType<typeof withControlTap> | undefined;
   let endpoint: FrameEndpoint;
   let announce: (now: number) => void;
   if (c.role === 'solo') {
@@ -106,8 +113,9 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
       epoch: Math.floor(Date.now() / 1000),
       ownMac: c.ownMac, ownIp: c.ownIp, prefixLen: c.prefixLen, peerIp: c.peerIp,
       serviceMac: c.serviceMac, serviceIp: c.serviceIp,
-      // Joinable where the app can be restored (echo, blob, http): a returning backup receives
-      // the live connections; apps that cannot (resp) are counted snapshot-unreplicable.
+      ...(c.controlTap !== undefined ? { controlIfIndex: 1 } : {}),
+      // Joinable where the app can be restored (echo, blob, http, resp): a returning backup
+      // receives the live connections, and the RESP app's key space with them.
       services: [{ port: c.port, ...served.replicated }],
       ...(served.joinRefusal !== undefined ? { joinRefusal: served.joinRefusal } : {}),
       key: new Uint8Array(key), mode: c.mode, liveness: c.liveness ?? {},
@@ -120,9 +128,19 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
     node = n;
     endpoint = n;
     announce = (now) => { n.own.announce(now); if (c.role === 'primary') n.service.announce(now); };
+    if (c.controlTap !== undefined) {
+      controlTap = TapDevice.open(c.controlTap);
+      controlLink = withControlTap(n, controlTap);
+      endpoint = controlLink.endpoint;
+    }
   }
   driver = new TapDriver(tap, endpoint, (e) => { fatal = e; log({ fatal: e.message }); });
   driver.start();
+  if (controlTap !== undefined && controlLink !== undefined) {
+    const d = driver;
+    const link = controlLink;
+    controlTap.startReading((frames) => link.onFrames(frames, d), (e) => { fatal = e; log({ fatal: `control link: ${e.message}` }); });
+  }
   driver.run(announce);
   console.log(JSON.stringify({ ready: true, pid: process.pid, role: c.role, seed: c.seed }));
   const stalls = watchStalls(driver);
@@ -130,7 +148,43 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
   clearInterval(stalls);
   log({ exit: true, stats: node?.stats() ?? {}, driver: driver.counters, app: served.counters() });
   await driver.stop();
+  await controlTap?.close();
   return fatal === undefined ? 0 : 1;
+}
+
+/**
+ * The node as the service TAP's driver sees it, with the control link as interface 1:
+ * frames the node sends there are written to `controlTap` as they are drained (the rest go
+ * to the driver), and the link's frames (onFrames) reach the node on the driver's clock
+ * and turn (one clock for the node; its output drained and its timer rescheduled after
+ * each). Before timers fire, the frames the link has already delivered are handled, as
+ * the driver does for its own TAP: after an event-loop stall the peer's queued heartbeats
+ * come before a liveness deadline that fell due meanwhile.
+ */
+function withControlTap(n: StTcpNode, controlTap: TapDevice): { endpoint: FrameEndpoint; onFrames: (frames: Uint8Array[], driver: TapDriver) => void } {
+  let timeoutNowUs: number | undefined;
+  const endpoint: FrameEndpoint = {
+    handleFrame: (ifIndex, frame, nowUs) => n.handleFrame(ifIndex, frame, nowUs),
+    handleTimeout: (nowUs) => {
+      timeoutNowUs = nowUs;
+      try { controlTap.drainReadable(); } finally { timeoutNowUs = undefined; }
+      n.handleTimeout(nowUs);
+    },
+    pollDeadline: () => n.pollDeadline(),
+    pollTransmit: () => {
+      for (;;) {
+        const out = n.pollTransmit();
+        if (out === undefined || out.ifIndex !== 1) return out;
+        controlTap.write(out.frame);
+      }
+    },
+  };
+  const onFrames = (frames: Uint8Array[], driver: TapDriver): void => {
+    // Inside handleTimeout (drainReadable): the driver drains the output afterwards.
+    if (timeoutNowUs !== undefined) { for (const f of frames) n.handleFrame(1, f, timeoutNowUs); return; }
+    for (const f of frames) driver.run((now) => n.handleFrame(1, f, now));
+  };
+  return { endpoint, onFrames };
 }
 
 /** Logs event-loop stalls (a timer firing late by more than 10 ms): the real-time hazard of heartbeat timing. */
@@ -153,7 +207,7 @@ function watchStalls(driver: TapDriver): NodeJS.Timeout {
  * be copied to a joining backup, so a relay host refuses joins (node.ts joinRefusal).
  */
 async function makeService(c: SttcpHostConfig, enter: (fn: () => void) => void): Promise<{
-  service: StreamService; replicated: { service: StreamService; restore?: AppRestore }; joinRefusal?: string; counters: () => Readonly<Record<string, number>>;
+  service: StreamService; replicated: { service: StreamService; restore?: AppRestore; shared?: SharedAppState }; joinRefusal?: string; counters: () => Readonly<Record<string, number>>;
 }> {
   if (c.app === 'relay') {
     const up = c.relayUpstream;

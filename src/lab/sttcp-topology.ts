@@ -3,6 +3,10 @@
 // LAN: a hub-mode Linux bridge (ageing_time 0: every port sees every frame, the
 // backup's tap) in a `lan` namespace. Each host namespace bridges its TAP to its veth
 // (also hub mode), as a host's NIC. 10.201.0.0/24, no default route, no forwarding.
+// The control link (on by default): a veth pair straight between the primary's and the
+// backup's namespace (eth1 in each, bridged to a second TAP, tap1), 10.202.0.0/24, no
+// route out, so heartbeats and catch-up never queue behind tapped traffic on the LAN
+// (DESIGN §ST-TCP; the simulator's `controlLink`). The hosts' own addresses live there.
 // The lab's power switch for fencing: each host may SIGKILL the other's pid.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -24,6 +28,8 @@ export const STTCP_NET = {
   clientIp: '10.201.0.1',
   primary: { ip: '10.201.0.2', mac: '02:00:00:00:01:02' },
   backup: { ip: '10.201.0.3', mac: '02:00:00:00:01:03' },
+  /** The primary–backup control link's subnet (the hosts' own addresses when it is on). */
+  control: { primary: '10.202.0.2', backup: '10.202.0.3' },
 } as const;
 
 /**
@@ -61,6 +67,23 @@ export interface SttcpLabOptions {
   tap?: 'one-way' | 'two-way';
   /** How long to wait for the pair to report replication active. */
   syncTimeoutMs?: number;
+  /**
+   * The control channel on its own link between primary and backup (default true); false:
+   * over the service LAN, sharing the hub (and the backup's NIC) with the tapped traffic.
+   */
+  controlLink?: boolean;
+}
+
+/** The control link: veth eth1 from `a`'s namespace to `b`'s, each end bridged to tap1 (br1). */
+function addControlLink(a: string, b: string): void {
+  sh(['ip', '-n', a, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1', 'netns', b]);
+  for (const ns of [a, b]) {
+    sh(['ip', '-n', ns, 'link', 'add', 'br1', 'type', 'bridge', 'stp_state', '0']);
+    sh(['ip', '-n', ns, 'link', 'set', 'br1', 'up']);
+    sh(['ip', '-n', ns, 'link', 'set', 'eth1', 'master', 'br1', 'up']);
+    sh(['ip', '-n', ns, 'tuntap', 'add', 'dev', 'tap1', 'mode', 'tap']);
+    sh(['ip', '-n', ns, 'link', 'set', 'tap1', 'master', 'br1', 'up']);
+  }
 }
 
 /** A hub: a bridge that forwards every frame to every port (ageing_time 0: nothing stays learned). */
@@ -108,6 +131,8 @@ export async function sttcpUp(o: SttcpLabOptions): Promise<LabState> {
       addTap(ns[r]!, 'tap0');
       if ((o.tap ?? 'one-way') === 'one-way' && withBackup) nicFilter(ns[r]!, STTCP_NET[r].mac);
     }
+    const controlLink = withBackup && o.controlLink !== false;
+    if (controlLink) addControlLink(ns.primary!, ns.backup!);
     checkpoint();
     const keyFile = join(s.dir, 'control.key');
     writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
@@ -126,8 +151,10 @@ export async function sttcpUp(o: SttcpLabOptions): Promise<LabState> {
     const cfg = (r: 'primary' | 'backup'): SttcpHostConfig => {
       const peer = r === 'primary' ? 'backup' : 'primary';
       return {
-        ...base, role: withBackup ? r : 'solo', ownMac: STTCP_NET[r].mac, ownIp: STTCP_NET[r].ip, peerIp: STTCP_NET[peer].ip,
-        peerPidFile: pidFile(peer), seed: randomSeed(),
+        ...base, role: withBackup ? r : 'solo', ownMac: STTCP_NET[r].mac, peerPidFile: pidFile(peer), seed: randomSeed(),
+        ...(controlLink
+          ? { ownIp: STTCP_NET.control[r], peerIp: STTCP_NET.control[peer], controlTap: 'tap1' }
+          : { ownIp: STTCP_NET[r].ip, peerIp: STTCP_NET[peer].ip }),
       };
     };
     const primaryPid = await startLabProcess(s, 'primary', ns.primary!, 'run-sttcp', cfg('primary'));

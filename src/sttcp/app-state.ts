@@ -3,7 +3,7 @@
 // application offers, and a bounded, validated JSON encoding (Uint8Array as base64).
 // The transfer of the encoded bytes is snapshot-transfer.ts's; connection state is shadow.ts's.
 import type { StreamApp, StreamConnection, StreamService } from '../stack/app.js';
-import type { AppKind, ReplicableApp } from '../apps/replicable.js';
+import type { ReplicableApp } from '../apps/replicable.js';
 import { fail, ok, type ParseResult } from '../wire/result.js';
 
 /** Plain data an application's state is made of. */
@@ -24,21 +24,34 @@ export function appSnapshot(app: StreamApp | undefined): AppState | undefined {
 }
 
 /**
- * Built-in apps (src/apps) whose sessions can move to a joining backup: their per-session
- * snapshot is all there is. RESP is missing: its key-value store is shared by all
- * sessions, and moving it consistently with the sessions is not built yet.
+ * State all sessions of a service share (the RESP app's key space), moved to a joining
+ * backup together with the sessions' records (DESIGN §ST-TCP 8). The snapshot is taken in
+ * the same instant as the records, so it holds exactly the effects of the bytes the
+ * sessions have read.
  */
-const JOINABLE_KINDS: ReadonlySet<AppKind> = new Set(['echo', 'blob', 'http']);
+export interface SharedAppState {
+  snapshot(): AppState;
+  /** Replaces the shared state; false (and nothing changed) when `state` is not one snapshot() made. */
+  restore(state: AppState): boolean;
+}
 
 /** A built-in app as an ST-TCP service: `restore` resumes a session from its snapshot (undefined if it cannot). */
-export function replicatedService(app: ReplicableApp): { service: StreamService; restore: AppRestore } {
+export function replicatedService(app: ReplicableApp): { service: StreamService; restore: AppRestore; shared?: SharedAppState } {
+  const restore: AppRestore = (conn, state) => {
+    // resume() trusts its input shape; a record that passed validation can still hold a
+    // state of the wrong app, which must cost this connection only.
+    try { return app.resume(conn, state); } catch { return undefined; }
+  };
+  // Echo, blob and HTTP keep nothing between sessions (the HTTP files are the file
+  // store's, present on both hosts); the RESP app's key space is shared by all sessions.
+  if (app.kind !== 'resp') return { service: app.service, restore };
   return {
-    service: app.service,
-    restore: (conn, state) => {
-      if (!JOINABLE_KINDS.has(app.kind)) return undefined;
-      // resume() trusts its input shape; a record that passed validation can still hold a
-      // state of the wrong app, which must cost this connection only.
-      try { return app.resume(conn, state); } catch { return undefined; }
+    service: app.service, restore,
+    shared: {
+      snapshot: () => app.snapshot() as AppState,
+      restore: (state) => {
+        try { app.restore(state); return true; } catch { return false; }
+      },
     },
   };
 }

@@ -1,7 +1,9 @@
 // The serving box's side of a backup joining (DESIGN §ST-TCP 8): records of every live
 // connection and its application, their chunked transfer, and the catch-up check that
-// decides when the pair is in sync. What "in sync" then changes (lease, ACK gating) and
-// the backup's side are node.ts's; the encoding and chunking are snapshot-transfer.ts's.
+// decides when the pair is in sync (JoinTransfer); and JoinHost, which starts, runs,
+// abandons or completes a transfer as the joining backup's heartbeats come and go, and
+// makes the backup required again once it holds everything. The backup's side is
+// backup-replica.ts's; the encoding and chunking are snapshot-transfer.ts's.
 import type { StreamApp } from '../stack/app.js';
 import type { HostStreamConnection } from '../stack/tcp-demux.js';
 import type { TcpConnection } from '../tcp/connection.js';
@@ -10,7 +12,8 @@ import { seqAdd, seqGe } from '../tcp/seq.js';
 import type { ControlMessage } from './control.js';
 import type { RetentionBuffer } from './retention.js';
 import { appSnapshot } from './app-state.js';
-import { encodeRecords, SnapshotSender, type ConnRecord } from './snapshot-transfer.js';
+import { encodeRecords, SnapshotSender, type ConnRecord, type SharedRecord } from './snapshot-transfer.js';
+import type { NodeCore } from './node-core.js';
 
 /** Per connection on the primary: what the application read, kept until the backup acknowledges it. */
 export interface RetentionEntry {
@@ -36,6 +39,8 @@ export interface JoinContext {
   readonly backupAck: ReadonlyMap<string, number>;
   /** The service on this port can restore an application from its snapshot. */
   restorable(port: number): boolean;
+  /** The services' shared application state now (SharedAppState), by port. */
+  sharedStates(): SharedRecord[];
   send(m: ControlMessage, nowUs: number): void;
   count(name: string, n?: number): void;
   readonly heartbeatUs: number;
@@ -76,7 +81,9 @@ export class JoinTransfer {
       records.push(rec);
       if (rec.phase === 'open') openKeys.push(tupleKey(e.tuple));
     }
-    const chunks = encodeRecords(records);
+    // In the same instant as the records: the shared state holds exactly the effects of
+    // the bytes each record's application has read (rcvNxt), no more, no less.
+    const chunks = encodeRecords(records, ctx.sharedStates());
     const t = new JoinTransfer(ctx, epoch, new SnapshotSender(transferId, chunks, 2 * ctx.heartbeatUs, nowUs), records.length, openKeys, nowUs);
     t.pump(nowUs);
     return t;
@@ -160,4 +167,93 @@ function recordOf(ctx: JoinContext, tuple: FourTuple, engine: TcpConnection, now
     tsVal: v.tsOn ? seqAdd(v.tsOffset, Math.floor(nowUs / 1000)) : null,
     app,
   };
+}
+
+/** The serving box's handling of backups that (re)join it while it serves alone. */
+export class JoinHost {
+  /** A backup joining while we serve alone (DESIGN §ST-TCP 8). */
+  private join: JoinTransfer | undefined;
+  private transferSeq = 0;
+  /** The joining backup's epoch last refused (cfg.joinRefusal), so it is reported once. */
+  private refusedJoinEpoch: number | undefined;
+
+  constructor(private readonly core: NodeCore) {}
+
+  active(): boolean { return this.join !== undefined; }
+  /** Every record is at the backup; it is catching up on the bytes since. */
+  catchingUp(): boolean { return this.join?.progress().catchingUp ?? false; }
+  progress(): { chunksAcked: number; chunks: number; connections: number; catchingUp: boolean } | undefined {
+    return this.join?.progress();
+  }
+  deadline(): number | undefined { return this.join?.deadline(); }
+
+  /** A backup's heartbeat while we serve alone: it is (re)joining. */
+  heard(epoch: number, nowUs: number): void {
+    const core = this.core;
+    if (core.cfg.joinRefusal !== undefined) {
+      if (this.refusedJoinEpoch === epoch) return;
+      this.refusedJoinEpoch = epoch;
+      core.count('joins-refused');
+      core.emit('backup.join-abandoned', `backup (epoch ${epoch}) cannot join: ${core.cfg.joinRefusal}`);
+      return;
+    }
+    if (this.join !== undefined) {
+      if (epoch === this.join.epoch) { this.join.heard(nowUs); return; }
+      if (epoch < this.join.epoch) return;
+    }
+    this.start(epoch, nowUs);
+  }
+
+  /** Snapshots every live connection and its application, and starts sending them. */
+  private start(epoch: number, nowUs: number): void {
+    const core = this.core;
+    const rep = core.replication;
+    rep.restartRetention(nowUs);
+    const ctx: JoinContext = {
+      tcpConnections: () => core.service.tcpConnections(),
+      retention: rep.retention, backupAck: rep.backupAck,
+      restorable: (port) => core.cfg.services.some((x) => x.port === port && x.restore !== undefined),
+      sharedStates: () => core.cfg.services.flatMap((x) => (x.shared ? [{ port: x.port, state: x.shared.snapshot() }] : [])),
+      send: (m, t) => { core.send(m, t); },
+      count: (name, n) => core.count(name, n),
+      heartbeatUs: core.live.heartbeatUs, missLimit: core.live.missLimit,
+    };
+    try {
+      this.join = JoinTransfer.start(ctx, epoch, ++this.transferSeq, nowUs);
+    } catch (err) {
+      core.count('snapshot-unencodable');
+      core.emit('backup.join-abandoned', `snapshot cannot be sent: ${(err as Error).message}`);
+      return;
+    }
+    core.count('snapshot-transfers');
+    core.emit('backup.joining', `backup (epoch ${epoch}) joining: ${this.join.connections} connection(s) in ${this.join.chunks} snapshot chunk(s)`);
+  }
+
+  onAck(transferId: number, next: number, nowUs: number): void {
+    if (!this.join) return;
+    this.join.onAck(transferId, next, nowUs);
+    this.tick(nowUs);
+  }
+
+  tick(nowUs: number): void {
+    const r = this.join?.tick(nowUs);
+    if (r === 'abandoned') {
+      this.join = undefined;
+      this.core.replication.restartRetention(nowUs);
+      this.core.emit('backup.join-abandoned', 'joining backup went silent: transfer abandoned, still serving alone');
+    } else if (r === 'synced') {
+      this.joined(nowUs);
+    }
+  }
+
+  /** The backup holds everything: it is required again (lease, sync ACK gating). */
+  private joined(nowUs: number): void {
+    const core = this.core;
+    const j = this.join!;
+    this.join = undefined;
+    core.liveness.backupRequired(nowUs);
+    if (core.mode === 'sync') core.replication.gateAll(nowUs);
+    core.emit('backup.synced', `backup (epoch ${j.epoch}) in sync: ${j.connections} connection(s) transferred, ${j.retransmits} retransmission round(s)`);
+    core.liveness.updateProtection();
+  }
 }

@@ -127,6 +127,8 @@ export interface ClientPlan {
   /** Request: the service port and how many requests. */
   port?: number;
   requests?: number;
+  /** Request: the text of request i (default requestLine(i)). */
+  requestText?: (i: number) => string;
 }
 
 /** The request line number i a 'request' client sends. */
@@ -377,7 +379,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
     // (until a write is partial: onWritable continues).
     let requestsSent = 0;
     const sendRequest = (): void => {
-      conn.write(new TextEncoder().encode(requestLine(requestsSent++)));
+      conn.write(new TextEncoder().encode((plan.requestText ?? requestLine)(requestsSent++)));
       if (requestsSent >= (plan.requests ?? 1)) conn.end();
       else sim.at(sim.nowUs + (plan.intervalUs ?? 1000), () => { sendRequest(); sim.flushAll(); });
     };

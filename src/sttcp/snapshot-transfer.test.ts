@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeRecords, encodeRecords, SnapshotReceiver, SnapshotSender, type ConnRecord } from './snapshot-transfer.js';
+import { decodeRecords, decodeSnapshot, encodeRecords, SnapshotReceiver, SnapshotSender, type ConnRecord } from './snapshot-transfer.js';
 import { decodeState, encodeState, appSnapshot, type AppRestore } from './app-state.js';
 import { CONTROL_MAX_PAYLOAD } from './control.js';
 import { downloadRestore, downloadService, echoRestore, echoService } from './scenario.js';
@@ -55,6 +55,21 @@ test('snapshot records: truncated, corrupted or foreign input is a typed error',
   assert.equal(decodeRecords(text('[' .repeat(100) + ']'.repeat(100))).ok, false);
   assert.equal(decodeState('{"$b64":"not base64!"}').ok, false);
   assert.throws(() => encodeState({ x: Number.NaN }), RangeError);
+});
+
+test('shared application state travels with the records, by port; a malformed shared part fails the snapshot', () => {
+  const kv = { entries: [[new Uint8Array([107]), new Uint8Array([1, 2, 3])]] };
+  const r = decodeSnapshot(new Uint8Array(Buffer.concat(encodeRecords([], [{ port: 6379, state: kv }]))));
+  assert.ok(r.ok);
+  assert.deepEqual(r.value, { records: [], shared: [{ port: 6379, state: kv }] });
+  const none = decodeSnapshot(new Uint8Array(Buffer.concat(encodeRecords([]))));
+  assert.ok(none.ok);
+  assert.deepEqual(none.value.shared, []);
+  const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+  assert.equal(decodeSnapshot(text('{"v":1,"records":[],"shared":{}}')).ok, false);
+  assert.equal(decodeSnapshot(text('{"v":1,"records":[],"shared":[{"port":70000,"state":1}]}')).ok, false);
+  assert.equal(decodeSnapshot(text('{"v":1,"records":[],"shared":[{"port":1,"state":1},{"port":1,"state":2}]}')).ok, false);
+  assert.equal(decodeSnapshot(text('{"v":1,"records":[],"shared":[{"port":1}]}')).ok, false);
 });
 
 test('chunked transfer over a channel that loses, duplicates and reorders: complete and exact, window bounded', () => {

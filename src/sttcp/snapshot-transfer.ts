@@ -49,10 +49,18 @@ export interface ConnRecord {
   app: AppState;
 }
 
+/** A service's shared application state (SharedAppState) in a snapshot, by port. */
+export interface SharedRecord { port: number; state: AppState }
+
+/** What a joining backup receives: the connections' records and the services' shared state, taken in one instant. */
+export interface JoinSnapshot { records: ConnRecord[]; shared: SharedRecord[] }
+
 /** Records → chunk payloads. Throws RangeError beyond SNAPSHOT_CHUNKS_MAX or for an app state that is not plain data (caller reports). */
-export function encodeRecords(records: ConnRecord[]): Uint8Array[] {
+export function encodeRecords(records: ConnRecord[], shared: SharedRecord[] = []): Uint8Array[] {
   const plain = records.map((r) => ({ ...r, tuple: { ...r.tuple }, syn: { ...r.syn } }) as unknown as AppState);
-  const bytes = new TextEncoder().encode(encodeState({ v: SNAPSHOT_VERSION, records: plain }));
+  const top: { [k: string]: AppState } = { v: SNAPSHOT_VERSION, records: plain };
+  if (shared.length > 0) top.shared = shared.map((x) => ({ port: x.port, state: x.state }));
+  const bytes = new TextEncoder().encode(encodeState(top));
   const chunks: Uint8Array[] = [];
   for (let off = 0; off < bytes.length || chunks.length === 0; off += CONTROL_MAX_PAYLOAD) {
     chunks.push(bytes.subarray(off, Math.min(bytes.length, off + CONTROL_MAX_PAYLOAD)));
@@ -61,8 +69,14 @@ export function encodeRecords(records: ConnRecord[]): Uint8Array[] {
   return chunks;
 }
 
-/** Validates every field; a record that does not check out fails the whole snapshot. */
+/** The records alone (see decodeSnapshot). */
 export function decodeRecords(bytes: Uint8Array): ParseResult<ConnRecord[]> {
+  const r = decodeSnapshot(bytes);
+  return r.ok ? ok(r.value.records) : r;
+}
+
+/** Validates every field; a record that does not check out fails the whole snapshot. */
+export function decodeSnapshot(bytes: Uint8Array): ParseResult<JoinSnapshot> {
   let text: string;
   try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes); } catch { return fail('malformed', 'sttcp-snapshot', 'not UTF-8'); }
   const st = decodeState(text);
@@ -77,7 +91,16 @@ export function decodeRecords(bytes: Uint8Array): ParseResult<ConnRecord[]> {
     if (!r) return fail('malformed', 'sttcp-snapshot', `record ${i}`);
     out.push(r);
   }
-  return ok(out);
+  const shared: SharedRecord[] = [];
+  if (top.shared !== undefined) {
+    if (!Array.isArray(top.shared)) return fail('malformed', 'sttcp-snapshot', 'shared');
+    for (const [i, raw] of top.shared.entries()) {
+      const o = obj(raw);
+      if (!o || !isU16(o.port) || o.state === undefined || shared.some((x) => x.port === o.port)) return fail('malformed', 'sttcp-snapshot', `shared ${i}`);
+      shared.push({ port: o.port, state: o.state });
+    }
+  }
+  return ok({ records: out, shared });
 }
 
 function obj(s: AppState | undefined): { [k: string]: AppState } | undefined {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { UNBROKEN_BIN_PATH } from '../../src/lab/lab.js';
-import { netnsExists } from '../../src/lab/netns.js';
+import { netnsExists, sh } from '../../src/lab/netns.js';
 import { labSkip } from '../../src/lab/prerequisites.js';
 import { hostEvents } from '../../src/lab/sttcp-topology.js';
 import { readState, stateFile } from '../../src/lab/state.js';
@@ -20,6 +20,15 @@ function unbroken(args: string[]): Promise<{ code: number; stdout: string; stder
 
 const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
 
+/** Packets received on `dev` in `ns` (undefined when there is no such device). */
+function rxPackets(ns: string, dev: string): number | undefined {
+  let out: string;
+  try { out = sh(['ip', '-n', ns, '-s', 'link', 'show', dev]); } catch { return undefined; }
+  const lines = out.split('\n');
+  const i = lines.findIndex((l) => l.trim().startsWith('RX:'));
+  return Number(lines[i + 1]!.trim().split(/\s+/)[1]);
+}
+
 test('lab up sttcp --json: contract JSON, hosts replicating, lab down removes everything', { skip, timeout: 60_000 }, async () => {
   const up = await unbroken(['lab', 'up', 'sttcp', '--app', 'echo', '--mode', 'async', '--json']);
   assert.equal(up.code, 0, up.stderr);
@@ -31,6 +40,9 @@ test('lab up sttcp --json: contract JSON, hosts replicating, lab down removes ev
     assert.ok(alive(j.pids.primary!) && alive(j.pids.backup!));
     const s = readState(j.name)!;
     assert.ok(hostEvents(s, 'primary').some((e) => e.event === 'backup.synced'));
+    // The control channel runs on its own link (eth1 between the hosts), not the LAN.
+    assert.ok((rxPackets(j.netns.backup!, 'eth1') ?? 0) > 10, 'heartbeats arrive on the control link');
+    assert.ok((rxPackets(j.netns.primary!, 'eth1') ?? 0) > 10, 'echoes arrive on the control link');
   } finally {
     const down = await unbroken(['lab', 'down', j.name]);
     assert.equal(down.code, 0, down.stderr);
@@ -44,4 +56,17 @@ test('lab up sttcp refuses a bad --mode and leaves nothing behind', { skip, time
   const r = await unbroken(['lab', 'up', 'sttcp', '--mode', 'eventual', '--json']);
   assert.equal(r.code, 1);
   assert.match(r.stderr, /--mode must be sync or async/);
+});
+
+test('lab up sttcp --no-control-link: the pair replicates over the service LAN alone', { skip, timeout: 60_000 }, async () => {
+  const up = await unbroken(['lab', 'up', 'sttcp', '--app', 'echo', '--no-control-link', '--json']);
+  assert.equal(up.code, 0, up.stderr);
+  const j = JSON.parse(up.stdout) as { name: string; netns: Record<string, string> };
+  try {
+    assert.equal(rxPackets(j.netns.backup!, 'eth1'), undefined, 'no control link');
+    assert.ok(hostEvents(readState(j.name)!, 'primary').some((e) => e.event === 'backup.synced'));
+  } finally {
+    const down = await unbroken(['lab', 'down', j.name]);
+    assert.equal(down.code, 0, down.stderr);
+  }
 });

@@ -15,6 +15,12 @@ export const DEFAULT_KV_LIMITS: KvLimits = { maxMemoryBytes: 256 * 1024 * 1024, 
 export interface KvState { entries: Array<[Uint8Array, Uint8Array]> }
 
 const dec = new TextDecoder();
+
+/** The shape snapshot() makes (state from another host is checked before use). */
+function isKvState(s: unknown): s is KvState {
+  const e = (s as { entries?: unknown } | null | undefined)?.entries;
+  return Array.isArray(e) && e.every((x) => Array.isArray(x) && x.length === 2 && x[0] instanceof Uint8Array && x[1] instanceof Uint8Array);
+}
 const I64_MAX = (1n << 63n) - 1n;
 const I64_MIN = -(1n << 63n);
 
@@ -33,7 +39,9 @@ export class KvStore {
     return { entries: [...this.map.values()].map((e) => [e.key.slice(), e.value.slice()]) };
   }
 
+  /** Replaces the contents with an earlier snapshot(); throws TypeError (nothing changed) on anything else. */
   restore(s: KvState): void {
+    if (!isKvState(s)) throw new TypeError('not a key-value store snapshot');
     this.map.clear();
     this.usedBytes = 0;
     for (const [k, v] of s.entries) this.put(k.slice(), v.slice());

@@ -32,6 +32,15 @@ test('the store survives snapshot/restore into another server', () => {
   assert.equal(run(cmd('MGET', 'x', 'c', 'y') + cmd('INCR', 'c'), b), '*3\r\n$7\r\nbin\x00ary\r\n$1\r\n1\r\n$1\r\n1\r\n:2\r\n');
 });
 
+test('restore refuses a state that is not a store snapshot, and keeps the store as it was', () => {
+  const a = new RespServer();
+  run(cmd('SET', 'k', 'v'), a);
+  for (const bad of [null, {}, { entries: 1 }, { entries: [[1, 2]] }, { entries: [[new Uint8Array(1)]] }]) {
+    assert.throws(() => a.restore(bad), TypeError);
+  }
+  assert.equal(run(cmd('GET', 'k'), a), '$1\r\nv\r\n');
+});
+
 test('SET options: NX, XX, GET; EX/PX accepted and ignored (no clock); bad ones are errors', () => {
   assert.equal(run(cmd('SET', 'k', 'a', 'NX') + cmd('SET', 'k', 'b', 'NX') + cmd('SET', 'k', 'c', 'XX', 'GET') + cmd('SET', 'z', 'c', 'XX')),
     '+OK\r\n$-1\r\n$1\r\na\r\n$-1\r\n');

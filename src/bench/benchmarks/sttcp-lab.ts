@@ -123,20 +123,27 @@ export const sttcpPause: Benchmark = {
   title: 'ST-TCP in the lab: pause a Linux client sees when the primary host is killed',
   description: 'python3 in the client namespace downloads from the blob app on an ST-TCP pair (sync, the lab liveness: 20 ms heartbeats, failure after 10 misses, '
     + '150 ms lease), stamping every receive; the primary process is SIGKILLed 1 s after the first byte. Pause = the longest receive gap that ends after the crash and starts before the takeover (bytes in flight keep arriving for a moment after the kill). '
-    + 'Fresh lab per run; also the same with the library defaults (10 ms × 3, 25 ms lease), where runs this shared machine turns into spurious failovers are counted, not measured.',
+    + 'Fresh lab per run. Each with the control channel on its own primary–backup link (the lab default) and over the service LAN (--no-control-link); '
+    + 'also the same with the library defaults (10 ms × 3, 25 ms lease), where runs this shared machine turns into spurious failovers are counted, not measured.',
   requires: ['root', { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
     const runs = ctx.quick ? 3 : 20;
     const bytes = 60_000_000;
     const rows: BenchRow[] = [];
-    for (const [label, liveness] of [['lab liveness', LAB_LIVENESS], ['library default liveness', undefined]] as const) {
+    const variants = [
+      ['lab liveness, control link', LAB_LIVENESS, true],
+      ['lab liveness, control over the LAN', LAB_LIVENESS, false],
+      ['library default liveness, control link', undefined, true],
+      ['library default liveness, control over the LAN', undefined, false],
+    ] as const;
+    for (const [label, liveness, controlLink] of variants) {
       const ok: PauseRun[] = [];
       const failed: string[] = [];
       const n = liveness === undefined ? Math.max(3, runs >> 2) : runs;
       for (let i = 0; i < n; i++) {
         ctx.progress(`${label}: run ${i + 1}/${n}`);
         try {
-          ok.push(await pauseRun({ mode: 'sync', liveness: liveness ?? { heartbeatUs: 10_000, missLimit: 3, leaseUs: 25_000, marginUs: 2_000 } }, bytes));
+          ok.push(await pauseRun({ mode: 'sync', controlLink, liveness: liveness ?? { heartbeatUs: 10_000, missLimit: 3, leaseUs: 25_000, marginUs: 2_000 } }, bytes));
         } catch (e) { failed.push((e as Error).message.slice(0, 120)); }
       }
       const p = ok.map((r) => r.pauseNs);

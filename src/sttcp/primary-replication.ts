@@ -1,0 +1,251 @@
+// The serving box's side of replication (DESIGN §ST-TCP 2–4): every byte an application
+// reads is retained until the backup acknowledges it; sync mode gates the ACKs sent to
+// clients at what the backup holds; connections are announced (ISN and options) and
+// closed over the control channel; the backup's requests for byte ranges the tap missed
+// are answered, and retained bytes it leaves unacknowledged are pushed to it unasked.
+import type { StreamApp } from '../stack/app.js';
+import type { HostStreamConnection } from '../stack/tcp-demux.js';
+import { IP_PROTOCOL, parseIpv4Packet } from '../wire/ipv4.js';
+import { parseTcpSegment } from '../wire/tcp.js';
+import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
+import { seqAdd, seqGt, seqMax } from '../tcp/seq.js';
+import { CONTROL_MAX_PAYLOAD } from './control.js';
+import { RetentionBuffer } from './retention.js';
+import type { RetentionEntry } from './join.js';
+import { ASYNC_ACK_INTERVAL_US, type NodeCore } from './node-core.js';
+
+/** Bytes of retention the primary sends in answer to one range request. */
+export const RANGE_REPLY_MAX = 64 * CONTROL_MAX_PAYLOAD;
+/** Bytes a backup has asked for and not yet received, per connection. */
+export const RANGE_ASK_WINDOW = 4 * RANGE_REPLY_MAX;
+/** The shortest wait before the primary resends retained bytes the backup has not acknowledged. */
+const PUSH_DELAY_MIN_US = 1_000;
+/** Bytes the primary pushes unasked in one round, over all connections. */
+const PUSH_ROUND_BYTES_MAX = 4 * RANGE_ASK_WINDOW;
+
+export class PrimaryReplication {
+  readonly retention = new Map<string, RetentionEntry>();
+  readonly backupAck = new Map<string, number>();
+  /** When pushRetention next has work (undefined: nothing retained is waiting). */
+  private nextPushUs: number | undefined;
+
+  constructor(private readonly core: NodeCore) {}
+
+  /** A backup holds our connections, or is being given them. */
+  replicating(): boolean { return !this.core.liveness.isSolo() || this.core.joinHost.active(); }
+
+  /** Sync mode with a backup required: clients are ACKed only for what the backup holds. */
+  private gating(): boolean { return this.core.mode === 'sync' && !this.core.liveness.isSolo(); }
+
+  /** Bytes the applications read that the backup has not acknowledged yet, over all connections. */
+  lagBytes(): number {
+    let n = 0;
+    for (const e of this.retention.values()) n += e.buf.length();
+    return n;
+  }
+
+  listenAll(): void {
+    for (const s of this.core.cfg.services) {
+      this.core.service.listen(s.port, (conn) => {
+        const irs = this.core.engineFor(conn.tuple)?.info().irs ?? 0;
+        return this.wrap(conn, () => s.service(conn), seqAdd(irs, 1), false);
+      });
+    }
+  }
+
+  /**
+   * Wraps the application on the primary: everything it reads is retained for the backup
+   * (while one is replicating), and what it has read is tracked for snapshots.
+   */
+  wrap(conn: HostStreamConnection, makeApp: () => StreamApp, readSeq: number, ended: boolean, skipOut?: () => number): StreamApp {
+    const core = this.core;
+    const key = tupleKey(conn.tuple);
+    const entry: RetentionEntry = {
+      buf: new RetentionBuffer(readSeq, this.retentionMax()), conn, paused: false, lastAckUs: core.nowUs, readSeq, ended, app: undefined,
+      skipOut: skipOut ?? (() => 0),
+    };
+    this.retention.set(key, entry);
+    const app = makeApp();
+    entry.app = app;
+    return {
+      onOpen: () => app.onOpen?.(),
+      onData: (d) => {
+        entry.readSeq = seqAdd(entry.readSeq, d.length);
+        if (this.replicating()) {
+          // The backup's acknowledgement is due from now, not from its last one.
+          if (entry.buf.length() === 0) {
+            entry.lastAckUs = core.nowUs;
+            this.nextPushUs = Math.min(this.nextPushUs ?? Infinity, core.nowUs + this.pushDelayUs());
+          }
+          entry.buf.append(d);
+          if (entry.buf.isFull() && !entry.paused) { entry.paused = true; conn.pauseReading(); core.count('retention-full'); }
+        }
+        app.onData(d);
+      },
+      onEnd: () => { entry.ended = true; app.onEnd(); },
+      onWritable: () => app.onWritable?.(),
+      onClose: (r) => {
+        this.retention.delete(key);
+        this.backupAck.delete(key);
+        if (this.replicating()) core.send({ type: 'connClose', tuple: conn.tuple, reason: r }, core.nowUs);
+        app.onClose?.(r);
+      },
+    };
+  }
+
+  private retentionMax(): number { return this.core.cfg.retentionBytesMax ?? 4 << 20; }
+
+  /** Retention starts afresh at what each application has read (backup lost, or a new one joining). */
+  restartRetention(nowUs: number): void {
+    for (const r of this.retention.values()) {
+      r.buf = new RetentionBuffer(r.readSeq, this.retentionMax());
+      r.lastAckUs = nowUs;
+      if (r.paused) { r.paused = false; r.conn.resumeReading(); }
+    }
+    this.backupAck.clear();
+  }
+
+  /** Serving alone: clients are ACKed for everything received again. */
+  ungateAll(nowUs: number): void {
+    const service = this.core.service;
+    for (const e of service.tcpConnections()) { e.connection.setAckLimit(undefined); service.pokeTcp(e.tuple, nowUs); }
+  }
+
+  /** A joined backup is in sync (sync mode): ACKs are gated again at what it holds. */
+  gateAll(nowUs: number): void {
+    const service = this.core.service;
+    for (const e of service.tcpConnections()) {
+      if (e.connection.state === 'LISTEN' || e.connection.state === 'CLOSED') continue;
+      const acked = this.backupAck.get(tupleKey(e.tuple)) ?? seqAdd(e.connection.info().irs, 1);
+      // Never below an ACK already sent: the client was told those bytes are safe
+      // before this backup existed, and the tap or retention gives them to it.
+      e.connection.setAckLimit(seqMax(acked, e.connection.snapshot().vars.lastAckSent));
+      service.pokeTcp(e.tuple, nowUs);
+    }
+  }
+
+  /** This box took over: nothing of an earlier backup's replication remains. */
+  clear(): void {
+    this.retention.clear();
+    this.backupAck.clear();
+  }
+
+  /** Outgoing SYN-ACKs announce a connection to the backup, with the ISN it must use. */
+  watchOutgoing(frame: Uint8Array): void {
+    const core = this.core;
+    if (frame.length < 14 + 20 + 20 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[14 + 9] !== IP_PROTOCOL.tcp) return;
+    const ihl = (frame[14]! & 0x0f) * 4;
+    const flags = frame[14 + ihl + 13]!;
+    if ((flags & 0x12) !== 0x12) return; // SYN+ACK
+    const ip = parseIpv4Packet(frame.subarray(14));
+    if (!ip.ok) return;
+    const seg = parseTcpSegment(ip.value.payload, ip.value.src, ip.value.dst, false);
+    if (!seg.ok) return;
+    const tuple: FourTuple = { localIp: ip.value.src, localPort: seg.value.srcPort, remoteIp: ip.value.dst, remotePort: seg.value.dstPort };
+    const engine = core.engineFor(tuple);
+    if (engine === undefined || !this.replicating()) return;
+    const info = engine.info();
+    if (this.gating()) engine.setAckLimit(this.backupAck.get(tupleKey(tuple)) ?? seqAdd(info.irs, 1));
+    core.send({
+      type: 'connOpen', tuple, iss: info.iss, irs: info.irs, mss: info.sndMss,
+      sndWscale: info.wsOn ? info.sndWndShift : -1,
+      rcvWscale: info.wsOn ? info.rcvWndShift : -1, sack: info.sackOn, timestamps: info.tsOn,
+    }, core.nowUs);
+  }
+
+  onRecvAck(acks: Array<{ tuple: FourTuple; rcvNxt: number }>, nowUs: number): void {
+    for (const a of acks) {
+      const key = tupleKey(a.tuple);
+      const prev = this.backupAck.get(key);
+      if (prev !== undefined && !seqGt(a.rcvNxt, prev)) continue;
+      this.backupAck.set(key, a.rcvNxt);
+      const r = this.retention.get(key);
+      if (r) {
+        r.buf.ackTo(a.rcvNxt);
+        r.lastAckUs = nowUs;
+        r.pushes = 0;
+        if (r.paused && !r.buf.isFull()) { r.paused = false; r.conn.resumeReading(); }
+      }
+      if (this.gating()) {
+        this.core.engineFor(a.tuple)?.setAckLimit(a.rcvNxt);
+        this.core.service.pokeTcp(a.tuple, nowUs);
+      }
+    }
+  }
+
+  onRangeRequest(tuple: FourTuple, seq: number, length: number, nowUs: number): void {
+    const r = this.retention.get(tupleKey(tuple));
+    if (!r) { this.core.count('range-unknown-connection'); return; }
+    const end = this.sendRange(tuple, r.buf, seq, Math.min(length, RANGE_REPLY_MAX), nowUs);
+    // The client's FIN the application read follows the last retained byte.
+    if (r.ended && end === r.readSeq && seqGt(seqAdd(seq, length), end)) {
+      this.core.send({ type: 'rangeData', tuple, seq: end, data: new Uint8Array(0), fin: true }, nowUs);
+    }
+  }
+
+  /** Sends retained bytes from `seq` on; returns where they end. */
+  private sendRange(tuple: FourTuple, buf: RetentionBuffer, seq: number, length: number, nowUs: number): number {
+    let at = seq;
+    for (let sent = 0; sent < length;) {
+      const data = buf.slice(at, Math.min(CONTROL_MAX_PAYLOAD, length - sent));
+      if (data.length === 0) break;
+      this.core.send({ type: 'rangeData', tuple, seq: at, data }, nowUs);
+      this.core.count('range-bytes-sent', data.length);
+      sent += data.length;
+      at = seqAdd(at, data.length);
+    }
+    return at;
+  }
+
+  /**
+   * Resends retained bytes the backup has not acknowledged for a while: a tail the tap
+   * missed, which the backup cannot see is missing (in sync mode the client is not ACKed
+   * for it and waits; with a one-way tap the backup never learns of it). "A while" is a
+   * few control-channel round trips plus, in async mode, the backup's acknowledgement
+   * delay: long enough that bytes the tap did deliver are normally acknowledged first.
+   */
+  pushRetention(nowUs: number): void {
+    const core = this.core;
+    if (!this.replicating()) return;
+    // A joining backup has no shadows for these bytes until its snapshot is complete.
+    if (core.joinHost.active() && !core.joinHost.catchingUp()) return;
+    if (this.nextPushUs !== undefined && nowUs < this.nextPushUs) return;
+    const baseWaitUs = this.pushDelayUs();
+    const heartbeatUs = core.live.heartbeatUs;
+    let budget = PUSH_ROUND_BYTES_MAX;
+    let next: number | undefined;
+    for (const r of this.retention.values()) {
+      // The client's FIN the application read, if the backup has not acknowledged it.
+      const acked = this.backupAck.get(tupleKey(r.conn.tuple));
+      const finDue = r.ended && (acked === undefined || !seqGt(acked, r.readSeq));
+      if (r.buf.length() === 0 && !finDue) continue;
+      // Repeated pushes that draw no acknowledgement back off, up to two heartbeats apart.
+      const waitUs = Math.min(2 * heartbeatUs, baseWaitUs * 2 ** Math.min(r.pushes ?? 0, 16));
+      if (nowUs - r.lastAckUs < waitUs || budget <= 0) {
+        next = Math.min(next ?? Infinity, Math.max(r.lastAckUs + waitUs, nowUs + 1));
+        continue;
+      }
+      r.lastAckUs = nowUs;
+      r.pushes = (r.pushes ?? 0) + 1;
+      next = Math.min(next ?? Infinity, nowUs + Math.min(2 * heartbeatUs, 2 * waitUs));
+      core.count('retention-pushes');
+      const length = Math.min(RANGE_REPLY_MAX, budget);
+      budget -= length;
+      const end = this.sendRange(r.conn.tuple, r.buf, r.buf.startSeq(), length, nowUs);
+      if (finDue && end === r.readSeq) {
+        core.send({ type: 'rangeData', tuple: r.conn.tuple, seq: r.readSeq, data: new Uint8Array(0), fin: true }, nowUs);
+      }
+    }
+    this.nextPushUs = next;
+  }
+
+  /** When pushRetention next has work, if a backup is replicating. */
+  pushDeadline(): number | undefined { return this.replicating() ? this.nextPushUs : undefined; }
+
+  private pushDelayUs(): number {
+    const core = this.core;
+    const rtt = core.liveness.controlRttUs ?? core.live.heartbeatUs / 4;
+    const ackDelay = core.mode === 'async' ? (core.cfg.ackIntervalUs ?? ASYNC_ACK_INTERVAL_US) : 0;
+    return Math.min(2 * core.live.heartbeatUs, Math.max(PUSH_DELAY_MIN_US, 4 * rtt) + ackDelay);
+  }
+}
