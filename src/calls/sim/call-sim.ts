@@ -34,6 +34,12 @@ export interface SimOptions {
   /** After the failover: cut the alternate off from gateway mg2 for flapMs (the gateway flaps back). */
   readonly flapAtUs?: number;
   readonly flapUs?: number;
+  /**
+   * When gateway mg2 registers with the alternate after the crash: everything the alternate
+   * sends mg2 leaves this much later (a controller too busy to answer during its rebuild),
+   * so mg2 gives up on it, walks its list and registers again while the rebuild runs.
+   */
+  readonly stallOnRebuildUs?: number;
   /** Sees every RTP datagram delivered to a gateway (gateway index from 1, its RTP port, time), e.g. for the demo's report. */
   readonly onRtp?: (gateway: number, port: number, tUs: number) => void;
 }
@@ -235,6 +241,13 @@ export class CallSim {
         this.net.heal();
       } else this.crashController(0);
     }
+    if (o.stallOnRebuildUs !== undefined && o.crashAtUs !== undefined) {
+      // Bounded wait (in 1 ms steps) for mg2's registration with the alternate.
+      const registered = (): boolean => this.events.some((x) => x.ctl === 1 && x.e.type === 'gateway-registered' && x.e.mgId === 'mg2' && x.e.atUs >= o.crashAtUs!);
+      for (let i = 0; i < 5_000 && !registered(); i++) this.run(this.nowUs + 1_000);
+      if (!registered()) this.violations.push('mg2 never registered with the alternate');
+      this.net.stall(CTL_IP[1]!, ['10.0.0.2'], this.nowUs + o.stallOnRebuildUs);
+    }
     if (o.flapAtUs !== undefined) {
       this.run(o.flapAtUs);
       this.net.partition(CTL_IP[1]!, ['10.0.0.2']);
@@ -276,6 +289,8 @@ export class CallSim {
     const perCall = new Map<string, number>();
     for (const r of this.cdrs) perCall.set(r.callId, (perCall.get(r.callId) ?? 0) + 1);
     for (const [id, n] of perCall) if (n !== 1) v.push(`call ${id} has ${n} CDRs`);
+    // The store refused these (unique call id), but a controller that bills a call twice is wrong.
+    if (this.cdrDuplicates > 0) v.push(`${this.cdrDuplicates} second CDRs for calls already billed`);
     for (const id of this.seenCalls) if (!perCall.has(id)) v.push(`call ${id} ended without CDR`);
     for (const r of this.cdrs) {
       if (r.endUs < r.startUs) v.push(`CDR ${r.callId} ends before it starts`);
