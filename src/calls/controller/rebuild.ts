@@ -14,6 +14,7 @@ import { sdpAddress } from '../gateway/rtp-termination.js';
 import { Pkg } from '../common/packages.js';
 import { EV_ANY_HOOK, EV_IDLE, EV_TALK, SG_NONE, recordMedia } from './descriptors.js';
 import type { ActionRequest } from '../h248/model.js';
+import { Fifo } from '../common/fifo.js';
 
 interface RtpSeen { termId: string; localSdp: string; local: string | undefined; remote: string | undefined; mode: StreamMode | undefined }
 
@@ -46,6 +47,9 @@ const PENDING_QUEUE_MAX = 32;
 const MERGE_SLICE = 100;
 /** Actions of merged calls sharing one transaction to a gateway: about 10 KB of text. */
 const ACTIONS_PER_TRANSACTION = 48;
+/** Rebuild transactions in flight to one gateway, and overall (see sendPaced). */
+const PACE_PER_GATEWAY = 2;
+const PACE_TOTAL = 16;
 /** Gateways with at most this many lines are audited in one transaction. */
 const AUDIT_WHOLE_MAX_LINES = 40;
 const LINES_PER_PAGE = 100;
@@ -175,14 +179,14 @@ export class Rebuilder {
    */
   auditContexts(gw: GatewayEntry, nowUs: number, k: (reply: TransactionReply | undefined, nowUs: number) => void): void {
     const lines = this.c.cfg.plan.linesOf(gw.mgId);
-    if (lines.length <= AUDIT_WHOLE_MAX_LINES) { this.c.send(gw.mgId, [action('*', auditValue('*', ['media']))], nowUs, k, true); return; }
+    if (lines.length <= AUDIT_WHOLE_MAX_LINES) { this.sendPaced(gw.mgId, [action('*', auditValue('*', ['media']))], nowUs, k, true); return; }
     const pages = (xs: readonly (string | number)[], n: number): (string | number)[][] => { const out = []; for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n)); return out; };
     const gather = (reqs: ActionRequest[][], t0: number, done: (replies: TransactionReply[] | undefined, t: number) => void): void => {
       const got: TransactionReply[] = [];
       let left = reqs.length; let failed = false;
       if (left === 0) { this.c.later((t) => done([], t)); return; }
       for (const acts of reqs) {
-        this.c.send(gw.mgId, acts, t0, (r, t) => {
+        this.sendPaced(gw.mgId, acts, t0, (r, t) => {
           if (!r || r.error) failed = true; else got.push(r);
           if (--left === 0) done(failed ? undefined : got, t);
         }, true);
@@ -250,7 +254,7 @@ export class Rebuilder {
         if (o.lineTerm) acts.push(action('-', modify(o.lineTerm, { signals: SG_NONE, events: EV_ANY_HOOK })));
       }
       this.stats.orphansCleared += orphans.length;
-      this.c.send(gw.mgId, acts, nowUs, () => {});
+      for (let i = 0; i < acts.length; i += ACTIONS_PER_TRANSACTION) this.sendPaced(gw.mgId, acts.slice(i, i + ACTIONS_PER_TRANSACTION), nowUs, () => {});
     }
   }
 
@@ -279,6 +283,8 @@ export class Rebuilder {
       this.mergeWanted = false;
       for (const [callId, p] of this.pending) if (this.readiness(p, nowUs, force)) this.mergeList.push(callId);
     }
+    // Paced: no new slice while the last ones' commands still wait for a slot.
+    if (this.mergeBacklogFull()) return;
     this.collecting = new Map();
     for (let n = 0; n < MERGE_SLICE && this.mergeHead < this.mergeList.length;) {
       const callId = this.mergeList[this.mergeHead++]!;
@@ -296,6 +302,57 @@ export class Rebuilder {
     }
     this.flushCollected(nowUs);
   }
+
+  // ------------------------------------------------------------------ pacing
+
+  /** Rebuild transactions waiting for a slot, per gateway; served round robin. */
+  private readonly paceQueues = new Map<string, Fifo<{ actions: ActionRequest[]; k: (r: TransactionReply | undefined, t: number) => void; readOnly: boolean }>>();
+  private readonly paceInFlight = new Map<string, number>();
+  private paceTotal = 0;
+  private paceWaiting = 0;
+
+  /**
+   * Sends a rebuild transaction (audit page, merged calls' commands, clearing) when a slot
+   * is free: at most PACE_PER_GATEWAY in flight to a gateway and PACE_TOTAL overall. A
+   * controller rebuilding thousands of calls that sent everything at once would queue
+   * seconds of replies in front of itself, time its own transactions out while their
+   * answers wait to be read, retransmit them and drown in the duplicate answers; paced,
+   * its replies are read as they come and the rebuild goes as fast as the CPU allows.
+   */
+  private sendPaced(mgId: string, actions: ActionRequest[], nowUs: number, k: (r: TransactionReply | undefined, t: number) => void, readOnly = false): void {
+    let q = this.paceQueues.get(mgId);
+    if (!q) { q = new Fifo(); this.paceQueues.set(mgId, q); }
+    q.push({ actions, k, readOnly });
+    this.paceWaiting++;
+    this.pump(nowUs);
+  }
+
+  private pump(nowUs: number): void {
+    for (let progress = true; progress && this.paceWaiting > 0 && this.paceTotal < PACE_TOTAL;) {
+      progress = false;
+      for (const [mgId, q] of this.paceQueues) {
+        if (this.paceTotal >= PACE_TOTAL) break;
+        const busy = this.paceInFlight.get(mgId) ?? 0;
+        if (q.length === 0 || busy >= PACE_PER_GATEWAY) continue;
+        const x = q.shift()!;
+        this.paceWaiting--;
+        if (q.length === 0) this.paceQueues.delete(mgId);
+        this.paceInFlight.set(mgId, busy + 1);
+        this.paceTotal++;
+        progress = true;
+        this.c.send(mgId, x.actions, nowUs, (r, t) => {
+          this.paceTotal--;
+          const n = (this.paceInFlight.get(mgId) ?? 1) - 1;
+          if (n > 0) this.paceInFlight.set(mgId, n); else this.paceInFlight.delete(mgId);
+          x.k(r, t);
+          this.pump(t);
+        }, x.readOnly);
+      }
+    }
+  }
+
+  /** Merged calls whose commands wait for a pacing slot: tryMerge builds more only below this. */
+  private mergeBacklogFull(): boolean { return this.paceWaiting >= PACE_TOTAL; }
 
   /** Per gateway, the commands of the calls merged in this step (see sendAll). */
   private collecting: Map<string, { actions: ActionRequest[]; done: (r: TransactionReply | undefined, t: number) => void }[]> | undefined;
@@ -329,7 +386,7 @@ export class Rebuilder {
         const chunk: typeof parts = [];
         let n = 0;
         while (i < parts.length && (chunk.length === 0 || n + parts[i]!.actions.length <= ACTIONS_PER_TRANSACTION)) { n += parts[i]!.actions.length; chunk.push(parts[i++]!); }
-        this.c.send(m, chunk.flatMap((x) => x.actions), nowUs, (r, t) => {
+        this.sendPaced(m, chunk.flatMap((x) => x.actions), nowUs, (r, t) => {
           let off = 0;
           for (const x of chunk) {
             const len = x.actions.length;
@@ -381,7 +438,7 @@ export class Rebuilder {
   }
 
   deadline(): number | undefined {
-    if (this.pending.size > 0 && (this.mergeWanted || this.mergeHead < this.mergeList.length)) return 0;
+    if (this.pending.size > 0 && (this.mergeWanted || this.mergeHead < this.mergeList.length) && !this.mergeBacklogFull()) return 0;
     return this.timeDeadline();
   }
 
