@@ -79,6 +79,7 @@ export class CallSim {
   private seq = 0;
   readonly cdrs: CdrRecord[] = [];
   cdrDuplicates = 0;
+  cdrRefusedFromOther = 0;
   readonly events: { ctl: number; e: ControllerEvent }[] = [];
   readonly violations: string[] = [];
   private readonly seenCalls = new Set<string>();
@@ -206,9 +207,16 @@ export class CallSim {
       for (let o = c.pollTransmit(); o; o = c.pollTransmit()) this.net.send(this.ctlAddr[i]!, o.peer, o.bytes, this.nowUs);
       for (let r = c.pollCdr(); r; r = c.pollCdr()) {
         // The store's unique call id: a second record for a call is refused, as in SQLite/PostgreSQL.
-        if (this.cdrs.some((x) => x.callId === r!.callId)) this.cdrDuplicates++; else this.cdrs.push(r);
+        // Refused from another controller, it is the write-ahead billing at work (a primary that
+        // billed a call and died before its Subtract left); from the same one, a call ended twice.
+        const first = this.cdrs.find((x) => x.callId === r!.callId);
+        if (!first) this.cdrs.push(r);
+        else if (first.writtenBy === r.writtenBy) this.cdrDuplicates++;
+        else this.cdrRefusedFromOther++;
         c.cdrStored(r.callId, this.nowUs);
       }
+      // What storing the CDRs released (the Subtracts of ended calls) leaves in this step, as a real driver does.
+      for (let o = c.pollTransmit(); o; o = c.pollTransmit()) this.net.send(this.ctlAddr[i]!, o.peer, o.bytes, this.nowUs);
       for (let e = c.pollEvent(); e; e = c.pollEvent()) {
         this.events.push({ ctl: i, e });
         if (e.type === 'call-released' || e.type === 'call-answered' || e.type === 'call-preserved') this.seenCalls.add(e.callId);
@@ -297,7 +305,7 @@ export class CallSim {
     for (const r of this.cdrs) perCall.set(r.callId, (perCall.get(r.callId) ?? 0) + 1);
     for (const [id, n] of perCall) if (n !== 1) v.push(`call ${id} has ${n} CDRs`);
     // The store refused these (unique call id), but a controller that bills a call twice is wrong.
-    if (this.cdrDuplicates > 0) v.push(`${this.cdrDuplicates} second CDRs for calls already billed`);
+    if (this.cdrDuplicates > 0) v.push(`${this.cdrDuplicates} second CDRs for calls the same controller already billed`);
     for (const id of this.seenCalls) if (!perCall.has(id)) v.push(`call ${id} ended without CDR`);
     for (const r of this.cdrs) {
       if (r.endUs < r.startUs) v.push(`CDR ${r.callId} ends before it starts`);
