@@ -19,6 +19,7 @@ import type { CdrRecord } from '../cdr/record.js';
 import { ReplicaStore, ReplicationSender } from '../controller/replication.js';
 import { Pkg } from '../common/packages.js';
 import { RECORD_PROPERTY } from '../record/call-record.js';
+import { Fifo } from '../common/fifo.js';
 
 export type FailoverDesign = 'records' | 'replication';
 
@@ -86,7 +87,7 @@ const RECORD_RE = new RegExp(`${RECORD_PROPERTY.replace('/', '\\/')}\\s*=\\s*[^ 
 
 /** One controller as a single-threaded server: inputs queue; its CPU moves its clock. */
 class ControllerHost {
-  readonly inbox: Inbound[] = [];
+  readonly inbox = new Fifo<Inbound>();
   busyUntilUs = 0;
   cpuUs = 0;
   sentMsgs = 0;
@@ -108,7 +109,7 @@ class ControllerHost {
   get replAddr(): string { return `${CTL_IP[this.index]}:${REPL_PORT}`; }
 
   nextWorkUs(): number | undefined {
-    let t = this.inbox[0]?.atUs;
+    let t = this.inbox.peek()?.atUs;
     const d = Math.min(this.ctl.pollDeadline() ?? Infinity, this.sender?.pollDeadline() ?? Infinity);
     if (d !== Infinity && (t === undefined || d < t)) t = d;
     return t === undefined ? undefined : Math.max(t, this.busyUntilUs);
@@ -119,7 +120,7 @@ class ControllerHost {
     if (this.busyUntilUs > nowUs) return undefined;
     const c0 = process.cpuUsage();
     let n = 0;
-    while (this.inbox.length > 0 && this.inbox[0]!.atUs <= nowUs && n < 16) {
+    while (this.inbox.length > 0 && this.inbox.peek()!.atUs <= nowUs && n < 16) {
       const m = this.inbox.shift()!; n++;
       if (m.port === H248_PORT) { if (m.bytes.length > this.receivedMax) this.receivedMax = m.bytes.length; this.ctl.handleDatagram(m.from, m.bytes, nowUs); }
       else if (this.sender) this.sender.handleDatagram(m.bytes);

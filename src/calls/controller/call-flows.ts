@@ -37,6 +37,8 @@ function okReply(r: TransactionReply | undefined): boolean {
 export class CallFlows {
   /** Calls with a no-answer timer (a superset: entries whose timer was cleared are dropped lazily). */
   private readonly ringing = new Set<Call>();
+  /** Calls waiting to learn why a gateway did not answer (see failed). */
+  private readonly stalled = new Set<Call>();
   constructor(private readonly c: CallController) {}
 
   // ------------------------------------------------------------------ lines outside calls
@@ -193,11 +195,16 @@ export class CallFlows {
     }
     call.busy = true;
     call.stalledOn = timedOutOn;
+    this.stalled.add(call);
   }
 
   /** A gateway answered again: stalled calls on it can be ended by us, with their CDR. */
   onGatewayAnswered(mgId: string, nowUs: number): void {
-    for (const call of [...this.c.calls.values()]) if (call.stalledOn === mgId && !call.ended) this.release(call, 'gateway-lost', undefined, nowUs);
+    if (this.stalled.size === 0) return;
+    for (const call of [...this.stalled]) {
+      if (call.ended || this.c.calls.get(call.id) !== call) { this.stalled.delete(call); continue; }
+      if (call.stalledOn === mgId) { this.stalled.delete(call); this.release(call, 'gateway-lost', undefined, nowUs); }
+    }
   }
 
   /** Adds `Modify(line){record}` for every party (except those in `skip`) to the batch. */
@@ -397,6 +404,13 @@ export class CallFlows {
     for (const call of [...this.ringing]) {
       if (call.ended || call.noAnswerAtUs === undefined) { this.ringing.delete(call); continue; }
       if (call.busy || nowUs < call.noAnswerAtUs) continue;
+      if (!this.c.answeringLately(call, nowUs)) {
+        // A gateway of the call has not answered us lately: we may be the one cut off, and
+        // the call may belong to another controller by now (which bills it). Ask again later;
+        // meanwhile the gateway answers (we end the call), moves or is lost (controller.ts).
+        call.noAnswerAtUs = nowUs + this.c.cfg.keepaliveUs;
+        continue;
+      }
       this.ringing.delete(call);
       call.noAnswerAtUs = undefined;
       if (call.phase === 'ringing') this.release(call, 'no-answer', undefined, nowUs);

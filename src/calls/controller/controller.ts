@@ -14,6 +14,7 @@ import { CallFlows } from './call-flows.js';
 import { Rebuilder } from './rebuild.js';
 import { Pkg } from '../common/packages.js';
 import { evDial } from './descriptors.js';
+import { Fifo } from '../common/fifo.js';
 import type { EventsDescriptor } from '../h248/model.js';
 
 export interface ControllerConfig {
@@ -45,6 +46,8 @@ export interface ControllerConfig {
   readonly inactivityUs?: number;
   /** Silence after which a gateway is considered dead and its calls' other halves released (default 10 s). */
   readonly gatewayLostUs?: number;
+  /** How many of the latest billed call ids are remembered so none is billed twice (default 200,000). */
+  readonly billedMemory?: number;
 }
 
 export type GatewayStatus = 'rebuilding' | 'active';
@@ -62,6 +65,8 @@ export interface GatewayEntry {
   queued: { termId: string; event: string; params: Record<string, string> }[];
   /** First unanswered keepalive of the current silence. */
   silentSinceUs?: number;
+  /** A command of ours got no answer: audit the gateway again once it answers (see send). */
+  auditWanted?: boolean;
 }
 
 export type ControllerEvent =
@@ -91,8 +96,13 @@ export interface CallReplica {
 
 /** RequestID of the inactivity timer event on ROOT. */
 const RID_INACTIVITY = 2;
-/** Keepalives one gateway may have unanswered at once (each is its own transaction). */
-const KEEPALIVES_IN_FLIGHT_MAX = 4;
+/**
+ * Keepalives one gateway may have unanswered at once (each is its own transaction). Enough
+ * to keep them on schedule for as long as a transaction lives before it is given up: a
+ * controller with a backlog of replies to read reads the keepalives' answers late, and if
+ * it stopped sending keepalives meanwhile its gateways would hear nothing and leave.
+ */
+const KEEPALIVES_IN_FLIGHT_MAX = 16;
 
 type Continuation = (reply: TransactionReply | undefined, nowUs: number) => void;
 
@@ -106,7 +116,9 @@ export class CallController {
   /** Line number → 'dialing' | 'tone' for lines off-hook outside a call. */
   readonly lineMode = new Map<string, 'dialing' | 'tone'>();
   private readonly waits = new Map<number, Continuation>();
-  private readonly soon: ((nowUs: number) => void)[] = [];
+  /** Transactions in flight to each registration of a gateway (answered by failPending when it goes). */
+  private readonly inFlight = new Map<GatewayEntry, Set<number>>();
+  private readonly soon = new Fifo<(nowUs: number) => void>();
   private readonly cdrs: CdrRecord[] = [];
   private readonly events: ControllerEvent[] = [];
   readonly flows: CallFlows;
@@ -133,7 +145,26 @@ export class CallController {
 
   // ------------------------------------------------------------------ outputs
 
-  emitCdr(r: CdrRecord): void { this.cdrs.push(r); }
+  emitCdr(r: CdrRecord): void {
+    this.billed.add(r.callId);
+    this.billedOrder.push(r.callId);
+    const max = this.cfg.billedMemory ?? 200_000;
+    if (this.billedOrder.length - this.billedHead > max) {
+      this.billed.delete(this.billedOrder[this.billedHead++]!);
+      if (this.billedHead >= max) { this.billedOrder.splice(0, this.billedHead); this.billedHead = 0; }
+    }
+    this.cdrs.push(r);
+  }
+
+  /**
+   * Calls we wrote the CDR of (the most recent billedMemory of them). A call ends once: a
+   * context of one that a gateway still reports (its Subtract never got there — the gateway
+   * was away) is cleared, never rebuilt and billed again.
+   */
+  private readonly billed = new Set<string>();
+  private readonly billedOrder: string[] = [];
+  private billedHead = 0;
+  wasBilled(callId: string): boolean { return this.billed.has(callId); }
 
   private readonly cdrWaits = new Map<string, () => void>();
   /** Time of the latest input (for work resumed by cdrStored). */
@@ -162,14 +193,33 @@ export class CallController {
 
   // ------------------------------------------------------------------ requests to gateways
 
-  /** Sends one transaction to a gateway; `k` runs with the reply (undefined = no answer / gateway gone). */
-  send(mgId: string, actions: readonly ActionRequest[], nowUs: number, k: Continuation): void {
+  /**
+   * Sends one transaction to a gateway; `k` runs with the reply (undefined = no answer /
+   * gateway gone). A command that got no answer may still have been carried out (our
+   * messages can reach a gateway late, e.g. while we were too busy to send them on time): a
+   * gateway that is ours (in this registration or a later one) is audited again once it
+   * answers, so a context created that way is found and cleared. `readOnly` (audits) skips that.
+   */
+  send(mgId: string, actions: readonly ActionRequest[], nowUs: number, k: Continuation, readOnly = false): void {
     const gw = this.gateways.get(mgId);
     if (!gw) { this.later((t) => k(undefined, t)); return; }
     const tid = this.link.sendRequest(gw.addr, actions, nowUs);
+    let mine = this.inFlight.get(gw);
+    if (!mine) { mine = new Set(); this.inFlight.set(gw, mine); }
+    mine.add(tid);
     this.waits.set(tid, (reply, t) => {
-      if (reply && reply.error?.code === ErrorCodes.unauthorized) { this.forgetGateway(mgId, 'moved', t); k(undefined, t); return; }
+      mine.delete(tid);
+      if (mine.size === 0 && this.inFlight.get(gw) === mine) this.inFlight.delete(gw);
+      if (reply && reply.error?.code === ErrorCodes.unauthorized) {
+        // Refused: the gateway was not ours when it got this. A refusal of a request sent to
+        // an earlier registration (the gateway left and has registered with us again since)
+        // says nothing about the current one.
+        if (this.gateways.get(mgId) === gw) this.forgetGateway(mgId, 'moved', t);
+        k(undefined, t);
+        return;
+      }
       if (reply) gw.lastOkUs = t;
+      else if (!readOnly) { const cur = this.gateways.get(mgId); if (cur) cur.auditWanted = true; }
       k(reply, t);
     });
   }
@@ -224,6 +274,8 @@ export class CallController {
     const gw: GatewayEntry = {
       mgId, addr: peer, status: 'rebuilding', method, registeredAtUs: nowUs, lastOkUs: nowUs, keepalivesInFlight: 0,
       nextKeepaliveUs: nowUs + this.cfg.keepaliveUs, queued: old?.queued ?? [],
+      // Commands sent to the previous registration may still land after this one's audit.
+      ...(old?.auditWanted ? { auditWanted: true } : {}),
     };
     this.gateways.set(mgId, gw);
     this.byAddr.set(peer, mgId);
@@ -287,12 +339,17 @@ export class CallController {
       this.send(gw.mgId, [action('-', auditValue('ROOT'))], nowUs, (r, t) => {
         gw.keepalivesInFlight--;
         if (this.gateways.get(gw.mgId) !== gw) return;
-        if (r) { gw.silentSinceUs = undefined; this.flows.onGatewayAnswered(gw.mgId, t); return; }
+        if (r) {
+          gw.silentSinceUs = undefined;
+          this.flows.onGatewayAnswered(gw.mgId, t);
+          if (gw.auditWanted && gw.status === 'active') { gw.auditWanted = false; this.rebuild.reaudit(gw, t); }
+          return;
+        }
         // One lost keepalive is not a dead gateway (it may be slow, or re-registering with
         // us); only silence longer than gatewayLostUs is.
         gw.silentSinceUs ??= t;
         if (t - gw.silentSinceUs >= (this.cfg.gatewayLostUs ?? 10_000_000)) this.gatewayTimedOut(gw, t);
-      });
+      }, true);
     }
     this.flows.onTimer(nowUs);
     this.rebuild.onTimer(nowUs);
@@ -315,17 +372,37 @@ export class CallController {
 
   // ------------------------------------------------------------------ losing gateways
 
+  /**
+   * The link abandons what is outstanding to a gateway we stop controlling; whoever waits
+   * for those answers hears "no answer" (from the next handleTimeout), or calls would stay
+   * busy forever with their events queued behind an answer that never comes.
+   */
+  private failPending(gw: GatewayEntry): void {
+    this.link.forgetPeer(gw.addr);
+    const tids = this.inFlight.get(gw);
+    this.inFlight.delete(gw);
+    for (const tid of tids ?? []) {
+      const k = this.waits.get(tid);
+      this.waits.delete(tid);
+      if (k) this.later((t) => k(undefined, t));
+    }
+  }
+
   /** The gateway registered elsewhere (it rejected us) or was handed off: drop it and its calls, no CDR (the new controller owns them). */
   forgetGateway(mgId: string, why: 'moved' | 'handed-off', nowUs: number): void {
     const gw = this.gateways.get(mgId);
     if (!gw) return;
     this.gateways.delete(mgId);
     this.byAddr.delete(gw.addr);
-    this.link.forgetPeer(gw.addr);
+    this.failPending(gw);
     const others = new Set<string>();
     for (const call of [...this.calls.values()]) {
       if (!call.parties.some((p) => p.mgId === mgId)) continue;
-      this.dropCall(call);
+      const kept = why === 'moved' ? call.parties.filter((p) => p.mgId !== mgId && this.gateways.get(p.mgId)?.status === 'active').map((p) => p.mgId) : [];
+      // Halves on gateways we keep wait in the rebuild, with the events the call had queued
+      // (a hang-up must not be lost while the gateway's fate is unknown).
+      if (kept.length > 0) this.rebuild.requeue(call, [], new Set(kept), nowUs);
+      else this.dropCall(call);
       for (const p of call.parties) if (p.mgId !== mgId) others.add(p.mgId);
     }
     this.rebuild.forgetGateway(mgId);
@@ -339,7 +416,7 @@ export class CallController {
   private gatewayTimedOut(gw: GatewayEntry, nowUs: number): void {
     this.gateways.delete(gw.mgId);
     this.byAddr.delete(gw.addr);
-    this.link.forgetPeer(gw.addr);
+    this.failPending(gw);
     this.emit({ type: 'gateway-lost', mgId: gw.mgId, why: 'timeout', atUs: nowUs });
     // Lost contact: either the gateway died, or we are the one cut off and it moved to
     // another controller. We bill (and clear the other half) only when the call's other
@@ -387,6 +464,11 @@ export class CallController {
         if (--left === 0) k(ok, t);
       });
     }
+  }
+
+  /** Every gateway of the call is ours, active, and answered within two keepalive intervals. */
+  answeringLately(call: Call, nowUs: number): boolean {
+    return call.parties.every((p) => { const g = this.gateways.get(p.mgId); return !!g && g.status === 'active' && nowUs - g.lastOkUs <= 2 * this.cfg.keepaliveUs; });
   }
 
   /** Gateways that are registered with us and answered within the keepalive bound. */

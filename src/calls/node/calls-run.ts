@@ -100,7 +100,13 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
     if (proc.pid !== undefined) children.push({ proc, name: `${name}(starting)`, addr: '', pid: proc.pid });
   });
 
-  const query = (c: Child): Promise<FromChild | undefined> => new Promise((resolve) => {
+  // A child starved of CPU on a loaded machine can answer late: ask again (bounded) rather
+  // than count a silent gateway's contexts and records as none.
+  const query = async (c: Child): Promise<FromChild | undefined> => {
+    for (let i = 0; i < 3; i++) { const m = await queryOnce(c); if (m || !c.proc.connected) return m; }
+    return undefined;
+  };
+  const queryOnce = (c: Child): Promise<FromChild | undefined> => new Promise((resolve) => {
     const id = ++queryId;
     const t = setTimeout(() => { statusWaiters.delete(id); resolve(undefined); }, 3_000);
     statusWaiters.set(id, (m) => { clearTimeout(t); resolve(m); });
@@ -153,6 +159,7 @@ export async function runCalls(o: CallsRunOptions): Promise<CallsRunReport> {
       killAtUs = wallUs();
       // Only controllers change records, and the primary is dead: this is the state at the crash.
       const st = await Promise.all(gws.map(query));
+      if (st.some((m) => !m)) o.log('a gateway did not report its records at the crash: the stable count misses its calls');
       stableAtCrash = stableCalls(st.flatMap((m) => (m && m.t === 'status' && m.gw ? m.gw.records : [])));
       o.log(`SIGKILL mgc-a (pid ${ctls[0]!.pid}) at ${o.crashPrimaryAtS}s: ${stableAtCrash.length} stable calls`);
     }

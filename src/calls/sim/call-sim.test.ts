@@ -103,3 +103,20 @@ test('calls sim: a gateway that loses the alternate for a moment and comes back 
     assert.deepEqual(rep.violations, []);
   }
 });
+
+test('calls sim: a gateway that gives up on the busy alternate during its rebuild and registers again keeps its calls, each billed once', () => {
+  // The alternate's messages to mg2 leave late from mg2's registration on: mg2 hears nothing
+  // for its silence bound, fails over (to the dead primary), comes back with Disconnected
+  // while the alternate is still rebuilding, and meanwhile the alternate's audit, normalising
+  // Modify commands and keepalives reach it late, go unanswered or are refused.
+  // 400 ms: mg2 is back before the alternate's transactions give up; 900 ms: after.
+  for (const s of seeds(2)) {
+    for (const stallUs of [400_000, 900_000]) {
+      const opt: SimOptions = { ...base(s), rtp: false, crashAtUs: 3_000_000 + new SeededRng(s).nextInt(2_000_000), stallOnRebuildUs: stallUs };
+      const rep = new CallSim(opt).scenario();
+      console.log(`seed ${s} stall ${stallUs}us: stable@crash ${rep.stableAtCrash.length} preserved ${rep.preserved.length} cdrs ${rep.cdrs}`);
+      if (rep.violations.length) console.log(`FAILED seed ${s} stall ${stallUs} — replay: SIM_SEED=${s} npm test -- src/calls/sim/\n  ${rep.violations.slice(0, 20).join('\n  ')}`);
+      assert.deepEqual(rep.violations, [], `seed ${s} stall ${stallUs}: replay with SIM_SEED=${s} npm test -- src/calls/sim/`);
+    }
+  }
+});

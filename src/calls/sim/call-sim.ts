@@ -34,6 +34,12 @@ export interface SimOptions {
   /** After the failover: cut the alternate off from gateway mg2 for flapMs (the gateway flaps back). */
   readonly flapAtUs?: number;
   readonly flapUs?: number;
+  /**
+   * When gateway mg2 registers with the alternate after the crash: everything the alternate
+   * sends mg2 leaves this much later (a controller too busy to answer during its rebuild),
+   * so mg2 gives up on it, walks its list and registers again while the rebuild runs.
+   */
+  readonly stallOnRebuildUs?: number;
   /** Sees every RTP datagram delivered to a gateway (gateway index from 1, its RTP port, time), e.g. for the demo's report. */
   readonly onRtp?: (gateway: number, port: number, tUs: number) => void;
 }
@@ -58,6 +64,8 @@ export interface SimReport {
 }
 
 const CTL_IP = ['10.0.1.1', '10.0.1.2'];
+/** One-way delay of every datagram: latency plus up to jitter. */
+const NET = { latencyUs: 300, jitterUs: 200 } as const;
 
 export class CallSim {
   readonly rng: SeededRng;
@@ -71,6 +79,7 @@ export class CallSim {
   private seq = 0;
   readonly cdrs: CdrRecord[] = [];
   cdrDuplicates = 0;
+  cdrRefusedFromOther = 0;
   readonly events: { ctl: number; e: ControllerEvent }[] = [];
   readonly violations: string[] = [];
   private readonly seenCalls = new Set<string>();
@@ -85,7 +94,7 @@ export class CallSim {
 
   constructor(readonly opt: SimOptions) {
     this.rng = new SeededRng(opt.seed);
-    this.net = new UdpNet({ latencyUs: 300, jitterUs: 200, loss: 0, queueMax: 1_000_000 }, this.rng.fork());
+    this.net = new UdpNet({ ...NET, loss: 0, queueMax: 1_000_000 }, this.rng.fork());
     this.plan = new NumberingPlan(opt.gateways, opt.linesPerGateway);
     for (let g = 1; g <= opt.gateways; g++) {
       const ip = `10.0.0.${g}`;
@@ -198,9 +207,16 @@ export class CallSim {
       for (let o = c.pollTransmit(); o; o = c.pollTransmit()) this.net.send(this.ctlAddr[i]!, o.peer, o.bytes, this.nowUs);
       for (let r = c.pollCdr(); r; r = c.pollCdr()) {
         // The store's unique call id: a second record for a call is refused, as in SQLite/PostgreSQL.
-        if (this.cdrs.some((x) => x.callId === r!.callId)) this.cdrDuplicates++; else this.cdrs.push(r);
+        // Refused from another controller, it is the write-ahead billing at work (a primary that
+        // billed a call and died before its Subtract left); from the same one, a call ended twice.
+        const first = this.cdrs.find((x) => x.callId === r!.callId);
+        if (!first) this.cdrs.push(r);
+        else if (first.writtenBy === r.writtenBy) this.cdrDuplicates++;
+        else this.cdrRefusedFromOther++;
         c.cdrStored(r.callId, this.nowUs);
       }
+      // What storing the CDRs released (the Subtracts of ended calls) leaves in this step, as a real driver does.
+      for (let o = c.pollTransmit(); o; o = c.pollTransmit()) this.net.send(this.ctlAddr[i]!, o.peer, o.bytes, this.nowUs);
       for (let e = c.pollEvent(); e; e = c.pollEvent()) {
         this.events.push({ ctl: i, e });
         if (e.type === 'call-released' || e.type === 'call-answered' || e.type === 'call-preserved') this.seenCalls.add(e.callId);
@@ -211,7 +227,12 @@ export class CallSim {
   /** No split brain: a gateway is never controlled (registered and fresh) by two live controllers. */
   private checkSplitBrain(): void {
     for (const gw of this.gws) {
-      const n = this.ctls.filter((c) => c && c.controlledGateways(this.nowUs, this.opt.controllerTimeoutUs).includes(gw.cfg.mgId)).length;
+      // A controller's last answer from a gateway is stamped when it arrives, up to one
+      // network latency after the gateway last heard from it — and the gateway leaves after
+      // a full silence bound from that. Freshness within the bound less that latency is
+      // control; at the very boundary both can look fresh without either being wrong.
+      const freshUs = this.opt.controllerTimeoutUs - (NET.latencyUs + NET.jitterUs);
+      const n = this.ctls.filter((c) => c && c.controlledGateways(this.nowUs, freshUs).includes(gw.cfg.mgId)).length;
       if (n > 1) this.violations.push(`split brain: ${gw.cfg.mgId} controlled by ${n} controllers at ${this.nowUs}`);
     }
   }
@@ -234,6 +255,13 @@ export class CallSim {
         this.run(o.healPrimaryAtUs);
         this.net.heal();
       } else this.crashController(0);
+    }
+    if (o.stallOnRebuildUs !== undefined && o.crashAtUs !== undefined) {
+      // Bounded wait (in 1 ms steps) for mg2's registration with the alternate.
+      const registered = (): boolean => this.events.some((x) => x.ctl === 1 && x.e.type === 'gateway-registered' && x.e.mgId === 'mg2' && x.e.atUs >= o.crashAtUs!);
+      for (let i = 0; i < 5_000 && !registered(); i++) this.run(this.nowUs + 1_000);
+      if (!registered()) this.violations.push('mg2 never registered with the alternate');
+      this.net.stall(CTL_IP[1]!, ['10.0.0.2'], this.nowUs + o.stallOnRebuildUs);
     }
     if (o.flapAtUs !== undefined) {
       this.run(o.flapAtUs);
@@ -276,6 +304,8 @@ export class CallSim {
     const perCall = new Map<string, number>();
     for (const r of this.cdrs) perCall.set(r.callId, (perCall.get(r.callId) ?? 0) + 1);
     for (const [id, n] of perCall) if (n !== 1) v.push(`call ${id} has ${n} CDRs`);
+    // The store refused these (unique call id), but a controller that bills a call twice is wrong.
+    if (this.cdrDuplicates > 0) v.push(`${this.cdrDuplicates} second CDRs for calls the same controller already billed`);
     for (const id of this.seenCalls) if (!perCall.has(id)) v.push(`call ${id} ended without CDR`);
     for (const r of this.cdrs) {
       if (r.endUs < r.startUs) v.push(`CDR ${r.callId} ends before it starts`);

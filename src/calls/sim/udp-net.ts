@@ -27,7 +27,15 @@ export class UdpNet {
 
   /** Drops every datagram between host `a` and each of `others` (both ways) until healed. */
   partition(a: string, others: readonly string[]): void { for (const b of others) { this.cut.add(`${a}|${b}`); this.cut.add(`${b}|${a}`); } }
-  heal(): void { this.cut.clear(); }
+  heal(): void { this.cut.clear(); this.stalls.clear(); }
+
+  private readonly stalls = new Map<string, number>();
+
+  /**
+   * Holds every datagram host `from` sends to each of `to` until `untilUs`, then delivers
+   * them (a peer too busy to send: its outputs leave late, in order). Ends at heal() too.
+   */
+  stall(from: string, to: readonly string[], untilUs: number): void { for (const b of to) this.stalls.set(`${from}|${b}`, untilUs); }
 
   bind(addr: string, h: DatagramHandler): void { this.sockets.set(addr, h); }
   unbindHost(ip: string): void { for (const k of [...this.sockets.keys()]) if (k.startsWith(`${ip}:`)) this.sockets.delete(k); }
@@ -37,6 +45,10 @@ export class UdpNet {
     if (this.cut.size > 0 && this.cut.has(`${from.slice(0, from.lastIndexOf(':'))}|${to.slice(0, to.lastIndexOf(':'))}`)) { this.counters.dropped++; return; }
     if (this.cfg.loss > 0 && this.rng.nextFloat() < this.cfg.loss) { this.counters.dropped++; return; }
     if (this.heap.length >= this.cfg.queueMax) { this.counters.dropped++; return; }
+    if (this.stalls.size > 0) {
+      const until = this.stalls.get(`${from.slice(0, from.lastIndexOf(':'))}|${to.slice(0, to.lastIndexOf(':'))}`);
+      if (until !== undefined && nowUs < until) nowUs = until;
+    }
     const atUs = nowUs + this.cfg.latencyUs + (this.cfg.jitterUs > 0 ? this.rng.nextInt(this.cfg.jitterUs) : 0);
     this.push({ atUs, seq: this.seq++, to, from, bytes });
   }

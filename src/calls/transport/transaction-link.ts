@@ -6,6 +6,7 @@
 import type { ActionRequest, TransactionReply, TransactionRequest } from '../h248/model.js';
 import { TransactionEngine } from '../h248/transactions.js';
 import type { TransactionCounters } from '../h248/transactions.js';
+import { Fifo } from '../common/fifo.js';
 
 /** Where the link delivers what arrives. Requests are answered synchronously. */
 export interface LinkUser {
@@ -57,7 +58,7 @@ const UDP_PAYLOAD_MAX = 65_507;
 export class TransactionLink {
   private nextTid: number;
   private readonly engines = new Map<string, TransactionEngine>();
-  private readonly tx: { peer: string; bytes: Uint8Array }[] = [];
+  private readonly tx = new Fifo<{ peer: string; bytes: Uint8Array }>();
   private readonly deferred: (() => void)[] = [];
   private refusedTid = 0;
   private droppedPeers = 0;
