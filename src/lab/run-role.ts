@@ -33,6 +33,14 @@ export type RoleConfig =
     timeoutMs: number;
   };
 
+/**
+ * Send and receive buffers of the pair's processes: what Linux's autotuning reaches
+ * (tcp_wmem max 4 MB). With TcpConfig's 256 KB default a single connection stalls on
+ * its own buffer whenever the round trip through the TAP threads and the kernel is
+ * above ~2 ms (256 KB per round trip), which a loaded 2-core machine makes common.
+ */
+const LAB_BUF_BYTES = 4 * 1024 * 1024;
+
 function makeApp(c: { app: AppKind; root?: string }) {
   return createApp(c.app, { store: c.app === 'http' ? new FsFileStore(c.root ?? '.') : undefined });
 }
@@ -49,7 +57,10 @@ export async function runRole(c: RoleConfig): Promise<number> {
   // The writer thread for bulk throughput; UNBROKEN_TAP_WRITER=direct writes on the event loop (for measuring).
   const writer = process.env.UNBROKEN_TAP_WRITER === 'direct' ? 'direct' : 'thread';
   const tap = TapDevice.open(c.iface.tap, { writer, offload: c.iface.offload ? { mss: STACK_MSS, mtu: STACK_MTU } : undefined });
-  const host = makeStackHost({ name: c.role, mac: c.iface.mac, ip: c.iface.ip, prefixLen: c.iface.prefixLen, seed: c.iface.seed, tcp: c.iface.tcp, offload: c.iface.offload });
+  const host = makeStackHost({
+    name: c.role, mac: c.iface.mac, ip: c.iface.ip, prefixLen: c.iface.prefixLen, seed: c.iface.seed, offload: c.iface.offload,
+    tcp: { sndBufBytes: LAB_BUF_BYTES, rcvBufBytes: LAB_BUF_BYTES, ...c.iface.tcp },
+  });
   let fatal: Error | undefined;
   let endpoint: FrameEndpoint = host;
   if (c.iface.impair !== undefined) {

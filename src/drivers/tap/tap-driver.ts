@@ -56,7 +56,7 @@ export interface TapDriverOptions {
 }
 
 const DEFAULT_FRAMES_PER_TURN = 256;
-const DEFAULT_WRITES_PER_TURN = 1024;
+const DEFAULT_WRITES_PER_TURN = 256;
 const LONG_TURN_US = 10_000;
 
 export class TapDriver {
