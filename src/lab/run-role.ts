@@ -34,15 +34,6 @@ export type RoleConfig =
     timeoutMs: number;
   };
 
-/**
- * Send and receive buffers of the pair's processes. TcpConfig's 256 KB default caps a
- * connection at 256 KB per round trip through the TAP threads and the kernel, which a
- * loaded 2-core machine stretches to several milliseconds; 1 MB measured faster and
- * cheaper per GB (fewer, fuller driver turns) than 256 KB, and 4 MB kept so many send
- * blocks alive that V8's old-space collections (and event-loop stalls) went up.
- */
-const LAB_BUF_BYTES = 1024 * 1024;
-
 function makeApp(c: { app: AppKind; root?: string }) {
   return createApp(c.app, { store: c.app === 'http' ? new FsFileStore(c.root ?? '.') : undefined });
 }
@@ -83,8 +74,7 @@ export async function runRole(c: RoleConfig): Promise<number> {
   const writer = process.env.UNBROKEN_TAP_WRITER === 'direct' ? 'direct' : 'thread';
   const tap = TapDevice.open(c.iface.tap, { writer, offload: c.iface.offload ? { mss: STACK_MSS, mtu: STACK_MTU } : undefined });
   const host = makeStackHost({
-    name: c.role, mac: c.iface.mac, ip: c.iface.ip, prefixLen: c.iface.prefixLen, seed: c.iface.seed, offload: c.iface.offload,
-    tcp: { sndBufBytes: LAB_BUF_BYTES, rcvBufBytes: LAB_BUF_BYTES, ...c.iface.tcp },
+    name: c.role, mac: c.iface.mac, ip: c.iface.ip, prefixLen: c.iface.prefixLen, seed: c.iface.seed, offload: c.iface.offload, tcp: c.iface.tcp,
   });
   let fatal: Error | undefined;
   let endpoint: FrameEndpoint = host;
