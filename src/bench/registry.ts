@@ -7,6 +7,7 @@ import { sttcpSim } from './benchmarks/sttcp-sim.js';
 import { craftSplice } from '../craft/bench.js';
 import { wireAndHostBenchmark } from '../stack/host-bench.js';
 import { tapRedis, tapRoundTrips, tapThroughput } from './benchmarks/lab-tap.js';
+import { tapCost } from './benchmarks/tap-cost.js';
 import { sttcpAnchor, sttcpCost, sttcpPause } from './benchmarks/sttcp-lab.js';
 import { craftLabCompare, craftLabPause } from './benchmarks/craft-lab.js';
 import { callsFailover } from '../calls/bench/calls-bench.js';
@@ -20,6 +21,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   tapThroughput,
   tapRoundTrips,
   tapRedis,
+  tapCost,
   sttcpPause,
   sttcpCost,
   sttcpAnchor,

@@ -3,6 +3,7 @@
 // baseline), and our stack as a client fetching from a Linux server (`fetch`).
 // Each prints one JSON line on stdout when ready (server) or done (fetch).
 import { createHash } from 'node:crypto';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { createApp, type AppKind } from '../apps/index.js';
 import { FsFileStore } from '../drivers/fs-file-store.js';
 import { serveOnNet } from '../drivers/node-net/serve.js';
@@ -37,6 +38,29 @@ function makeApp(c: { app: AppKind; root?: string }) {
   return createApp(c.app, { store: c.app === 'http' ? new FsFileStore(c.root ?? '.') : undefined });
 }
 
+/**
+ * From now on: event-loop delay (perf_hooks, 5 ms resolution) and GC pauses; the
+ * returned function reads them (ms). For the lab's log and the tap-cost benchmark.
+ */
+function watchEventLoop(): () => Record<string, number> {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  const gc = { count: 0, totalMs: 0, maxMs: 0 };
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) { gc.count++; gc.totalMs += e.duration; gc.maxMs = Math.max(gc.maxMs, e.duration); }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  const ms = (ns: number): number => Math.round(ns / 1e4) / 100;
+  return () => {
+    h.disable();
+    obs.disconnect();
+    return {
+      delayMaxMs: ms(h.max), delayP99Ms: ms(h.percentile(99)), delayMeanMs: ms(h.mean),
+      gcCount: gc.count, gcTotalMs: Math.round(gc.totalMs), gcMaxMs: Math.round(gc.maxMs * 100) / 100,
+    };
+  };
+}
+
 /** Runs a role until SIGTERM (server) or completion (fetch). Resolves with the exit code. */
 export async function runRole(c: RoleConfig): Promise<number> {
   if (c.role === 'server' && c.stack === 'linux') {
@@ -49,7 +73,9 @@ export async function runRole(c: RoleConfig): Promise<number> {
   // The writer thread for bulk throughput; UNBROKEN_TAP_WRITER=direct writes on the event loop (for measuring).
   const writer = process.env.UNBROKEN_TAP_WRITER === 'direct' ? 'direct' : 'thread';
   const tap = TapDevice.open(c.iface.tap, { writer, offload: c.iface.offload ? { mss: STACK_MSS, mtu: STACK_MTU } : undefined });
-  const host = makeStackHost({ name: c.role, mac: c.iface.mac, ip: c.iface.ip, prefixLen: c.iface.prefixLen, seed: c.iface.seed, tcp: c.iface.tcp, offload: c.iface.offload });
+  const host = makeStackHost({
+    name: c.role, mac: c.iface.mac, ip: c.iface.ip, prefixLen: c.iface.prefixLen, seed: c.iface.seed, offload: c.iface.offload, tcp: c.iface.tcp,
+  });
   let fatal: Error | undefined;
   let endpoint: FrameEndpoint = host;
   if (c.iface.impair !== undefined) {
@@ -65,11 +91,12 @@ export async function runRole(c: RoleConfig): Promise<number> {
     driver.start();
     // Announce ourselves so the bridge learns the port and neighbours learn the MAC.
     driver.run((now) => host.announce(now));
+    const loop = watchEventLoop();
     console.log(JSON.stringify({ ready: true, pid: process.pid, seed: c.iface.seed }));
     await new Promise<void>((resolve) => { process.once('SIGTERM', resolve); process.once('SIGINT', resolve); });
     await driver.stop();
-    // For the lab's log: what the device and the stack did over the run.
-    console.error(JSON.stringify({ exiting: true, tap: tap.counters, tapWriterErrors: tap.writerErrors(), driver: driver.counters, host: host.counters() }));
+    // For the lab's log: what the device and the stack did over the run, and how late the event loop ran.
+    console.error(JSON.stringify({ exiting: true, tap: tap.counters, tapWriterErrors: tap.writerErrors(), driver: driver.counters, host: host.counters(), eventLoop: loop() }));
     return fatal === undefined ? 0 : 1;
   }
   driver.start();

@@ -16,6 +16,7 @@ import { ArpCache, DEFAULT_ARP_LIMITS, type ArpLimits } from './arp-cache.js';
 import { Counters } from './counters.js';
 import { DEFAULT_TCP_DEMUX_LIMITS, TcpDemux, type HostStreamConnection, type HostStreamService, type TcpDemuxLimits } from './tcp-demux.js';
 import { tcpConnectionFactory, type TcpEngine, type TcpEngineFactory } from './tcp-engine.js';
+import { FrameSlab } from './frame-slab.js';
 import type { TcpConnection, TcpConfig } from '../tcp/connection.js';
 
 export interface HostConfig<C extends TcpEngine = TcpConnection> {
@@ -91,6 +92,8 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
   private icmpRefillUs = 0;
   private readonly icmpErrorsPerSecond: number;
   private readonly txq: Uint8Array[] = [];
+  /** Where outgoing frames are carved from (frame-slab.ts: no ArrayBuffer per frame). */
+  private readonly frames = new FrameSlab();
   private txHead = 0;
   private readonly txQueueMax: number;
   private identification: number;
@@ -468,7 +471,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     }
     const ipOff = ETHERNET_HEADER_LEN;
     const l4Off = ipOff + IPV4_HEADER_LEN;
-    const frame = new Uint8Array(l4Off + l4Len);
+    const frame = this.frames.take(l4Off + l4Len);
     emitL4(frame, l4Off);
     this.identification = (this.identification + 1) & 0xffff;
     emitIpv4Header({ dscp: 0, ecn: 0, identification: this.identification, dontFragment, ttl: this.ttl, protocol, src, dst }, l4Len, frame, ipOff);
@@ -487,7 +490,7 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
   }
 
   private sendArp(a: ArpRepr, dstMac: Uint8Array): void {
-    const frame = new Uint8Array(ETHERNET_HEADER_LEN + ARP_PACKET_LEN);
+    const frame = this.frames.take(ETHERNET_HEADER_LEN + ARP_PACKET_LEN);
     emitArpPacket(a, frame, ETHERNET_HEADER_LEN);
     emitEthernetFrame({ dst: dstMac, src: this.mac, ethertype: ETHERTYPE.arp, payload: frame.subarray(ETHERNET_HEADER_LEN) }, frame, 0);
     this.enqueueFrame(frame);

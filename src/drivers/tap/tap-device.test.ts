@@ -27,11 +27,11 @@ test('TAP: ARP request seen on the fd, our reply lands in the kernel neighbour t
     const ourIp = Uint8Array.from([10, 9, 0, 1]);
     const gotRequest = new Promise<Uint8Array>((resolve, reject) => {
       setTimeout(() => reject(new Error('no ARP request seen on the TAP within 10 s')), 10_000).unref();
-      tap.startReading((frames) => {
-        for (const f of frames) {
+      tap.startReading(() => {
+        tap.takeFrames(Infinity, (f) => {
           // Ethertype ARP, opcode request, target 10.9.0.1
           if (f[12] === 0x08 && f[13] === 0x06 && f[21] === 1 && f.subarray(38, 42).every((b, i) => b === ourIp[i])) resolve(f.slice());
-        }
+        });
       }, (e) => { throw e; });
     });
     // The kernel ARPs for 10.9.0.1 when a datagram is sent there.

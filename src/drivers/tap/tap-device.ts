@@ -130,6 +130,10 @@ export class TapDevice {
   private port: MessagePort | undefined;
   private onMessage: ((m: ReaderMessage) => void) | undefined;
   private drainNow: (() => void) | undefined;
+  private onReadable: (() => void) | undefined;
+  /** Batches read and not yet wholly taken, oldest first (from rxHead). */
+  private rxQueue: RxBatch[] = [];
+  private rxHead = 0;
   private readonly ctl = new Int32Array(new SharedArrayBuffer(32));
   private closed = false;
   readonly counters: TapCounters = { framesIn: 0, framesOut: 0, batchesIn: 0, writeErrors: 0, gsoOut: 0, csumCompleted: 0, gsoIn: 0 };
@@ -357,12 +361,16 @@ export class TapDevice {
   }
 
   /**
-   * Starts the reader thread; `onFrames` gets each batch (frames are views into one
-   * buffer, valid until the callback returns unless copied). `onError` gets a fatal read error.
+   * Starts reading. Frames the reader has read wait in this device's queue, oldest first,
+   * until taken with takeFrames(); `onReadable` says a batch has arrived (called on the
+   * event loop; it may come from inside drainReadable()). The reader stops reading while
+   * MAX_BATCHES_IN_FLIGHT batches wait (then the kernel's queue fills and drops).
+   * `onError` gets a fatal read error.
    */
-  startReading(onFrames: (frames: Uint8Array[]) => void, onError: (e: TapError) => void, reader: TapReader = 'worker'): void {
+  startReading(onReadable: () => void, onError: (e: TapError) => void, reader: TapReader = 'worker'): void {
     if (this.worker !== undefined || this.reading || this.closed) return;
-    if (reader === 'async-poll') { this.readWithAsyncPoll(onFrames, onError); return; }
+    this.onReadable = onReadable;
+    if (reader === 'async-poll') { this.readWithAsyncPoll(onError); return; }
     const koffiPath = createRequire(import.meta.url).resolve('koffi');
     const { port1, port2 } = new MessageChannel();
     const w = new Worker(READER_SOURCE, {
@@ -372,15 +380,8 @@ export class TapDevice {
     });
     this.onMessage = (m) => {
       if (m.error !== undefined) { onError(new TapError('TAP_IO', `reading TAP '${this.name}': ${m.error}`)); return; }
-      Atomics.sub(this.ctl, C_RX_INFLIGHT, 1);
-      Atomics.notify(this.ctl, C_RX_INFLIGHT);
-      if (this.closed || m.buf === undefined || m.lens === undefined) return;
-      const frames: Uint8Array[] = [];
-      let off = 0;
-      for (const n of m.lens) { frames.push(this.received(m.buf, off, n)); off += n; }
-      this.counters.batchesIn++;
-      this.counters.framesIn += frames.length;
-      onFrames(frames);
+      if (this.closed || m.buf === undefined || m.lens === undefined) { this.batchDone(); return; }
+      this.queueBatch(m.buf, m.lens, m.readUs ?? monotonicUs(), true);
     };
     port1.on('message', (m: ReaderMessage) => this.onMessage?.(m));
     w.on('error', (e) => onError(new TapError('TAP_IO', `TAP reader thread: ${e.message}`)));
@@ -389,10 +390,74 @@ export class TapDevice {
     this.worker = w;
   }
 
+  /** A batch read into `buf` (frames of `lens` bytes back to back) joins the queue. */
+  private queueBatch(buf: Uint8Array, lens: number[], readUs: number, fromWorker: boolean): void {
+    const frames: Uint8Array[] = [];
+    let off = 0;
+    for (const n of lens) { frames.push(this.received(buf, off, n)); off += n; }
+    this.counters.batchesIn++;
+    this.counters.framesIn += frames.length;
+    this.rxQueue.push({ frames, next: 0, readUs, fromWorker });
+    this.onReadable?.();
+  }
+
+  /** The reader thread may read another batch. */
+  private batchDone(): void {
+    Atomics.sub(this.ctl, C_RX_INFLIGHT, 1);
+    Atomics.notify(this.ctl, C_RX_INFLIGHT);
+  }
+
+  /** Frames read and not yet taken. */
+  waitingFrames(): number {
+    let n = 0;
+    for (let i = this.rxHead; i < this.rxQueue.length; i++) n += this.rxQueue[i]!.frames.length - this.rxQueue[i]!.next;
+    return n;
+  }
+
   /**
-   * Hands every frame already read (batches the reader thread has queued for the event
-   * loop, or, with 'async-poll', what the fd has now) to onFrames at once, synchronously.
-   * For a driver about to fire overdue timers: frames that arrived first are handled first.
+   * When the oldest waiting frame was read (monotonic µs, monotonicUs()'s clock: the time
+   * the reader found the device readable, so no frame of the batch was read before it).
+   */
+  oldestReadUs(): number | undefined {
+    return this.rxHead < this.rxQueue.length ? this.rxQueue[this.rxHead]!.readUs : undefined;
+  }
+
+  /**
+   * Hands up to `max` waiting frames, oldest first, to `fn` (each a view that stays valid
+   * after the call: every batch has a buffer of its own); none of a batch read after
+   * `notAfterUs`; stops after a frame for which `fn` returns false, or when the device is
+   * closed meanwhile. Returns how many were handed over.
+   */
+  takeFrames(max: number, fn: (frame: Uint8Array, readUs: number) => boolean | void, notAfterUs = Infinity): number {
+    let n = 0;
+    while (n < max && this.rxHead < this.rxQueue.length && !this.closed) {
+      const b = this.rxQueue[this.rxHead]!;
+      if (b.next < b.frames.length) {
+        if (b.readUs > notAfterUs) break;
+        const f = b.frames[b.next]!;
+        b.frames[b.next++] = EMPTY;
+        n++;
+        if (fn(f, b.readUs) === false) break;
+        continue;
+      }
+      this.rxQueue[this.rxHead++] = undefined as unknown as RxBatch;
+      if (this.rxHead === this.rxQueue.length) { this.rxQueue.length = 0; this.rxHead = 0; }
+      if (b.fromWorker) this.batchDone();
+    }
+    // A batch emptied by the last frame taken is released at once (the reader may go on).
+    while (this.rxHead < this.rxQueue.length && this.rxQueue[this.rxHead]!.next === this.rxQueue[this.rxHead]!.frames.length) {
+      const b = this.rxQueue[this.rxHead]!;
+      this.rxQueue[this.rxHead++] = undefined as unknown as RxBatch;
+      if (this.rxHead === this.rxQueue.length) { this.rxQueue.length = 0; this.rxHead = 0; }
+      if (b.fromWorker) this.batchDone();
+    }
+    return n;
+  }
+
+  /**
+   * Moves every batch already read (those the reader thread has handed over but the
+   * event loop has not been told of yet, or, with 'async-poll', what the fd has now) into
+   * the queue, synchronously: a driver about to fire overdue timers sees what came first.
    */
   drainReadable(): void {
     if (this.closed) return;
@@ -404,7 +469,7 @@ export class TapDevice {
 
   private reading = false;
 
-  private readWithAsyncPoll(onFrames: (frames: Uint8Array[]) => void, onError: (e: TapError) => void): void {
+  private readWithAsyncPoll(onError: (e: TapError) => void): void {
     const lib = koffi.load('libc.so.6');
     const poll = lib.func('int poll(_Inout_ void *fds, unsigned long nfds, int timeout)');
     const readFn = lib.func('long read(int fd, _Out_ void *buf, unsigned long n)') as (fd: number, buf: Uint8Array, n: number) => number;
@@ -416,6 +481,7 @@ export class TapDevice {
     dv.setInt16(4, 1, true); // POLLIN
     const scratch = new Uint8Array(this.batchBytes);
     const drain = (): boolean => {
+      const readUs = monotonicUs();
       // Everything queued now, read on the event loop (nonblocking), handed over as one
       // batch: a copy of exactly the bytes read (frames may be kept by the endpoint).
       const lens: number[] = [];
@@ -430,15 +496,7 @@ export class TapDevice {
         lens.push(n);
         off += n;
       }
-      const buf = scratch.slice(0, off);
-      const frames: Uint8Array[] = [];
-      off = 0;
-      for (const n of lens) { frames.push(this.received(buf, off, n)); off += n; }
-      if (frames.length > 0) {
-        this.counters.batchesIn++;
-        this.counters.framesIn += frames.length;
-        onFrames(frames);
-      }
+      if (lens.length > 0) this.queueBatch(scratch.slice(0, off), lens, readUs, false);
       return true;
     };
     this.drainNow = () => { drain(); };
@@ -449,6 +507,9 @@ export class TapDevice {
       (poll as unknown as { async: (...a: unknown[]) => void }).async(pfd, 1, 100, (err: unknown, r: number) => {
         if (this.closed) return;
         if (err) { onError(new TapError('TAP_IO', `poll on TAP '${this.name}': ${String(err)}`)); return; }
+        // While the driver has MAX_BATCHES_IN_FLIGHT batches still to take, read nothing
+        // (the kernel queue holds, then drops) and look again in a millisecond.
+        if (this.rxQueue.length - this.rxHead >= MAX_BATCHES_IN_FLIGHT) { setTimeout(arm, 1); return; }
         if (r > 0 && !drain()) return;
         arm();
       });
@@ -472,7 +533,12 @@ export class TapDevice {
   }
 }
 
-interface ReaderMessage { buf?: Uint8Array; lens?: number[]; error?: string }
+interface ReaderMessage { buf?: Uint8Array; lens?: number[]; readUs?: number; error?: string }
+interface RxBatch { frames: Uint8Array[]; next: number; readUs: number; fromWorker: boolean }
+const EMPTY = new Uint8Array(0);
+
+/** Monotonic microseconds (CLOCK_MONOTONIC, the same in every thread): the stamps of read batches. */
+export function monotonicUs(): number { return Number(process.hrtime.bigint() / 1000n); }
 
 // The reader thread (CommonJS, evaluated): poll(POLLIN, 100 ms), then read() into its
 // scratch buffer until EAGAIN or it is full, then transfer a copy of exactly the bytes read
@@ -497,6 +563,7 @@ while (Atomics.load(ctl, 0) === 0 && !failed) {
   if (inflight >= maxInFlight) { Atomics.wait(ctl, 1, inflight, 100); continue; }
   const r = poll(pfd, 1, 100);
   if (r <= 0) continue;
+  const readUs = Number(process.hrtime.bigint() / 1000n);
   const buf = scratch;
   const lens = [];
   let off = 0;
@@ -513,7 +580,7 @@ while (Atomics.load(ctl, 0) === 0 && !failed) {
   if (lens.length > 0) {
     Atomics.add(ctl, 1, 1);
     const out = buf.slice(0, off); // exactly what was read: a batch of ACKs is small
-    parentPort.postMessage({ buf: out, lens }, [out.buffer]);
+    parentPort.postMessage({ buf: out, lens, readUs }, [out.buffer]);
   }
 }
 parentPort.close();
