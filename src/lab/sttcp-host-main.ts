@@ -139,7 +139,7 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
   if (controlTap !== undefined && controlLink !== undefined) {
     const d = driver;
     const link = controlLink;
-    controlTap.startReading((frames) => link.onFrames(frames, d), (e) => { fatal = e; log({ fatal: `control link: ${e.message}` }); });
+    controlTap.startReading(() => link.onReadable(d), (e) => { fatal = e; log({ fatal: `control link: ${e.message}` }); });
   }
   driver.run(announce);
   console.log(JSON.stringify({ ready: true, pid: process.pid, role: c.role, seed: c.seed }));
@@ -155,19 +155,19 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
 /**
  * The node as the service TAP's driver sees it, with the control link as interface 1:
  * frames the node sends there are written to `controlTap` as they are drained (the rest go
- * to the driver), and the link's frames (onFrames) reach the node on the driver's clock
+ * to the driver), and the link's frames (taken when readable) reach the node on the driver's clock
  * and turn (one clock for the node; its output drained and its timer rescheduled after
  * each). Before timers fire, the frames the link has already delivered are handled, as
  * the driver does for its own TAP: after an event-loop stall the peer's queued heartbeats
  * come before a liveness deadline that fell due meanwhile.
  */
-function withControlTap(n: StTcpNode, controlTap: TapDevice): { endpoint: FrameEndpoint; onFrames: (frames: Uint8Array[], driver: TapDriver) => void } {
-  let timeoutNowUs: number | undefined;
+function withControlTap(n: StTcpNode, controlTap: TapDevice): { endpoint: FrameEndpoint; onReadable: (driver: TapDriver) => void } {
   const endpoint: FrameEndpoint = {
     handleFrame: (ifIndex, frame, nowUs) => n.handleFrame(ifIndex, frame, nowUs),
     handleTimeout: (nowUs) => {
-      timeoutNowUs = nowUs;
-      try { controlTap.drainReadable(); } finally { timeoutNowUs = undefined; }
+      // Inside the driver's turn: it drains the output afterwards.
+      controlTap.drainReadable();
+      controlTap.takeFrames(CONTROL_FRAMES_PER_TURN, (f) => { n.handleFrame(1, f, nowUs); });
       n.handleTimeout(nowUs);
     },
     pollDeadline: () => n.pollDeadline(),
@@ -179,13 +179,20 @@ function withControlTap(n: StTcpNode, controlTap: TapDevice): { endpoint: FrameE
       }
     },
   };
-  const onFrames = (frames: Uint8Array[], driver: TapDriver): void => {
-    // Inside handleTimeout (drainReadable): the driver drains the output afterwards.
-    if (timeoutNowUs !== undefined) { for (const f of frames) n.handleFrame(1, f, timeoutNowUs); return; }
-    for (const f of frames) driver.run((now) => n.handleFrame(1, f, now));
+  let again = false;
+  const onReadable = (driver: TapDriver): void => {
+    controlTap.takeFrames(CONTROL_FRAMES_PER_TURN, (f) => { driver.run((now) => n.handleFrame(1, f, now)); });
+    // A bounded turn, like the driver's own: the rest on the next turn.
+    if (controlTap.waitingFrames() > 0 && !again) {
+      again = true;
+      setImmediate(() => { again = false; onReadable(driver); });
+    }
   };
-  return { endpoint, onFrames };
+  return { endpoint, onReadable };
 }
+
+/** Control-link frames handled per event-loop turn (heartbeats and replication: few, small). */
+const CONTROL_FRAMES_PER_TURN = 256;
 
 /** Logs event-loop stalls (a timer firing late by more than 10 ms): the real-time hazard of heartbeat timing. */
 function watchStalls(driver: TapDriver): NodeJS.Timeout {
