@@ -31,6 +31,9 @@ import { sealControl } from './control-auth.js';
 import { SPLIT_CONTROL_PORT } from './split-backend.js';
 import { rewriteSegment, type SpliceState, type TeardownTimers } from './splice.js';
 
+/** Ticks a replica's probe TSval runs ahead of the estimate of the client's latest (see probeTsVal). */
+const PROBE_TS_MARGIN_TICKS = 1000;
+
 export interface SplicerConfig {
   name: string;
   serviceIp: string;
@@ -200,6 +203,8 @@ export class Splicer implements FrameEndpoint {
   private readonly setupOf = new Map<string, SetupRecord>();
   /** Setups replicated from the peer (standby): rebuilt as connections on takeover. */
   private readonly replicaSetups = new Map<string, SetupRecord>();
+  /** When each replica was installed or last updated (its TSval towards the client dates from then). */
+  private readonly replicaAtUs = new WeakMap<SpliceState, number>();
   /** Replicas no packet has reached here yet (shared mode: not expired by the sweep). */
   private readonly untouched = new Set<SpliceState>();
   private standby: boolean;
@@ -630,6 +635,7 @@ export class Splicer implements FrameEndpoint {
     this.replicaSetups.delete(ck);
     if (old !== undefined) this.untouched.delete(old);
     if (this.cfg.shared === true) this.untouched.add(sp);
+    this.replicaAtUs.set(sp, this.nowUs);
     this.inc(old === undefined ? 'replica-installed' : 'replica-updated');
     return true;
   }
@@ -668,7 +674,7 @@ export class Splicer implements FrameEndpoint {
     this.host.announce(nowUs);
     // The gratuitous ARP goes first, so the answers to the probes come to this box.
     for (let f = this.host.pollTransmit(); f !== undefined; f = this.host.pollTransmit()) this.txq.push(f.frame);
-    for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; if (!sp.rst) this.closer.probe(sp); }
+    for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; if (!sp.rst) this.closer.probe(sp, this.probeTsVal(sp, nowUs)); }
     this.restoreSetups(nowUs);
   }
 
@@ -714,7 +720,22 @@ export class Splicer implements FrameEndpoint {
 
   /** Asks the clients of replicas no packet has reached yet for their current ACK (a peer failed). */
   probeReplicas(): void {
-    for (const sp of this.untouched) if (!sp.rst) this.closer.probe(sp);
+    for (const sp of this.untouched) if (!sp.rst) this.closer.probe(sp, this.probeTsVal(sp, this.nowUs));
+  }
+
+  /**
+   * TSval for a probe to the client of a replica. The replica's last TSval towards the client
+   * is as old as the replica, and the client drops a segment whose TSval is older than the
+   * last one it saw (RFC 7323 §5.3, PAWS) — Linux silently, for a pure ACK. The back end's
+   * clock ran on meanwhile: add the time since (1 ms ticks, the fastest common clock; slower
+   * clocks come out ahead, which is harmless) and a margin. A probe below the window never
+   * becomes the client's TS.Recent (§4.3: only segments at or before Last.ACK.sent do).
+   */
+  private probeTsVal(sp: SpliceState, nowUs: number): number | undefined {
+    if (sp.tsToClient === undefined) return undefined;
+    const at = this.replicaAtUs.get(sp);
+    if (at === undefined) return undefined;
+    return (sp.tsToClient + Math.ceil(Math.max(0, nowUs - at) / 1000) + PROBE_TS_MARGIN_TICKS) >>> 0;
   }
 
   private removeSplice(sp: SpliceState, why: string): void {
