@@ -140,15 +140,27 @@ export class BackendFailover {
     }
   }
 
+  /**
+   * Whether a re-splice could start now: false while the client holds part of the response
+   * but has not yet acknowledged its whole head (its ACKs are on the way), so that neither a
+   * Range request nor a whole new response fits what it has.
+   */
+  canDecide(sp: SpliceState): boolean {
+    if (sp.respHeadLen === undefined || sp.respHeadLen === 0xffffffff) return true;
+    if (seqDiff(sp.clientAcked, sp.respStart) >= sp.respHeadLen) return true;
+    return sp.clientAcked === sp.respStart && (sp.b2cNxt === sp.respStart || (sp.clientOpts.sack && sp.clientHoles === false));
+  }
+
   /** Moves a splice to another back end, continuing the response at the byte the client acknowledged. */
   start(sp: SpliceState, tried: Set<string>): void {
     const headLen = sp.respHeadLen;
     const bodyLen = sp.respBodyLen;
     const got = headLen === undefined ? -1 : seqDiff(sp.clientAcked, sp.respStart) - headLen;
     if (bodyLen !== undefined && got >= bodyLen) { this.ctx.finishClient(sp); return; }
-    // Nothing of the response acknowledged and nothing held out of order (its ACK had no SACK
-    // blocks): the client has none of it, so any back end's whole response can take its place.
-    const fresh = sp.clientAcked === sp.respStart && sp.clientOpts.sack && sp.clientHoles === false
+    // Nothing of the response acknowledged and nothing held out of order (nothing forwarded
+    // yet, or the client's ACK had no SACK blocks): the client has none of it, so any back
+    // end's whole response can take its place.
+    const fresh = sp.clientAcked === sp.respStart && (sp.b2cNxt === sp.respStart || (sp.clientOpts.sack && sp.clientHoles === false))
       && sp.request !== undefined && !sp.rst && sp.finBackend === undefined;
     if (!fresh && (sp.request === undefined || headLen === undefined || bodyLen === undefined || sp.rst || sp.finBackend !== undefined || got < 0)) {
       this.ctx.removeSplice(sp, 'resplice-impossible');

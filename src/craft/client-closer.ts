@@ -87,8 +87,8 @@ export class ClientCloser {
    * unacceptable segment is answered with an ACK; as an RFC 9293 §3.8.4 keep-alive probe) —
    * a splicer that took over learns what the client acknowledged to the failed box.
    */
-  probe(sp: SpliceState): void {
-    this.segment(sp, (sp.clientAcked - 1) >>> 0, sp.clientNxt, { ack: true });
+  probe(sp: SpliceState, tsVal?: number): void {
+    this.segment(sp, (sp.clientAcked - 1) >>> 0, sp.clientNxt, { ack: true }, tsVal);
     this.ctx.inc('client-probe');
   }
 
@@ -100,12 +100,12 @@ export class ClientCloser {
   }
 
   /** A segment from us (the service address) to the client, in the client's sequence space. */
-  private segment(sp: SpliceState, seq: number, ack: number, flags: Parameters<typeof tcpFlags>[0]): void {
+  private segment(sp: SpliceState, seq: number, ack: number, flags: Parameters<typeof tcpFlags>[0], tsVal?: number): void {
     const seg: TcpRepr = {
       srcPort: sp.client.localPort, dstPort: sp.client.port, seq, ack, flags: tcpFlags(flags), window: 0xffff >>> Math.min(sp.winB2C.outShift, 15),
       urgentPointer: 0, payload: EMPTY,
       // RFC 7323 §3.2: with timestamps on, every segment carries one (not below what the client last saw).
-      options: sp.tsC2B !== undefined ? { timestamp: { value: sp.tsToClient ?? 0, echo: sp.clientTsVal ?? 0 } } : {},
+      options: sp.tsC2B !== undefined ? { timestamp: { value: tsVal ?? sp.tsToClient ?? 0, echo: sp.clientTsVal ?? 0 } } : {},
     };
     const ipOff = ETHERNET_HEADER_LEN;
     const frame = new Uint8Array(ipOff + IPV4_HEADER_LEN + tcpSegmentLen(seg));

@@ -105,3 +105,43 @@ test('control messages: round trip, and bad datagrams are typed errors', () => {
     assert.equal(r.ok, false, bad);
   }
 });
+
+test('takeover probe: the TSval it carries is not older than the last one the client saw (RFC 7323 PAWS; Linux drops an old one silently)', () => {
+  const seed = 3101;
+  console.log(`# probe-tsval seed ${seed} (replay: npm test -- src/craft/failover)`);
+  // The replica is taken at the splice's setup; the crash comes 300 ms of transfer later.
+  let lastTs: number | undefined;
+  let crashed = false;
+  const probes: Array<{ ts: number; before: number }> = [];
+  const r = runSpliceScenario({
+    seed, backends: 1, limitUs: 60_000_000,
+    downloads: [{ startUs: 300_000, request: get(20_000_000) }],
+    link: { latencyUs: 100, bandwidthBps: 200_000_000, queueFrames: 1024, mtuBytes: 1500 },
+    pair: { crashActiveAtUs: 600_000 },
+    onStart: (sim) => {
+      sim.at(600_000, () => { crashed = true; });
+      sim.tapPort('client', 0, { record: (_t, f) => {
+        if (!(f.length > 54 && f[12] === 8 && f[13] === 0 && f[23] === 6)) return;
+        const t = 14 + ((f[14]! & 15) * 4);
+        const total = (f[16]! << 8) | f[17]!;
+        const doff = (f[t + 12]! >>> 4) * 4;
+        const payload = 14 + total - t - doff;
+        let ts: number | undefined;
+        for (let i = t + 20; i < t + doff;) {
+          const k = f[i]!;
+          if (k === 0) break;
+          if (k === 1) { i++; continue; }
+          if (k === 8) { ts = ((f[i + 2]! << 24) | (f[i + 3]! << 16) | (f[i + 4]! << 8) | f[i + 5]!) >>> 0; break; }
+          i += f[i + 1]!;
+        }
+        if (ts === undefined) return;
+        if (crashed && payload === 0 && (f[t + 13]! & 0x17) === 0x10 && probes.length === 0 && lastTs !== undefined) probes.push({ ts, before: lastTs });
+        if (payload > 0 && (lastTs === undefined || ((ts - lastTs) | 0) > 0)) lastTs = ts;
+      } }, 'rx');
+    },
+  });
+  assert.ok(r.finished && r.results[0]!.bodyOk && r.results[0]!.complete, 'download byte-exact');
+  assert.equal(probes.length, 1, 'the standby probed the client');
+  const p = probes[0]!;
+  assert.ok(((p.ts - p.before) | 0) >= 0, `probe TSval ${p.ts} older than the client's latest ${p.before}`);
+});

@@ -34,7 +34,15 @@ export interface SharedNodeConfig {
   deadAfterUs?: number;
   replicationRetryUs?: number;
   replicationRetries?: number;
-  onEvent?: (e: { tUs: number; node: string; kind: 'peer-up' | 'peer-lost' | 'replication-failed'; peer: string }) => void;
+  /**
+   * Next-hop takeover (the lab's distributor is the clients' and back ends' own ECMP routing
+   * towards each splicer's own address): when a peer falls silent, the live splicer with the
+   * lowest own address answers for the peer's address too and announces it (gratuitous ARP),
+   * so the flows hashed to that next hop come here. With this, frames to our own MAC for the
+   * service address go to the splicer (the service MAC is then our own MAC).
+   */
+  adoptPeerAddresses?: boolean;
+  onEvent?: (e: { tUs: number; node: string; kind: 'peer-up' | 'peer-lost' | 'replication-failed' | 'peer-adopted'; peer: string }) => void;
 }
 
 const CONTROL_PORT = 7701;
@@ -54,10 +62,14 @@ export class SharedSplicerNode implements FrameEndpoint {
   private readonly retryUs: number;
   private readonly retries: number;
   /** Peers by their own address: when last heard (undefined: not live). */
-  private readonly peers = new Map<number, { ip: string; lastUs: number | undefined }>();
+  private readonly peers = new Map<number, { ip: string; lastUs: number | undefined; seen: boolean }>();
   private readonly pending = new Map<number, Pending>();
   private readonly replay = new ReplayGuard();
   private readonly counter = new Map<string, number>();
+  private readonly serviceIp: number;
+  private readonly ownIpNum: number;
+  /** Adopted peer addresses and how many more announcements each gets. */
+  private readonly adopted = new Map<string, number>();
   private txSeq = 0n;
   private nowUs = 0;
   private nextHbUs = 0;
@@ -74,10 +86,15 @@ export class SharedSplicerNode implements FrameEndpoint {
     if (own === undefined || svc === undefined) throw new Error(`${cfg.name}: bad MAC`);
     this.ownMac = own;
     this.serviceMac = svc;
+    const sip = parseIpv4(cfg.splicer.serviceIp);
+    const oip = parseIpv4(cfg.ownIp);
+    if (sip === undefined || oip === undefined) throw new Error(`${cfg.name}: bad address`);
+    this.serviceIp = sip;
+    this.ownIpNum = oip;
     for (const p of cfg.peers) {
       const ip = parseIpv4(p);
       if (ip === undefined) throw new Error(`${cfg.name}: bad peer address ${p}`);
-      this.peers.set(ip, { ip: p, lastUs: undefined });
+      this.peers.set(ip, { ip: p, lastUs: undefined, seen: false });
     }
     this.own = new Host({ name: `${cfg.name}-own`, mac: cfg.ownMac, ip: cfg.ownIp, prefixLen: cfg.prefixLen, rng: cfg.rng });
     this.own.udpBind(this.port, (src, _port, data, nowUs) => this.onControl(src, data, nowUs));
@@ -100,10 +117,22 @@ export class SharedSplicerNode implements FrameEndpoint {
     this.nowUs = nowUs;
     if (frame.length < 14) return;
     const dst = frame.subarray(0, 6);
-    if (macEquals(dst, this.ownMac)) { this.own.handleFrame(ifIndex, frame, nowUs); return; }
+    if (macEquals(dst, this.ownMac)) {
+      if (this.cfg.adoptPeerAddresses === true && this.forService(frame)) this.splicer.handleFrame(ifIndex, frame, nowUs);
+      else this.own.handleFrame(ifIndex, frame, nowUs);
+      return;
+    }
     const bcast = macEquals(dst, BROADCAST_MAC);
     if (bcast) this.own.handleFrame(ifIndex, frame, nowUs);
     if (bcast || macEquals(dst, this.serviceMac)) this.splicer.handleFrame(ifIndex, frame, nowUs);
+  }
+
+  /** IPv4 to the service address, or ARP asking for it. */
+  private forService(f: Uint8Array): boolean {
+    const rd = (o: number): number => ((f[o]! << 24) | (f[o + 1]! << 16) | (f[o + 2]! << 8) | f[o + 3]!) >>> 0;
+    if (f[12] === 0x08 && f[13] === 0x00) return f.length >= 34 && rd(30) === this.serviceIp;
+    if (f[12] === 0x08 && f[13] === 0x06) return f.length >= 42 && rd(38) === this.serviceIp;
+    return false;
   }
 
   handleTimeout(nowUs: number): void {
@@ -112,6 +141,12 @@ export class SharedSplicerNode implements FrameEndpoint {
     this.splicer.handleTimeout(nowUs);
     if (nowUs >= this.nextHbUs) {
       this.nextHbUs = nowUs + this.hbUs;
+      // An adopted address is announced on three heartbeats (one gratuitous ARP may be lost).
+      for (const [ip, left] of this.adopted) {
+        if (left <= 0) continue;
+        this.own.announce(nowUs, ip);
+        this.adopted.set(ip, left - 1);
+      }
       this.broadcast(encodeControl({ t: 'hb', node: this.cfg.nodeId, epoch: this.cfg.epoch, active: true }), true);
     }
     for (const [ip, p] of this.peers) {
@@ -122,6 +157,18 @@ export class SharedSplicerNode implements FrameEndpoint {
       for (const id of [...this.pending.keys()]) this.acked(id, ip);
       this.splicer.probeReplicas();
       this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-lost', peer: p.ip });
+      // The lowest live box answers for every lost peer's address — also those a lost peer had
+      // adopted itself (when an adopter is lost, its adoptions move on with it).
+      if (this.cfg.adoptPeerAddresses === true && this.lowestLive()) {
+        for (const q of this.peers.values()) {
+          if (q.lastUs !== undefined || !q.seen || this.adopted.has(q.ip)) continue;
+          this.own.addAlias(q.ip);
+          this.own.announce(nowUs, q.ip);
+          this.adopted.set(q.ip, 2);
+          this.inc('peer-adopted');
+          this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-adopted', peer: q.ip });
+        }
+      }
     }
     for (const [id, q] of this.pending) {
       if (nowUs < q.nextUs) continue;
@@ -137,6 +184,15 @@ export class SharedSplicerNode implements FrameEndpoint {
       for (const w of q.waiting) this.transmit(this.peers.get(w)!.ip, q.bytes);
     }
   }
+
+  /** This box has the lowest own address of the live splicers (it adopts a lost peer's address). */
+  private lowestLive(): boolean {
+    for (const [ip, p] of this.peers) if (p.lastUs !== undefined && ip < this.ownIpNum) return false;
+    return true;
+  }
+
+  /** Peer addresses this box answers for (next-hop takeover). */
+  adoptedPeers(): string[] { return [...this.adopted.keys()]; }
 
   pollTransmit(): OutgoingFrame | undefined {
     return this.own.pollTransmit() ?? this.splicer.pollTransmit();
@@ -177,7 +233,8 @@ export class SharedSplicerNode implements FrameEndpoint {
   }
 
   private broadcast(bytes: Uint8Array, all = false): void {
-    for (const p of this.peers.values()) if (all || p.lastUs !== undefined) this.transmit(p.ip, bytes);
+    // A peer whose address we adopted is us now: nothing to send it.
+    for (const p of this.peers.values()) if ((all || p.lastUs !== undefined) && !this.adopted.has(p.ip)) this.transmit(p.ip, bytes);
   }
 
   private transmit(ip: string, body: Uint8Array): void {
@@ -203,6 +260,7 @@ export class SharedSplicerNode implements FrameEndpoint {
     if (m.node === this.cfg.nodeId) return;
     if (peer.lastUs === undefined) this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-up', peer: peer.ip });
     peer.lastUs = nowUs;
+    peer.seen = true;
     const ack = (id: number): void => this.transmit(peer.ip, encodeControl({ t: 'ack', node: this.cfg.nodeId, id }));
     switch (m.t) {
       case 'hb': return;

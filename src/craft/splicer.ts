@@ -31,6 +31,9 @@ import { sealControl } from './control-auth.js';
 import { SPLIT_CONTROL_PORT } from './split-backend.js';
 import { rewriteSegment, type SpliceState, type TeardownTimers } from './splice.js';
 
+/** Ticks a replica's probe TSval runs ahead of the estimate of the client's latest (see probeTsVal). */
+const PROBE_TS_MARGIN_TICKS = 1000;
+
 export interface SplicerConfig {
   name: string;
   serviceIp: string;
@@ -200,6 +203,8 @@ export class Splicer implements FrameEndpoint {
   private readonly setupOf = new Map<string, SetupRecord>();
   /** Setups replicated from the peer (standby): rebuilt as connections on takeover. */
   private readonly replicaSetups = new Map<string, SetupRecord>();
+  /** When each replica was installed or last updated (its TSval towards the client dates from then). */
+  private readonly replicaAtUs = new WeakMap<SpliceState, number>();
   /** Replicas no packet has reached here yet (shared mode: not expired by the sweep). */
   private readonly untouched = new Set<SpliceState>();
   private standby: boolean;
@@ -494,9 +499,26 @@ export class Splicer implements FrameEndpoint {
     if (this.untouched.size > 0 && this.untouched.delete(sp)) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; this.inc('replica-forwarded'); }
     if ((dir === 'c2b' || (frame[k.tcpOff + 13]! & 0x07) !== 0) && !tcpChecksumOk(frame, k)) { this.inc(`drop-${dir}-bad-checksum`); return; }
     if (this.closer.has(sp)) { if (dir === 'c2b') this.closer.input(sp, frame, k, nowUs); return; }
+    // The response's framing comes from its first segment, before that segment's own FIN/RST is
+    // judged: a back end that dies right after writing the head closes with it.
+    if (dir === 'b2c' && sp.respHeadLen === undefined) this.learnResponseFraming(sp, frame, k);
+    if (dir === 'b2c' && (frame[k.tcpOff + 13]! & 0x01) !== 0 && sp.respHeadLen === undefined && sp.split !== true
+      && seqDiff(sp.clientAcked, sp.respStart) <= 0 && this.beyondResponseStart(sp, frame, k)) {
+      // A FIN after response bytes whose head has not come by yet (lost on the way; the client
+      // has none of it either): the response may be cut short, and that cannot be told yet.
+      // Not forwarded; the back end sends it again after the head, which gives the framing.
+      this.inc('drop-fin-before-head');
+      return;
+    }
     if (dir === 'b2c' && (frame[k.tcpOff + 13]! & 0x05) !== 0 && this.closedEarly(sp, frame, k)) {
       // The back end's process died (its kernel closed the socket) before the whole
       // response: a back-end failure like a silent one, so the client is not told.
+      if ((frame[k.tcpOff + 13]! & 0x01) !== 0 && !this.failover.canDecide(sp)) {
+        // The client's ACK of the head is still on the way: the FIN comes again (the back
+        // end's kernel retransmits it), and by then the client's position is known.
+        this.inc('drop-fin-client-position-unknown');
+        return;
+      }
       this.inc('backend-closed-early');
       this.event('backend-failed', `${sp.backendId} closed #${sp.id} before the end of the response`);
       this.router.markDown(sp.backendId, nowUs + this.c.backendDownUs);
@@ -509,8 +531,7 @@ export class Splicer implements FrameEndpoint {
     const out = frame.slice(0, k.tcpEnd);
     rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
     this.inc(`forward-${dir}`);
-    if (dir === 'b2c' && sp.respHeadLen === undefined) this.learnResponseFraming(sp, out, k);
-    else if (dir === 'c2b' && this.keepAlive.size() > 0) this.keepAlive.poke(sp, nowUs);
+    if (dir === 'c2b' && this.keepAlive.size() > 0) this.keepAlive.poke(sp, nowUs);
     const h = this.held.size > 0 ? this.held.get(sp.id) : undefined;
     if (h === undefined) this.txq.push(out);
     else if (h.frames.length < HELD_FRAMES_MAX) h.frames.push(out);
@@ -546,12 +567,19 @@ export class Splicer implements FrameEndpoint {
     }
   }
 
-  /** The first response segment (at response byte 0) gives the head length and body length, once. */
+  /** A back-end segment (not yet rewritten) whose data or FIN lies beyond response byte 0. */
+  private beyondResponseStart(sp: SpliceState, f: Uint8Array, k: FrameKey): boolean {
+    const seq = ((f[k.tcpOff + 4]! << 24) | (f[k.tcpOff + 5]! << 16) | (f[k.tcpOff + 6]! << 8) | f[k.tcpOff + 7]!) >>> 0;
+    const payload = k.tcpEnd - k.tcpOff - (f[k.tcpOff + 12]! >>> 4) * 4;
+    return seqDiff((seq + sp.seqB2C + payload) >>> 0, sp.respStart) > 0;
+  }
+
+  /** The first response segment (at response byte 0; a back-end frame not yet rewritten) gives the head length and body length, once. */
   private learnResponseFraming(sp: SpliceState, out: Uint8Array, k: { tcpOff: number; tcpEnd: number }): void {
     const doff = (out[k.tcpOff + 12]! >>> 4) * 4;
     if (k.tcpEnd - k.tcpOff - doff <= 0) return;
     const seq = ((out[k.tcpOff + 4]! << 24) | (out[k.tcpOff + 5]! << 16) | (out[k.tcpOff + 6]! << 8) | out[k.tcpOff + 7]!) >>> 0;
-    if (seq !== sp.respStart) return;
+    if (((seq + sp.seqB2C) >>> 0) !== sp.respStart) return;
     const info = parseResponseHeadPrefix(out.subarray(k.tcpOff + doff, k.tcpEnd));
     sp.respHeadLen = info?.headLen ?? 0xffffffff;          // 0xffffffff: looked, framing unknown (not resumable)
     if (info !== undefined && info.status === 200 && info.contentLength !== undefined) sp.respBodyLen = info.contentLength;
@@ -607,6 +635,7 @@ export class Splicer implements FrameEndpoint {
     this.replicaSetups.delete(ck);
     if (old !== undefined) this.untouched.delete(old);
     if (this.cfg.shared === true) this.untouched.add(sp);
+    this.replicaAtUs.set(sp, this.nowUs);
     this.inc(old === undefined ? 'replica-installed' : 'replica-updated');
     return true;
   }
@@ -645,7 +674,7 @@ export class Splicer implements FrameEndpoint {
     this.host.announce(nowUs);
     // The gratuitous ARP goes first, so the answers to the probes come to this box.
     for (let f = this.host.pollTransmit(); f !== undefined; f = this.host.pollTransmit()) this.txq.push(f.frame);
-    for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; if (!sp.rst) this.closer.probe(sp); }
+    for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; if (!sp.rst) this.closer.probe(sp, this.probeTsVal(sp, nowUs)); }
     this.restoreSetups(nowUs);
   }
 
@@ -691,7 +720,22 @@ export class Splicer implements FrameEndpoint {
 
   /** Asks the clients of replicas no packet has reached yet for their current ACK (a peer failed). */
   probeReplicas(): void {
-    for (const sp of this.untouched) if (!sp.rst) this.closer.probe(sp);
+    for (const sp of this.untouched) if (!sp.rst) this.closer.probe(sp, this.probeTsVal(sp, this.nowUs));
+  }
+
+  /**
+   * TSval for a probe to the client of a replica. The replica's last TSval towards the client
+   * is as old as the replica, and the client drops a segment whose TSval is older than the
+   * last one it saw (RFC 7323 §5.3, PAWS) — Linux silently, for a pure ACK. The back end's
+   * clock ran on meanwhile: add the time since (1 ms ticks, the fastest common clock; slower
+   * clocks come out ahead, which is harmless) and a margin. A probe below the window never
+   * becomes the client's TS.Recent (§4.3: only segments at or before Last.ACK.sent do).
+   */
+  private probeTsVal(sp: SpliceState, nowUs: number): number | undefined {
+    if (sp.tsToClient === undefined) return undefined;
+    const at = this.replicaAtUs.get(sp);
+    if (at === undefined) return undefined;
+    return (sp.tsToClient + Math.ceil(Math.max(0, nowUs - at) / 1000) + PROBE_TS_MARGIN_TICKS) >>> 0;
   }
 
   private removeSplice(sp: SpliceState, why: string): void {

@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { TapDevice } from '../drivers/tap/tap-device.js';
 import { TapDriver } from '../drivers/tap/tap-driver.js';
 import { CraftNode } from '../craft/node.js';
+import { SharedSplicerNode } from '../craft/shared-node.js';
 import { Splicer, type SplicerConfig } from '../craft/splicer.js';
 import type { SpliceState } from '../craft/splice.js';
 import type { FrameEndpoint } from '../stack/endpoint.js';
@@ -16,7 +17,8 @@ import { formatIpv4 } from '../wire/addr.js';
 import { SeededRng } from '../util/rng.js';
 
 export interface CraftHostConfig {
-  role: 'solo' | 'active' | 'standby';
+  /** 'shared': one of several active splicers (SharedSplicerNode), reached by ECMP routes to each one's own address. */
+  role: 'solo' | 'active' | 'standby' | 'shared';
   nodeId: number;
   tap: string;
   ownIp: string;
@@ -34,6 +36,11 @@ export interface CraftHostConfig {
   peerPidFile?: string;
   /** File holding the pair's control-channel key in hex; without it the channel is unauthenticated. */
   keyFile?: string;
+  /** 'shared': the other splicers' own addresses, and the file holding each one's pid (its fence). */
+  peers?: string[];
+  peerPidFiles?: Record<string, string>;
+  /** 'shared': the ephemeral ports of this splicer's back-end connections (back ends route replies to them here). */
+  ephemeralPorts?: [number, number];
 }
 
 /**
@@ -87,7 +94,30 @@ export async function runCraftHost(c: CraftHostConfig): Promise<number> {
   let endpoint: FrameEndpoint;
   let announce: (now: number) => void;
   let stats: () => Record<string, unknown>;
-  if (c.role === 'solo') {
+  if (c.role === 'shared') {
+    const base = craftSplicerConfig(c);
+    const n = new SharedSplicerNode({
+      name: `splicer-${c.nodeId}`, nodeId: c.nodeId, epoch: Math.floor(Date.now() / 1000),
+      ownIp: c.ownIp, ownMac: c.ownMac, peers: c.peers ?? [], prefixLen: c.prefixLen, rng,
+      // No ICMP health checks: every splicer pings from the one service address, and a back
+      // end's echo replies follow its routes to one of them only. A dead server process is
+      // found by its early close; this mode does not detect a silent back-end host.
+      splicer: { ...base, healthIntervalUs: undefined, ...(c.ephemeralPorts !== undefined ? { ephemeralPorts: c.ephemeralPorts } : {}) },
+      heartbeatUs: c.heartbeatUs, deadAfterUs: c.deadAfterUs, adoptPeerAddresses: true,
+      // A busy 2-core machine delays a peer's acknowledgement beyond the simulator's 8 × 5 ms;
+      // retry for as long as the peer may be silent before it counts as lost.
+      replicationRetryUs: 20_000, replicationRetries: Math.ceil(c.deadAfterUs / 20_000),
+      ...(c.keyFile !== undefined ? { key: Buffer.from(readFileSync(c.keyFile, 'utf8').trim(), 'hex') } : {}),
+      onEvent: (e) => {
+        // Fence a lost peer before its address is adopted (the lab's power switch).
+        if (e.kind === 'peer-lost') log({ event: 'fence', tUs: e.tUs, peer: e.peer, text: fenceCraftPeer(c.peerPidFiles?.[e.peer]) ? 'peer killed' : 'peer pid unknown' });
+        log({ event: e.kind, tUs: e.tUs, text: e.peer, peer: e.peer });
+      },
+    });
+    endpoint = n;
+    announce = (now) => n.own.announce(now);
+    stats = () => ({ node: n.counters(), splicer: n.splicer.counters() });
+  } else if (c.role === 'solo') {
     const sp = new Splicer({ ...craftSplicerConfig(c), name: 'splicer', rng, prefixLen: c.prefixLen });
     endpoint = sp;
     announce = (now) => sp.host.announce(now);

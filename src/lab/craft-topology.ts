@@ -32,8 +32,15 @@ export const CRAFT_NET = {
 } as const;
 
 export const CRAFT_MAX_BACKENDS = 8;
-/** Splicers of one service: one, or an active/standby pair (CraftNode has one peer). */
-export const CRAFT_MAX_SPLICERS = 2;
+/** Splicers of one service: one, an active/standby pair, or up to 6 active at once (shared). */
+export const CRAFT_MAX_SPLICERS = 6;
+/** Shared splicers: splicer i opens its back-end connections from these ports (back ends route replies by them). */
+export const craftEphemeralPorts = (i: number): [number, number] => [20_000 + i * 4_000, 20_000 + i * 4_000 + 3_999];
+
+/** Several splicers active at once: asked for, or more than a pair. */
+export function craftShared(o: Pick<CraftLabOptions, 'splicers' | 'shared'>): boolean {
+  return o.splicers >= 3 || (o.shared === true && o.splicers >= 2);
+}
 
 /** Files `lab up craft` serves when no --root is given: `<n>.bin` of the blob pattern. */
 export const CRAFT_DEFAULT_SIZES = [1_000, 100_000, 1_000_000, 10_000_000, 50_000_000] as const;
@@ -47,9 +54,14 @@ export const CRAFT_DEFAULT_SIZES = [1_000, 100_000, 1_000_000, 10_000_000, 50_00
  */
 export const CRAFT_LAB_LIVENESS = Object.freeze({ heartbeatUs: 20_000, deadAfterUs: 300_000 });
 
+/** Shared splicers: a peer is lost after this much silence (see craftHostConfig). */
+export const CRAFT_LAB_SHARED_DEAD_AFTER_US = 500_000;
+
 export interface CraftLabOptions {
   backends: number;
   splicers: number;
+  /** Two splicers both active (default: an active/standby pair); three or more are always active at once. */
+  shared?: boolean;
   /** Directory every back end serves; default: generated files of known sha256 in the lab dir. */
   root?: string;
   port?: number;
@@ -163,6 +175,26 @@ export function craftControlKeyFile(s: LabState): string {
 
 export function craftHostConfig(s: LabState, o: CraftLabOptions, i: number): CraftHostConfig {
   const m = o.splicers;
+  if (craftShared(o)) {
+    const others = Array.from({ length: m }, (_, k) => k).filter((k) => k !== i);
+    return {
+      role: 'shared', nodeId: i + 1, tap: 'tap0',
+      ownIp: CRAFT_NET.splicerIp(i), ownMac: CRAFT_NET.splicerMac(i), peerIp: CRAFT_NET.splicerIp(others[0]!),
+      // Each splicer receives the service's packets at its own MAC (its own address is the clients' next hop).
+      serviceIp: CRAFT_NET.serviceIp, serviceMac: CRAFT_NET.splicerMac(i), prefixLen: CRAFT_NET.prefixLen,
+      port: s.service.port,
+      backends: Array.from({ length: o.backends }, (_, k) => ({ id: `backend${k}`, ip: CRAFT_NET.backendIp(k), port: s.service.port })),
+      seed: randomSeed(),
+      peers: others.map((k) => CRAFT_NET.splicerIp(k)),
+      peerPidFiles: Object.fromEntries(others.map((k) => [CRAFT_NET.splicerIp(k), join(s.dir, `splicer${k}.pid`)])),
+      ephemeralPorts: craftEphemeralPorts(i),
+      keyFile: craftControlKeyFile(s),
+      heartbeatUs: o.heartbeatUs ?? CRAFT_LAB_LIVENESS.heartbeatUs,
+      // A splicer that adopted a lost peer's flows carries twice its load; on a shared 2-core
+      // machine its event loop then stalls beyond 300 ms, which its peers took for a crash.
+      deadAfterUs: o.deadAfterUs ?? CRAFT_LAB_SHARED_DEAD_AFTER_US,
+    };
+  }
   return {
     role: m === 1 ? 'solo' : i === 0 ? 'active' : 'standby',
     nodeId: i + 1,
@@ -181,7 +213,7 @@ export function craftHostConfig(s: LabState, o: CraftLabOptions, i: number): Cra
 export async function craftUp(o: CraftLabOptions): Promise<LabState> {
   if (!Number.isInteger(o.backends) || o.backends < 1 || o.backends > CRAFT_MAX_BACKENDS) throw new LabError(`--backends must be 1..${CRAFT_MAX_BACKENDS}`);
   if (!Number.isInteger(o.splicers) || o.splicers < 1 || o.splicers > CRAFT_MAX_SPLICERS) {
-    throw new LabError(`--splicers must be 1 or 2 (an active/standby pair; more splicers per service are not built yet)`);
+    throw new LabError(`--splicers must be 1..${CRAFT_MAX_SPLICERS} (1: alone, 2: an active/standby pair unless shared, 3 or more: all active)`);
   }
   if (o.root !== undefined && !existsSync(o.root)) throw new LabError(`--root ${o.root} does not exist`);
   try { sh(['sh', '-c', 'command -v nginx']); } catch { throw new LabError('nginx is not installed: apt-get install nginx-light'); }
@@ -213,6 +245,7 @@ export async function craftUp(o: CraftLabOptions): Promise<LabState> {
       sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'master', 'br0', 'up']);
       addTap(ns, 'tap0');
     });
+    if (craftShared(o)) routeToSharedSplicers(s, o.splicers, o.backends);
     checkpoint();
     for (let i = 0; i < o.backends; i++) await startBackend(s, i, root);
     checkpoint();
@@ -221,10 +254,42 @@ export async function craftUp(o: CraftLabOptions): Promise<LabState> {
       writeFileSync(join(s.dir, `splicer${i}.pid`), String(pid));
       checkpoint();
     }
-    if (o.splicers === 2) await waitLog(join(s.dir, 'splicer0.log'), /"event":"peer-up"/, o.syncTimeoutMs ?? 10_000, 'the splicers did not see each other');
+    if (craftShared(o)) {
+      for (let i = 0; i < o.splicers; i++) {
+        await waitLog(join(s.dir, `splicer${i}.log`), new RegExp(`("event":"peer-up"[^\n]*\n[^]*){${o.splicers - 1}}`), o.syncTimeoutMs ?? 10_000, `splicer${i} did not see all its peers`);
+      }
+    } else if (o.splicers === 2) await waitLog(join(s.dir, 'splicer0.log'), /"event":"peer-up"/, o.syncTimeoutMs ?? 10_000, 'the splicers did not see each other');
     writeState(s);
   });
   return s;
+}
+
+/**
+ * The distributor in front of several active splicers is the hosts' own routing, as a
+ * router's ECMP would be: the client reaches the service address through an equal-cost
+ * multipath route whose next hops are the splicers' own addresses, hashed per flow on
+ * addresses and ports (fib_multipath_hash_policy=1), so each connection stays on one
+ * splicer. A back end answers a splicer's back-end connection by policy routing on the
+ * destination port: splicer i opens them from its own port range, and a rule per range
+ * sends replies via splicer i (others, like ICMP, take the multipath route). A splicer that
+ * dies has its own address adopted by a live one (gratuitous ARP), which moves its next hop.
+ */
+function routeToSharedSplicers(s: LabState, splicers: number, backends: number): void {
+  const svc = `${CRAFT_NET.serviceIp}/32`;
+  const hops = Array.from({ length: splicers }, (_, i) => ['nexthop', 'via', CRAFT_NET.splicerIp(i), 'dev', 'eth0']).flat();
+  const hosts = [s.netns.client!, ...Array.from({ length: backends }, (_, b) => s.netns[`backend${b}`]!)];
+  for (const ns of hosts) {
+    sh(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', 'net.ipv4.fib_multipath_hash_policy=1']);
+    sh(['ip', '-n', ns, 'route', 'add', svc, ...hops]);
+  }
+  for (let b = 0; b < backends; b++) {
+    const ns = s.netns[`backend${b}`]!;
+    for (let i = 0; i < splicers; i++) {
+      const [lo, hi] = craftEphemeralPorts(i);
+      sh(['ip', '-n', ns, 'route', 'add', svc, 'via', CRAFT_NET.splicerIp(i), 'dev', 'eth0', 'table', String(100 + i)]);
+      sh(['ip', '-n', ns, 'rule', 'add', 'to', svc, 'ipproto', 'tcp', 'dport', `${lo}-${hi}`, 'lookup', String(100 + i)]);
+    }
+  }
 }
 
 async function waitLog(file: string, re: RegExp, timeoutMs: number, what: string): Promise<void> {

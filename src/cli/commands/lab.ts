@@ -41,7 +41,7 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--no-backup', 'sttcp: the primary alone on a plain host of our stack (baseline)')
     .option('--no-control-link', 'sttcp: the control channel over the service LAN instead of its own primary–backup link')
     .option('--backends <n>', 'craft: back ends (nginx), default 2')
-    .option('--splicers <n>', 'craft: splicers, 1 or 2 (active/standby), default 2')
+    .option('--splicers <n>', 'craft: splicers, 1, 2 (active/standby) or 3..6 (all active), default 2')
     .option('--relay-server <spec>', "sttcp --app relay: the server each host runs on loopback: 'redis' (default: redis-server, no persistence), 'none', or a command line")
     .option('--relay-upstream <host:port>', 'sttcp --app relay: where that server listens in each host (default 127.0.0.1:6379)')
     .option('--liveness <spec>', "sttcp: 'lab' (default: 20 ms heartbeats, 10 misses, 150 ms lease), 'default' (10 ms, 3, 25 ms) or HB_MS,MISSES,LEASE_MS")

@@ -8,6 +8,7 @@ import type { FaultSpec } from '../../sim/faults.js';
 import type { LinkConfig } from '../../sim/link.js';
 import type { PcapWriter } from '../../sim/pcap.js';
 import { Host } from '../../stack/host.js';
+import type { StreamService } from '../../stack/app.js';
 import { TcpConnection, type TcpConfig } from '../../tcp/connection.js';
 import { Splicer, type SplicerConfig } from '../splicer.js';
 import type { SpliceState } from '../splice.js';
@@ -49,6 +50,8 @@ export interface SpliceScenarioOptions {
   splicer?: Partial<SplicerConfig>;
   capture?: boolean;
   limitUs?: number;
+  /** A back end's server instead of httpPatternService (by id: b0, b1, ...). */
+  backendServices?: Record<string, StreamService>;
   /** Back ends run split splice (they send their data straight to the client). */
   split?: boolean;
   /** Called once the topology is built, before running (to schedule faults, crashes). */
@@ -157,7 +160,7 @@ export function runSpliceScenario(o: SpliceScenarioOptions): SpliceScenarioResul
   sim.link(['client', 0], ['switch', 0], link);
   for (let i = 0; i < o.backends; i++) {
     const h = new Host<TcpConnection>({ name: `b${i}`, mac: `02:00:00:07:01:${(i + 16).toString(16)}`, ip: BACKEND_IP(i), prefixLen: 24, rng: sim.forkRng(), tcpFactory: factory(backendTcp) });
-    h.listen(80, httpPatternService(`b${i}`));
+    h.listen(80, o.backendServices?.[`b${i}`] ?? httpPatternService(`b${i}`));
     const sb = o.split === true ? new SplitSpliceBackend(h, { key: TEST_CONTROL_KEY }) : undefined;
     if (sb !== undefined) splitBackends.push(sb);
     sim.addNode(`b${i}`, sb ?? h);
