@@ -87,7 +87,12 @@ async function stopPids(pids: number[]): Promise<void> {
   for (const p of live) { try { process.kill(p, 'SIGTERM'); } catch { /* gone */ } }
   const until = Date.now() + 2000;
   while (live.some(alive) && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
-  for (const p of live.filter(alive)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  const stubborn = live.filter(alive);
+  for (const p of stubborn) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+  // A killed process takes a moment to go (threads, TAP descriptors): `lab down` returns
+  // once none is left, so a caller never sees a lab process after it (bounded wait).
+  const killedUntil = Date.now() + 3000;
+  while (stubborn.some(alive) && Date.now() < killedUntil) await new Promise((r) => setTimeout(r, 25));
 }
 
 /**
