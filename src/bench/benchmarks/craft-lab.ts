@@ -113,6 +113,12 @@ export const craftLabCompare: Benchmark = {
           rows.push({ metric: `${name}: 1 KB request, new connection, p90`, value: r2(pct(f.reqMs, 0.9)), unit: 'ms' });
           rows.push({ metric: `${name}: wrk keep-alive`, value: Math.round(w.rps), unit: 'requests/s', note: `p50 ${r2(w.p50)} ms, p99 ${r2(w.p99)} ms` });
         }
+        // Last, what HAProxy's clients see when it dies: rate-limited downloads through it,
+        // HAProxy SIGKILLed after a second (its connections live in that one process).
+        ctx.progress('HAProxy SIGKILLed mid-download');
+        const k = await haproxyCrash(client, `http://${hap.ip}/${BIG}.bin`, s.pids.haproxy!, HAPROXY_CRASH_DOWNLOADS);
+        rows.push({ metric: 'HAProxy SIGKILLed mid-download: downloads failed', value: k.failed, unit: `of ${k.runs}`,
+          note: `curl exit codes ${[...new Set(k.codes)].join(', ')}; ${r1(k.bytesMedian / 1e6)} MB of ${BIG / 1e6} MB received (median)` });
         return rows;
       } finally {
         await labDown(s.name);
@@ -120,6 +126,20 @@ export const craftLabCompare: Benchmark = {
     });
   },
 };
+
+const HAPROXY_CRASH_DOWNLOADS = 5;
+
+/** `runs` curl downloads at 2 MB/s through `url`; SIGKILL of `pid` once all have data. */
+async function haproxyCrash(ns: string, url: string, pid: number, runs: number): Promise<{ runs: number; failed: number; codes: number[]; bytesMedian: number }> {
+  // The script prints curl's byte count and exit code and itself succeeds either way.
+  const curls = Array.from({ length: runs }, () => timedInNs(ns, `curl -s -o /dev/null --limit-rate 2M -w '%{size_download}' ${url}; echo " $?"`, 120_000));
+  await sleep(1500);
+  try { process.kill(pid, 'SIGKILL'); } catch { /* already gone: counted by the downloads */ }
+  const rs = await Promise.all(curls);
+  const out = rs.map((r) => r.stdout.trim().split(/\s+/).map(Number));
+  const codes = out.map(([, code]) => code ?? NaN);
+  return { runs, failed: codes.filter((c) => c !== 0).length, codes, bytesMedian: median(out.map(([bytes]) => bytes ?? 0)) };
+}
 
 /** Reads one HTTP response from ip:80 with python3, stamping receives (CLOCK_MONOTONIC); prints gaps over 2 ms and the body's sha256. */
 function streamClient(ip: string, path: string): string[] {
