@@ -124,11 +124,12 @@ export const sttcpPause: Benchmark = {
   description: 'python3 in the client namespace downloads from the blob app on an ST-TCP pair (sync, the lab liveness: 20 ms heartbeats, failure after 10 misses, '
     + '150 ms lease), stamping every receive; the primary process is SIGKILLed 1 s after the first byte. Pause = the longest receive gap that ends after the crash and starts before the takeover (bytes in flight keep arriving for a moment after the kill). '
     + 'Fresh lab per run. Each with the control channel on its own primary–backup link (the lab default) and over the service LAN (--no-control-link); '
-    + 'also the same with the library defaults (10 ms × 3, 25 ms lease), where runs this shared machine turns into spurious failovers are counted, not measured.',
+    + 'also the same with the library defaults (10 ms × 3, 25 ms lease; the goal is ≤ 50 ms with these), where runs a loaded machine turns into spurious failovers are counted, not measured.',
   requires: ['root', { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
     const runs = ctx.quick ? 3 : 20;
-    const bytes = 60_000_000;
+    // Large enough to be still running 1 s after the first byte on a quiet machine.
+    const bytes = 150_000_000;
     const rows: BenchRow[] = [];
     const variants = [
       ['lab liveness, control link', LAB_LIVENESS, true],
@@ -139,7 +140,7 @@ export const sttcpPause: Benchmark = {
     for (const [label, liveness, controlLink] of variants) {
       const ok: PauseRun[] = [];
       const failed: string[] = [];
-      const n = liveness === undefined ? Math.max(3, runs >> 2) : runs;
+      const n = runs;
       for (let i = 0; i < n; i++) {
         ctx.progress(`${label}: run ${i + 1}/${n}`);
         try {
