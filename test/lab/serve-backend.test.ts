@@ -9,8 +9,7 @@
 // root; skips otherwise (fails under UNBROKEN_LAB=required).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createHash, randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
@@ -19,10 +18,10 @@ import { addNetns, createState, labDown } from '../../src/lab/lab.js';
 import { sh } from '../../src/lab/netns.js';
 import { writeState, type LabState } from '../../src/lab/state.js';
 import { deviceNames } from '../../src/serve/net.js';
+import { startServe, events, waitEvent, type Served, scrapeNs, metric } from './serve-helpers.js';
 import { inNs, makeFiles } from './helpers.js';
 
 const skip = labSkip(['curl']);
-const BIN = resolve(import.meta.dirname, '../../bin/unbroken.js');
 const OUT = resolve(import.meta.dirname, '../../out');
 const SIZE = 4_000_000;
 const NET = {
@@ -94,48 +93,12 @@ after(async () => {
   if (files) rmSync(files.dir, { recursive: true, force: true });
 });
 
-interface Served { pid: number; log: string; exited: Promise<number | null> }
-
 function serve(who: Who, config = `${who}.yaml`, logName: string = who): Served {
-  const log = join(s.dir, `${logName}.log`);
-  const fd = openSync(log, 'w');
-  const child = spawn('ip', ['netns', 'exec', s.netns[who]!, process.execPath, BIN, 'serve', '--config', join(s.dir, config)], { stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  assert.ok(child.pid !== undefined);
-  s.pids[logName] = child.pid;
-  writeState(s);
-  return { pid: child.pid, log, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
-}
-
-function events(log: string): Array<Record<string, unknown>> {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function waitEvent(p: Served, name: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const e = events(p.log).find((x) => x.event === name);
-    if (e) return e;
-    await sleep(50);
-  }
-  throw new Error(`no ${name} in ${p.log} after ${timeoutMs} ms:\n${readFileSync(p.log, 'utf8').slice(-3000)}`);
+  return startServe(s, s.netns[who]!, config, logName, logName);
 }
 
 async function scrape(who: Who): Promise<string> {
-  const r = await inNs(s.netns[who]!, ['curl', '-sS', '--fail', 'http://127.0.0.1:9464/metrics'], 10_000);
-  assert.equal(r.code, 0, `scrape ${who}: ${r.stderr}`);
-  return r.stdout;
-}
-
-function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) return Number(m[3]);
-  }
-  return undefined;
+  return scrapeNs(s.netns[who]!, who);
 }
 
 test('serve backend (split splice) behind serve splicer: curl byte-exact, the back end\'s data goes straight to the client', { skip, timeout: 60_000 }, async () => {

@@ -18,10 +18,10 @@ import { addNetns, createState, labDown } from '../../src/lab/lab.js';
 import { sh } from '../../src/lab/netns.js';
 import { writeState, type LabState } from '../../src/lab/state.js';
 import { deviceNames } from '../../src/serve/net.js';
+import { startServe, events, waitEvent, type Served } from './serve-helpers.js';
 import { inNs } from './helpers.js';
 
 const skip = labSkip(['redis-server', 'redis-cli']);
-const BIN = resolve(import.meta.dirname, '../../bin/unbroken.js');
 const OUT = resolve(import.meta.dirname, '../../out');
 const NET = {
   service: { ip: '10.205.0.100', mac: '02:00:00:00:05:64' },
@@ -82,33 +82,9 @@ after(async () => {
   }
 });
 
-interface Served { pid: number; log: string; exited: Promise<number | null> }
-
 function serve(who: Who, config: string): Served {
   const name = config.replace(/\.yaml$/, '');
-  const log = join(s.dir, `${name}.log`);
-  const fd = openSync(log, 'w');
-  const child = spawn('ip', ['netns', 'exec', s.netns[who]!, process.execPath, BIN, 'serve', '--config', join(s.dir, config)], { stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  assert.ok(child.pid !== undefined);
-  s.pids[name] = child.pid;
-  writeState(s);
-  return { pid: child.pid, log, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
-}
-
-function events(log: string): Array<Record<string, unknown>> {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function waitEvent(p: Served, name: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const e = events(p.log).find((x) => x.event === name);
-    if (e) return e;
-    await sleep(50);
-  }
-  throw new Error(`no ${name} in ${p.log} after ${timeoutMs} ms:\n${readFileSync(p.log, 'utf8').slice(-3000)}`);
+  return startServe(s, s.netns[who]!, config, name, name);
 }
 
 test('serve sttcp with app relay: a redis INCR stream survives a primary SIGKILL exactly once; the returning host\'s join is refused', { skip, timeout: 60_000 }, async () => {

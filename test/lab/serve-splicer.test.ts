@@ -17,10 +17,10 @@ import { addNetns, createState, labDown } from '../../src/lab/lab.js';
 import { sh } from '../../src/lab/netns.js';
 import { writeState, type LabState } from '../../src/lab/state.js';
 import { deviceNames } from '../../src/serve/net.js';
+import { startServe, events, waitEvent, type Served, scrapeNs, metric } from './serve-helpers.js';
 import { inNs, makeFiles } from './helpers.js';
 
 const skip = labSkip(['curl', 'python3']);
-const BIN = resolve(import.meta.dirname, '../../bin/unbroken.js');
 const OUT = resolve(import.meta.dirname, '../../out');
 const MB = 1_000_000;
 const SIZE = 6 * MB;
@@ -97,52 +97,16 @@ after(async () => {
   if (files) rmSync(files.dir, { recursive: true, force: true });
 });
 
-interface Served { pid: number; log: string; exited: Promise<number | null> }
-
 /** `unbroken serve --config FILE` inside a splicer host's namespace, JSON log to <lab>/<logName>.log. */
 function serve(who: Who, config: string, logName: string): Served {
-  const log = join(s.dir, `${logName}.log`);
-  const fd = openSync(log, 'w');
-  const child = spawn('ip', ['netns', 'exec', s.netns[who]!, process.execPath, BIN, 'serve', '--config', join(s.dir, config)], { stdio: ['ignore', fd, fd] });
-  closeSync(fd);
-  assert.ok(child.pid !== undefined);
-  s.pids[who] = child.pid;
-  writeState(s);
-  return { pid: child.pid, log, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
-}
-
-function events(log: string): Array<Record<string, unknown>> {
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
-async function waitEvent(p: Served, name: string, timeoutMs: number): Promise<Record<string, unknown>> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const e = events(p.log).find((x) => x.event === name);
-    if (e) return e;
-    await sleep(50);
-  }
-  throw new Error(`no ${name} in ${p.log} after ${timeoutMs} ms:\n${readFileSync(p.log, 'utf8').slice(-3000)}`);
+  return startServe(s, s.netns[who]!, config, logName, who);
 }
 
 async function scrape(who: Who): Promise<string> {
-  const r = await inNs(s.netns[who]!, ['curl', '-sS', '--fail', 'http://127.0.0.1:9464/metrics'], 10_000);
-  assert.equal(r.code, 0, `scrape ${who}: ${r.stderr}`);
-  return r.stdout;
+  return scrapeNs(s.netns[who]!, who);
 }
 
 /** The value of one series, e.g. metric(text, 'unbroken_failovers_total', {kind: 'takeover'}). */
-function metric(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(name)) continue;
-    const m = /^([a-z_]+)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) return Number(m[3]);
-  }
-  return undefined;
-}
-
 const links = (who: Who): string => sh(['ip', '-n', s.netns[who]!, '-o', 'link', 'show']);
 
 /** curl of the test file through the service address, rate-limited so a scrape or a crash lands mid-transfer. */
