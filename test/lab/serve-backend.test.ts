@@ -14,11 +14,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { labSkip } from '../../src/lab/prerequisites.js';
-import { addNetns, createState, labDown } from '../../src/lab/lab.js';
+import { createState, labDown } from '../../src/lab/lab.js';
 import { sh } from '../../src/lab/netns.js';
 import { writeState, type LabState } from '../../src/lab/state.js';
 import { deviceNames } from '../../src/serve/net.js';
-import { startServe, events, waitEvent, type Served, scrapeNs, metric } from './serve-helpers.js';
+import { hubLan, startServe, events, waitEvent, type Served, scrapeNs, metric } from './serve-helpers.js';
 import { inNs, makeFiles } from './helpers.js';
 
 const skip = labSkip(['curl']);
@@ -43,15 +43,7 @@ before(() => {
   if (skip) return;
   files = makeFiles([SIZE]);
   s = createState('svbackend', { ip: NET.service.ip, port: 80 });
-  const lan = addNetns(s, 'lan');
-  const ns = { client: addNetns(s, 'client'), splicer: addNetns(s, 'splicer'), b: addNetns(s, 'b'), web: addNetns(s, 'web') };
-  sh(['ip', '-n', lan, 'link', 'add', 'br0', 'type', 'bridge', 'ageing_time', '0', 'stp_state', '0']);
-  sh(['ip', '-n', lan, 'link', 'set', 'br0', 'up']);
-  for (const [role, n] of Object.entries(ns)) {
-    sh(['ip', '-n', lan, 'link', 'add', `l-${role}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n]);
-    sh(['ip', '-n', lan, 'link', 'set', `l-${role}`, 'master', 'br0', 'up']);
-    sh(['ip', '-n', n, 'link', 'set', 'eth0', 'up']);
-  }
+  const ns = hubLan(s, ['client', 'splicer', 'b', 'web'] as const);
   sh(['ip', '-n', ns.client, 'addr', 'add', `${NET.client}/24`, 'dev', 'eth0']);
   // One key: the splicer seals each splice's state with it, the back end opens it.
   writeFileSync(join(s.dir, 'craft.key'), randomBytes(32), { mode: 0o600 });

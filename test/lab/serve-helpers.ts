@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { addNetns } from '../../src/lab/lab.js';
+import { sh } from '../../src/lab/netns.js';
 import { writeState, type LabState } from '../../src/lab/state.js';
 import { inNs } from './helpers.js';
 
@@ -62,4 +64,25 @@ export function metric(text: string, name: string, labels: Record<string, string
     if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) return Number(m[3]);
   }
   return undefined;
+}
+
+/**
+ * The hosts' LAN for a serve test: a hub (bridge with ageing 0, every port sees every
+ * frame, as ST-TCP's tap needs) in its own namespace, and one namespace per role with an
+ * `eth0` on it, up (and `lo` up when asked). Returns the namespace of each role.
+ */
+export function hubLan<R extends string>(s: LabState, roles: readonly R[], o: { loopback?: boolean } = {}): Record<R, string> {
+  const lan = addNetns(s, 'lan');
+  const ns = {} as Record<R, string>;
+  for (const role of roles) ns[role] = addNetns(s, role);
+  sh(['ip', '-n', lan, 'link', 'add', 'br0', 'type', 'bridge', 'ageing_time', '0', 'stp_state', '0']);
+  sh(['ip', '-n', lan, 'link', 'set', 'br0', 'up']);
+  for (const role of roles) {
+    const n = ns[role];
+    sh(['ip', '-n', lan, 'link', 'add', `l-${role}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n]);
+    sh(['ip', '-n', lan, 'link', 'set', `l-${role}`, 'master', 'br0', 'up']);
+    sh(['ip', '-n', n, 'link', 'set', 'eth0', 'up']);
+    if (o.loopback) sh(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
+  }
+  return ns;
 }

@@ -13,11 +13,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { labSkip } from '../../src/lab/prerequisites.js';
-import { addNetns, createState, labDown } from '../../src/lab/lab.js';
+import { createState, labDown } from '../../src/lab/lab.js';
 import { sh } from '../../src/lab/netns.js';
 import { writeState, type LabState } from '../../src/lab/state.js';
 import { deviceNames } from '../../src/serve/net.js';
-import { startServe, events, waitEvent, type Served, scrapeNs, metric } from './serve-helpers.js';
+import { hubLan, startServe, events, waitEvent, type Served, scrapeNs, metric } from './serve-helpers.js';
 import { inNs, makeFiles } from './helpers.js';
 
 const skip = labSkip(['curl', 'python3']);
@@ -42,16 +42,7 @@ before(async () => {
   if (skip) return;
   files = makeFiles([SIZE]);
   s = createState('svsplice', { ip: NET.service.ip, port: 80 });
-  const lan = addNetns(s, 'lan');
-  const ns = { client: addNetns(s, 'client'), web: addNetns(s, 'web'), a: addNetns(s, 'a'), b: addNetns(s, 'b') };
-  sh(['ip', '-n', lan, 'link', 'add', 'br0', 'type', 'bridge', 'ageing_time', '0', 'stp_state', '0']);
-  sh(['ip', '-n', lan, 'link', 'set', 'br0', 'up']);
-  for (const [role, n] of Object.entries(ns)) {
-    sh(['ip', '-n', lan, 'link', 'add', `l-${role}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n]);
-    sh(['ip', '-n', lan, 'link', 'set', `l-${role}`, 'master', 'br0', 'up']);
-    sh(['ip', '-n', n, 'link', 'set', 'eth0', 'up']);
-    sh(['ip', '-n', n, 'link', 'set', 'lo', 'up']);
-  }
+  const ns = hubLan(s, ['client', 'web', 'a', 'b'] as const, { loopback: true });
   sh(['ip', '-n', ns.client, 'addr', 'add', `${NET.client}/24`, 'dev', 'eth0']);
   sh(['ip', '-n', ns.web, 'addr', 'add', `${NET.web}/24`, 'dev', 'eth0']);
   // The back end: an ordinary kernel HTTP server, unaware of the splicer.

@@ -11,11 +11,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { stringify as toYaml } from 'yaml';
 import { labSkip } from '../../src/lab/prerequisites.js';
-import { addNetns, createState, labDown } from '../../src/lab/lab.js';
+import { createState, labDown } from '../../src/lab/lab.js';
 import { sh } from '../../src/lab/netns.js';
 import { writeState, type LabState } from '../../src/lab/state.js';
 import { deviceNames } from '../../src/serve/net.js';
-import { startServe, events, waitEvent, type Served, scrapeNs, metric } from './serve-helpers.js';
+import { hubLan, startServe, events, waitEvent, type Served, scrapeNs, metric } from './serve-helpers.js';
 import { inNs, makeFiles } from './helpers.js';
 
 const skip = labSkip(['curl']);
@@ -37,15 +37,7 @@ before(() => {
   if (skip) return;
   files = makeFiles([SIZE]);
   s = createState('serve', { ip: NET.service.ip, port: 80 });
-  const lan = addNetns(s, 'lan');
-  const ns = { client: addNetns(s, 'client'), a: addNetns(s, 'a'), b: addNetns(s, 'b') };
-  sh(['ip', '-n', lan, 'link', 'add', 'br0', 'type', 'bridge', 'ageing_time', '0', 'stp_state', '0']);
-  sh(['ip', '-n', lan, 'link', 'set', 'br0', 'up']);
-  for (const [role, n] of Object.entries(ns)) {
-    sh(['ip', '-n', lan, 'link', 'add', `l-${role}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', n]);
-    sh(['ip', '-n', lan, 'link', 'set', `l-${role}`, 'master', 'br0', 'up']);
-    sh(['ip', '-n', n, 'link', 'set', 'eth0', 'up']);
-  }
+  const ns = hubLan(s, ['client', 'a', 'b'] as const);
   sh(['ip', '-n', ns.client, 'addr', 'add', `${NET.client}/24`, 'dev', 'eth0']);
   // Host B: the operator's own bridge with the NIC in it.
   sh(['ip', '-n', ns.b, 'link', 'add', 'br0', 'type', 'bridge', 'stp_state', '0']);
