@@ -86,3 +86,25 @@ export function hubLan<R extends string>(s: LabState, roles: readonly R[], o: { 
   }
   return ns;
 }
+
+/**
+ * The survivor's metrics after one takeover: counted once for `technique`, its time in
+ * the histogram (returned, seconds), and the heartbeats missed from `peerIp` counted.
+ */
+export function assertOneTakeover(m: string, technique: string, peerIp: string): number {
+  assert.equal(metric(m, 'unbroken_failovers_total', { technique, kind: 'takeover' }), 1);
+  assert.equal(metric(m, 'unbroken_takeover_seconds_count', { technique }), 1);
+  const takeoverS = metric(m, 'unbroken_takeover_seconds_sum', { technique })!;
+  assert.ok(takeoverS > 0 && takeoverS < 5, `takeover ${takeoverS} s`);
+  assert.ok((metric(m, 'unbroken_heartbeats_missed_total', { peer: peerIp }) ?? 0) >= 1, 'missed heartbeats counted');
+  return takeoverS;
+}
+
+/** The survivor's log shows the failure detected and the takeover complete; returns the latter. */
+export function takeoverLogged(log: string): Record<string, unknown> {
+  const ev = events(log);
+  const detected = ev.find((e) => e.event === 'failover.detected');
+  const done = ev.find((e) => e.event === 'takeover.complete');
+  assert.ok(detected && done, ev.map((e) => e.event).join(' '));
+  return done;
+}
