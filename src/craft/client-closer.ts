@@ -92,6 +92,15 @@ export class ClientCloser {
     this.ctx.inc('client-probe');
   }
 
+  /**
+   * The RFC 5961 §4 challenge ACK, <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> in the client's space,
+   * for a SYN on the tuple of an open splice: a client still in that connection ignores it,
+   * one that has moved on (its SYN opens a new connection) answers with a RST at RCV.NXT.
+   */
+  challengeAck(sp: SpliceState): void {
+    this.segment(sp, sp.b2cNxt, sp.clientNxt, { ack: true });
+  }
+
   private sendFin(sp: SpliceState): void {
     const c = this.closing.get(sp)!;
     c.tries++;

@@ -152,6 +152,8 @@ interface Session {
 
 const PENDING_MAX_BYTES = 64 * 1024;
 const HELD_FRAMES_MAX = 256;
+/** At most one challenge ACK per splice in this time (RFC 5961 §7: challenge ACKs are rate-limited). */
+const CHALLENGE_ACK_INTERVAL_US = 100_000;
 const EMPTY = new Uint8Array(0);
 
 /** RFC 9293 §3.1: the TCP checksum over the pseudo-header and the segment verifies. */
@@ -196,6 +198,8 @@ export class Splicer implements FrameEndpoint {
   private readonly cfg: SplicerConfig;
   /** Packets of splices whose state is not yet replicated, by splice id (bounded per splice). */
   private readonly held = new Map<number, { frames: Uint8Array[]; deadlineUs: number }>();
+  /** When each splice last answered a client's SYN with a challenge ACK (goes with the splice). */
+  private readonly challengedUs = new WeakMap<SpliceState, number>();
   /** Frames to clients whose setup record is not yet acknowledged by the peer, by client key; and id → key. */
   private readonly setupHeld = new Map<string, { id: number; frames: Uint8Array[]; deadlineUs: number }>();
   private readonly setupIds = new Map<number, string>();
@@ -373,7 +377,11 @@ export class Splicer implements FrameEndpoint {
     if (k !== undefined) {
       this.learnMac(k.srcIp, frame);
       const sp = this.table.get(k.key);
-      if (sp !== undefined) { this.forward(sp, k, frame, nowUs); return; }
+      if (sp !== undefined) {
+        if (!this.isClientSyn(sp, k, frame)) { this.forward(sp, k, frame, nowUs); return; }
+        if (this.synOnSplice(sp, k, frame, nowUs)) return;
+        // The splice ended and went: the SYN opens a new connection below.
+      }
       // Shared mode: a client whose setup a failed peer had replicated reaches us first.
       if (this.replicaSetups.size > 0 && !this.standby && this.replicaSetups.has(k.key)) this.restoreSetup(k.key, nowUs);
       const s = this.awaiting.get(k.key);
@@ -536,6 +544,37 @@ export class Splicer implements FrameEndpoint {
     if (h === undefined) this.txq.push(out);
     else if (h.frames.length < HELD_FRAMES_MAX) h.frames.push(out);
     else this.inc('drop-held-full');                  // TCP retransmits it
+  }
+
+  /** A bare SYN (no ACK) from the client side of a splice's tuple. */
+  private isClientSyn(sp: SpliceState, k: FrameKey, f: Uint8Array): boolean {
+    return (f[k.tcpOff + 13]! & 0x12) === 0x02 && k.srcIp === sp.client.ip && k.key === keyOf(sp.client.ip, sp.client.port, sp.client.localPort);
+  }
+
+  /**
+   * A client's SYN on the tuple of a splice is never forwarded: the back end would take it
+   * for a new connection on the old back-end tuple (its listener accepts it, or its
+   * TIME-WAIT does, RFC 9293 §3.10.7.4) and serve it outside the splicer, which drops it
+   * with RSTs when the old splice expires. A splice that has ended (both FINs acknowledged,
+   * or a RST seen) is in its linger time, the analogue of TIME-WAIT: the client reused the
+   * port, so the splice goes and the SYN opens a new connection here (RFC 9293 §3.6.1,
+   * RFC 6191). On a splice still open the SYN gets a challenge ACK in the client's space
+   * (RFC 5961 §4); a client that has really moved on answers it with a RST, which ends the
+   * splice on both sides, and its next SYN finds the splice ended. Returns true when the
+   * frame is dealt with here and false when the host should take it as a new connection.
+   */
+  private synOnSplice(sp: SpliceState, k: FrameKey, frame: Uint8Array, nowUs: number): boolean {
+    if (internetChecksum(frame, k.ipOff, k.tcpOff - k.ipOff) !== 0 || !tcpChecksumOk(frame, k)) { this.inc('drop-c2b-bad-checksum'); return true; }
+    if (sp.expiresUs !== undefined) {
+      this.removeSplice(sp, 'port-reused');
+      return false;
+    }
+    const last = this.challengedUs.get(sp);
+    if (last !== undefined && nowUs - last < CHALLENGE_ACK_INTERVAL_US) { this.inc('syn-challenge-limited'); return true; }
+    this.challengedUs.set(sp, nowUs);
+    this.closer.challengeAck(sp);
+    this.inc('syn-challenge-ack');
+    return true;
   }
 
   /**
