@@ -7,7 +7,7 @@ import type { Host } from '../stack/host.js';
 import type { HostStreamConnection, HostStreamService } from '../stack/tcp-demux.js';
 import type { StreamApp } from '../stack/app.js';
 import type { FourTuple } from '../tcp/four-tuple.js';
-import { seqDiff } from '../tcp/seq.js';
+import { seqDiff, seqGt } from '../tcp/seq.js';
 import { parseIpv4 } from '../wire/addr.js';
 import { parseIpv4Packet } from '../wire/ipv4.js';
 import { parseTcpSegment } from '../wire/tcp.js';
@@ -19,9 +19,12 @@ import { concatBytes, latin1, keyOf, type FrameKey, type SpliceEngine } from './
 /** What the failover needs from the splicer. */
 export interface FailoverContext {
   readonly host: Host<SpliceEngine>;
+  /** The host whose address sends the health checks' echo requests and gets their replies. */
+  readonly healthHost: Pick<Host, 'ping' | 'onEchoReply'>;
   readonly router: Router;
   readonly headLimitBytes: number;
   nowUs(): number;
+  /** The splices this box forwards (a peer's untouched replicas are left to the peer). */
   splices(): SpliceState[];
   /** Opens a back-end connection with options matching the client's; undefined if no local port is free. */
   connect(ip: string, port: number, opts: SpliceState['clientOpts'], makeApp: HostStreamService): HostStreamConnection | undefined;
@@ -85,7 +88,7 @@ export class BackendFailover {
       if (ip !== undefined && !this.health.has(b.id)) this.health.set(b.id, { ip, lastReplyUs: ctx.nowUs(), down: false });
     }
     this.nextHealthUs = ctx.nowUs();
-    ctx.host.onEchoReply((src, ident, _seq, _data, nowUs) => {
+    ctx.healthHost.onEchoReply((src, ident, _seq, _data, nowUs) => {
       if (ident !== PING_IDENTIFIER) return;
       const ip = parseIpv4(src);
       for (const [id, h] of this.health) {
@@ -126,7 +129,7 @@ export class BackendFailover {
         this.ctx.backendDown(id);
       }
       this.pingSeq = (this.pingSeq + 1) & 0xffff;
-      this.ctx.host.ping(h.ip, PING_IDENTIFIER, this.pingSeq, EMPTY, nowUs);
+      this.ctx.healthHost.ping(h.ip, PING_IDENTIFIER, this.pingSeq, EMPTY, nowUs);
     }
   }
 
@@ -272,8 +275,14 @@ export class BackendFailover {
     sp.resplicing = false;
     sp.lastB2CUs = nowUs;
     sp.lastC2BUs = nowUs;
-    sp.b2cNxt = rs.clientPos;               // the replacement starts here: client ACKs are capped to it
+    // The replacement starts here: client ACKs are capped to it until it has sent as far as
+    // the client can hold: what the failed back end sent, as far as this box saw (a replica's
+    // record may be older), or further by the client's own SACK blocks. Without SACK the
+    // client may hold unseen out-of-order bytes: capped to the end.
+    const sentBefore = sp.clientSackHigh !== undefined && seqGt(sp.clientSackHigh, sp.b2cNxt) ? sp.clientSackHigh : sp.b2cNxt;
+    sp.b2cNxt = rs.clientPos;
     sp.capAcks = true;
+    sp.capUntil = sp.clientOpts.sack ? (seqGt(sentBefore, rs.clientPos) ? sentBefore : rs.clientPos) : undefined;
     if (rs.fresh) {
       // A whole new response: its framing is read again from its first segment.
       sp.respHeadLen = undefined;

@@ -89,7 +89,7 @@ function spliceIn(v: unknown): SpliceState | undefined {
   if (typeof s.resplicing !== 'boolean' || typeof s.clientOpts !== 'object' || s.clientOpts === null) return undefined;
   if (!optU32(s.reqEnd) || !optU32(s.respEnd) || !(s.headOnly === undefined || typeof s.headOnly === 'boolean')
     || !(s.pinned === undefined || typeof s.pinned === 'boolean') || !(s.clientHoles === undefined || typeof s.clientHoles === 'boolean')
-    || !(s.split === undefined || typeof s.split === 'boolean') || !(s.capAcks === undefined || typeof s.capAcks === 'boolean')) return undefined;
+    || !(s.split === undefined || typeof s.split === 'boolean') || !(s.capAcks === undefined || typeof s.capAcks === 'boolean') || !optU32(s.capUntil) || !optU32(s.clientSackHigh)) return undefined;
   const co = s.clientOpts as Record<string, unknown>;
   if (!isPort(co.mss) || typeof co.ws !== 'boolean' || typeof co.sack !== 'boolean' || typeof co.ts !== 'boolean') return undefined;
   return {
@@ -105,6 +105,8 @@ function spliceIn(v: unknown): SpliceState | undefined {
     ...(s.clientHoles !== undefined ? { clientHoles: s.clientHoles } : {}),
     ...(s.split !== undefined ? { split: s.split } : {}),
     ...(s.capAcks !== undefined ? { capAcks: s.capAcks } : {}),
+    ...(s.capUntil !== undefined ? { capUntil: s.capUntil } : {}),
+    ...(s.clientSackHigh !== undefined ? { clientSackHigh: s.clientSackHigh } : {}),
   };
 }
 

@@ -29,7 +29,7 @@ export interface SharedNodeConfig {
   rng: Rng;
   key?: Uint8Array;
   splicer: Omit<SplicerConfig, 'name' | 'rng' | 'replicate' | 'onSpliceRemoved' | 'onSpliceUpdated' | 'standby' | 'prefixLen'
-    | 'replicateSetup' | 'onSetupRemoved' | 'shared'>;
+    | 'replicateSetup' | 'onSetupRemoved' | 'shared' | 'healthHost'>;
   heartbeatUs?: number;
   deadAfterUs?: number;
   replicationRetryUs?: number;
@@ -101,6 +101,9 @@ export class SharedSplicerNode implements FrameEndpoint {
     const id = cfg.nodeId;
     this.splicer = new Splicer({
       ...cfg.splicer, name: `${cfg.name}-splicer`, rng: cfg.rng, prefixLen: cfg.prefixLen, standby: false, shared: true,
+      // Each box checks the back ends from its own address: replies to the service address
+      // would reach whichever box the back end's route picks (in the lab, always the same one).
+      healthHost: this.own,
       replicate: (sp) => this.replicate(sp.id, encodeControl({ t: 'splice', node: id, s: sp as SpliceState }), true),
       onSpliceUpdated: (sp) => { this.replicate(sp.id, encodeControl({ t: 'splice', node: id, s: sp as SpliceState }), false); },
       onSpliceRemoved: (sp) => this.broadcast(encodeControl({ t: 'remove', node: id, clientIp: sp.client.ip, clientPort: sp.client.port, localPort: sp.client.localPort })),

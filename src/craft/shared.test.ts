@@ -30,9 +30,14 @@ function seedList(): number[] {
   return Array.from({ length: Number(process.env.CRAFT_SEEDS ?? 4) }, (_, i) => 9900 + i);
 }
 
-interface SharedRun { results: DownloadResult[]; nodes: SharedSplicerNode[]; dist: FlowDistributor; rsts: number; finished: boolean; withdrawnUs: number | undefined }
+interface SharedRun {
+  results: DownloadResult[]; nodes: SharedSplicerNode[]; dist: FlowDistributor; rsts: number; finished: boolean; withdrawnUs: number | undefined;
+  /** Downloads cut off by a silenced back end. */
+  cutOff: number;
+}
 
-function runShared(seed: number, sizes: number[], starts: number[], crash: { index: number; atUs: number } | undefined): SharedRun {
+function runShared(seed: number, sizes: number[], starts: number[], crash: { index: number; atUs: number } | undefined,
+  silence?: { backend: number; afterSplices: number; delayUs: number; crashSplicer?: number }): SharedRun {
   const sim = new Simulator({ seed });
   const backends = 2;
   sim.addNode('lan', new LearningSwitch({ ports: 2 + backends }));
@@ -41,6 +46,20 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
   sim.link(['ecmp', 0], ['lan', 1], LAN);
   const nodes: SharedSplicerNode[] = [];
   let withdrawnUs: number | undefined;
+  let spliced = 0;
+  let cutOff = 0;
+  const silenceNow = (b: number): void => {
+    sim.partition({ node: `b${b}`, ifIndex: 0 });
+    if (silence?.crashSplicer !== undefined) sim.crash(`s${silence.crashSplicer}`);
+    // Downloads the silent back end was in the middle of (every box holds every splice), once
+    // its frames already queued in the switch have arrived (one can still complete a splice),
+    // and before the health checks (60 ms without a reply) can find it down.
+    sim.at(sim.nowUs + 20_000, () => countCutOff(b));
+  };
+  const countCutOff = (b: number): void => {
+    const ports = new Set(nodes.flatMap((n) => n.splicer.splices()).filter((sp) => sp.backendId === `b${b}`).map((sp) => sp.client.port));
+    cutOff = results.filter((x) => !x.complete && ports.has(Number(x.connId?.split('>')[0]!.split(':')[1]))).length;
+  };
   for (let i = 0; i < N; i++) {
     sim.addNode(`s${i}`, (ctx) => {
       const n = new SharedSplicerNode({
@@ -49,6 +68,7 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
         splicer: {
           serviceIp: SERVICE_IP, serviceMac: SERVICE_MAC, servicePort: 80, routes: defaultRoutes(backends), ephemeralPorts: range(i),
           healthIntervalUs: 20_000, healthTimeoutUs: 60_000,
+          onSplice: () => { if (silence !== undefined && ++spliced === silence.afterSplices) sim.at(sim.nowUs + silence.delayUs, () => silenceNow(silence.backend)); },
         },
         onEvent: (e) => {
           // A routing daemon's view: a next hop its peers lost is withdrawn.
@@ -86,7 +106,7 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
   if (crash !== undefined) sim.at(crash.atUs, () => sim.crash(`s${crash.index}`));
   const last = Math.max(...starts);
   const finished = sim.runWhile(() => sim.nowUs <= last || results.some((r) => r.close === undefined), 120_000_000);
-  return { results, nodes, dist, rsts, finished, withdrawnUs };
+  return { results, nodes, dist, rsts, finished, withdrawnUs, cutOff };
 }
 
 test('three splicers active at once: the load is shared, every splice is held by all, byte-exact', () => {
@@ -127,5 +147,60 @@ test('three active splicers, one crashes at a random point (including setup): th
     const took = survivors.reduce((a, n) => a + (n.splicer.counters()['replica-forwarded'] ?? 0), 0);
     const restored = survivors.reduce((a, n) => a + (n.splicer.counters()['setup-restored'] ?? 0), 0);
     console.log(`# ${label}: withdrawn at ${r.withdrawnUs}; survivors forwarded ${took} of its splices, rebuilt ${restored} setups`);
+  }
+});
+
+test('three active splicers, a back-end host falls silent mid-download: each splicer finds it by its own echo requests and re-splices its downloads, byte-exact', () => {
+  for (const seed of seedList()) {
+    console.log(`# shared-silent-backend seed ${seed} (replay: CRAFT_SEED=${seed} npm test -- src/craft/shared)`);
+    const rng = new SeededRng(seed);
+    const starts = Array.from({ length: 12 }, () => 300_000 + rng.nextInt(6_000)).sort((a, b) => a - b);
+    const sizes = starts.map(() => 2_000_000 + rng.nextInt(1_500_000));     // ~0.25 s in all: every one spliced and mid-flight
+    // A silent back-end host (powered off, cable cut: no FIN, no RST; only health checks find
+    // it), a little after the fourth splice (not at a fixed time: a lost ARP request or SYN
+    // holds downloads back a second). Those still setting up move before their splice.
+    const delayUs = 3_000 + rng.nextInt(12_000);
+    const r = runShared(seed, sizes, starts, undefined, { backend: 0, afterSplices: 4, delayUs });
+    const label = `seed ${seed} b0 silent ${delayUs} µs after the fourth splice`;
+    assert.ok(r.finished, `${label}: finished`);
+    r.results.forEach((x, i) => {
+      assert.equal(x.status, 200, `${label} #${i}`);
+      assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `${label} #${i}: body ${x.bodyBytes}/${sizes[i]}`);
+    });
+    assert.equal(r.rsts, 0, `${label}: RST at the client`);
+    const moved = r.nodes.map((n) => n.splicer.counters()['resplice-started'] ?? 0);
+    const found = r.nodes.map((n) => n.splicer.counters()['backend-down'] ?? 0);
+    console.log(`# ${label}: ${r.cutOff} downloads cut off; back end found down by ${found.join(', ')}; re-splices per splicer ${moved.join(', ')}`);
+    assert.deepEqual(found, [1, 1, 1], `${label}: every splicer's own health checks found b0 down`);
+    assert.ok(r.cutOff > 0, `${label}: b0 was in the middle of some downloads`);
+    assert.equal(moved.reduce((a, b) => a + b, 0), r.cutOff, `${label}: each cut-off download re-spliced once, by the splicer carrying it: ${moved.join(', ')}`);
+  }
+});
+
+// Not yet dependable: some seeds (9903, 9904, 9906, 9908, 9913-9915 of 9900-9916) leave a
+// download hanging, or judge a replacement back end's close against a replica's stale
+// response framing, mark it down and answer 503. Kept running as a todo so the gap shows.
+test('a splicer crashes as a back-end host falls silent: its peers re-splice their own downloads at once and the lost splicer\'s when its clients reach them', {
+  todo: 'stale replicas of a lost splicer on a dead back end: not every seed passes yet',
+}, () => {
+  for (const seed of seedList().slice(0, 6)) {
+    console.log(`# shared-silent-backend-and-crash seed ${seed} (replay: CRAFT_SEED=${seed} npm test -- src/craft/shared)`);
+    const rng = new SeededRng(seed);
+    const starts = Array.from({ length: 12 }, () => 300_000 + rng.nextInt(6_000)).sort((a, b) => a - b);
+    const sizes = starts.map(() => 2_000_000 + rng.nextInt(1_500_000));
+    const victim = rng.nextInt(N);
+    const r = runShared(seed, sizes, starts, undefined, { backend: 0, afterSplices: 4, delayUs: 3_000 + rng.nextInt(12_000), crashSplicer: victim });
+    const label = `seed ${seed} b0 silent and s${victim} crashed`;
+        assert.ok(r.finished, `${label}: finished`);
+    r.results.forEach((x, i) => {
+      assert.equal(x.status, 200, `${label} #${i}`);
+      assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `${label} #${i}: body ${x.bodyBytes}/${sizes[i]}`);
+    });
+    assert.equal(r.rsts, 0, `${label}: RST at the client`);
+    const survivors = r.nodes.filter((_, i) => i !== victim);
+    const late = survivors.reduce((a, n) => a + (n.splicer.counters()['replica-backend-down'] ?? 0), 0);
+    const moved = survivors.reduce((a, n) => a + (n.splicer.counters()['resplice-started'] ?? 0), 0);
+    console.log(`# ${label}: ${r.cutOff} downloads cut off; survivors re-spliced ${moved}, of them ${late} of the lost splicer's`);
+    assert.equal(moved, r.cutOff, `${label}: every cut-off download re-spliced once`);
   }
 });

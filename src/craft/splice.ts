@@ -90,6 +90,16 @@ export interface SpliceState {
   split?: boolean | undefined;
   /** After a re-splice to another back end: client ACKs are capped at b2cNxt (see rewriteSegment). */
   capAcks?: boolean | undefined;
+  /**
+   * Where capping ends (client space): how far the client can hold data from the failed back
+   * end. Once the replacement has sent that far no client ACK can run ahead of it, and the cap
+   * goes — it must, for a splicer that forwards only the client's side of the connection
+   * (several splicers, flows rehashed) sees no b2c segment to move b2cNxt on. Undefined while
+   * capped: unknown (a client without SACK may hold unseen out-of-order data), capped to the end.
+   */
+  capUntil?: number | undefined;
+  /** The highest right edge of a SACK block from the client (client space): how far it holds data. */
+  clientSackHigh?: number | undefined;
 }
 
 export type Direction = 'c2b' | 'b2c';
@@ -231,6 +241,12 @@ export function rewriteSegment(
     if (len < 2 || i + len > optEnd) break;                 // malformed: forwarded as is; the endpoint rejects it
     if (kind === 5 && len >= 10 && (len - 2) % 8 === 0) {
       sawSack = true;
+      if (dir === 'c2b') {
+        for (let j = i + 6; j + 4 <= i + len; j += 8) {
+          const right = rd32(frame, j);
+          if (s.clientSackHigh === undefined || seqGt(right, s.clientSackHigh)) s.clientSackHigh = right;
+        }
+      }
       if (dir === 'c2b' && (!s.sackToBackend || capped)) {
         ck = blankToNops(frame, t, i, len, ck);
       } else {
@@ -263,6 +279,7 @@ export function rewriteSegment(
     s.lastB2CUs = nowUs;
     const next = (newSeq + payloadLen + (fin ? 1 : 0)) >>> 0;
     if (!syn && seqGt(next, s.b2cNxt)) s.b2cNxt = next;
+    if (s.capAcks === true && s.capUntil !== undefined && !seqGt(s.capUntil, s.b2cNxt)) { s.capAcks = false; s.capUntil = undefined; }
   }
   if (rst) {
     s.rst = true;

@@ -102,6 +102,12 @@ export interface SplicerConfig {
   healthIntervalUs?: number;
   healthTimeoutUs?: number;
   /**
+   * Where the echo requests come from: by default the service address. Several splicers
+   * active at once send them from each one's own address, since the back ends' replies to
+   * the shared service address would all reach one of them (shared-node.ts).
+   */
+  healthHost?: Pick<Host, 'ping' | 'onEchoReply'>;
+  /**
    * HTTP keep-alive: each later request on a spliced connection is routed by the rules, and
    * re-spliced to another back end when they choose one (keepalive.ts). Default true.
    */
@@ -152,6 +158,8 @@ interface Session {
 
 const PENDING_MAX_BYTES = 64 * 1024;
 const HELD_FRAMES_MAX = 256;
+/** Probes (one per sweep) to the client of a peer's replica whose back end is down (see sweep). */
+const DOWN_PROBES_MAX = 8;
 /** At most one challenge ACK per splice in this time (RFC 5961 §7: challenge ACKs are rate-limited). */
 const CHALLENGE_ACK_INTERVAL_US = 100_000;
 const EMPTY = new Uint8Array(0);
@@ -200,6 +208,8 @@ export class Splicer implements FrameEndpoint {
   private readonly held = new Map<number, { frames: Uint8Array[]; deadlineUs: number }>();
   /** When each splice last answered a client's SYN with a challenge ACK (goes with the splice). */
   private readonly challengedUs = new WeakMap<SpliceState, number>();
+  /** Probes sent to the client of an untouched replica whose back end is down (sweep). */
+  private readonly downProbes = new WeakMap<SpliceState, number>();
   /** Frames to clients whose setup record is not yet acknowledged by the peer, by client key; and id → key. */
   private readonly setupHeld = new Map<string, { id: number; frames: Uint8Array[]; deadlineUs: number }>();
   private readonly setupIds = new Map<number, string>();
@@ -288,9 +298,10 @@ export class Splicer implements FrameEndpoint {
   /** The splicer's side of back-end failover (backend-failover.ts). */
   private failoverContext(): FailoverContext {
     return {
-      host: this.host, router: this.router, headLimitBytes: this.c.headLimitBytes,
+      host: this.host, healthHost: this.cfg.healthHost ?? this.host, router: this.router, headLimitBytes: this.c.headLimitBytes,
       nowUs: () => this.nowUs,
-      splices: () => this.splices(),
+      // A peer's replica that this box has not forwarded yet is the peer's to move.
+      splices: () => (this.untouched.size === 0 ? this.splices() : this.splices().filter((sp) => !this.untouched.has(sp))),
       connect: (ip, port, o, makeApp) => this.connectFrom(ip, port,
         { ...this.frontTcp, mss: o.mss, windowScale: o.ws, sack: o.sack, timestamps: o.ts, synRetries: this.c.backendSynRetries, nagle: false }, makeApp),
       engineOf: (tuple) => this.engines.get(tupleKey(tuple)),
@@ -504,7 +515,20 @@ export class Splicer implements FrameEndpoint {
     // and for any FIN/RST/SYN. Other damaged data segments are forwarded with the damage
     // (RFC 1624 patching preserves it) and the receiver drops them.
     if (internetChecksum(frame, k.ipOff, k.tcpOff - k.ipOff) !== 0) { this.inc('drop-bad-ip-checksum'); return; }
-    if (this.untouched.size > 0 && this.untouched.delete(sp)) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; this.inc('replica-forwarded'); }
+    if (this.untouched.size > 0 && this.untouched.delete(sp)) {
+      sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; this.inc('replica-forwarded');
+      if (!this.router.isUp(sp.backendId, nowUs)) {
+        // A peer's connection whose back end this box has found down: it was that peer's to
+        // re-splice, and its packets come here now, so it moves here. The replica is as old as
+        // the peer's last update: the client's segment (the answer to our probe, typically)
+        // goes into the state first, as if forwarded, for where the client is; the dead back
+        // end would have dropped it anyway.
+        this.inc('replica-backend-down');
+        if (dir === 'c2b' && tcpChecksumOk(frame, k)) rewriteSegment(sp, dir, frame.slice(0, k.tcpEnd), k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
+        this.failover.start(sp, new Set([sp.backendId]));
+        return;
+      }
+    }
     if ((dir === 'c2b' || (frame[k.tcpOff + 13]! & 0x07) !== 0) && !tcpChecksumOk(frame, k)) { this.inc(`drop-${dir}-bad-checksum`); return; }
     if (this.closer.has(sp)) { if (dir === 'c2b') this.closer.input(sp, frame, k, nowUs); return; }
     // The response's framing comes from its first segment, before that segment's own FIN/RST is
@@ -537,7 +561,9 @@ export class Splicer implements FrameEndpoint {
     if (dir === 'c2b' && sp.reqEnd !== undefined && this.keepAlive.intercepts(sp, frame, k)) { this.keepAlive.intercept(sp, k, frame, nowUs); return; }
     // The driver may reuse its buffer: rewrite a copy (link padding beyond the IP packet is cut).
     const out = frame.slice(0, k.tcpEnd);
+    const capped = sp.capAcks === true;
     rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
+    if (capped && sp.capAcks !== true) this.cfg.onSpliceUpdated?.(sp);     // peers that forward only its client side stop capping too
     this.inc(`forward-${dir}`);
     if (dir === 'c2b' && this.keepAlive.size() > 0) this.keepAlive.poke(sp, nowUs);
     const h = this.held.size > 0 ? this.held.get(sp.id) : undefined;
@@ -593,7 +619,17 @@ export class Splicer implements FrameEndpoint {
   private sweep(nowUs: number): void {
     this.nextSweepUs = nowUs + this.c.sweepIntervalUs;
     for (const sp of this.splices()) {
-      if (this.untouched.has(sp)) continue;              // another splicer forwards it
+      if (this.untouched.has(sp)) {                     // another splicer forwards it
+        // ... on a back end this box found down. If that splicer is lost too, nothing but the
+        // client's answer to a probe brings the connection here to be re-spliced (the client
+        // waits in silence for data): probed again, a bounded number of times, in case an
+        // answer was lost. A live owner re-splices it itself, and its update ends this.
+        if (!sp.rst && !sp.resplicing && !this.router.isUp(sp.backendId, nowUs)) {
+          const n = this.downProbes.get(sp) ?? 0;
+          if (n < DOWN_PROBES_MAX) { this.downProbes.set(sp, n + 1); this.closer.probe(sp, this.probeTsVal(sp, nowUs)); this.inc('replica-down-probe'); }
+        }
+        continue;
+      }
       const halfDead = sp.finClient !== undefined || sp.finBackend !== undefined;
       const idleLimit = halfDead ? this.c.halfClosedTimeoutUs : this.c.idleTimeoutUs;
       // Either direction silent that long: idle, or one end is gone while the other retransmits.

@@ -99,10 +99,9 @@ export async function runCraftHost(c: CraftHostConfig): Promise<number> {
     const n = new SharedSplicerNode({
       name: `splicer-${c.nodeId}`, nodeId: c.nodeId, epoch: Math.floor(Date.now() / 1000),
       ownIp: c.ownIp, ownMac: c.ownMac, peers: c.peers ?? [], prefixLen: c.prefixLen, rng,
-      // No ICMP health checks: every splicer pings from the one service address, and a back
-      // end's echo replies follow its routes to one of them only. A dead server process is
-      // found by its early close; this mode does not detect a silent back-end host.
-      splicer: { ...base, healthIntervalUs: undefined, ...(c.ephemeralPorts !== undefined ? { ephemeralPorts: c.ephemeralPorts } : {}) },
+      // Each splicer's echo requests go out from its own address (shared-node.ts), so every
+      // one of them finds a silent back-end host itself.
+      splicer: { ...base, ...(c.ephemeralPorts !== undefined ? { ephemeralPorts: c.ephemeralPorts } : {}) },
       heartbeatUs: c.heartbeatUs, deadAfterUs: c.deadAfterUs, adoptPeerAddresses: true,
       // A busy 2-core machine delays a peer's acknowledgement beyond the simulator's 8 × 5 ms;
       // retry for as long as the peer may be silent before it counts as lost.

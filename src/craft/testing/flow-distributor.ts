@@ -2,8 +2,9 @@
 // faces the LAN, ports 1..N the splicers, which all use the one service MAC and address.
 // Frames for the service MAC go to one live splicer: a client's flow (to the service port)
 // by a hash of its address and port; a back end's flow (to an ephemeral port) to the
-// splicer owning that port range, or by hash when the owner is withdrawn. Broadcasts and
-// ICMP/ARP to the service address reach every splicer; splicer↔splicer frames (their own
+// splicer owning that port range, or by hash when the owner is withdrawn. Broadcasts reach
+// every splicer; ICMP to the service address reaches one, by a hash of the source address
+// (as a router's ECMP hash does for packets without ports); splicer↔splicer frames (their own
 // MACs, the control channel) are switched between their ports. `withdraw(i)` models a
 // routing daemon removing a failed next hop.
 import type { FrameEndpoint, OutgoingFrame } from '../../stack/endpoint.js';
@@ -51,9 +52,10 @@ export class FlowDistributor implements FrameEndpoint {
   private pick(f: Uint8Array): number | undefined {
     const live = this.liveList();
     if (live.length === 0) return undefined;
-    if (f.length < 34 || f[12] !== 8 || f[13] !== 0 || f[23] !== 6) return undefined;    // ARP, ICMP: everyone
-    const t = 14 + (f[14]! & 15) * 4;
+    if (f.length < 34 || f[12] !== 8 || f[13] !== 0) return undefined;                  // ARP: everyone
     const src = ((f[26]! << 24) | (f[27]! << 16) | (f[28]! << 8) | f[29]!) >>> 0;
+    if (f[23] !== 6) return live[mix(src) % live.length];                                 // ICMP and the rest: an L3 hash, one splicer
+    const t = 14 + (f[14]! & 15) * 4;
     const sport = (f[t]! << 8) | f[t + 1]!;
     const dport = (f[t + 2]! << 8) | f[t + 3]!;
     if (dport !== this.cfg.servicePort) {
