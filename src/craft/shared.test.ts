@@ -37,7 +37,7 @@ interface SharedRun {
 }
 
 function runShared(seed: number, sizes: number[], starts: number[], crash: { index: number; atUs: number } | undefined,
-  silence?: { backend: number; afterSplices: number; delayUs: number; crashSplicer?: number }): SharedRun {
+  silence?: { backend: number; afterSplices: number; delayUs: number; crashSplicer?: number }, withdraw: 'rehash' | 'adopt' = 'rehash'): SharedRun {
   const sim = new Simulator({ seed });
   const backends = 2;
   sim.addNode('lan', new LearningSwitch({ ports: 2 + backends }));
@@ -74,7 +74,7 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
           // A routing daemon's view: a next hop its peers lost is withdrawn.
           if (e.kind !== 'peer-lost') return;
           const k = Array.from({ length: N }, (_, j) => j).find((j) => ownIp(j) === e.peer);
-          if (k !== undefined && dist.isLive(k)) { dist.withdraw(k); withdrawnUs ??= sim.nowUs; }
+          if (k !== undefined && dist.isLive(k)) { dist.withdraw(k, withdraw); withdrawnUs ??= sim.nowUs; }
         },
       });
       nodes[i] = n;
@@ -177,21 +177,16 @@ test('three active splicers, a back-end host falls silent mid-download: each spl
   }
 });
 
-// Not yet dependable: some seeds (9903, 9904, 9906, 9908, 9913-9915 of 9900-9916) leave a
-// download hanging, or judge a replacement back end's close against a replica's stale
-// response framing, mark it down and answer 503. Kept running as a todo so the gap shows.
-test('a splicer crashes as a back-end host falls silent: its peers re-splice their own downloads at once and the lost splicer\'s when its clients reach them', {
-  todo: 'stale replicas of a lost splicer on a dead back end: not every seed passes yet',
-}, () => {
-  for (const seed of seedList().slice(0, 6)) {
-    console.log(`# shared-silent-backend-and-crash seed ${seed} (replay: CRAFT_SEED=${seed} npm test -- src/craft/shared)`);
+function silentBackendAndCrash(withdraw: 'rehash' | 'adopt', seeds: number[]): void {
+  for (const seed of seeds) {
+    console.log(`# shared-silent-backend-and-crash (${withdraw}) seed ${seed} (replay: CRAFT_SEED=${seed} npm test -- src/craft/shared)`);
     const rng = new SeededRng(seed);
     const starts = Array.from({ length: 12 }, () => 300_000 + rng.nextInt(6_000)).sort((a, b) => a - b);
     const sizes = starts.map(() => 2_000_000 + rng.nextInt(1_500_000));
     const victim = rng.nextInt(N);
-    const r = runShared(seed, sizes, starts, undefined, { backend: 0, afterSplices: 4, delayUs: 3_000 + rng.nextInt(12_000), crashSplicer: victim });
-    const label = `seed ${seed} b0 silent and s${victim} crashed`;
-        assert.ok(r.finished, `${label}: finished`);
+    const r = runShared(seed, sizes, starts, undefined, { backend: 0, afterSplices: 4, delayUs: 3_000 + rng.nextInt(12_000), crashSplicer: victim }, withdraw);
+    const label = `seed ${seed} b0 silent and s${victim} crashed (${withdraw})`;
+    assert.ok(r.finished, `${label}: finished`);
     r.results.forEach((x, i) => {
       assert.equal(x.status, 200, `${label} #${i}`);
       assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `${label} #${i}: body ${x.bodyBytes}/${sizes[i]}`);
@@ -203,4 +198,19 @@ test('a splicer crashes as a back-end host falls silent: its peers re-splice the
     console.log(`# ${label}: ${r.cutOff} downloads cut off; survivors re-spliced ${moved}, of them ${late} of the lost splicer's`);
     assert.equal(moved, r.cutOff, `${label}: every cut-off download re-spliced once`);
   }
+}
+
+test('a splicer crashes as a back-end host falls silent, its address adopted by a peer (as in the lab): its peers re-splice their own downloads at once and the lost one\'s when its clients reach them', () => {
+  silentBackendAndCrash('adopt', seedList());
+});
+
+// Not yet dependable when the routing withdraws the lost splicer and hashes every flow again:
+// a connection's two directions may then reach different splicers, each with part of its
+// state; some seeds (9903, 9904, 9906, 9908, 9913-9915 of 9900-9916) leave a download
+// hanging, or judge a replacement back end's close against stale state, mark it down and
+// answer 503. Kept running as a todo so the gap shows.
+test('the same with every flow hashed again over the live splicers', {
+  todo: 'split directions after a rehash: not every seed passes yet',
+}, () => {
+  silentBackendAndCrash('rehash', seedList());
 });

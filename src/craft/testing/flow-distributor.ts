@@ -6,7 +6,8 @@
 // every splicer; ICMP to the service address reaches one, by a hash of the source address
 // (as a router's ECMP hash does for packets without ports); splicer↔splicer frames (their own
 // MACs, the control channel) are switched between their ports. `withdraw(i)` models a
-// routing daemon removing a failed next hop.
+// routing daemon removing a failed next hop, or (`adopt`) a live splicer taking over the
+// lost one's address as the lab does.
 import type { FrameEndpoint, OutgoingFrame } from '../../stack/endpoint.js';
 
 export interface FlowDistributorConfig {
@@ -34,8 +35,35 @@ export class FlowDistributor implements FrameEndpoint {
     this.delivered = Array.from({ length: cfg.splicers }, () => 0);
   }
 
-  withdraw(i: number): void { this.live[i] = false; }
+  /** The splicer that now gets withdrawn splicer i's flows (adopt mode), if any. */
+  private readonly adopter = new Map<number, number>();
+
+  /**
+   * A failed next hop goes. Default: a routing daemon withdraws it and every flow is hashed
+   * again over the live ones (one connection's two directions may then reach different
+   * splicers). `adopt`: a live splicer takes over the lost one's address, as in the lab
+   * (gratuitous ARP): the lost one's flows, both directions, go to the lowest live splicer
+   * and every other flow stays where it was.
+   */
+  withdraw(i: number, mode: 'rehash' | 'adopt' = 'rehash'): void {
+    this.live[i] = false;
+    if (mode === 'adopt') {
+      const to = this.liveList()[0];
+      if (to !== undefined) this.adopter.set(i, to);
+    }
+  }
   isLive(i: number): boolean { return this.live[i] === true; }
+
+  /** Where a flow hashed (or owned) by splicer i goes: i, its adopter, or undefined (rehash). */
+  private resolve(i: number): number | undefined {
+    for (let hops = 0; hops <= this.cfg.splicers; hops++) {
+      if (this.live[i]) return i;
+      const a = this.adopter.get(i);
+      if (a === undefined) return undefined;
+      i = a;
+    }
+    return undefined;
+  }
 
   private liveList(): number[] {
     const l: number[] = [];
@@ -61,11 +89,19 @@ export class FlowDistributor implements FrameEndpoint {
     if (dport !== this.cfg.servicePort) {
       for (let i = 0; i < this.cfg.splicers; i++) {
         const [lo, hi] = this.cfg.portRange(i);
-        if (dport >= lo && dport <= hi && this.live[i]) return i;
+        if (dport < lo || dport > hi) continue;
+        const to = this.resolve(i);
+        if (to !== undefined) return to;
       }
       return live[mix(dport) % live.length];
     }
-    return live[mix(src ^ Math.imul(sport, 0x9e3779b1)) % live.length];
+    const h = mix(src ^ Math.imul(sport, 0x9e3779b1));
+    if (this.adopter.size > 0) {
+      // Adopt mode: the hash over every next hop, as before the loss; a lost one's share is its adopter's.
+      const to = this.resolve(h % this.cfg.splicers);
+      if (to !== undefined) return to;
+    }
+    return live[h % live.length];
   }
 
   handleFrame(inPort: number, f: Uint8Array): void {
