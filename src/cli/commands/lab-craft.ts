@@ -7,7 +7,7 @@ import { runCraftHost, type CraftHostConfig } from '../../lab/craft-host-main.js
 import { craftJson, craftUp } from '../../lab/craft-topology.js';
 import { runCopyProxy, type CopyProxyConfig } from '../../lab/copy-proxy-main.js';
 
-export interface CraftUpCliOptions { backends?: string; splicers?: string; root?: string; port?: number; json: boolean }
+export interface CraftUpCliOptions { backends?: string; splicers?: string; shared?: boolean; root?: string; port?: number; json: boolean }
 
 function count(v: string | undefined, dflt: number, what: string): number {
   if (v === undefined) return dflt;
@@ -19,7 +19,9 @@ function count(v: string | undefined, dflt: number, what: string): number {
 export async function craftUpCommand(o: CraftUpCliOptions): Promise<void> {
   const port = o.port ?? 80;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LabError(`bad --port ${o.port}`);
-  const s = await craftUp({ backends: count(o.backends, 2, '--backends'), splicers: count(o.splicers, 2, '--splicers'), root: o.root, port });
+  const splicers = count(o.splicers, 2, '--splicers');
+  if (o.shared === true && splicers < 2) throw new LabError('--shared needs --splicers 2 or more (one splicer has no one to share with)');
+  const s = await craftUp({ backends: count(o.backends, 2, '--backends'), splicers, shared: o.shared === true, root: o.root, port });
   const j = craftJson(s);
   if (o.json) { console.log(JSON.stringify(j)); return; }
   console.log(`lab ${s.name} is up: CRAFT splicer(s) on ${s.service.ip}:${s.service.port}, back ends serving ${j.root}`);

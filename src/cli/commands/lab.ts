@@ -42,10 +42,11 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--no-control-link', 'sttcp: the control channel over the service LAN instead of its own primary–backup link')
     .option('--backends <n>', 'craft: back ends (nginx), default 2')
     .option('--splicers <n>', 'craft: splicers, 1, 2 (active/standby) or 3..6 (all active), default 2')
+    .option('--shared', 'craft: 2 splicers both active (ECMP next hops) instead of an active/standby pair', false)
     .option('--relay-server <spec>', "sttcp --app relay: the server each host runs on loopback: 'redis' (default: redis-server, no persistence), 'none', or a command line")
     .option('--relay-upstream <host:port>', 'sttcp --app relay: where that server listens in each host (default 127.0.0.1:6379)')
     .option('--liveness <spec>', "sttcp: 'lab' (default: 20 ms heartbeats, 10 misses, 150 ms lease), 'default' (10 ms, 3, 25 ms) or HB_MS,MISSES,LEASE_MS")
-    .action(async (topology: string, o: { app: AppKind | 'relay'; relayServer?: string; relayUpstream?: string; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; offload: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; controlLink: boolean; liveness?: string; backends?: string; splicers?: string }) => {
+    .action(async (topology: string, o: { app: AppKind | 'relay'; relayServer?: string; relayUpstream?: string; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; offload: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; controlLink: boolean; liveness?: string; backends?: string; splicers?: string; shared: boolean }) => {
       try {
         checkLabHost();
         if (topology === 'sttcp') { await sttcpUpCommand(o); return; }
