@@ -8,6 +8,7 @@ import type { HostStreamConnection } from '../stack/tcp-demux.js';
 import { IP_PROTOCOL, parseIpv4Packet } from '../wire/ipv4.js';
 import { parseTcpSegment } from '../wire/tcp.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
+import type { TcpConnection } from '../tcp/connection.js';
 import { seqAdd, seqGt, seqMax } from '../tcp/seq.js';
 import { CONTROL_MAX_PAYLOAD } from './control.js';
 import { RetentionBuffer } from './retention.js';
@@ -146,11 +147,17 @@ export class PrimaryReplication {
     if (engine === undefined || !this.replicating()) return;
     const info = engine.info();
     if (this.gating()) engine.setAckLimit(this.backupAck.get(tupleKey(tuple)) ?? seqAdd(info.irs, 1));
-    core.send({
+    this.announce(tuple, engine, core.nowUs);
+  }
+
+  /** The connOpen notice: the connection's ISNs and options, which a shadow must use. */
+  private announce(tuple: FourTuple, engine: TcpConnection, nowUs: number): void {
+    const info = engine.info();
+    this.core.send({
       type: 'connOpen', tuple, iss: info.iss, irs: info.irs, mss: info.sndMss,
       sndWscale: info.wsOn ? info.sndWndShift : -1,
       rcvWscale: info.wsOn ? info.rcvWndShift : -1, sack: info.sackOn, timestamps: info.tsOn,
-    }, core.nowUs);
+    }, nowUs);
   }
 
   onRecvAck(acks: Array<{ tuple: FourTuple; rcvNxt: number }>, nowUs: number): void {
@@ -229,6 +236,12 @@ export class PrimaryReplication {
       r.pushes = (r.pushes ?? 0) + 1;
       next = Math.min(next ?? Infinity, nowUs + Math.min(2 * heartbeatUs, 2 * waitUs));
       core.count('retention-pushes');
+      if (acked === undefined) {
+        // The backup never acknowledged anything of this connection: it may have missed both
+        // the SYN on the tap and the open notice, and then has no shadow to take the bytes.
+        const engine = core.engineFor(r.conn.tuple);
+        if (engine !== undefined) { this.announce(r.conn.tuple, engine, nowUs); core.count('conn-open-resent'); }
+      }
       const length = Math.min(RANGE_REPLY_MAX, budget);
       budget -= length;
       const end = this.sendRange(r.conn.tuple, r.buf, r.buf.startSeq(), length, nowUs);
