@@ -105,7 +105,24 @@ export async function startCapture(ns: string, devs: string | string[], file: st
     p.stderr?.on('data', (d: Buffer) => { if (/Capturing on/.test(d.toString())) { clearTimeout(t); resolve(); } });
     p.once('exit', (c) => { clearTimeout(t); reject(new Error(`tshark exited ${c}`)); });
   });
+  // tshark says "Capturing on" before its capture child has every interface open: on a busy
+  // machine the start of a fast transfer was missed (543 of ~1000 segments of a 1 MB download).
+  await new Promise((r) => setTimeout(r, 1000));
   return p;
+}
+
+/**
+ * Ends a capture: SIGINT (tshark writes out what it has buffered and exits), and a long
+ * grace before SIGKILL — a busy machine took longer than stop()'s 3 s, and the SIGKILL
+ * cut the capture's tail.
+ */
+export async function stopCapture(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const done = new Promise<void>((r) => p.once('exit', () => r()));
+  p.kill('SIGINT');
+  const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
+  await done;
+  clearTimeout(t);
 }
 
 /**
@@ -206,7 +223,7 @@ export async function bothWays(s: LabState, files: { dir: string; sha: Record<nu
     assert.equal(r.sha256, files.sha[CONDITION_SIZE], `${label}: our client ← python http.server (${r.bytes} bytes, ${r.closeReason})`);
   } finally {
     await stop(srv);
-    await stop(cap);
+    await stopCapture(cap);
   }
   const c = await checkCapture(pcap, [PAIR_NET.serviceMac, PAIR_NET.ourClientMac]);
   console.log(`${label}: ${JSON.stringify(c)}`);

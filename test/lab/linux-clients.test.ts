@@ -6,7 +6,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { labSkip } from '../../src/lab/prerequisites.js';
-import { assertRetransmissionsInProportion, checkCapture, curlSha, inNs, makeFiles, startCapture, stop, withPair } from './helpers.js';
+import { assertRetransmissionsInProportion, checkCapture, curlSha, inNs, makeFiles, startCapture, stopCapture, withPair } from './helpers.js';
 import { PAIR_NET } from '../../src/lab/pair.js';
 
 const skip = labSkip(['curl', 'nc', 'redis-benchmark', 'redis-cli', 'tshark']);
@@ -21,7 +21,7 @@ test('curl downloads 1 MB and 100 MB from the HTTP app, sha256 match; capture ha
     const pcap = join(s.dir, 'http.pcap');
     const cap = await startCapture(s.netns.server, 'tap0', pcap);
     assert.equal(await curlSha(s, `/${MB}.bin`), files.sha[MB]);
-    await stop(cap);
+    await stopCapture(cap);
     const c = await checkCapture(pcap, [PAIR_NET.serviceMac, PAIR_NET.ourClientMac]);
     console.log(`capture of 1 MB: ${JSON.stringify(c)}`);
     assert.ok(c.tcpSegments > 600, `captured ${c.tcpSegments} TCP segments`);
