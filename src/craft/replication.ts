@@ -29,7 +29,9 @@ export type ControlMessage =
   | { t: 'setup'; node: number; r: SetupRecord }
   | { t: 'splice'; node: number; s: SpliceState }
   | { t: 'ack'; node: number; id: number }
-  | { t: 'remove'; node: number; clientIp: number; clientPort: number; localPort: number };
+  | { t: 'remove'; node: number; clientIp: number; clientPort: number; localPort: number }
+  /** Several active splicers: every splice the sender held when the receiver came up has been sent and acknowledged. */
+  | { t: 'synced'; node: number };
 
 export const CONTROL_MAX_BYTES = 1400;
 /** Request heads longer than this are not replicated (that splice cannot be re-spliced by the peer). */
@@ -152,6 +154,8 @@ export function parseControl(bytes: Uint8Array): ParseResult<ControlMessage> {
     case 'remove':
       if (!isU32(m.clientIp) || !isPort(m.clientPort) || !isPort(m.localPort)) return fail('malformed', 'craft-control', 'remove');
       return ok({ t: 'remove', node: m.node, clientIp: m.clientIp, clientPort: m.clientPort, localPort: m.localPort });
+    case 'synced':
+      return ok({ t: 'synced', node: m.node });
     default:
       return fail('unsupported', 'craft-control', 'message type');
   }

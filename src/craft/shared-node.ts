@@ -42,13 +42,22 @@ export interface SharedNodeConfig {
    * service address go to the splicer (the service MAC is then our own MAC).
    */
   adoptPeerAddresses?: boolean;
-  onEvent?: (e: { tUs: number; node: string; kind: 'peer-up' | 'peer-lost' | 'replication-failed' | 'peer-adopted'; peer: string }) => void;
+  /**
+   * How long a box that starts (or restarts) waits for its peers' splices before it treats
+   * packets of connections it holds nothing of as unknown (RST) again. Default 10 × deadAfterUs, at least 1 s.
+   */
+  joinTimeoutUs?: number;
+  onEvent?: (e: { tUs: number; node: string; kind: 'peer-up' | 'peer-lost' | 'replication-failed' | 'peer-adopted' | 'peer-released' | 'joined'; peer: string }) => void;
 }
 
 const CONTROL_PORT = 7701;
 const PENDING_MAX = 4096;
+/** Splices in flight to a (re)joining peer at once; the rest wait for acknowledgements. */
+const SYNC_IN_FLIGHT = 128;
 
 interface Pending { bytes: Uint8Array; waiting: Set<number>; left: number; nextUs: number }
+/** A peer that came up gets every splice this box holds (its tables are empty). */
+interface Sync { queue: SpliceState[]; inFlight: Map<number, { bytes: Uint8Array; left: number; nextUs: number }> }
 
 export class SharedSplicerNode implements FrameEndpoint {
   readonly name: string;
@@ -62,7 +71,7 @@ export class SharedSplicerNode implements FrameEndpoint {
   private readonly retryUs: number;
   private readonly retries: number;
   /** Peers by their own address: when last heard (undefined: not live). */
-  private readonly peers = new Map<number, { ip: string; lastUs: number | undefined; seen: boolean }>();
+  private readonly peers = new Map<number, { ip: string; lastUs: number | undefined; seen: boolean; epoch: number | undefined }>();
   private readonly pending = new Map<number, Pending>();
   private readonly replay = new ReplayGuard();
   private readonly counter = new Map<string, number>();
@@ -73,6 +82,15 @@ export class SharedSplicerNode implements FrameEndpoint {
   private txSeq = 0n;
   private nowUs = 0;
   private nextHbUs = 0;
+  private readonly syncs = new Map<number, Sync>();
+  /**
+   * From start until every live peer has sent what it holds ('synced') or joinTimeoutUs:
+   * packets of unknown connections are dropped, not reset (their splices are on the way).
+   */
+  private joining = true;
+  private joinDeadlineUs: number | undefined;
+  private readonly joinUs: number;
+  private readonly syncedFrom = new Set<number>();
 
   constructor(private readonly cfg: SharedNodeConfig) {
     this.name = cfg.name;
@@ -81,6 +99,7 @@ export class SharedSplicerNode implements FrameEndpoint {
     this.deadUs = cfg.deadAfterUs ?? 100_000;
     this.retryUs = cfg.replicationRetryUs ?? 5_000;
     this.retries = cfg.replicationRetries ?? 8;
+    this.joinUs = cfg.joinTimeoutUs ?? Math.max(1_000_000, 10 * this.deadUs);
     const own = parseMac(cfg.ownMac);
     const svc = parseMac(cfg.splicer.serviceMac);
     if (own === undefined || svc === undefined) throw new Error(`${cfg.name}: bad MAC`);
@@ -94,7 +113,7 @@ export class SharedSplicerNode implements FrameEndpoint {
     for (const p of cfg.peers) {
       const ip = parseIpv4(p);
       if (ip === undefined) throw new Error(`${cfg.name}: bad peer address ${p}`);
-      this.peers.set(ip, { ip: p, lastUs: undefined, seen: false });
+      this.peers.set(ip, { ip: p, lastUs: undefined, seen: false, epoch: undefined });
     }
     this.own = new Host({ name: `${cfg.name}-own`, mac: cfg.ownMac, ip: cfg.ownIp, prefixLen: cfg.prefixLen, rng: cfg.rng });
     this.own.udpBind(this.port, (src, _port, data, nowUs) => this.onControl(src, data, nowUs));
@@ -110,7 +129,11 @@ export class SharedSplicerNode implements FrameEndpoint {
       replicateSetup: (r) => this.replicate(r.id, encodeControl({ t: 'setup', node: id, r }), true),
       onSetupRemoved: (r) => this.broadcast(encodeControl({ t: 'remove', node: id, clientIp: r.clientIp, clientPort: r.clientPort, localPort: r.localPort })),
     });
+    this.splicer.quietUnknown = true;
   }
+
+  /** Still taking in the peers' splices after a start (see `joining`). */
+  isJoining(): boolean { return this.joining; }
 
   counters(): Record<string, number> { return Object.fromEntries(this.counter); }
   livePeers(): string[] { return [...this.peers.values()].filter((p) => p.lastUs !== undefined).map((p) => p.ip); }
@@ -142,6 +165,20 @@ export class SharedSplicerNode implements FrameEndpoint {
     this.nowUs = nowUs;
     this.own.handleTimeout(nowUs);
     this.splicer.handleTimeout(nowUs);
+    if (this.joining) {
+      this.joinDeadlineUs ??= nowUs + this.joinUs;
+      if (nowUs >= this.joinDeadlineUs) this.endJoin('timeout', nowUs);
+    }
+    for (const [ip, sy] of this.syncs) {
+      for (const [id, x] of sy.inFlight) {
+        if (nowUs < x.nextUs) continue;
+        if (x.left <= 0) { sy.inFlight.delete(id); this.inc('sync-splice-failed'); continue; }
+        x.left--;
+        x.nextUs = nowUs + this.retryUs;
+        this.transmit(this.peers.get(ip)!.ip, x.bytes);
+      }
+      this.pumpSync(ip);
+    }
     if (nowUs >= this.nextHbUs) {
       this.nextHbUs = nowUs + this.hbUs;
       // An adopted address is announced on three heartbeats (one gratuitous ARP may be lost).
@@ -155,6 +192,8 @@ export class SharedSplicerNode implements FrameEndpoint {
     for (const [ip, p] of this.peers) {
       if (p.lastUs === undefined || nowUs - p.lastUs < this.deadUs) continue;
       p.lastUs = undefined;
+      this.syncs.delete(ip);
+      this.syncedFrom.delete(ip);
       this.inc('peer-lost');
       // Its connections reach us now: stop waiting for its acknowledgements; ask their clients where they are.
       for (const id of [...this.pending.keys()]) this.acked(id, ip);
@@ -208,6 +247,8 @@ export class SharedSplicerNode implements FrameEndpoint {
     const s = this.splicer.pollDeadline();
     if (s !== undefined) d = Math.min(d, s);
     for (const q of this.pending.values()) d = Math.min(d, q.nextUs);
+    for (const sy of this.syncs.values()) for (const x of sy.inFlight.values()) d = Math.min(d, x.nextUs);
+    if (this.joining) d = Math.min(d, this.joinDeadlineUs ?? this.nowUs);
     for (const p of this.peers.values()) if (p.lastUs !== undefined) d = Math.min(d, p.lastUs + this.deadUs);
     return d;
   }
@@ -261,16 +302,78 @@ export class SharedSplicerNode implements FrameEndpoint {
     if (!r.ok) { this.inc(`control-${r.error.code}`); return; }
     const m: ControlMessage = r.value;
     if (m.node === this.cfg.nodeId) return;
-    if (peer.lastUs === undefined) this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-up', peer: peer.ip });
+    // A peer that comes up, or restarted (a new epoch) before it was missed, holds nothing.
+    const restarted = m.t === 'hb' && peer.epoch !== undefined && m.epoch !== peer.epoch;
+    if (m.t === 'hb') peer.epoch = m.epoch;
+    const cameUp = peer.lastUs === undefined || restarted;
+    if (cameUp) this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-up', peer: peer.ip });
     peer.lastUs = nowUs;
     peer.seen = true;
+    if (cameUp) this.peerCameUp(src, peer.ip, nowUs);
     const ack = (id: number): void => this.transmit(peer.ip, encodeControl({ t: 'ack', node: this.cfg.nodeId, id }));
     switch (m.t) {
-      case 'hb': return;
+      case 'hb': if (this.joining) this.checkJoined(nowUs); return;
       case 'splice': if (this.splicer.installReplica(m.s)) ack(m.s.id); return;
       case 'setup': if (this.splicer.installSetup(m.r)) ack(m.r.id); return;
-      case 'ack': this.acked(m.id, src); return;
+      case 'ack': {
+        this.acked(m.id, src);
+        const sy = this.syncs.get(src);
+        if (sy !== undefined && sy.inFlight.delete(m.id)) this.pumpSync(src);
+        return;
+      }
       case 'remove': this.splicer.removeReplica(m.clientIp, m.clientPort, m.localPort); return;
+      case 'synced': this.syncedFrom.add(src); if (this.joining) this.checkJoined(nowUs); return;
     }
+  }
+
+  /**
+   * A peer came up with empty tables: it gets every splice held here (any of them may be a
+   * flow that now reaches it), and if this box answered for its address, the address goes
+   * back — its own announcement has already moved the clients' and back ends' neighbour
+   * entries, and two boxes must not answer ARP for one address.
+   */
+  private peerCameUp(ip: number, ipText: string, nowUs: number): void {
+    this.syncedFrom.delete(ip);
+    if (this.adopted.delete(ipText)) {
+      this.own.removeAlias(ipText);
+      this.inc('peer-released');
+      this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-released', peer: ipText });
+    }
+    this.syncs.set(ip, { queue: this.splicer.splices(), inFlight: new Map() });
+    this.pumpSync(ip);
+  }
+
+  /** Sends a joining peer more splices while fewer than SYNC_IN_FLIGHT await its acknowledgement; 'synced' after the last. */
+  private pumpSync(ip: number): void {
+    const sy = this.syncs.get(ip);
+    const peer = this.peers.get(ip);
+    if (sy === undefined || peer === undefined) return;
+    while (sy.inFlight.size < SYNC_IN_FLIGHT && sy.queue.length > 0) {
+      const sp = sy.queue.shift()!;
+      if (!this.splicer.isCurrent(sp) || sy.inFlight.has(sp.id)) continue;        // removed (or replaced) meanwhile
+      const bytes = encodeControl({ t: 'splice', node: this.cfg.nodeId, s: sp });
+      sy.inFlight.set(sp.id, { bytes, left: this.retries, nextUs: this.nowUs + this.retryUs });
+      this.transmit(peer.ip, bytes);
+      this.inc('sync-splice-sent');
+    }
+    if (sy.queue.length === 0 && sy.inFlight.size === 0) {
+      this.syncs.delete(ip);
+      this.transmit(peer.ip, encodeControl({ t: 'synced', node: this.cfg.nodeId }));
+    }
+  }
+
+  /** Joined once every live peer has sent what it holds. */
+  private checkJoined(nowUs: number): void {
+    for (const [ip, p] of this.peers) if (p.lastUs !== undefined && !this.syncedFrom.has(ip)) return;
+    if (this.syncedFrom.size === 0) return;
+    this.endJoin('synced', nowUs);
+  }
+
+  private endJoin(why: 'synced' | 'timeout', nowUs: number): void {
+    if (!this.joining) return;
+    this.joining = false;
+    this.splicer.quietUnknown = false;
+    this.inc(`joined-${why}`);
+    this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'joined', peer: why });
   }
 }

@@ -34,9 +34,10 @@ interface SharedRun {
   results: DownloadResult[]; nodes: SharedSplicerNode[]; dist: FlowDistributor; rsts: number; finished: boolean; withdrawnUs: number | undefined;
   /** Downloads cut off by a silenced back end. */
   cutOff: number;
+  events: Array<{ tUs: number; node: string; kind: string; peer: string }>;
 }
 
-function runShared(seed: number, sizes: number[], starts: number[], crash: { index: number; atUs: number } | undefined,
+function runShared(seed: number, sizes: number[], starts: number[], crash: { index: number; atUs: number; restartAfterUs?: number } | undefined,
   silence?: { backend: number; afterSplices: number; delayUs: number; crashSplicer?: number }, withdraw: 'rehash' | 'adopt' = 'rehash'): SharedRun {
   const sim = new Simulator({ seed });
   const backends = 2;
@@ -47,6 +48,7 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
   const nodes: SharedSplicerNode[] = [];
   let withdrawnUs: number | undefined;
   let spliced = 0;
+  const events: SharedRun['events'] = [];
   let cutOff = 0;
   const silenceNow = (b: number): void => {
     sim.partition({ node: `b${b}`, ifIndex: 0 });
@@ -60,10 +62,12 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
     const ports = new Set(nodes.flatMap((n) => n.splicer.splices()).filter((sp) => sp.backendId === `b${b}`).map((sp) => sp.client.port));
     cutOff = results.filter((x) => !x.complete && ports.has(Number(x.connId?.split('>')[0]!.split(':')[1]))).length;
   };
+  const incarnation = Array.from({ length: N }, () => 0);
   for (let i = 0; i < N; i++) {
     sim.addNode(`s${i}`, (ctx) => {
       const n = new SharedSplicerNode({
-        name: `s${i}`, nodeId: i + 1, epoch: 1, ownIp: ownIp(i), ownMac: `02:00:00:07:00:0${2 + i}`,
+        // A restarted box is a new incarnation: its peers' replay windows need a higher epoch.
+        name: `s${i}`, nodeId: i + 1, epoch: ++incarnation[i]!, ownIp: ownIp(i), ownMac: `02:00:00:07:00:0${2 + i}`,
         peers: Array.from({ length: N }, (_, j) => j).filter((j) => j !== i).map(ownIp), prefixLen: 24, rng: ctx.rng, key: TEST_CONTROL_KEY,
         splicer: {
           serviceIp: SERVICE_IP, serviceMac: SERVICE_MAC, servicePort: 80, routes: defaultRoutes(backends), ephemeralPorts: range(i),
@@ -71,6 +75,7 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
           onSplice: () => { if (silence !== undefined && ++spliced === silence.afterSplices) sim.at(sim.nowUs + silence.delayUs, () => silenceNow(silence.backend)); },
         },
         onEvent: (e) => {
+          events.push({ tUs: e.tUs, node: e.node, kind: e.kind, peer: e.peer });
           // A routing daemon's view: a next hop its peers lost is withdrawn.
           if (e.kind !== 'peer-lost') return;
           const k = Array.from({ length: N }, (_, j) => j).find((j) => ownIp(j) === e.peer);
@@ -104,9 +109,13 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
   } }, 'rx');
   starts.forEach((t, i) => sim.at(t, () => { client.connect(SERVICE_IP, 80, downloadClient(get(sizes[i]!), results[i]!), sim.nowUs); }));
   if (crash !== undefined) sim.at(crash.atUs, () => sim.crash(`s${crash.index}`));
+  if (crash?.restartAfterUs !== undefined) {
+    // The lost box comes back; its announcement moves its next hop back to it at once.
+    sim.at(crash.atUs + crash.restartAfterUs, () => { sim.restart(`s${crash.index}`); dist.restore(crash.index); });
+  }
   const last = Math.max(...starts);
   const finished = sim.runWhile(() => sim.nowUs <= last || results.some((r) => r.close === undefined), 120_000_000);
-  return { results, nodes, dist, rsts, finished, withdrawnUs, cutOff };
+  return { results, nodes, dist, rsts, finished, withdrawnUs, cutOff, events };
 }
 
 test('three splicers active at once: the load is shared, every splice is held by all, byte-exact', () => {
@@ -174,6 +183,35 @@ test('three active splicers, a back-end host falls silent mid-download: each spl
     assert.deepEqual(found, [1, 1, 1], `${label}: every splicer's own health checks found b0 down`);
     assert.ok(r.cutOff > 0, `${label}: b0 was in the middle of some downloads`);
     assert.equal(moved.reduce((a, b) => a + b, 0), r.cutOff, `${label}: each cut-off download re-spliced once, by the splicer carrying it: ${moved.join(', ')}`);
+  }
+});
+
+test('a lost splicer restarts and rejoins: the others send it every splice, the adopter gives its address back, and it carries downloads again — all byte-exact, no RST', () => {
+  for (const seed of seedList()) {
+    console.log(`# shared-rejoin seed ${seed} (replay: CRAFT_SEED=${seed} npm test -- src/craft/shared)`);
+    const rng = new SeededRng(seed);
+    // Downloads across the crash and the return, and a second wave after the return.
+    const first = Array.from({ length: 12 }, () => 300_000 + rng.nextInt(6_000)).sort((a, b) => a - b);
+    const crash = { index: rng.nextInt(N), atUs: 310_000 + rng.nextInt(5_000), restartAfterUs: 300_000 + rng.nextInt(100_000) };
+    const second = Array.from({ length: 12 }, () => crash.atUs + crash.restartAfterUs + 200_000 + rng.nextInt(6_000)).sort((a, b) => a - b);
+    const starts = [...first, ...second];
+    const sizes = starts.map(() => 1_500_000 + rng.nextInt(1_500_000));
+    const r = runShared(seed, sizes, starts, crash, undefined, 'adopt');
+    const label = `seed ${seed} s${crash.index} crashed at ${crash.atUs} µs, back ${crash.restartAfterUs} µs later`;
+    assert.ok(r.finished, `${label}: finished`);
+    r.results.forEach((x, i) => {
+      assert.equal(x.status, 200, `${label} #${i}`);
+      assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `${label} #${i}: body ${x.bodyBytes}/${sizes[i]}`);
+      assert.equal(x.close, 'closed', `${label} #${i}: close`);
+    });
+    assert.equal(r.rsts, 0, `${label}: RST at the client`);
+    const back = r.nodes[crash.index]!;
+    const c = back.splicer.counters();
+    const joined = r.events.filter((e) => e.node === `s${crash.index}` && e.kind === 'joined' && e.tUs > crash.atUs);
+    console.log(`# ${label}: rejoined (${joined.map((e) => e.peer).join(',')}); it received ${c['replica-installed'] ?? 0} splices, forwarded ${c['replica-forwarded'] ?? 0} of them, spliced ${c['spliced'] ?? 0} new downloads; dropped while joining ${c['drop-joining'] ?? 0}`);
+    assert.deepEqual(joined.map((e) => e.peer), ['synced'], `${label}: joined once its peers had sent their splices`);
+    assert.ok((c['spliced'] ?? 0) > 0, `${label}: the returned splicer carries new downloads`);
+    assert.ok(back.livePeers().length === N - 1, `${label}: it sees its peers`);
   }
 });
 

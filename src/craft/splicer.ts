@@ -399,8 +399,23 @@ export class Splicer implements FrameEndpoint {
       if (s !== undefined && this.trySplice(s, k, frame, nowUs)) return;
       if (this.failover.waiting(k.key) && this.failover.trySwitch(k, frame, nowUs)) return;
       if (this.keepAlive.waiting(k.key) && this.keepAlive.trySwitch(k, frame, nowUs)) return;
+      if (this.quietUnknown && !this.hostHolds(k, frame)) { this.inc('drop-joining'); return; }
     }
     this.host.handleFrame(ifIndex, frame, nowUs);
+  }
+
+  /**
+   * While a splicer joins the others (shared-node.ts), a segment of a connection it holds
+   * nothing of yet is dropped, not answered with a RST: its splice is on the way from a peer,
+   * and the sender retransmits. A client's SYN still opens a connection here.
+   */
+  quietUnknown = false;
+
+  private hostHolds(k: FrameKey, f: Uint8Array): boolean {
+    if ((f[k.tcpOff + 13]! & 0x12) === 0x02) return true;
+    const localPort = (f[k.tcpOff + 2]! << 8) | f[k.tcpOff + 3]!;
+    const remotePort = (f[k.tcpOff]! << 8) | f[k.tcpOff + 1]!;
+    return this.engines.has(tupleKey({ localIp: this.serviceIp, localPort, remoteIp: k.srcIp, remotePort }));
   }
 
   handleTimeout(nowUs: number): void {
@@ -464,6 +479,8 @@ export class Splicer implements FrameEndpoint {
   // ---- observation -----------------------------------------------------------
 
   spliceCount(): number { return this.table.size / 2; }
+  /** This splice is still the one held for its client (not removed or replaced since). */
+  isCurrent(sp: SpliceState): boolean { return this.table.get(keyOf(sp.client.ip, sp.client.port, sp.client.localPort)) === sp; }
   sessionCount(): number { return this.sessions.size; }
   splices(): SpliceState[] { return [...new Set(this.table.values())]; }
   counters(): Record<string, number> {

@@ -54,6 +54,12 @@ export class FlowDistributor implements FrameEndpoint {
   }
   isLive(i: number): boolean { return this.live[i] === true; }
 
+  /** A lost splicer is back (its own announcement moves its next hop back to it). */
+  restore(i: number): void {
+    this.live[i] = true;
+    this.adopter.delete(i);
+  }
+
   /** Where a flow hashed (or owned) by splicer i goes: i, its adopter, or undefined (rehash). */
   private resolve(i: number): number | undefined {
     for (let hops = 0; hops <= this.cfg.splicers; hops++) {
