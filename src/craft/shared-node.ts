@@ -149,6 +149,7 @@ export class SharedSplicerNode implements FrameEndpoint {
       return;
     }
     const bcast = macEquals(dst, BROADCAST_MAC);
+    if (this.adopted.size > 0) this.watchOwnerReturn(frame, nowUs);
     if (bcast) this.own.handleFrame(ifIndex, frame, nowUs);
     if (bcast || macEquals(dst, this.serviceMac)) this.splicer.handleFrame(ifIndex, frame, nowUs);
   }
@@ -334,13 +335,29 @@ export class SharedSplicerNode implements FrameEndpoint {
    */
   private peerCameUp(ip: number, ipText: string, nowUs: number): void {
     this.syncedFrom.delete(ip);
-    if (this.adopted.delete(ipText)) {
-      this.own.removeAlias(ipText);
-      this.inc('peer-released');
-      this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-released', peer: ipText });
-    }
+    this.release(ipText, nowUs);
     this.syncs.set(ip, { queue: this.splicer.splices(), inFlight: new Map() });
     this.pumpSync(ip);
+  }
+
+  private release(ipText: string, nowUs: number): void {
+    if (!this.adopted.delete(ipText)) return;
+    this.own.removeAlias(ipText);
+    this.inc('peer-released');
+    this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-released', peer: ipText });
+  }
+
+  /**
+   * A restarted peer announces its own address (gratuitous ARP) before anything else. While
+   * this box answers for that address it cannot hear the peer at all (a datagram from one of
+   * our own addresses is dropped as a martian), so the announcement itself gives it back.
+   */
+  private watchOwnerReturn(f: Uint8Array, nowUs: number): void {
+    if (f.length < 42 || f[12] !== 0x08 || f[13] !== 0x06) return;
+    const sender = f.subarray(22, 28);
+    if (macEquals(sender, this.ownMac)) return;
+    const ip = `${f[28]}.${f[29]}.${f[30]}.${f[31]}`;
+    if (this.adopted.has(ip)) this.release(ip, nowUs);
   }
 
   /** Sends a joining peer more splices while fewer than SYNC_IN_FLIGHT await its acknowledgement; 'synced' after the last. */

@@ -3,7 +3,7 @@
 // processes started detached inside namespaces with readiness from their log, and teardown.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabError, deleteNetns, listNetns, netnsExists, netnsPids, sh } from './netns.js';
 import type { RoleConfig } from './run-role.js';
@@ -52,6 +52,10 @@ export async function startRole(s: LabState, role: string, ns: string, cfg: Role
 /** Starts `unbroken lab <subcommand> <cfg as JSON>` in `ns` the way startRole does (run-role, run-sttcp). */
 export async function startLabProcess(s: LabState, role: string, ns: string, subcommand: string, cfg: unknown, readyTimeoutMs = 15_000): Promise<number> {
   const log = join(s.dir, `${role}.log`);
+  // Kept for `lab restart`: the same process again, from the same command.
+  writeFileSync(join(s.dir, `${role}.start.json`), JSON.stringify({ ns, subcommand, cfg }));
+  // A restarted role appends to its log: its ready line is the one after those already there.
+  const readyBefore = existsSync(log) ? readyLines(readFileSync(log, 'utf8')) : 0;
   const fd = openSync(log, 'a');
   const child = spawn('ip', ['netns', 'exec', ns, process.execPath, UNBROKEN_BIN, 'lab', subcommand, JSON.stringify(cfg)],
     { detached: true, stdio: ['ignore', fd, fd] });
@@ -66,11 +70,37 @@ export async function startLabProcess(s: LabState, role: string, ns: string, sub
   const deadline = Date.now() + readyTimeoutMs;
   while (Date.now() < deadline) {
     const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
-    if (/^\{"ready":true/m.test(text)) return pid;
+    if (readyLines(text) > readyBefore) return pid;
     if (exited !== undefined) throw new LabError(`${role} process exited (${exited}) before it was ready: ${lastLine(text)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new LabError(`${role} process not ready after ${readyTimeoutMs} ms: ${lastLine(readFileSync(log, 'utf8'))}`);
+}
+
+function readyLines(text: string): number {
+  return (text.match(/^\{"ready":true/gm) ?? []).length;
+}
+
+/**
+ * Starts a lab role's process again after it was killed (a crash the operator recovers
+ * from): the same command in the same namespace; the new pid goes into the lab state and
+ * the role's pid file (its peers' fence). Refused while the role's process still runs.
+ */
+export async function restartRole(name: string, role: string): Promise<number> {
+  const s = readState(name);
+  if (s === undefined) throw new LabError(`no lab named ${name} (unbroken lab list)`);
+  const f = join(s.dir, `${role}.start.json`);
+  if (!existsSync(f)) {
+    const startable = Object.keys(s.pids).filter((r) => existsSync(join(s.dir, `${r}.start.json`)));
+    throw new LabError(`${name} has no restartable role '${role}'${startable.length > 0 ? ` (restartable: ${startable.join(', ')})` : ''}`);
+  }
+  const old = s.pids[role];
+  if (old !== undefined && alive(old)) throw new LabError(`${role} is still running (pid ${old}): kill it first (kill -9 ${old} is a crash)`);
+  const start = JSON.parse(readFileSync(f, 'utf8')) as { ns: string; subcommand: string; cfg: unknown };
+  const pid = await startLabProcess(s, role, start.ns, start.subcommand, start.cfg);
+  const pidFile = join(s.dir, `${role}.pid`);
+  if (existsSync(pidFile)) writeFileSync(pidFile, String(pid));
+  return pid;
 }
 
 function lastLine(text: string): string {
@@ -78,8 +108,15 @@ function lastLine(text: string): string {
   return lines[lines.length - 1] ?? '(no output)';
 }
 
+/** Running: exists and is not a zombie (a killed lab process whose parent is gone may wait long to be reaped). */
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); return true; } catch { return false; }
+  try { process.kill(pid, 0); } catch { return false; }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
 }
 
 async function stopPids(pids: number[]): Promise<void> {

@@ -315,3 +315,57 @@ test('three splicers active at once, a back-end host falls silent mid-download: 
     assert.equal(r.code, 0, `lab down: ${r.stderr}`);
   }
 });
+
+test('a killed splicer started again with `lab restart` rejoins: its address comes back to it, it takes in the others\' splices and carries downloads again — every download byte-exact', { skip, timeout: 120_000 }, async () => {
+  const up = await cli(['lab', 'up', 'craft', '--backends', '2', '--splicers', '3', '--json']);
+  assert.equal(up.code, 0, `lab up craft --splicers 3: ${up.stderr}`);
+  const j = JSON.parse(up.stdout) as CraftLabJson;
+  const st = readState(j.name)!;
+  try {
+    const roles = ['splicer0', 'splicer1', 'splicer2'];
+    const events = (role: string, kind: string): Array<Record<string, unknown>> => splicerEvents(st, role).filter((e) => e.event === kind);
+    const waitFor = async (what: string, ok: () => boolean, ms = 10_000): Promise<void> => {
+      const until = Date.now() + ms;
+      while (Date.now() < until && !ok()) await sleep(20);
+      assert.ok(ok(), `${what} within ${ms} ms`);
+    };
+    const curl = (name: string, out: string, extra: string[]): Promise<{ code: number; stdout: string; stderr: string }> =>
+      inNs(st.netns.client!, ['curl', '-sS', '--fail', '--max-time', '60', ...extra, '-o', join(st.dir, out), '-w', '%{http_code}', url(name)], 70_000);
+    const byteExact = (r: { code: number; stdout: string; stderr: string }, out: string, name: string, label: string): void => {
+      assert.equal(r.code, 0, `${label}: curl ${r.code} ${r.stderr}`);
+      assert.equal(r.stdout.trim(), '200');
+      assert.equal(createHash('sha256').update(readFileSync(join(st.dir, out))).digest('hex'), j.files![name], `${label} byte-exact`);
+    };
+    // Downloads long enough (10 MB at 1 MB/s) to run across the crash and the return.
+    const long = Array.from({ length: 6 }, (_, i) => curl('10000000.bin', `r${i}.bin`, ['--limit-rate', '1M']));
+    await waitFor('every long download spliced', () => roles.reduce((a, r) => a + events(r, 'splice').length, 0) >= 6, 15_000);
+    const per = roles.map((r) => events(r, 'splice').length);
+    const victim = roles[per.indexOf(Math.max(...per))]!;
+    const survivors = roles.filter((r) => r !== victim);
+    process.kill(j.pids[victim]!, 'SIGKILL');
+    await waitFor('a survivor adopted the lost splicer\'s address', () => survivors.some((r) => events(r, 'peer-adopted').length > 0));
+    const adopter = survivors.find((r) => events(r, 'peer-adopted').length > 0)!;
+    const joinedBefore = events(victim, 'joined').length;
+    const splicedBefore = events(victim, 'splice').length;
+    const back = await cli(['lab', 'restart', j.name, victim, '--json']);
+    assert.equal(back.code, 0, `lab restart: ${back.stderr}`);
+    const pid = (JSON.parse(back.stdout) as { pid: number }).pid;
+    assert.ok(pid !== j.pids[victim] && existsSync(`/proc/${pid}`), 'a new process');
+    await waitFor('the adopter gave the address back', () => events(adopter, 'peer-released').length > 0);
+    await waitFor('the restarted splicer joined with its peers\' splices', () => events(victim, 'joined').length > joinedBefore);
+    assert.equal(events(victim, 'joined').at(-1)!.text, 'synced');
+    // A second wave: the client's multipath route hashes some of it to the returned splicer
+    // (none of 18 by chance: (2/3)^18, under 0.1 %).
+    const wave = await Promise.all(Array.from({ length: 18 }, (_, i) => curl('1000000.bin', `w${i}.bin`, [])));
+    wave.forEach((r, i) => byteExact(r, `w${i}.bin`, '1000000.bin', `second-wave download ${i}`));
+    const longs = await Promise.all(long);
+    longs.forEach((r, i) => byteExact(r, `r${i}.bin`, '10000000.bin', `long download ${i}`));
+    const spliced = events(victim, 'splice').length - splicedBefore;
+    console.log(`${victim} killed and restarted (${adopter} had its address): it spliced ${spliced} of the 18 second-wave downloads`);
+    assert.ok(spliced > 0, 'the returned splicer carries new downloads');
+    assert.ok(existsSync(`/proc/${pid}`), 'and is still running');
+  } finally {
+    const r = await cli(['lab', 'down', j.name, '--json']);
+    assert.equal(r.code, 0, `lab down: ${r.stderr}`);
+  }
+});

@@ -3,7 +3,7 @@
 // Topologies live in src/lab/; this file only parses options and prints.
 import { Option } from 'commander';
 import { APP_KINDS, type AppKind } from '../../apps/index.js';
-import { labDown, leftoverLabs } from '../../lab/lab.js';
+import { labDown, leftoverLabs, restartRole } from '../../lab/lab.js';
 import { LabError, checkLabHost } from '../../lab/netns.js';
 import { DEFAULT_PORTS, labJson, pairUp } from '../../lab/pair.js';
 import { runRole, type RoleConfig } from '../../lab/run-role.js';
@@ -80,6 +80,21 @@ export const labCommand: CommandModule = (program, setExit) => {
         for (const n of names) removed.push(await labDown(n));
         if (o.json) console.log(JSON.stringify({ removed }));
         else for (const r of removed) console.log(`removed ${r.name} (${r.netns.length} namespaces, ${r.pids.length} processes)`);
+      } catch (e) { fail(e, setExit); }
+    });
+
+  lab.command('restart')
+    .description('start a killed lab process again (a craft splicer rejoins the others), same command and namespace')
+    .argument('<name>', 'lab name printed by lab up')
+    .argument('<role>', 'the role, as in the lab JSON pids (e.g. splicer1)')
+    .option('--json', 'print {name, role, pid}', false)
+    .action(async (name: string, role: string, o: { json: boolean }) => {
+      try {
+        checkLabHost();
+        if (!LAB_NAME_RE.test(name)) throw new LabError(`'${name}' is not a lab name (${LAB_PREFIX}xxxxxx)`);
+        const pid = await restartRole(name, role);
+        if (o.json) console.log(JSON.stringify({ name, role, pid }));
+        else console.log(`${role} of ${name} runs again: pid ${pid}`);
       } catch (e) { fail(e, setExit); }
     });
 
