@@ -95,7 +95,7 @@ export async function restartRole(name: string, role: string): Promise<number> {
     throw new LabError(`${name} has no restartable role '${role}'${startable.length > 0 ? ` (restartable: ${startable.join(', ')})` : ''}`);
   }
   const old = s.pids[role];
-  if (old !== undefined && alive(old)) throw new LabError(`${role} is still running (pid ${old}): kill it first (kill -9 ${old} is a crash)`);
+  if (old !== undefined && running(old)) throw new LabError(`${role} is still running (pid ${old}): kill it first (kill -9 ${old} is a crash)`);
   const start = JSON.parse(readFileSync(f, 'utf8')) as { ns: string; subcommand: string; cfg: unknown };
   const pid = await startLabProcess(s, role, start.ns, start.subcommand, start.cfg);
   const pidFile = join(s.dir, `${role}.pid`);
@@ -108,9 +108,13 @@ function lastLine(text: string): string {
   return lines[lines.length - 1] ?? '(no output)';
 }
 
-/** Running: exists and is not a zombie (a killed lab process whose parent is gone may wait long to be reaped). */
 function alive(pid: number): boolean {
-  try { process.kill(pid, 0); } catch { return false; }
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** Alive and not a zombie: a killed process not yet reaped has let go of everything (its TAP too). */
+function running(pid: number): boolean {
+  if (!alive(pid)) return false;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';

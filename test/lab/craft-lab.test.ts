@@ -183,6 +183,13 @@ test('the active splicer and a back end SIGKILLed during curl downloads: zero fa
   await sleep(1200);
   process.kill(lab!.pids.backend0!, 'SIGKILL');
   const results = await Promise.all(runs);
+  if (results.some((r) => r.code !== 0)) {
+    // What the surviving splicer did, to find the cause of a failed download.
+    process.kill(lab!.pids.splicer1!, 'SIGUSR2');
+    await sleep(500);
+    console.log(`curl: ${results.map((r) => `${r.code} ${r.stderr}`).join(' | ')}`);
+    console.log(`splicer1: ${splicerEvents(s, 'splicer1').filter((e) => e.event !== 'splice' || true).slice(-40).map((e) => `${e.tUs} ${e.event} ${e.text ?? ''} ${e.client ?? ''}${e.event === 'stats' ? JSON.stringify(e.stats) : ''}`).join('; ')}`);
+  }
   results.forEach((r, i) => {
     assert.equal(r.code, 0, `download ${i}: curl ${r.code} ${r.stderr}`);
     assert.equal(r.http, '200');
