@@ -4,9 +4,12 @@
 // each packet to one of them. Every splice, and every setup in progress, is replicated to all
 // live peers before it carries data, so any box forwards any connection whose packets reach
 // it (one map lookup per packet, as alone). A box that falls silent is dropped from the
-// waiting sets; the others already hold its connections. Control datagrams are sealed
-// (control-auth.ts) when keyed. No takeover and no address claim: the distributor decides
-// who receives. Sans-IO FrameEndpoint.
+// waiting sets; the others already hold its connections. A box that comes up (or back)
+// gets every splice its peers hold, and drops rather than resets segments of connections
+// it holds nothing of until they have all been sent. Control datagrams are sealed
+// (control-auth.ts) when keyed. Who receives a lost box's flows is the distributor's
+// decision, or with adoptPeerAddresses (the lab) the lowest live box answers for the lost
+// box's own address until it returns. Sans-IO FrameEndpoint.
 import type { FrameEndpoint, OutgoingFrame } from '../stack/endpoint.js';
 import { Host } from '../stack/host.js';
 import type { Rng } from '../util/rng.js';
@@ -131,9 +134,6 @@ export class SharedSplicerNode implements FrameEndpoint {
     });
     this.splicer.quietUnknown = true;
   }
-
-  /** Still taking in the peers' splices after a start (see `joining`). */
-  isJoining(): boolean { return this.joining; }
 
   counters(): Record<string, number> { return Object.fromEntries(this.counter); }
   livePeers(): string[] { return [...this.peers.values()].filter((p) => p.lastUs !== undefined).map((p) => p.ip); }
