@@ -118,6 +118,17 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
   return { results, nodes, dist, rsts, finished, withdrawnUs, cutOff, events };
 }
 
+/** Every download finished whole and byte-exact (and closed cleanly, if `closed`), no RST at the client. */
+function assertEveryDownload(r: SharedRun, sizes: number[], label: string, closed: boolean): void {
+  assert.ok(r.finished, `${label}: finished`);
+  r.results.forEach((x, i) => {
+    assert.equal(x.status, 200, `${label} #${i}`);
+    assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `${label} #${i}: body ${x.bodyBytes}/${sizes[i]}`);
+    if (closed) assert.equal(x.close, 'closed', `${label} #${i}: close`);
+  });
+  assert.equal(r.rsts, 0, `${label}: RST at the client`);
+}
+
 test('three splicers active at once: the load is shared, every splice is held by all, byte-exact', () => {
   const rng = new SeededRng(9899);
   const sizes = Array.from({ length: 12 }, () => 50_000 + rng.nextInt(500_000));
@@ -144,13 +155,7 @@ test('three active splicers, one crashes at a random point (including setup): th
     const crash = { index: rng.nextInt(N), atUs: 300_000 + rng.nextInt(8_000) };
     const r = runShared(seed, sizes, starts, crash);
     const label = `seed ${seed} s${crash.index} crash at ${crash.atUs} µs`;
-    assert.ok(r.finished, `${label}: finished`);
-    r.results.forEach((x, i) => {
-      assert.equal(x.status, 200, `${label} #${i}`);
-      assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `${label} #${i}: body ${x.bodyBytes}/${sizes[i]}`);
-      assert.equal(x.close, 'closed', `${label} #${i}: close`);
-    });
-    assert.equal(r.rsts, 0, `${label}: RST at the client`);
+    assertEveryDownload(r, sizes, label, true);
     assert.ok(r.withdrawnUs !== undefined, `${label}: withdrawn`);
     const survivors = r.nodes.filter((_, i) => i !== crash.index);
     const took = survivors.reduce((a, n) => a + (n.splicer.counters()['replica-forwarded'] ?? 0), 0);
@@ -171,12 +176,7 @@ test('three active splicers, a back-end host falls silent mid-download: each spl
     const delayUs = 3_000 + rng.nextInt(12_000);
     const r = runShared(seed, sizes, starts, undefined, { backend: 0, afterSplices: 4, delayUs });
     const label = `seed ${seed} b0 silent ${delayUs} µs after the fourth splice`;
-    assert.ok(r.finished, `${label}: finished`);
-    r.results.forEach((x, i) => {
-      assert.equal(x.status, 200, `${label} #${i}`);
-      assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `${label} #${i}: body ${x.bodyBytes}/${sizes[i]}`);
-    });
-    assert.equal(r.rsts, 0, `${label}: RST at the client`);
+    assertEveryDownload(r, sizes, label, false);
     const moved = r.nodes.map((n) => n.splicer.counters()['resplice-started'] ?? 0);
     const found = r.nodes.map((n) => n.splicer.counters()['backend-down'] ?? 0);
     console.log(`# ${label}: ${r.cutOff} downloads cut off; back end found down by ${found.join(', ')}; re-splices per splicer ${moved.join(', ')}`);
@@ -198,13 +198,7 @@ test('a lost splicer restarts and rejoins: the others send it every splice, the 
     const sizes = starts.map(() => 1_500_000 + rng.nextInt(1_500_000));
     const r = runShared(seed, sizes, starts, crash, undefined, 'adopt');
     const label = `seed ${seed} s${crash.index} crashed at ${crash.atUs} µs, back ${crash.restartAfterUs} µs later`;
-    assert.ok(r.finished, `${label}: finished`);
-    r.results.forEach((x, i) => {
-      assert.equal(x.status, 200, `${label} #${i}`);
-      assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `${label} #${i}: body ${x.bodyBytes}/${sizes[i]}`);
-      assert.equal(x.close, 'closed', `${label} #${i}: close`);
-    });
-    assert.equal(r.rsts, 0, `${label}: RST at the client`);
+    assertEveryDownload(r, sizes, label, true);
     const back = r.nodes[crash.index]!;
     const c = back.splicer.counters();
     const joined = r.events.filter((e) => e.node === `s${crash.index}` && e.kind === 'joined' && e.tUs > crash.atUs);
@@ -224,12 +218,7 @@ function silentBackendAndCrash(withdraw: 'rehash' | 'adopt', seeds: number[]): v
     const victim = rng.nextInt(N);
     const r = runShared(seed, sizes, starts, undefined, { backend: 0, afterSplices: 4, delayUs: 3_000 + rng.nextInt(12_000), crashSplicer: victim }, withdraw);
     const label = `seed ${seed} b0 silent and s${victim} crashed (${withdraw})`;
-    assert.ok(r.finished, `${label}: finished`);
-    r.results.forEach((x, i) => {
-      assert.equal(x.status, 200, `${label} #${i}`);
-      assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `${label} #${i}: body ${x.bodyBytes}/${sizes[i]}`);
-    });
-    assert.equal(r.rsts, 0, `${label}: RST at the client`);
+    assertEveryDownload(r, sizes, label, false);
     const survivors = r.nodes.filter((_, i) => i !== victim);
     const late = survivors.reduce((a, n) => a + (n.splicer.counters()['replica-backend-down'] ?? 0), 0);
     const moved = survivors.reduce((a, n) => a + (n.splicer.counters()['resplice-started'] ?? 0), 0);

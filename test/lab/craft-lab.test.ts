@@ -206,15 +206,24 @@ test('the active splicer and a back end SIGKILLed during curl downloads: zero fa
   assert.ok(!existsSync(`/proc/${lab!.pids.splicer0}`) || readFileSync(`/proc/${lab!.pids.splicer0}/cmdline`, 'utf8').indexOf('run-craft') < 0);
 });
 
+/** A craft lab of its own for one test: up with `flags`, `fn`, then down whatever happened. */
+async function withCraftLab(flags: readonly string[], fn: (j: CraftLabJson, st: LabState) => Promise<void>): Promise<void> {
+  const up = await cli(['lab', 'up', 'craft', '--backends', '2', ...flags, '--json']);
+  assert.equal(up.code, 0, `lab up craft ${flags.join(' ')}: ${up.stderr}`);
+  const j = JSON.parse(up.stdout) as CraftLabJson;
+  try {
+    await fn(j, readState(j.name)!);
+  } finally {
+    const r = await cli(['lab', 'down', j.name, '--json']);
+    assert.equal(r.code, 0, `lab down: ${r.stderr}`);
+  }
+}
+
 // ---- several splicers active at once (a second lab, after the pair's) ----------------
 
 for (const [m, flags, label] of [[3, ['--splicers', '3'], 'three splicers'], [2, ['--splicers', '2', '--shared'], 'two splicers with --shared']] as const) {
 test(`${label} active at once (ECMP next hops): curl and wrk through them, one SIGKILLed mid-run — zero failed requests, byte-exact`, { skip, timeout: 90_000 }, async () => {
-  const up = await cli(['lab', 'up', 'craft', '--backends', '2', ...flags, '--json']);
-  assert.equal(up.code, 0, `lab up craft ${flags.join(' ')}: ${up.stderr}`);
-  const j = JSON.parse(up.stdout) as CraftLabJson;
-  const st = readState(j.name)!;
-  try {
+  await withCraftLab(flags, async (j, st) => {
     const roles = Array.from({ length: m }, (_, k) => `splicer${k}`);
     assert.deepEqual(Object.keys(j.pids).filter((r) => r.startsWith('splicer')).sort(), roles);
     const spliced = (role: string): LoggedSplice[] => splicerEvents(st, role).filter((e) => e.event === 'splice') as unknown as LoggedSplice[];
@@ -261,19 +270,12 @@ test(`${label} active at once (ECMP next hops): curl and wrk through them, one S
     const adopted = roles.filter((_, k) => k !== victim).flatMap((r) => splicerEvents(st, r).filter((e) => e.event === 'peer-adopted'));
     assert.equal(adopted.length, 1, 'one live splicer adopted the lost one\'s address');
     assert.equal(adopted[0]!.peer, CRAFT_NET.splicerIp(victim));
-  } finally {
-    const r = await cli(['lab', 'down', j.name, '--json']);
-    assert.equal(r.code, 0, `lab down: ${r.stderr}`);
-  }
+  });
 });
 }
 
 test('three splicers active at once, a back-end host falls silent mid-download: each splicer\'s own echo requests find it, every download byte-exact', { skip, timeout: 90_000 }, async () => {
-  const up = await cli(['lab', 'up', 'craft', '--backends', '2', '--splicers', '3', '--json']);
-  assert.equal(up.code, 0, `lab up craft --splicers 3: ${up.stderr}`);
-  const j = JSON.parse(up.stdout) as CraftLabJson;
-  const st = readState(j.name)!;
-  try {
+  await withCraftLab(['--splicers', '3'], async (j, st) => {
     const roles = ['splicer0', 'splicer1', 'splicer2'];
     const events = (role: string, kind: string): Array<Record<string, unknown>> => splicerEvents(st, role).filter((e) => e.event === kind);
     const name = '10000000.bin';
@@ -320,18 +322,11 @@ test('three splicers active at once, a back-end host falls silent mid-download: 
       assert.ok(moved[k]! >= mine, `${r} carried ${mine} downloads on backend0 and moved ${moved[k]}`);
     });
     if (moved.reduce((a, b) => a + b, 0) !== onB0) console.log(`note: ${moved.reduce((a, b) => a + b, 0)} moves for ${onB0} downloads on backend0`);
-  } finally {
-    const r = await cli(['lab', 'down', j.name, '--json']);
-    assert.equal(r.code, 0, `lab down: ${r.stderr}`);
-  }
+  });
 });
 
 test('a killed splicer started again with `lab restart` rejoins: its address comes back to it, it takes in the others\' splices and carries downloads again — every download byte-exact', { skip, timeout: 120_000 }, async () => {
-  const up = await cli(['lab', 'up', 'craft', '--backends', '2', '--splicers', '3', '--json']);
-  assert.equal(up.code, 0, `lab up craft --splicers 3: ${up.stderr}`);
-  const j = JSON.parse(up.stdout) as CraftLabJson;
-  const st = readState(j.name)!;
-  try {
+  await withCraftLab(['--splicers', '3'], async (j, st) => {
     const roles = ['splicer0', 'splicer1', 'splicer2'];
     const events = (role: string, kind: string): Array<Record<string, unknown>> => splicerEvents(st, role).filter((e) => e.event === kind);
     const waitFor = async (what: string, ok: () => boolean, ms = 10_000): Promise<void> => {
@@ -374,8 +369,5 @@ test('a killed splicer started again with `lab restart` rejoins: its address com
     console.log(`${victim} killed and restarted (${adopter} had its address): it spliced ${spliced} of the 18 second-wave downloads`);
     assert.ok(spliced > 0, 'the returned splicer carries new downloads');
     assert.ok(existsSync(`/proc/${pid}`), 'and is still running');
-  } finally {
-    const r = await cli(['lab', 'down', j.name, '--json']);
-    assert.equal(r.code, 0, `lab down: ${r.stderr}`);
-  }
+  });
 });
