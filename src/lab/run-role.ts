@@ -66,6 +66,7 @@ export async function runRole(c: RoleConfig): Promise<number> {
   if (c.role === 'server' && c.stack === 'linux') {
     const srv = await serveOnNet(makeApp(c).service, { host: c.ip, port: c.port });
     console.log(JSON.stringify({ ready: true, pid: process.pid }));
+    process.on('SIGUSR2', () => console.log(JSON.stringify({ stats: true, tcp: null })));   // the kernel's TCP: nothing of ours to count
     await new Promise<void>((resolve) => { process.once('SIGTERM', resolve); process.once('SIGINT', resolve); });
     srv.close();
     return 0;
@@ -93,10 +94,14 @@ export async function runRole(c: RoleConfig): Promise<number> {
     driver.run((now) => host.announce(now));
     const loop = watchEventLoop();
     console.log(JSON.stringify({ ready: true, pid: process.pid, seed: c.iface.seed }));
+    // SIGUSR2: the TCP retransmission counters so far (a test reads them beside its capture).
+    const onUsr2 = (): void => console.log(JSON.stringify({ stats: true, tcp: host.tcpStatsTotal(), driver: driver.counters }));
+    process.on('SIGUSR2', onUsr2);
     await new Promise<void>((resolve) => { process.once('SIGTERM', resolve); process.once('SIGINT', resolve); });
+    process.off('SIGUSR2', onUsr2);
     await driver.stop();
     // For the lab's log: what the device and the stack did over the run, and how late the event loop ran.
-    console.error(JSON.stringify({ exiting: true, tap: tap.counters, tapWriterErrors: tap.writerErrors(), driver: driver.counters, host: host.counters(), eventLoop: loop() }));
+    console.error(JSON.stringify({ exiting: true, tap: tap.counters, tapWriterErrors: tap.writerErrors(), driver: driver.counters, host: host.counters(), tcp: host.tcpStatsTotal(), eventLoop: loop() }));
     return fatal === undefined ? 0 : 1;
   }
   driver.start();

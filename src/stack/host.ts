@@ -14,7 +14,7 @@ import { emitTcpSegment, parseTcpSegment, tcpSegmentLen, type TcpRepr } from '..
 import type { WireError } from '../wire/result.js';
 import { ArpCache, DEFAULT_ARP_LIMITS, type ArpLimits } from './arp-cache.js';
 import { Counters } from './counters.js';
-import { DEFAULT_TCP_DEMUX_LIMITS, TcpDemux, type HostStreamConnection, type HostStreamService, type TcpDemuxLimits } from './tcp-demux.js';
+import { DEFAULT_TCP_DEMUX_LIMITS, TcpDemux, type HostStreamConnection, type HostStreamService, type TcpDemuxLimits, type TcpStatsTotal } from './tcp-demux.js';
 import { tcpConnectionFactory, type TcpEngine, type TcpEngineFactory } from './tcp-engine.js';
 import { FrameSlab } from './frame-slab.js';
 import type { TcpConnection, TcpConfig } from '../tcp/connection.js';
@@ -304,6 +304,11 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
 
   counters(): Readonly<Record<string, number>> {
     return this.counter.snapshot();
+  }
+
+  /** Retransmission counters summed over every TCP connection this host has had. */
+  tcpStatsTotal(): TcpStatsTotal {
+    return this.tcp.statsTotal();
   }
 
   tcpConnections(): Array<{ tuple: FourTuple; state: string; connection: C }> {

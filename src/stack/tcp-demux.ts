@@ -44,6 +44,9 @@ export type HostStreamService = (conn: HostStreamConnection) => StreamApp;
 
 interface Listener { port: number; service: HostStreamService; halfOpen: number }
 
+/** TcpStats retransmission counters summed over connections (TcpDemux.statsTotal). */
+export interface TcpStatsTotal { connections: number; retransmits: number; rtoExpirations: number; spuriousRtos: number; fastRetransmits: number; sackReneging: number }
+
 /** One row of the connection table. */
 export class TcpEntry<C extends TcpEngine> {
   app: StreamApp | undefined;
@@ -115,6 +118,7 @@ export type TcpSend = (tuple: FourTuple, seg: TcpRepr) => void;
 export class TcpDemux<C extends TcpEngine = TcpEngine> {
   private readonly table = new Map<string, TcpEntry<C>>();
   private readonly listeners = new Map<number, Listener>();
+  private readonly closedStats: TcpStatsTotal = { connections: 0, retransmits: 0, rtoExpirations: 0, spuriousRtos: 0, fastRetransmits: 0, sackReneging: 0 };
   /** Entries whose engine may have output or a changed deadline. */
   private readonly touchedTx = new Set<TcpEntry<C>>();
   /** Entries whose engine may have events for the app. */
@@ -317,6 +321,7 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
           this.deliver(e);
           break;
         case 'closed':
+          this.addStats(this.closedStats, e.conn);
           this.deliver(e, true);
           if (e.listener !== undefined) { e.listener.halfOpen--; e.listener = undefined; }
           e.closed = true;
@@ -383,6 +388,27 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
   pollDeadline(nowUs: number): number | undefined {
     if (this.touchedTx.size > 0 || this.touchedEv.size > 0) return nowUs;
     return this.timers.peek();
+  }
+
+  /**
+   * Retransmission counters summed over every connection this host has had, closed and
+   * open: what a capture's retransmissions can be checked against (why they were sent).
+   */
+  statsTotal(): TcpStatsTotal {
+    const t = { ...this.closedStats };
+    for (const e of this.table.values()) if (!e.closed) this.addStats(t, e.conn);
+    return t;
+  }
+
+  private addStats(t: TcpStatsTotal, conn: C): void {
+    const s = conn.stats?.();
+    if (s === undefined) return;
+    t.connections++;
+    t.retransmits += s.retransmits;
+    t.rtoExpirations += s.rtoExpirations;
+    t.spuriousRtos += s.spuriousRtos;
+    t.fastRetransmits += s.fastRetransmits;
+    t.sackReneging += s.sackReneging;
   }
 
   entries(): Array<TcpEntry<C>> {

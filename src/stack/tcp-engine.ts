@@ -3,7 +3,7 @@
 // and its tests do not depend on the engine's internals; plus the default factory.
 import type { TcpRepr } from '../wire/tcp.js';
 import type { FourTuple } from '../tcp/four-tuple.js';
-import type { TcpEvent } from '../tcp/state.js';
+import type { TcpEvent, TcpStats } from '../tcp/state.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { normalizeConfig } from '../tcp/config.js';
 
@@ -23,6 +23,8 @@ export interface TcpEngine {
   close(): void;
   abort(): void;
   readonly state: string;
+  /** The connection's counters (retransmissions, timeouts, ...), where the engine keeps them. */
+  stats?(): TcpStats;
 }
 
 /** Creates connections for a host: active open, and passive open from a received SYN. */

@@ -3,7 +3,7 @@
 // and the tshark checks over a capture. Needs root; see src/lab/prerequisites.ts.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blobChunk } from '../../src/apps/index.js';
@@ -210,6 +210,20 @@ export async function waitListening(s: LabState, port: number): Promise<void> {
   throw new Error(`nothing listening on ${port} in ${s.netns.client}`);
 }
 
+/** The pair server's TCP retransmission counters (it logs them on SIGUSR2); undefined if it did not answer in 3 s. */
+export async function serverTcpStats(s: LabState): Promise<Record<string, number> | undefined> {
+  const log = join(s.dir, 'server.log');
+  const lines = (): string[] => (existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l.startsWith('{"stats":true')) : []);
+  const before = lines().length;
+  const pid = s.pids.server;
+  if (pid === undefined) return undefined;
+  process.kill(pid, 'SIGUSR2');
+  const until = Date.now() + 3000;
+  while (Date.now() < until && lines().length <= before) await new Promise((r) => setTimeout(r, 25));
+  const l = lines()[before];
+  return l === undefined ? undefined : (JSON.parse(l) as { tcp: Record<string, number> | null }).tcp ?? undefined;
+}
+
 /** Both directions once, under whatever the lab applies; returns the capture summary. */
 export async function bothWays(s: LabState, files: { dir: string; sha: Record<number, string> }, label: string): Promise<CaptureCheck> {
   const pcap = join(s.dir, 'cond.pcap');
@@ -227,6 +241,9 @@ export async function bothWays(s: LabState, files: { dir: string; sha: Record<nu
   }
   const c = await checkCapture(pcap, [PAIR_NET.serviceMac, PAIR_NET.ourClientMac]);
   console.log(`${label}: ${JSON.stringify(c)}`);
+  // Why our server sent what the capture counts: its retransmissions, timeouts (and those
+  // undone as spurious) and fast retransmits.
+  console.log(`${label}: our server's TCP ${JSON.stringify(await serverTcpStats(s))}`);
   assert.equal(c.badChecksums, 0, `${label}: bad checksums:\n${c.offenders.join("\n")}`);
   assert.equal(c.malformed, 0, `${label}: malformed:\n${c.offenders.join("\n")}`);
   return c;
