@@ -30,11 +30,12 @@ export function spawnInNs(ns: string, argv: string[]): ChildProcess {
   return spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-export async function stop(p: ChildProcess): Promise<void> {
+/** Ends a process we started: `signal`, then SIGKILL if it is still there after `graceMs`. */
+export async function stop(p: ChildProcess, signal: NodeJS.Signals = 'SIGTERM', graceMs = 3000): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return;
   const done = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGTERM');
-  const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+  p.kill(signal);
+  const t = setTimeout(() => p.kill('SIGKILL'), graceMs);
   await done;
   clearTimeout(t);
 }
@@ -116,13 +117,8 @@ export async function startCapture(ns: string, devs: string | string[], file: st
  * grace before SIGKILL — a busy machine took longer than stop()'s 3 s, and the SIGKILL
  * cut the capture's tail.
  */
-export async function stopCapture(p: ChildProcess): Promise<void> {
-  if (p.exitCode !== null || p.signalCode !== null) return;
-  const done = new Promise<void>((r) => p.once('exit', () => r()));
-  p.kill('SIGINT');
-  const t = setTimeout(() => p.kill('SIGKILL'), 20_000);
-  await done;
-  clearTimeout(t);
+export function stopCapture(p: ChildProcess): Promise<void> {
+  return stop(p, 'SIGINT', 20_000);
 }
 
 /**
