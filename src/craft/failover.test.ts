@@ -27,7 +27,7 @@ test('no crash: splices are replicated before data flows; the standby holds them
   const a = r.nodes!.a.splicer.counters();
   const b = r.nodes!.b.splicer.counters();
   assert.equal(b['replica-installed'], 2);
-  assert.equal(b['replica-updated'], 2, 'the response framing followed each splice');
+  assert.equal(b['replica-updated'], 4, 'the response framing, then the splice\'s end, followed each splice');
   assert.equal(a['replication-hold-timeout'], undefined, 'every splice was acknowledged by the peer');
   r.sim.runUntil(r.sim.nowUs + 20_000_000);
   assert.equal(r.nodes!.a.splicer.spliceCount(), 0);

@@ -579,8 +579,11 @@ export class Splicer implements FrameEndpoint {
     // The driver may reuse its buffer: rewrite a copy (link padding beyond the IP packet is cut).
     const out = frame.slice(0, k.tcpEnd);
     const capped = sp.capAcks === true;
+    const open = sp.expiresUs === undefined;
     rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
-    if (capped && sp.capAcks !== true) this.cfg.onSpliceUpdated?.(sp);     // peers that forward only its client side stop capping too
+    // Peers hear when a splice has ended (they would take it over as open, probe its client
+    // and hold its ports), and when capping stops (one that forwards only its client side).
+    if ((open && sp.expiresUs !== undefined) || (capped && sp.capAcks !== true)) this.cfg.onSpliceUpdated?.(sp);
     this.inc(`forward-${dir}`);
     if (dir === 'c2b' && this.keepAlive.size() > 0) this.keepAlive.poke(sp, nowUs);
     const h = this.held.size > 0 ? this.held.get(sp.id) : undefined;
@@ -766,7 +769,17 @@ export class Splicer implements FrameEndpoint {
     this.host.announce(nowUs);
     // The gratuitous ARP goes first, so the answers to the probes come to this box.
     for (let f = this.host.pollTransmit(); f !== undefined; f = this.host.pollTransmit()) this.txq.push(f.frame);
-    for (const sp of this.splices()) { sp.lastC2BUs = nowUs; sp.lastB2CUs = nowUs; if (!sp.rst) this.closer.probe(sp, this.probeTsVal(sp, nowUs)); }
+    for (const sp of this.splices()) {
+      sp.lastC2BUs = nowUs;
+      sp.lastB2CUs = nowUs;
+      if (sp.expiresUs !== undefined) {
+        // Ended (both FINs, or a RST) and lingering at the failed box: it lingers here from now
+        // (its deadline was on that box's clock), and its client has nothing left to be asked.
+        sp.expiresUs = nowUs + (sp.rst ? this.timers.rstLingerUs : this.timers.finLingerUs);
+        continue;
+      }
+      this.closer.probe(sp, this.probeTsVal(sp, nowUs));
+    }
     this.restoreSetups(nowUs);
   }
 
@@ -812,7 +825,7 @@ export class Splicer implements FrameEndpoint {
 
   /** Asks the clients of replicas no packet has reached yet for their current ACK (a peer failed). */
   probeReplicas(): void {
-    for (const sp of this.untouched) if (!sp.rst) this.closer.probe(sp, this.probeTsVal(sp, this.nowUs));
+    for (const sp of this.untouched) if (!sp.rst && sp.expiresUs === undefined) this.closer.probe(sp, this.probeTsVal(sp, this.nowUs));
   }
 
   /**
