@@ -75,6 +75,33 @@ test('back-end crash at a random point, including during splice setup: every dow
   }
 });
 
+test('a re-splice whose next ephemeral port is still a live splice\'s skips that port and continues (the discarded try never reaches it)', () => {
+  // Three ports only: downloads 0 and 2 on b0 (round-robin), 1 on b1. When b0 dies, one
+  // of the two re-splices to b1 comes to download 1's port towards b1 and must pass it.
+  // Opening a connection there and destroying it, as the splicer once did, delivered that
+  // connection's close to the re-splice, which gave up: its client was reset (seen in the
+  // lab after a takeover, with thousands of lingering splices).
+  const sizes = [2_000_000, 2_500_000, 3_000_000];
+  const r = runSpliceScenario({
+    seed: 5100, backends: 2, limitUs: 60_000_000,
+    downloads: sizes.map((n, i) => ({ startUs: 1000 + i * 2000, request: get(n) })),
+    splicer: { healthIntervalUs: 20_000, healthTimeoutUs: 60_000, ephemeralPorts: [40000, 40002] },
+    link: { latencyUs: 100, bandwidthBps: 100_000_000, queueFrames: 1024, mtuBytes: 1500 },
+    onStart: (sim) => sim.at(60_000, () => sim.crash('b0')),
+  });
+  assert.ok(r.finished, 'finished');
+  assert.deepEqual(r.results.map((x) => x.headers['x-backend']), ['b0', 'b1', 'b0']);
+  r.results.forEach((x, i) => {
+    assert.equal(x.status, 200, `#${i}`);
+    assert.ok(x.bodyOk && x.complete && x.bodyBytes === sizes[i], `#${i}: body`);
+    assert.equal(x.close, 'closed', `#${i}: close`);
+  });
+  assert.equal(r.clientRsts, 0, 'RST at the client');
+  const c = r.splicer.counters();
+  assert.equal(c['resplice'], 2, JSON.stringify(c));
+  assert.ok((c['ephemeral-port-in-splice'] ?? 0) >= 1, `a port was skipped: ${JSON.stringify(c)}`);
+});
+
 test('response framing is read from the first response segment', () => {
   const enc = new TextEncoder();
   assert.deepEqual(parseResponseHeadPrefix(enc.encode('HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nabc')), { status: 200, headLen: 39, contentLength: 12, contentRangeStart: undefined });

@@ -195,7 +195,7 @@ export class BackendFailover {
   private app(ref: { rs?: Resplice }, bc: HostStreamConnection): StreamApp {
     const fail = (why: string): void => {
       const rs = ref.rs;
-      if (rs === undefined || rs.done) return;
+      if (rs === undefined || rs.done || rs.conn !== bc) return;
       rs.done = true;
       this.resplices.delete(rs.key);
       this.ctx.inc(`resplice-backend-failed-${why}`);
@@ -232,9 +232,15 @@ export class BackendFailover {
         this.ctx.host.pokeTcp(bc.tuple, this.ctx.nowUs());
       },
       onEnd: () => undefined,
-      onClose: () => {
+      onClose: (reason) => {
         this.ctx.forgetEngine(bc.tuple);
-        fail('closed');
+        const rs = ref.rs;
+        if (rs !== undefined && !rs.done && rs.conn === bc) {
+          const bi = rs.engine.conn.info();
+          const st = rs.engine.conn.stats();
+          this.ctx.event('backend-failed', `#${rs.sp.id} re-splice to ${rs.backendId} from port ${bc.tuple.localPort}: connection ${reason} ${bi.sndUna === bi.iss ? 'before its handshake' : 'after its handshake'}, ${rs.written} request bytes written, ${rs.bufBytes} response bytes, ${st.retransmits} retransmissions`);
+        }
+        fail(`closed-${reason}`);
       },
     };
   }

@@ -328,19 +328,20 @@ export class Splicer implements FrameEndpoint {
   }
 
   /**
-   * Active open towards a back end with `cfg` (the factory reads it during the call). The
-   * host may pick an ephemeral port a live splice still uses: such a port is skipped.
+   * Active open towards a back end with `cfg` (the factory reads it during the call). An
+   * ephemeral port a splice still uses towards that back end is skipped before the stack
+   * makes a connection for it. (Opening one and destroying it, as this once did, let the
+   * discarded connection's close reach the caller's application: a re-splice took it for
+   * its own and gave up, and the client was reset.)
    */
   private connectFrom(ip: string, port: number, cfg: Partial<TcpConfig>, makeApp: HostStreamService): HostStreamConnection | undefined {
     this.nextConnectCfg = cfg;
     try {
-      for (let tries = 0; tries < 4; tries++) {
-        const c = this.host.connect(ip, port, makeApp, this.nowUs);
-        if (!this.table.has(keyOf(c.tuple.remoteIp, c.tuple.remotePort, c.tuple.localPort))) return c;
+      return this.host.connect(ip, port, makeApp, this.nowUs, (t) => {
+        if (!this.table.has(keyOf(t.remoteIp, t.remotePort, t.localPort))) return true;
         this.inc('ephemeral-port-in-splice');
-        c.destroy();
-      }
-      return undefined;
+        return false;
+      });
     } catch {
       return undefined;                        // connection table full, no port
     } finally {

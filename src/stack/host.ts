@@ -205,10 +205,11 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
   }
 
   /** Active open from an ephemeral port; the app is made at once and gets onOpen() at establishment. */
-  connect(ip: string | number, port: number, makeApp: HostStreamService, nowUs: number): HostStreamConnection {
+  /** Active open from an ephemeral port; `usable` may refuse tuples in use outside this stack (TcpDemux.connect). */
+  connect(ip: string | number, port: number, makeApp: HostStreamService, nowUs: number, usable?: (tuple: FourTuple) => boolean): HostStreamConnection {
     const remote = this.resolveIp(ip);
     this.nowUs = Math.max(this.nowUs, nowUs);
-    return this.tcp.connect(this.ip, remote, port, makeApp, nowUs);
+    return this.tcp.connect(this.ip, remote, port, makeApp, nowUs, usable);
   }
 
   /** A connection was changed from outside (e.g. its ACK limit raised): poll it for output on the next drain. */

@@ -149,7 +149,13 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     this.listeners.delete(port);
   }
 
-  connect(localIp: number, remoteIp: number, remotePort: number, makeApp: HostStreamService, nowUs: number): HostStreamConnection {
+  /**
+   * Active open from the next free ephemeral port. `usable` can refuse a tuple the table
+   * does not know is taken (a CRAFT splicer's splices use tuples of this address that are
+   * not connections of this stack); a refused port is skipped before any connection or
+   * application exists for it.
+   */
+  connect(localIp: number, remoteIp: number, remotePort: number, makeApp: HostStreamService, nowUs: number, usable?: (tuple: FourTuple) => boolean): HostStreamConnection {
     if (this.table.size >= this.limits.maxConnections) throw new Error('connection table full');
     const span = this.limits.ephemeralHigh - this.limits.ephemeralLow + 1;
     for (let tries = 0; tries < span; tries++) {
@@ -157,7 +163,7 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
       this.nextEphemeral = port >= this.limits.ephemeralHigh ? this.limits.ephemeralLow : port + 1;
       const tuple: FourTuple = { localIp, localPort: port, remoteIp, remotePort };
       const key = tupleKey(tuple);
-      if (this.table.has(key) || this.listeners.has(port)) continue;
+      if (this.table.has(key) || this.listeners.has(port) || (usable !== undefined && !usable(tuple))) continue;
       const conn = this.factory.connect(tuple, isnFor(this.isnKey, tuple, nowUs), nowUs);
       const e = new TcpEntry(key, tuple, conn, this);
       this.table.set(key, e);
