@@ -32,6 +32,7 @@ export const LINK_DIRECTION_STATS = [
   'drop-fault', // a fault rule dropped it
   'drop-crash', // waiting in the queue of a node that crashed
   'drop-node-down', // arrived at a crashed node
+  'drop-stalled', // arrived at a stalled node whose backlog was full
   'duplicated', // extra copies made by fault rules
 ] as const;
 

@@ -20,6 +20,9 @@ export interface SimulatorOptions {
   maxTimerFiringsPerInstant?: number;
 }
 
+/** Frames a stalled node's backlog holds (a socket buffer's worth); more are dropped. */
+const STALL_QUEUE_MAX = 4096;
+
 /** What a node factory gets: a fresh Rng fork per incarnation. */
 export interface NodeContext {
   name: string;
@@ -37,6 +40,10 @@ export class SimNode {
   incarnation = 0;
   /** The deadline a timer event is pending for (undefined: none). */
   timerDeadlineUs: number | undefined;
+  /** The node is stalled (not running) until this time: frames wait for it, timers fire late. */
+  stalledUntilUs: number | undefined;
+  /** Frames that reached the node while it was stalled, in arrival order. */
+  readonly stallQueue: Array<{ ifIndex: number; frame: Uint8Array }> = [];
   firingsAtInstant = 0;
   lastFiringUs = -1;
   readonly ports = new Map<number, SimLink>();
@@ -214,6 +221,8 @@ export class Simulator {
     node.alive = false;
     node.incarnation++;
     node.timerDeadlineUs = undefined;
+    node.stalledUntilUs = undefined;
+    node.stallQueue.length = 0;
     this.trace.count(`node.${node.name}.crash`);
     for (const [ifIndex, link] of node.ports) {
       const d = link.directionFrom({ node: node.name, ifIndex });
@@ -234,6 +243,43 @@ export class Simulator {
     this.trace.count(`node.${node.name}.restart`);
     this.flush(node);
     return node.endpoint;
+  }
+
+  /**
+   * The node stops running for `durationUs` without losing anything (a GC pause, CPU
+   * starvation): frames that reach it wait, its timer fires late. At the end, as in an
+   * event loop, a timer that fell due runs first and the waiting frames after it.
+   * At most STALL_QUEUE_MAX frames wait; more are dropped, as an overflowing socket buffer would.
+   */
+  stall(name: string | SimNode, durationUs: number): void {
+    const node = this.node(name);
+    if (!node.alive) return;
+    const until = this.now + durationUs;
+    if (node.stalledUntilUs !== undefined && node.stalledUntilUs >= until) return;
+    node.stalledUntilUs = until;
+    this.trace.count(`node.${node.name}.stall`);
+    const incarnation = node.incarnation;
+    this.at(until, () => this.endStall(node, incarnation, until));
+  }
+
+  stallAt(tUs: number, name: string | SimNode, durationUs: number): void {
+    this.at(tUs, () => this.stall(name, durationUs));
+  }
+
+  private endStall(node: SimNode, incarnation: number, until: number): void {
+    // Extended by a later stall, or ended by a crash (which discarded the backlog).
+    if (node.stalledUntilUs !== until || node.incarnation !== incarnation) return;
+    node.stalledUntilUs = undefined;
+    if (node.timerDeadlineUs !== undefined && node.timerDeadlineUs <= this.now) {
+      node.timerDeadlineUs = undefined;
+      node.endpoint.handleTimeout(this.now);
+      this.flush(node);
+    }
+    for (const q of node.stallQueue.splice(0)) {
+      if (!node.alive) break;
+      node.endpoint.handleFrame(q.ifIndex, q.frame, this.now);
+      this.flush(node);
+    }
   }
 
   crashAt(tUs: number, name: string | SimNode): void {
@@ -402,9 +448,14 @@ export class Simulator {
       this.bump(d, 'drop-node-down');
       return;
     }
+    if (node.stalledUntilUs !== undefined) {
+      if (node.stallQueue.length >= STALL_QUEUE_MAX) { this.bump(d, 'drop-stalled'); return; }
+      node.stallQueue.push({ ifIndex: d.to.ifIndex, frame });
+    }
     this.bump(d, 'delivered');
     this.bump(d, 'bytes-delivered', frame.length);
     this.trace.recordDelivery(this.now, node.index, d.to.ifIndex, frame);
+    if (node.stalledUntilUs !== undefined) return;
     node.endpoint.handleFrame(d.to.ifIndex, frame, this.now);
     this.flush(node);
   }
@@ -412,6 +463,7 @@ export class Simulator {
   private onTimer(node: SimNode, incarnation: number, deadlineUs: number): void {
     // Stale: the node crashed since, or its deadline changed (a newer event exists).
     if (!node.alive || incarnation !== node.incarnation || deadlineUs !== node.timerDeadlineUs) return;
+    if (node.stalledUntilUs !== undefined) return;  // fires when the stall ends (endStall)
     if (this.now === node.lastFiringUs) {
       if (++node.firingsAtInstant > this.maxTimerFiringsPerInstant) {
         throw new SimLimitError(`node ${node.name} asked for its timer more than ${this.maxTimerFiringsPerInstant} times at ${this.now} µs`);

@@ -27,6 +27,23 @@ test('PeerMonitor: alive, suspect after one interval, failed after missLimit int
   assert.equal(m.failureDeadline(), undefined);
 });
 
+test('PeerMonitor: an excuse for this box\'s own stall holds a failure off until it ends; a heartbeat clears it', () => {
+  const m = new PeerMonitor(cfg);
+  m.heard(1_000);
+  const due = 1_000 + cfg.missLimit * cfg.heartbeatUs;
+  m.excuseUntil(due + 5_000);
+  assert.equal(m.failureDeadline(), due + 5_000);
+  assert.equal(m.status(due + 4_999), 'suspect');
+  assert.equal(m.status(due + 5_000), 'failed');
+  m.excuseUntil(due + 1_000);                     // never shortened
+  assert.equal(m.failureDeadline(), due + 5_000);
+  m.heard(due + 2_000);
+  assert.equal(m.failureDeadline(), due + 2_000 + cfg.missLimit * cfg.heartbeatUs);
+  m.latchFailed();
+  m.excuseUntil(10 ** 9);                         // a declared failure stays declared
+  assert.equal(m.status(0), 'failed');
+});
+
 test('Lease: holds until echoed send time + lease, never shortened, solo always holds', () => {
   const l = new Lease(cfg);
   assert.ok(!l.holds(0));

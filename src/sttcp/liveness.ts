@@ -41,12 +41,26 @@ export type PeerStatus = 'unknown' | 'alive' | 'suspect' | 'failed';
 export class PeerMonitor {
   private lastHeardUs: number | undefined;
   private declaredFailed = false;
+  /** Not declared failed before this (this box's own stall, see excuseUntil). */
+  private excusedUntilUs: number | undefined;
 
   constructor(private readonly cfg: LivenessConfig) {}
 
   heard(nowUs: number): void {
     this.lastHeardUs = nowUs;
     this.declaredFailed = false;
+    this.excusedUntilUs = undefined;
+  }
+
+  /**
+   * This box itself did not run for a while (a GC pause, CPU starvation): the peer's
+   * heartbeats of that spell may still wait unread in this box's queues, so its silence
+   * is not held against it before `untilUs`. Without this a stalled backup whose timer
+   * fires late, before its input is read, declares a live primary failed.
+   */
+  excuseUntil(untilUs: number): void {
+    if (this.lastHeardUs === undefined || this.declaredFailed) return;
+    if (this.excusedUntilUs === undefined || untilUs > this.excusedUntilUs) this.excusedUntilUs = untilUs;
   }
 
   /** Time of the last heartbeat, if any. */
@@ -56,7 +70,7 @@ export class PeerMonitor {
     if (this.lastHeardUs === undefined) return 'unknown';
     if (this.declaredFailed) return 'failed';
     const silentUs = nowUs - this.lastHeardUs;
-    if (silentUs >= this.cfg.missLimit * this.cfg.heartbeatUs) return 'failed';
+    if (silentUs >= this.cfg.missLimit * this.cfg.heartbeatUs && (this.excusedUntilUs === undefined || nowUs >= this.excusedUntilUs)) return 'failed';
     if (silentUs > this.cfg.heartbeatUs) return 'suspect';
     return 'alive';
   }
@@ -64,7 +78,8 @@ export class PeerMonitor {
   /** When status() turns 'failed' if nothing more is heard (for the driver's deadline). */
   failureDeadline(): number | undefined {
     if (this.lastHeardUs === undefined || this.declaredFailed) return undefined;
-    return this.lastHeardUs + this.cfg.missLimit * this.cfg.heartbeatUs;
+    const d = this.lastHeardUs + this.cfg.missLimit * this.cfg.heartbeatUs;
+    return this.excusedUntilUs !== undefined && this.excusedUntilUs > d ? this.excusedUntilUs : d;
   }
 
   /** Latches 'failed' (after takeover, a late heartbeat must not revive the old primary). */

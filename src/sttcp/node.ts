@@ -74,6 +74,7 @@ export class StTcpNode implements FrameEndpoint {
   handleFrame(ifIndex: number, frame: Uint8Array, nowUs: number): void {
     const core = this.core;
     core.nowUs = nowUs;
+    core.liveness.entered(nowUs);
     if (ifIndex !== 0) {
       // The dedicated control link: only the box's own address is there.
       if (ifIndex === core.controlIf) this.own.handleFrame(0, frame, nowUs);
@@ -107,6 +108,7 @@ export class StTcpNode implements FrameEndpoint {
 
   handleTimeout(nowUs: number): void {
     this.core.nowUs = nowUs;
+    this.core.liveness.entered(nowUs);
     this.own.handleTimeout(nowUs);
     if (this.core.serving) this.service.handleTimeout(nowUs);
     this.tick(nowUs);
@@ -138,6 +140,7 @@ export class StTcpNode implements FrameEndpoint {
     if (core.state === 'primary') d = minDefined(d, future(core.replication.pushDeadline()));
     d = minDefined(d, future(core.replica.ackDeadline()));
     d = minDefined(d, future(core.joinHost.deadline()));
+    core.liveness.wakeBy(d);
     return d;
   }
 

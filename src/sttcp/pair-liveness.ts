@@ -14,6 +14,8 @@ const SEEN_HEARTBEATS = 64;
 const ISOLATED_DEFER_HEARTBEATS = 3;
 /** Clients a backup asks (ARP) to show its LAN works before taking over after a quiet spell. */
 const WITNESS_PROBES = 4;
+/** Timer lateness that is only the driver's timer granularity, not a stall of this box. */
+const STALL_SLACK_US = 2_000;
 
 export class PairLiveness {
   private readonly monitor: PeerMonitor;
@@ -39,6 +41,8 @@ export class PairLiveness {
   detectedUs: number | undefined;
   /** ARP requests from the box's own address to clients seen on the tap (a LAN witness, see takeoverAt). */
   private readonly witnessProbes: Uint8Array[] = [];
+  /** The deadline this box last gave its driver: running much later than it means the box was stalled. */
+  private wakeByUs: number | undefined;
 
   constructor(private readonly core: NodeCore) {
     this.monitor = new PeerMonitor(core.live);
@@ -70,6 +74,25 @@ export class PairLiveness {
     const first = this.protectionNow === undefined;
     this.protectionNow = p;
     if (!first || p === 'degraded') this.core.emit('protection.changed', p);
+  }
+
+  // ---- this box's own stalls -------------------------------------------------------
+
+  /** The driver was told to run this box again by `d`. */
+  wakeBy(d: number | undefined): void { this.wakeByUs = d; }
+
+  /**
+   * The box runs (a frame or a timer). If it runs well after the deadline it asked for,
+   * it was stalled itself, and a late timer runs before the input that queued meanwhile
+   * is read: the peer gets one more heartbeat interval before it can be declared failed.
+   */
+  entered(nowUs: number): void {
+    const by = this.wakeByUs;
+    this.wakeByUs = undefined;
+    const live = this.core.live;
+    if (by === undefined || nowUs - by <= Math.max(STALL_SLACK_US, live.heartbeatUs / 4)) return;
+    this.monitor.excuseUntil(nowUs + live.heartbeatUs);
+    this.core.count('own-stall');
   }
 
   // ---- heartbeats ---------------------------------------------------------------

@@ -1,0 +1,53 @@
+// ST-TCP with boxes that stall without crashing (a GC pause, a starved CPU), with the
+// library's default liveness (10 ms heartbeats, failure after 3 misses, 25 ms lease).
+// A stalled box's timer fires late, before the input that queued meanwhile is read
+// (Simulator.stall models exactly that event-loop order): a stalled backup must not take
+// its own stall for the primary's silence, and a primary that stalls past its lease must
+// hand over cleanly — never two hosts on the service address, every byte delivered.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { runStTcpScenario, type ClientPlan } from '../../src/sttcp/scenario.js';
+import { promiseKept } from './workload.js';
+
+const clients: ClientPlan[] = [
+  { kind: 'echo', startUs: 5_000, bytes: 120_000, chunkBytes: 1500, intervalUs: 2000 },
+  { kind: 'download', startUs: 6_000, bytes: 3_000_000 },
+];
+
+// Without fencing the primary does not give up on a silent backup: its lease lapses and it
+// waits. (With fencing it would fence the backup after 30 ms of silence — a backup stalled
+// that long cannot be told from a dead one — and serve alone.)
+test('a backup stalled for 45 ms (past the 30 ms detection) does not declare a live primary failed: it reads the waiting heartbeats first', () => {
+  for (const seed of [41, 42, 43]) {
+    const r = runStTcpScenario({ seed, clients, fencing: false, controlLink: true, stalls: [{ box: 'backup', atUs: 60_000 + seed * 100, durationUs: 45_000 }] });
+    const label = `seed ${seed}`;
+    assert.deepEqual(promiseKept(r, 'sync'), [], label);
+    assert.equal(r.events.filter((e) => e.kind === 'failover.detected').length, 0, `${label}: no failure declared (${r.events.map((e) => e.kind).join(', ')})`);
+    assert.equal(r.takeoverUs, undefined, `${label}: no takeover`);
+    assert.ok((r.backupStats['own-stall'] ?? 0) >= 1, `${label}: the backup saw its own stall: ${JSON.stringify(r.backupStats)}`);
+  }
+});
+
+test('the primary crashes while its backup is stalled: the takeover comes at most one heartbeat later than without the stall', () => {
+  for (const seed of [44, 45]) {
+    const crashUs = 70_000;
+    const stallEnd = 100_000;
+    const r = runStTcpScenario({ seed, clients, fencing: true, controlLink: true, crashPrimaryAtUs: crashUs, stalls: [{ box: 'backup', atUs: 65_000, durationUs: stallEnd - 65_000 }] });
+    const label = `seed ${seed}`;
+    assert.deepEqual(promiseKept(r, 'sync'), [], label);
+    assert.ok(r.detectedUs !== undefined && r.takeoverUs !== undefined, `${label}: taken over`);
+    // Silent since ≤ 70 ms: due at ≤ 100 ms without the stall; the stall excuses one more interval.
+    assert.ok(r.detectedUs! <= stallEnd + 10_000, `${label}: detected at ${r.detectedUs} µs`);
+  }
+});
+
+test('a primary stalled past its lease is taken over, then finds it no longer serves: never two hosts on the service address', () => {
+  for (const seed of [46, 47, 48]) {
+    const r = runStTcpScenario({ seed, clients, fencing: false, controlLink: true, stalls: [{ box: 'primary', atUs: 60_000 + seed * 100, durationUs: 80_000 }] });
+    const label = `seed ${seed}`;
+    assert.deepEqual(promiseKept(r, 'sync'), [], label);
+    assert.ok(r.takeoverUs !== undefined, `${label}: the backup took over from the silent primary`);
+    assert.equal(r.dualServiceFrames, 0, `${label}: one host on the service address at a time`);
+    assert.ok(r.events.some((e) => e.kind === 'stepped.down' || e.kind === 'lease.lapsed'), `${label}: the old primary stood back (${r.events.map((e) => e.kind).join(', ')})`);
+  }
+});
