@@ -11,6 +11,7 @@ import { seededTest } from '../../src/sim/seeded-test.js';
 import { RelayApp, type UpstreamConnector, type UpstreamHandlers } from '../../src/apps/relay/relay-app.js';
 import { downloadRestore, downloadService, DOWNLOAD_PORT, ECHO_PORT, runStTcpScenario, type BoxEnv } from '../../src/sttcp/scenario.js';
 import { ACCESS_LINK, crashOptions, promiseKept } from './workload.js';
+import { SeededRng } from '../../src/util/rng.js';
 
 /** Bytes the simulated server reads per tick, the tick, and its reply delay. */
 const READ_BYTES_PER_TICK = 2500;
@@ -118,3 +119,17 @@ test('sttcp relay: a replacement backup is refused (the server\'s state cannot b
   assert.equal(r.events.filter((e) => e.kind === 'snapshot.applied').length, 0);
   assert.equal(r.events.filter((e) => e.kind === 'protection.changed' && e.node === 'backup').at(-1)?.text, 'degraded');
 });
+
+// A spurious failover: the primary is not dead, only stalled (20–120 ms: around the
+// lease and the detection time, and well past them). A stall past the detection time
+// hands the service to the backup while the old primary still holds its connections and
+// its own server's replies; when it runs again it must find it no longer serves.
+seededTest('sttcp relay: the primary stalls (no crash), often past its lease, and the backup may take over a live primary\'s connections; every connection byte-exact, no RST', (seed) => {
+  const relays: Relays = {};
+  const base = crashOptions(seed, { mode: 'sync', servicesFor: relayServices(relays) });
+  const durationUs = 20_000 + new SeededRng(seed * 31).nextInt(100_000);
+  const r = runStTcpScenario({ ...base, crashPrimaryAtUs: undefined, fencing: false, stalls: [{ box: 'primary', atUs: base.crashPrimaryAtUs!, durationUs }] });
+  assert.deepEqual(promiseKept(r, 'sync'), [], `stall of ${durationUs} µs`);
+  if (durationUs > 60_000) assert.ok(r.takeoverUs !== undefined, `the backup took over from a primary silent for ${durationUs} µs`);
+  assert.deepEqual(relayErrors(relays), []);
+}, { seeds: 8 });
