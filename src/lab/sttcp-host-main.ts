@@ -4,6 +4,7 @@
 // peer's pid, which the lab writes to a file once both processes run. Not the topology
 // (sttcp-topology.ts) and not ST-TCP itself (src/sttcp/).
 import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { createApp, type AppKind } from '../apps/index.js';
 import { RelayApp } from '../apps/relay/relay-app.js';
@@ -139,13 +140,18 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
   if (controlTap !== undefined && controlLink !== undefined) {
     const d = driver;
     const link = controlLink;
-    controlTap.startReading(() => link.onReadable(d), (e) => { fatal = e; log({ fatal: `control link: ${e.message}` }); });
+    // Read on the event loop itself ('async-poll'): before a liveness deadline fires, the
+    // driver's drainReadable() then reads what the kernel holds for the link at that
+    // instant. With a reader thread it saw only what that thread had read, and on a busy
+    // machine the thread could be kept off the CPU for tens of milliseconds while the
+    // peer's heartbeats waited in the kernel.
+    controlTap.startReading(() => link.onReadable(d), (e) => { fatal = e; log({ fatal: `control link: ${e.message}` }); }, 'async-poll');
   }
   driver.run(announce);
   console.log(JSON.stringify({ ready: true, pid: process.pid, role: c.role, seed: c.seed }));
   const stalls = watchStalls(driver);
   await new Promise<void>((resolve) => { process.once('SIGTERM', resolve); process.once('SIGINT', resolve); });
-  clearInterval(stalls);
+  stalls();
   log({ exit: true, stats: node?.stats() ?? {}, driver: driver.counters, app: served.counters() });
   await driver.stop();
   await controlTap?.close();
@@ -194,8 +200,12 @@ function withControlTap(n: StTcpNode, controlTap: TapDevice): { endpoint: FrameE
 /** Control-link frames handled per event-loop turn (heartbeats and replication: few, small). */
 const CONTROL_FRAMES_PER_TURN = 256;
 
-/** Logs event-loop stalls (a timer firing late by more than 10 ms): the real-time hazard of heartbeat timing. */
-function watchStalls(driver: TapDriver): NodeJS.Timeout {
+/**
+ * Logs event-loop stalls (a timer firing late by more than 10 ms), the real-time hazard
+ * of heartbeat timing, and garbage-collection pauses over 5 ms, one of their causes.
+ * Returns the function that stops watching.
+ */
+function watchStalls(driver: TapDriver): () => void {
   let last = driver.nowUs();
   const t = setInterval(() => {
     const now = driver.nowUs();
@@ -204,7 +214,13 @@ function watchStalls(driver: TapDriver): NodeJS.Timeout {
     last = now;
   }, 5);
   t.unref();
-  return t;
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if (e.duration > 5) log({ gc: true, tUs: driver.nowUs(), ms: Math.round(e.duration * 10) / 10, kind: (e as unknown as { detail?: { kind?: number } }).detail?.kind });
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
+  return () => { clearInterval(t); gc.disconnect(); };
 }
 
 /**
