@@ -190,6 +190,8 @@ export interface StTcpScenarioOptions {
   tcp?: Partial<TcpConfig>;
   /** Faults on the backup's port only: it misses frames on the tap (and control messages). */
   backupPortFaults?: FaultSpec[];
+  /** The same on the box named primary (after a takeover and its return, the joining backup). */
+  primaryPortFaults?: FaultSpec[];
   /** Faults on the client's port (both directions). */
   clientPortFaults?: FaultSpec[];
   /** The client's link (e.g. a slower access link); the servers' links are the LAN unless set below. */
@@ -320,6 +322,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   sim.link(['backup', 0], ['hub', 2], o.backupLink ?? LAN);
   if (o.controlLink) sim.link(['primary', 1], ['backup', 1], LAN);
   for (const f of o.backupPortFaults ?? []) sim.addFault({ node: 'backup', ifIndex: 0, direction: 'ingress' }, f);
+  for (const f of o.primaryPortFaults ?? []) sim.addFault({ node: 'primary', ifIndex: 0, direction: 'ingress' }, f);
   for (const f of o.clientPortFaults ?? []) sim.addFault({ node: 'client', ifIndex: 0 }, f);
 
   function fenceNode(name: string): boolean {

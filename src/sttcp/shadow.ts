@@ -257,6 +257,13 @@ export class ShadowConnection {
 
   /** Client bytes the primary resent from its retention buffer (control channel); `fin`: the client's FIN follows them. */
   handleRange(seq: number, data: Uint8Array, nowUs: number, fin = false): void {
+    // Bytes the primary's application read: its connection is established. A shadow made
+    // from an open notice (its SYN and the handshake's ACK missed on the tap) learns it here.
+    // Waiting for the next tapped ACK instead dropped these bytes, and that ACK can be a
+    // retransmission timeout away (a client whose request sync mode does not acknowledge
+    // sends nothing new): bytes the client was already told are safe (ACKed during a join,
+    // before gating resumed) were then lost with the primary if it crashed meanwhile.
+    if (this.phase === 'handshake' && this.iss !== undefined) this.establish();
     if (this.phase !== 'open') return;
     this.lastActivityUs = nowUs;
     this.handleData(seq, data, fin);
