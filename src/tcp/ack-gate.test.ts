@@ -40,20 +40,32 @@ test('ACK gate: survives snapshot/restore', () => {
   assert.equal(snap.vars.ackLimit, base);
 });
 
-test('ACK gate: LAST-ACK does not close until everything received has been acknowledged', () => {
+test('ACK gate: with the peer\'s FIN gated, our FIN waits until it can acknowledge it, then the close completes as in any TCP', () => {
   const tr = established({ delayedAckUs: 0, nagle: false });
   tr.conn.setAckLimit(base);
   // The peer sends 10 bytes and its FIN; the gate holds both back.
   tr.recv({ seq: base, ack: LOCAL_ISS + 1, flags: { ack: true, fin: true }, payload: fill(10) });
   assert.equal(tr.state, 'CLOSE-WAIT');
   tr.conn.close();
-  tr.expectSend({ seq: LOCAL_ISS + 1, ack: base, flags: { ack: true, fin: true } });
+  // Sent now, our FIN would carry an ACK short of the peer's FIN, and the peer's ACK of it
+  // would close us before we ever acknowledged the peer's FIN: if our last ACK were then
+  // lost, its FIN retransmission would meet a closed port and be reset.
+  tr.expectNoSend('our FIN waits for the gate');
   assert.equal(tr.state, 'LAST-ACK');
-  // The peer acknowledges our FIN. Closing now would leave its 10 bytes and FIN unacknowledged:
-  // it would retransmit them into a closed port and be reset.
-  tr.recv({ seq: base + 11, ack: LOCAL_ISS + 2 });
-  assert.equal(tr.state, 'LAST-ACK', 'still waiting for the gate');
   tr.conn.setAckLimit(base + 11);
-  tr.expectSend({ seq: LOCAL_ISS + 2, ack: base + 11, flags: { ack: true } });
+  tr.expectSend({ seq: LOCAL_ISS + 1, ack: base + 11, flags: { ack: true, fin: true } });
+  tr.recv({ seq: base + 11, ack: LOCAL_ISS + 2 });
   assert.equal(tr.state, 'CLOSED');
+});
+
+test('ACK gate: data queued before the close still goes out while the peer\'s FIN is gated; only the FIN waits', () => {
+  const tr = established({ delayedAckUs: 0, nagle: false });
+  tr.conn.setAckLimit(base);
+  tr.recv({ seq: base, ack: LOCAL_ISS + 1, flags: { ack: true, fin: true }, payload: fill(10) });
+  tr.conn.send(fill(30));
+  tr.conn.close();
+  tr.expectSend({ seq: LOCAL_ISS + 1, ack: base, flags: { ack: true, psh: true }, payload: fill(30) });
+  tr.expectNoSend('the FIN waits');
+  tr.conn.setAckLimit(base + 11);
+  tr.expectSend({ seq: LOCAL_ISS + 31, ack: base + 11, flags: { ack: true, fin: true } });
 });

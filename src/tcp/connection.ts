@@ -19,7 +19,7 @@ import { handleSegment } from './input.js';
 import { becomeClosed } from './lifecycle.js';
 import { ackField, ackGated, buildSegment } from './output.js';
 import { readBytes } from './receiver.js';
-import { nextSegment } from './sender.js';
+import { adoptPeerAck, nextSegment } from './sender.js';
 import { seqAdd, seqGt } from './seq.js';
 import type { TcpSnapshot } from './snapshot.js';
 import { snapshotOf, tcbFromSnapshot } from './snapshot.js';
@@ -214,6 +214,15 @@ export class TcpConnection {
 
   snapshot(): TcpSnapshot {
     return snapshotOf(this.t);
+  }
+
+  /**
+   * The peer acknowledged `ack`, beyond anything this connection sent: output an earlier
+   * holder of the connection sent (sender.ts adoptPeerAck). Returns how many bytes the
+   * peer holds beyond the buffered output, or undefined when nothing was changed.
+   */
+  adoptPeerAck(ack: number): number | undefined {
+    return adoptPeerAck(this.t, ack >>> 0);
   }
 
   /**

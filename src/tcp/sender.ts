@@ -4,7 +4,7 @@
 // Timer expiry handling is in timers.ts; header construction in output.ts.
 
 import type { SackBlock, TcpRepr } from '../wire/tcp.js';
-import { buildSegment, sackOptionBytes, tsNow } from './output.js';
+import { ackGated, buildSegment, sackOptionBytes, tsNow } from './output.js';
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMin } from './seq.js';
 import type { Tcb } from './tcb.js';
 
@@ -113,6 +113,52 @@ export function processAck(t: Tcb, seg: TcpRepr, nowUs: number): void {
       t.persistBackoff = 0;
     }
   }
+}
+
+/**
+ * The peer acknowledges sequence space beyond SND.MAX that an earlier holder of this
+ * connection sent: an ST-TCP backup took the connection over with an older view of the
+ * client's ACKs than the client has (its tap lost them), and its replica has not produced
+ * that output yet. Everything up to `ack` then counts as sent and acknowledged: buffered
+ * data below it is dropped, and the count of bytes the peer holds beyond the buffered data
+ * is returned (the application's next output that long is already with the peer; the
+ * caller skips it). From here our segments carry sequence numbers the peer accepts — left
+ * behind, even our ACKs fail its acceptability test (RFC 9293 §3.10.7.4) and the peer never
+ * learns that its retransmitted input arrived. Undefined (nothing changed) when `ack` is not
+ * beyond SND.MAX, the connection is not established, or its FIN is queued.
+ */
+export function adoptPeerAck(t: Tcb, ack: number): number | undefined {
+  if (t.state !== 'ESTABLISHED' && t.state !== 'CLOSE-WAIT') return undefined;
+  if (t.finRequested || !seqGt(ack, t.sndMax)) return undefined;
+  const end = t.sendBuffer.endSeq();
+  let beyond = 0;
+  if (seqLe(ack, end)) {
+    t.sendBuffer.ackTo(ack);
+  } else {
+    t.sendBuffer.ackTo(end);
+    beyond = seqDiff(ack, end);
+    t.sendBuffer.reset(ack);
+  }
+  t.sndUna = ack;
+  t.sndNxt = ack;
+  t.sndMax = ack;
+  t.highRxt = ack;
+  t.recoverEnd = ack;
+  t.inRecovery = false;
+  t.dupAcks = 0;
+  t.rtxHeadPending = false;
+  t.scoreboard.clear();
+  t.rttSeq = undefined;
+  t.rtoUndo = undefined;
+  t.rtxDeadlineUs = undefined;
+  t.consecutiveRtos = 0;
+  t.rtt.resetBackoff();
+  t.ackNow = true;
+  if (t.wantWritable && t.sendBuffer.space() > 0) {
+    t.wantWritable = false;
+    t.emit({ type: 'writable' });
+  }
+  return beyond;
 }
 
 /**
@@ -265,7 +311,7 @@ function skipSacked(t: Tcb): void {
 function newData(t: Tcb, nowUs: number, cwndRoom: number): TcpRepr | undefined {
   const dataEnd = t.sendBuffer.endSeq();
   const unsent = Math.max(0, seqDiff(dataEnd, t.sndNxt));
-  const finDue = t.finRequested && !t.finSent;
+  const finDue = t.finRequested && !t.finSent && !finHeldByAckGate(t);
   if (unsent === 0 && !finDue) return undefined;
   const flight = flightSize(t);
   if (flight === 0 && nowUs - t.lastSendUs > t.rtt.rtoUs()) {
@@ -311,9 +357,21 @@ function newData(t: Tcb, nowUs: number, cwndRoom: number): TcpRepr | undefined {
   return buildSegment(t, nowUs, { seq, flags: { ack: true, fin, psh: len > 0 && seqAdd(seq, len) === dataEnd }, payload });
 }
 
+/**
+ * ST-TCP sync mode (the ACK gate, output.ts ackField): with the peer's FIN received but not
+ * yet acknowledgeable, our FIN waits. Sent now it would carry an ACK short of the peer's FIN;
+ * the peer's ACK of our FIN would then close us (LAST-ACK → CLOSED) before any segment of
+ * ours acknowledged its FIN, and if our later pure ACK is lost, its FIN retransmission meets
+ * no connection and is reset. Held, our FIN goes out with the ACK of the peer's FIN, as in
+ * any TCP exchange, one control-channel round trip later.
+ */
+function finHeldByAckGate(t: Tcb): boolean {
+  return t.finReceived && ackGated(t);
+}
+
 /** Whether queued data or our FIN waits while nothing is in flight (the persist condition). */
 export function blockedWithNothingInFlight(t: Tcb): boolean {
   if (!transmitting(t)) return false;
-  const pending = seqDiff(t.sendBuffer.endSeq(), t.sndNxt) > 0 || (t.finRequested && !t.finSent);
+  const pending = seqDiff(t.sendBuffer.endSeq(), t.sndNxt) > 0 || (t.finRequested && !t.finSent && !finHeldByAckGate(t));
   return pending && t.sndMax === t.sndUna && t.rtxDeadlineUs === undefined;
 }
