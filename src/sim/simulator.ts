@@ -42,6 +42,8 @@ export class SimNode {
   timerDeadlineUs: number | undefined;
   /** The node is stalled (not running) until this time: frames wait for it, timers fire late. */
   stalledUntilUs: number | undefined;
+  /** How many frames may wait during the current stall. */
+  stallBacklogMax = 0;
   /** Frames that reached the node while it was stalled, in arrival order. */
   readonly stallQueue: Array<{ ifIndex: number; frame: Uint8Array }> = [];
   firingsAtInstant = 0;
@@ -249,21 +251,23 @@ export class Simulator {
    * The node stops running for `durationUs` without losing anything (a GC pause, CPU
    * starvation): frames that reach it wait, its timer fires late. At the end, as in an
    * event loop, a timer that fell due runs first and the waiting frames after it.
-   * At most STALL_QUEUE_MAX frames wait; more are dropped, as an overflowing socket buffer would.
+   * At most `backlogFrames` (default STALL_QUEUE_MAX) frames wait; more are dropped, as an
+   * overflowing socket buffer or TAP queue would.
    */
-  stall(name: string | SimNode, durationUs: number): void {
+  stall(name: string | SimNode, durationUs: number, backlogFrames = STALL_QUEUE_MAX): void {
     const node = this.node(name);
     if (!node.alive) return;
     const until = this.now + durationUs;
     if (node.stalledUntilUs !== undefined && node.stalledUntilUs >= until) return;
     node.stalledUntilUs = until;
+    node.stallBacklogMax = Math.max(0, Math.min(backlogFrames, STALL_QUEUE_MAX));
     this.trace.count(`node.${node.name}.stall`);
     const incarnation = node.incarnation;
     this.at(until, () => this.endStall(node, incarnation, until));
   }
 
-  stallAt(tUs: number, name: string | SimNode, durationUs: number): void {
-    this.at(tUs, () => this.stall(name, durationUs));
+  stallAt(tUs: number, name: string | SimNode, durationUs: number, backlogFrames?: number): void {
+    this.at(tUs, () => this.stall(name, durationUs, backlogFrames));
   }
 
   private endStall(node: SimNode, incarnation: number, until: number): void {
@@ -449,7 +453,7 @@ export class Simulator {
       return;
     }
     if (node.stalledUntilUs !== undefined) {
-      if (node.stallQueue.length >= STALL_QUEUE_MAX) { this.bump(d, 'drop-stalled'); return; }
+      if (node.stallQueue.length >= node.stallBacklogMax) { this.bump(d, 'drop-stalled'); return; }
       node.stallQueue.push({ ifIndex: d.to.ifIndex, frame });
     }
     this.bump(d, 'delivered');

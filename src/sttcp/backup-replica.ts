@@ -184,7 +184,9 @@ export class BackupReplica {
     const due: Array<{ tuple: FourTuple; rcvNxt: number }> = [];
     let pendingBytes = 0;
     for (const [key, sh] of this.shadows) {
-      if (sh.phase !== 'open') continue;
+      // A shadow in its handshake holds the client's SYN: acknowledged too, as the primary's
+      // SYN-ACK waits for it in sync mode.
+      if (sh.phase === 'closed') continue;
       const prev = this.ackedToPrimary.get(key);
       if (prev === sh.rcvNxt) {
         if (sh.isFinished()) this.dropShadow(key, 'finished');
@@ -267,7 +269,7 @@ export class BackupReplica {
       mss: m.mss,
       ...(m.sndWscale >= 0 ? { windowScale: m.sndWscale } : {}),
       ...(m.sack ? { sackPermitted: true } : {}),
-      ...(m.timestamps ? { timestamp: { value: 0, echo: 0 } } : {}),
+      ...(m.timestamps ? { timestamp: { value: m.tsRecent, echo: 0 } } : {}),
     }, m.iss, nowUs);
   }
 

@@ -19,7 +19,7 @@ const wscale = fc.integer({ min: -1, max: 14 });
 
 const message: fc.Arbitrary<ControlMessage> = fc.oneof(
   fc.record({ type: fc.constant('heartbeat' as const), role: fc.constantFrom('primary' as const, 'backup' as const, 'solo' as const), connections: u32, echo: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
-  fc.record({ type: fc.constant('connOpen' as const), tuple, iss: u32, irs: u32, mss: u16, sndWscale: wscale, rcvWscale: wscale, sack: fc.boolean(), timestamps: fc.boolean() }),
+  fc.record({ type: fc.constant('connOpen' as const), tuple, iss: u32, irs: u32, mss: u16, sndWscale: wscale, rcvWscale: wscale, sack: fc.boolean(), timestamps: fc.boolean(), tsRecent: u32 }),
   fc.record({ type: fc.constant('connClose' as const), tuple, reason: fc.constantFrom('closed' as const, 'reset' as const, 'timeout' as const, 'aborted' as const) }),
   fc.record({ type: fc.constant('recvAck' as const), acks: fc.array(fc.record({ tuple, rcvNxt: u32 }), { maxLength: 64 }) }),
   fc.record({ type: fc.constant('rangeRequest' as const), tuple, seq: u32, length: u32 }),

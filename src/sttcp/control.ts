@@ -54,6 +54,12 @@ export interface ConnOpen {
   rcvWscale: number;
   sack: boolean;
   timestamps: boolean;
+  /**
+   * The client's last TSval the primary holds (0 without timestamps): a shadow made from
+   * this notice, with the SYN missed on the tap, needs it for PAWS (RFC 7323 §5) — with 0
+   * the client's next segment could look older than it and be dropped after a takeover.
+   */
+  tsRecent: number;
 }
 export interface ConnClose {
   type: 'connClose';
@@ -171,6 +177,7 @@ export function emitControl(env: ControlEnvelope, key: Uint8Array): Uint8Array {
       w.tuple(m.tuple); w.u32(m.iss); w.u32(m.irs); w.u16(m.mss);
       w.u8(m.sndWscale & 0xff); w.u8(m.rcvWscale & 0xff);
       w.u8((m.sack ? 1 : 0) | (m.timestamps ? 2 : 0));
+      w.u32(m.tsRecent);
       break;
     case 'connClose': w.tuple(m.tuple); w.u8(CLOSE_REASONS.indexOf(m.reason)); break;
     case 'recvAck':
@@ -219,13 +226,13 @@ export function parseControl(datagram: Uint8Array, key: Uint8Array): ParseResult
       break;
     }
     case MessageType.connOpen: {
-      if (!r.has(TUPLE_BYTES + 13)) return short();
+      if (!r.has(TUPLE_BYTES + 17)) return short();
       const tuple = r.tuple(); const iss = r.u32(); const irs = r.u32(); const mss = r.u16();
-      const snd = r.u8(); const rcv = r.u8(); const flags = r.u8();
+      const snd = r.u8(); const rcv = r.u8(); const flags = r.u8(); const tsRecent = r.u32();
       message = {
         type: 'connOpen', tuple, iss, irs, mss,
         sndWscale: snd === 0xff ? -1 : snd, rcvWscale: rcv === 0xff ? -1 : rcv,
-        sack: (flags & 1) !== 0, timestamps: (flags & 2) !== 0,
+        sack: (flags & 1) !== 0, timestamps: (flags & 2) !== 0, tsRecent,
       };
       if ((message.sndWscale > 14) || (message.rcvWscale > 14)) return fail('malformed', 'sttcp-control', 'window scale > 14');
       break;

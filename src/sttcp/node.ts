@@ -122,9 +122,11 @@ export class StTcpNode implements FrameEndpoint {
     if (o !== undefined) return { ifIndex: core.controlIf, frame: o.frame };
     if (!core.serving) return undefined;
     for (;;) {
-      const f = this.service.pollTransmit();
+      const released = core.state === 'primary' ? core.replication.pollReleased() : undefined;
+      const f = released !== undefined ? { ifIndex: 0, frame: released } : this.service.pollTransmit();
       if (f === undefined) return undefined;
-      if (core.state === 'primary') core.replication.watchOutgoing(f.frame);
+      // Sync mode: a SYN-ACK waits until the backup holds its connection (primary-replication.ts).
+      if (released === undefined && core.state === 'primary' && core.replication.watchOutgoing(f.frame)) continue;
       // DESIGN §ST-TCP 6: without a lease the primary does not use the service address.
       if (core.liveness.leaseHolds(core.nowUs)) return f;
       core.count('tx-suppressed-no-lease');

@@ -24,11 +24,22 @@ const PUSH_DELAY_MIN_US = 1_000;
 /** Bytes the primary pushes unasked in one round, over all connections. */
 const PUSH_ROUND_BYTES_MAX = 4 * RANGE_ASK_WINDOW;
 
+/** SYN-ACKs held for the backup at once, at most (more go out unheld, as before sync gating of handshakes). */
+const HELD_SYN_ACKS_MAX = 4096;
+
 export class PrimaryReplication {
   readonly retention = new Map<string, RetentionEntry>();
   readonly backupAck = new Map<string, number>();
   /** When pushRetention next has work (undefined: nothing retained is waiting). */
   private nextPushUs: number | undefined;
+  /**
+   * Sync mode: SYN-ACKs waiting until the backup holds their connection (a SYN-ACK
+   * acknowledges the client's SYN, and the client is told nothing is safe that the backup
+   * does not hold). By tuple: the frame, and when the open notice last went out.
+   */
+  private readonly heldSynAcks = new Map<string, { tuple: FourTuple; frame: Uint8Array; irs: number; noticeUs: number; notices: number }>();
+  /** SYN-ACKs the backup's acknowledgement released, to go out on the next drain. */
+  private readonly released: Uint8Array[] = [];
 
   constructor(private readonly core: NodeCore) {}
 
@@ -108,6 +119,7 @@ export class PrimaryReplication {
 
   /** Serving alone: clients are ACKed for everything received again. */
   ungateAll(nowUs: number): void {
+    this.releaseAll();
     const service = this.core.service;
     for (const e of service.tcpConnections()) { e.connection.setAckLimit(undefined); service.pokeTcp(e.tuple, nowUs); }
   }
@@ -129,25 +141,63 @@ export class PrimaryReplication {
   clear(): void {
     this.retention.clear();
     this.backupAck.clear();
+    this.heldSynAcks.clear();
+    this.released.length = 0;
   }
 
-  /** Outgoing SYN-ACKs announce a connection to the backup, with the ISN it must use. */
-  watchOutgoing(frame: Uint8Array): void {
+  /**
+   * Outgoing SYN-ACKs announce a connection to the backup, with the ISN it must use. In
+   * sync mode a SYN-ACK waits (true: held, not to be sent now) until the backup acknowledges
+   * the connection: a backup that missed both the SYN on the tap and the notice (a stalled
+   * backup whose queue overflowed) then never leaves the client with a handshake only the
+   * crashed primary knew — the client's SYN retransmission reaches the new primary instead.
+   * The wait is one control-channel round trip.
+   */
+  watchOutgoing(frame: Uint8Array): boolean {
     const core = this.core;
-    if (frame.length < 14 + 20 + 20 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[14 + 9] !== IP_PROTOCOL.tcp) return;
+    if (frame.length < 14 + 20 + 20 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[14 + 9] !== IP_PROTOCOL.tcp) return false;
     const ihl = (frame[14]! & 0x0f) * 4;
     const flags = frame[14 + ihl + 13]!;
-    if ((flags & 0x12) !== 0x12) return; // SYN+ACK
+    if ((flags & 0x12) !== 0x12) return false; // SYN+ACK
     const ip = parseIpv4Packet(frame.subarray(14));
-    if (!ip.ok) return;
+    if (!ip.ok) return false;
     const seg = parseTcpSegment(ip.value.payload, ip.value.src, ip.value.dst, false);
-    if (!seg.ok) return;
+    if (!seg.ok) return false;
     const tuple: FourTuple = { localIp: ip.value.src, localPort: seg.value.srcPort, remoteIp: ip.value.dst, remotePort: seg.value.dstPort };
     const engine = core.engineFor(tuple);
-    if (engine === undefined || !this.replicating()) return;
+    if (engine === undefined || !this.replicating()) return false;
     const info = engine.info();
-    if (this.gating()) engine.setAckLimit(this.backupAck.get(tupleKey(tuple)) ?? seqAdd(info.irs, 1));
-    this.announce(tuple, engine, core.nowUs);
+    const key = tupleKey(tuple);
+    const backupHas = this.backupAck.get(key);
+    if (this.gating()) engine.setAckLimit(backupHas ?? seqAdd(info.irs, 1));
+    const held = this.heldSynAcks.get(key);
+    if (held === undefined || core.nowUs - held.noticeUs >= this.pushDelayUs()) this.announce(tuple, engine, core.nowUs);
+    if (!this.gating() || (backupHas !== undefined && seqGt(backupHas, info.irs))) return false;
+    if (held !== undefined) {
+      held.frame = frame;                       // the TCP's retransmission replaces the one held
+      if (core.nowUs - held.noticeUs >= this.pushDelayUs()) { held.noticeUs = core.nowUs; held.notices++; }
+      return true;
+    }
+    if (this.heldSynAcks.size >= HELD_SYN_ACKS_MAX) { core.count('syn-ack-hold-full'); return false; }
+    this.heldSynAcks.set(key, { tuple, frame, irs: info.irs, noticeUs: core.nowUs, notices: 1 });
+    this.nextPushUs = Math.min(this.nextPushUs ?? Infinity, core.nowUs + this.pushDelayUs());
+    core.count('syn-ack-held');
+    return true;
+  }
+
+  /** A SYN-ACK the backup's acknowledgement released (or every one, serving alone), for the next drain. */
+  pollReleased(): Uint8Array | undefined { return this.released.shift(); }
+
+  private release(key: string): void {
+    const h = this.heldSynAcks.get(key);
+    if (h === undefined) return;
+    this.heldSynAcks.delete(key);
+    this.released.push(h.frame);
+  }
+
+  /** Serving alone (or this box took over): nothing waits for a backup any more. */
+  releaseAll(): void {
+    for (const key of [...this.heldSynAcks.keys()]) this.release(key);
   }
 
   /** The connOpen notice: the connection's ISNs and options, which a shadow must use. */
@@ -157,6 +207,7 @@ export class PrimaryReplication {
       type: 'connOpen', tuple, iss: info.iss, irs: info.irs, mss: info.sndMss,
       sndWscale: info.wsOn ? info.sndWndShift : -1,
       rcvWscale: info.wsOn ? info.rcvWndShift : -1, sack: info.sackOn, timestamps: info.tsOn,
+      tsRecent: info.tsOn ? engine.snapshot().vars.tsRecent >>> 0 : 0,
     }, nowUs);
   }
 
@@ -166,6 +217,8 @@ export class PrimaryReplication {
       const prev = this.backupAck.get(key);
       if (prev !== undefined && !seqGt(a.rcvNxt, prev)) continue;
       this.backupAck.set(key, a.rcvNxt);
+      const h = this.heldSynAcks.get(key);
+      if (h !== undefined && seqGt(a.rcvNxt, h.irs)) this.release(key);
       const r = this.retention.get(key);
       if (r) {
         r.buf.ackTo(a.rcvNxt);
@@ -221,6 +274,19 @@ export class PrimaryReplication {
     const heartbeatUs = core.live.heartbeatUs;
     let budget = PUSH_ROUND_BYTES_MAX;
     let next: number | undefined;
+    for (const [key, h] of this.heldSynAcks) {
+      // The backup has not acknowledged a held handshake: tell it again (the notice or its
+      // acknowledgement was lost, or it missed the SYN on the tap), backing off as pushes do.
+      const engine = this.heldEngine(key, h);
+      if (engine === undefined) continue;
+      const waitUs = Math.min(2 * heartbeatUs, baseWaitUs * 2 ** Math.min(h.notices - 1, 16));
+      if (nowUs - h.noticeUs < waitUs) { next = Math.min(next ?? Infinity, h.noticeUs + waitUs); continue; }
+      h.noticeUs = nowUs;
+      h.notices++;
+      this.announce(engine.tuple, engine, nowUs);
+      core.count('conn-open-resent');
+      next = Math.min(next ?? Infinity, nowUs + Math.min(2 * heartbeatUs, 2 * waitUs));
+    }
     for (const r of this.retention.values()) {
       // The client's FIN the application read, if the backup has not acknowledged it.
       const acked = this.backupAck.get(tupleKey(r.conn.tuple));
@@ -250,6 +316,14 @@ export class PrimaryReplication {
       }
     }
     this.nextPushUs = next;
+  }
+
+  /** A held SYN-ACK's connection, while it still waits for its handshake (a gone one is forgotten). */
+  private heldEngine(key: string, h: { tuple: FourTuple; irs: number }): TcpConnection | undefined {
+    const engine = this.core.engineFor(h.tuple);
+    if (engine !== undefined && engine.state === 'SYN-RECEIVED' && engine.info().irs === h.irs) return engine;
+    this.heldSynAcks.delete(key);
+    return undefined;
   }
 
   /** When pushRetention next has work, if a backup is replicating. */

@@ -181,7 +181,7 @@ export interface StTcpScenarioOptions {
    * A box stops running for a while without crashing (a GC pause, CPU starvation): its
    * input waits, its timer fires late, before the waiting input is read (Simulator.stall).
    */
-  stalls?: Array<{ box: 'primary' | 'backup'; atUs: number; durationUs: number }>;
+  stalls?: Array<{ box: 'primary' | 'backup'; atUs: number; durationUs: number; backlogFrames?: number }>;
   /** Cut the backup off the LAN (tap and control channel) from this time, healing at `healBackupAtUs`. */
   partitionBackupAtUs?: number;
   healBackupAtUs?: number;
@@ -444,7 +444,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
   }
   if (o.crashBackupAtUs !== undefined) sim.at(o.crashBackupAtUs, (s) => { if (s.node('backup').alive) s.crash('backup'); });
   for (const step of o.schedule ?? []) if ('atUs' in step) sim.at(step.atUs, (s) => act(s, step));
-  for (const st of o.stalls ?? []) sim.stallAt(st.atUs, st.box, st.durationUs);
+  for (const st of o.stalls ?? []) sim.stallAt(st.atUs, st.box, st.durationUs, st.backlogFrames);
   if (o.partitionBackupAtUs !== undefined) {
     sim.partitionAt(o.partitionBackupAtUs, { node: 'backup', ifIndex: 0 }, o.healBackupAtUs);
     if (o.controlLink) sim.partitionAt(o.partitionBackupAtUs, { node: 'backup', ifIndex: 1 }, o.healBackupAtUs);

@@ -337,6 +337,9 @@ export class ShadowConnection {
     return out;
   }
 
+  /** After takeover: the client already holds the replica's next `n` output bytes (the old primary sent them). */
+  skipOutput(n: number): void { this.skipOut += n; }
+
   /** Output the replica will write that the client already acknowledged (skipped when written). */
   pendingSkip(): number { return this.skipOut; }
 

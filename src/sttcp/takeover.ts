@@ -11,18 +11,24 @@ import { parseTcpSegment, TCP_FIELD_OFFSET } from '../wire/tcp.js';
 import { checksumUpdate32 } from '../wire/checksum.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
-import { seqAdd, seqGt } from '../tcp/seq.js';
+import { seqAdd, seqDiff, seqGt } from '../tcp/seq.js';
 import { tupleText, type ShadowConnection, type ShadowFault } from './shadow.js';
 import type { NodeCore } from './node-core.js';
 
 /** How long after takeover stray segments of a closed, taken-over connection are dropped silently. */
 const STRAY_GRACE_US = 10_000_000;
+/** An ACK further than this beyond what a taken-over connection sent is not taken as the client's (nonsense, not old output). */
+const ADOPT_ACK_MAX_BYTES = 64 << 20;
 
 export class Takeover {
   /** When this box took the service over. */
   takeoverUs: number | undefined;
-  /** Connections taken over, with the time until which stray segments for them are dropped once closed. */
-  private readonly takenOver = new Map<string, number>();
+  /**
+   * Connections taken over: until when stray segments for them are dropped once closed, and
+   * the shadow whose replica writes to the live connection (it skips output the client
+   * turns out to hold already).
+   */
+  private readonly takenOver = new Map<string, { untilUs: number; shadow: ShadowConnection }>();
   /** Handshakes whose ISN was unknown at takeover: completed by the client's first ACK. */
   private readonly pendingIss = new Map<string, ShadowConnection>();
 
@@ -56,7 +62,7 @@ export class Takeover {
         continue;
       }
       this.adopt(sh, r);
-      if (this.takenOver.size < core.maxShadows()) this.takenOver.set(key, nowUs + STRAY_GRACE_US);
+      if (this.takenOver.size < core.maxShadows()) this.takenOver.set(key, { untilUs: nowUs + STRAY_GRACE_US, shadow: sh });
       live++;
     }
     core.replication.listenAll();
@@ -107,21 +113,34 @@ export class Takeover {
     if (!seg.ok) return true;
     const tuple: FourTuple = { localIp: ip.value.dst, localPort: seg.value.dstPort, remoteIp: ip.value.src, remotePort: seg.value.srcPort };
     const key = tupleKey(tuple);
-    const until = this.takenOver.get(key);
-    if (until !== undefined) {
+    const taken = this.takenOver.get(key);
+    if (taken !== undefined) {
       const engine = core.engineFor(tuple);
-      if (nowUs > until) this.takenOver.delete(key);
+      if (nowUs > taken.untilUs) this.takenOver.delete(key);
       else if (!seg.value.flags.syn && engine === undefined) return false;
       if (engine !== undefined && seg.value.flags.ack) {
-        // The client may have acknowledged output the replica has not produced yet (the
-        // primary answered input the backup still lacked). An ACK beyond SND.MAX would make
-        // the connection drop the client's segments (RFC 9293 §3.10.7.4), including the
-        // retransmitted input the replica needs to catch up: hold the ACK at SND.MAX until
-        // the replica's output gets there. The client sees only duplicate data meanwhile.
+        // The client acknowledges output beyond what this connection sent: the primary
+        // answered input the backup still lacked, and the tap did not show the client's ACKs
+        // of it. An ACK beyond SND.MAX would make the connection drop the client's segments
+        // (RFC 9293 §3.10.7.4), including the retransmitted input the replica needs. The
+        // client holds those bytes: the connection counts them as sent and acknowledged,
+        // and the replica skips them when it writes them. (Holding the ACK at SND.MAX
+        // instead, as this once did, deadlocked when the client had more output than the
+        // replica: our segments then lay below the client's RCV.NXT, it discarded even
+        // their ACKs, and retransmitted the same first segment for ever.)
+        const ack = seg.value.ack >>> 0;
         const sndMax = engine.info().sndMax;
-        if (seqGt(seg.value.ack, sndMax)) {
-          clampAck(ipBytes, (ipBytes[0]! & 0x0f) * 4, seg.value.ack, sndMax);
-          core.count('ack-clamped-after-takeover');
+        if (seqGt(ack, sndMax)) {
+          const beyond = seqDiff(ack, sndMax) <= ADOPT_ACK_MAX_BYTES ? engine.adoptPeerAck(ack) : undefined;
+          if (beyond !== undefined) {
+            taken.shadow.skipOutput(beyond);
+            core.count('client-ack-adopted-after-takeover');
+          } else {
+            // The replica's FIN is queued, or the ACK is beyond anything the primary could
+            // have sent: hold it at SND.MAX until the replica's output gets there.
+            clampAck(ipBytes, (ipBytes[0]! & 0x0f) * 4, ack, sndMax);
+            core.count('ack-clamped-after-takeover');
+          }
         }
       }
     }

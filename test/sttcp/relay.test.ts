@@ -133,3 +133,20 @@ seededTest('sttcp relay: the primary stalls (no crash), often past its lease, an
   if (durationUs > 60_000) assert.ok(r.takeoverUs !== undefined, `the backup took over from a primary silent for ${durationUs} µs`);
   assert.deepEqual(relayErrors(relays), []);
 }, { seeds: 8 });
+
+// The backup stalls (a process still warming up, a starved CPU) long enough that its input
+// queue overflows and tapped frames are lost, and the primary crashes in the middle of the
+// stall: the backup takes over with gaps in what the tap showed it (client bytes and the
+// client's ACKs of the primary's output), filled from nothing but the client itself.
+seededTest('sttcp relay: the primary crashes while the backup is stalled and its tap queue overflows; every connection byte-exact, no RST', (seed) => {
+  const relays: Relays = {};
+  const base = crashOptions(seed, { mode: 'sync', servicesFor: relayServices(relays) });
+  const rng = new SeededRng(seed * 131);
+  // The crash comes 2–20 ms into the stall: before the primary could judge its silent
+  // backup failed and fence it (30 ms), which would leave no box after the crash.
+  const stallAt = Math.max(10_000, base.crashPrimaryAtUs! - 2_000 - rng.nextInt(18_000));
+  const r = runStTcpScenario({ ...base, stalls: [{ box: 'backup', atUs: stallAt, durationUs: 60_000 + rng.nextInt(150_000), backlogFrames: 16 + rng.nextInt(64) }] });
+  assert.deepEqual(promiseKept(r, 'sync'), [], `events: ${r.events.filter((e) => !/shadowed/.test(e.kind)).map((e) => `${e.tUs} ${e.node} ${e.kind} ${e.text}`).join('; ')}; backup: ${JSON.stringify(r.backupStats)}; relays: ${JSON.stringify(relays.backup?.counters())}`);
+  assert.ok(r.takeoverUs !== undefined, 'the backup took over');
+  assert.deepEqual(relayErrors(relays), []);
+}, { seeds: 8 });

@@ -54,16 +54,31 @@ test('1,000 concurrent connections all survive one failover', () => {
   assert.equal(r.backupStats['connections-taken-over'], 1000);
 });
 
-test('the backup misses a new connection\'s SYN on the tap and its open notice: the primary announces it again with the bytes it retained, and the connection survives a later crash (sync)', () => {
-  // The backup hears nothing for a millisecond as the connection opens: SYN, SYN-ACK and the
-  // connOpen notice are all lost to it. Before, the connection then waited for ever in sync
-  // mode (its input never acknowledged); a crash would have found no shadow for it.
+test('the backup misses a new connection\'s SYN on the tap and its open notice (sync): the primary holds its SYN-ACK until the backup has the connection, which survives a later crash', () => {
+  // The backup hears nothing for a millisecond as the connection opens: the SYN and the
+  // connOpen notice are lost to it. The primary's SYN-ACK acknowledges the client's SYN,
+  // so in sync mode it waits until the backup acknowledges the connection (the notice told
+  // again, or the client's SYN retransmission on the tap). Before, the handshake completed
+  // with the primary alone and the connection waited for ever (its input never
+  // acknowledged); a crash then found no shadow for it.
   const late: ClientPlan = { kind: 'echo', startUs: 20_000, bytes: 200_000, chunkBytes: 1000, intervalUs: 1000 };
   const r = runStTcpScenario({
     seed: 17, clients: [longEcho, late], crashPrimaryAtUs: 150_000, fencing: true,
     backupPortFaults: [{ kind: 'partition', fromUs: 19_990, untilUs: 21_000 }],
   });
   assert.deepEqual(promiseKept(r, 'sync'), []);
+  assert.ok((r.primaryStats['syn-ack-held'] ?? 0) >= 2, JSON.stringify(r.primaryStats));
+  assert.equal(r.backupStats['connections-taken-over'], 2);
+});
+
+test('the same in async mode (no SYN-ACK held): the primary announces the connection again with the bytes it retained', () => {
+  const late: ClientPlan = { kind: 'echo', startUs: 20_000, bytes: 200_000, chunkBytes: 1000, intervalUs: 1000 };
+  const r = runStTcpScenario({
+    seed: 17, mode: 'async', clients: [longEcho, late], crashPrimaryAtUs: 150_000, fencing: true,
+    backupPortFaults: [{ kind: 'partition', fromUs: 19_990, untilUs: 21_000 }],
+  });
+  assert.deepEqual(promiseKept(r, 'async'), []);
+  assert.equal(r.primaryStats['syn-ack-held'] ?? 0, 0);
   assert.ok((r.primaryStats['conn-open-resent'] ?? 0) >= 1, JSON.stringify(r.primaryStats));
   assert.equal(r.backupStats['connections-taken-over'], 2);
 });
