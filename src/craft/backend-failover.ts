@@ -78,6 +78,8 @@ export class BackendFailover {
   private readonly health = new Map<string, { ip: number; lastReplyUs: number; down: boolean }>();
   private nextHealthUs: number | undefined;
   private pingSeq = 0;
+  /** The first round of echo requests has gone out (replies are awaited from then on). */
+  private healthStarted = false;
   /** Re-splices waiting for their replacement back end, by that back end's incoming key. */
   private readonly resplices = new Map<string, Resplice>();
 
@@ -118,6 +120,12 @@ export class BackendFailover {
   handleTimeout(nowUs: number): void {
     if (this.nextHealthUs === undefined || nowUs < this.nextHealthUs) return;
     const cfg = this.healthCfg!;
+    if (!this.healthStarted) {
+      // The box's clock reaches us first here (a box restarted late in a run was built at
+      // time 0): the wait for a reply starts with the first echo requests.
+      this.healthStarted = true;
+      for (const h of this.health.values()) h.lastReplyUs = nowUs;
+    }
     this.nextHealthUs = nowUs + cfg.intervalUs;
     for (const [id, h] of this.health) {
       if (!h.down && nowUs - h.lastReplyUs >= cfg.timeoutUs) {

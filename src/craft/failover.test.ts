@@ -99,7 +99,11 @@ test('control messages: round trip, and bad datagrams are typed errors', () => {
   const back = parseControl(encodeControl({ t: 'splice', node: 1, s }));
   assert.ok(back.ok);
   assert.deepEqual(back.value, { t: 'splice', node: 1, s });
-  for (const bad of ['', '{', '[]', '{"t":"hb","node":1}', '{"t":"x","node":1}', '{"t":"ack","node":1,"id":-1}',
+  // Shared splicers number each send of a splice's state; the ack names the one it acknowledges.
+  assert.deepEqual(parseControl(encodeControl({ t: 'splice', node: 1, s, v: 7 })), { ok: true, value: { t: 'splice', node: 1, s, v: 7 } });
+  assert.deepEqual(parseControl(encodeControl({ t: 'ack', node: 2, id: 5, v: 7 })), { ok: true, value: { t: 'ack', node: 2, id: 5, v: 7 } });
+  for (const bad of ['', '{', '[]', '{"t":"hb","node":1}', '{"t":"x","node":1}', '{"t":"ack","node":1,"id":-1}', '{"t":"ack","node":1,"id":5,"v":-1}',
+    JSON.stringify({ t: 'splice', node: 1, s, v: 'x' }),
     JSON.stringify({ t: 'splice', node: 1, s: { ...s, client: { ...s.client, mac: [1, 2] } } })]) {
     const r = parseControl(enc.encode(bad));
     assert.equal(r.ok, false, bad);

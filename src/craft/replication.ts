@@ -27,8 +27,9 @@ export interface SetupRecord {
 export type ControlMessage =
   | { t: 'hb'; node: number; epoch: number; active: boolean; term?: number }
   | { t: 'setup'; node: number; r: SetupRecord }
-  | { t: 'splice'; node: number; s: SpliceState }
-  | { t: 'ack'; node: number; id: number }
+  /** `v`: which send of this splice's state (a later update has a higher one); echoed in the ack. */
+  | { t: 'splice'; node: number; s: SpliceState; v?: number }
+  | { t: 'ack'; node: number; id: number; v?: number }
   | { t: 'remove'; node: number; clientIp: number; clientPort: number; localPort: number }
   /** Several active splicers: every splice the sender held when the receiver came up has been sent and acknowledged. */
   | { t: 'synced'; node: number };
@@ -143,14 +144,17 @@ export function parseControl(bytes: Uint8Array): ParseResult<ControlMessage> {
       return ok({ t: 'hb', node: m.node, epoch: m.epoch, active: m.active, ...(m.term !== undefined ? { term: m.term } : {}) });
     case 'splice': {
       const s = spliceIn(m.s);
-      return s === undefined ? fail('malformed', 'craft-control', 'splice state') : ok({ t: 'splice', node: m.node, s });
+      if (s === undefined) return fail('malformed', 'craft-control', 'splice state');
+      if (!(m.v === undefined || isU32(m.v))) return fail('malformed', 'craft-control', 'splice version');
+      return ok({ t: 'splice', node: m.node, s, ...(m.v !== undefined ? { v: m.v } : {}) });
     }
     case 'setup': {
       const r = setupIn(m.r);
       return r === undefined ? fail('malformed', 'craft-control', 'setup') : ok({ t: 'setup', node: m.node, r });
     }
     case 'ack':
-      return isU32(m.id) ? ok({ t: 'ack', node: m.node, id: m.id }) : fail('malformed', 'craft-control', 'ack');
+      if (!isU32(m.id) || !(m.v === undefined || isU32(m.v))) return fail('malformed', 'craft-control', 'ack');
+      return ok({ t: 'ack', node: m.node, id: m.id, ...(m.v !== undefined ? { v: m.v } : {}) });
     case 'remove':
       if (!isU32(m.clientIp) || !isPort(m.clientPort) || !isPort(m.localPort)) return fail('malformed', 'craft-control', 'remove');
       return ok({ t: 'remove', node: m.node, clientIp: m.clientIp, clientPort: m.clientPort, localPort: m.localPort });

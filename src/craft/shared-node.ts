@@ -58,7 +58,12 @@ const PENDING_MAX = 4096;
 /** Splices in flight to a (re)joining peer at once; the rest wait for acknowledgements. */
 const SYNC_IN_FLIGHT = 128;
 
-interface Pending { bytes: Uint8Array; waiting: Set<number>; left: number; nextUs: number }
+/**
+ * A replication waiting for acknowledgements: `waiting`, the peers yet to acknowledge `v`, the
+ * version sent last (splices; setups have none); `holding`, those that have acknowledged no
+ * version yet — what the splice's held packets wait for (any version lets a peer continue it).
+ */
+interface Pending { bytes: Uint8Array; v: number | undefined; waiting: Set<number>; holding: Set<number>; left: number; nextUs: number }
 /** A peer that came up gets every splice this box holds (its tables are empty). */
 interface Sync { queue: SpliceState[]; inFlight: Map<number, { bytes: Uint8Array; left: number; nextUs: number }> }
 
@@ -83,6 +88,8 @@ export class SharedSplicerNode implements FrameEndpoint {
   /** Adopted peer addresses and how many more announcements each gets. */
   private readonly adopted = new Map<string, number>();
   private txSeq = 0n;
+  /** Version of the latest splice state sent for replication (see replicate). */
+  private nextVersion = 0;
   private nowUs = 0;
   private nextHbUs = 0;
   private readonly syncs = new Map<number, Sync>();
@@ -126,10 +133,10 @@ export class SharedSplicerNode implements FrameEndpoint {
       // Each box checks the back ends from its own address: replies to the service address
       // would reach whichever box the back end's route picks (in the lab, always the same one).
       healthHost: this.own,
-      replicate: (sp) => this.replicate(sp.id, encodeControl({ t: 'splice', node: id, s: sp as SpliceState }), true),
-      onSpliceUpdated: (sp) => { this.replicate(sp.id, encodeControl({ t: 'splice', node: id, s: sp as SpliceState }), false); },
+      replicate: (sp) => this.replicate(sp.id, (v) => ({ t: 'splice', node: id, s: sp as SpliceState, v }), true),
+      onSpliceUpdated: (sp) => { this.replicate(sp.id, (v) => ({ t: 'splice', node: id, s: sp as SpliceState, v }), false); },
       onSpliceRemoved: (sp) => this.broadcast(encodeControl({ t: 'remove', node: id, clientIp: sp.client.ip, clientPort: sp.client.port, localPort: sp.client.localPort })),
-      replicateSetup: (r) => this.replicate(r.id, encodeControl({ t: 'setup', node: id, r }), true),
+      replicateSetup: (r) => this.replicate(r.id, { t: 'setup', node: id, r }, true),
       onSetupRemoved: (r) => this.broadcast(encodeControl({ t: 'remove', node: id, clientIp: r.clientIp, clientPort: r.clientPort, localPort: r.localPort })),
     });
     this.splicer.quietUnknown = true;
@@ -197,7 +204,7 @@ export class SharedSplicerNode implements FrameEndpoint {
       this.syncedFrom.delete(ip);
       this.inc('peer-lost');
       // Its connections reach us now: stop waiting for its acknowledgements; ask their clients where they are.
-      for (const id of [...this.pending.keys()]) this.acked(id, ip);
+      for (const id of [...this.pending.keys()]) this.acked(id, ip, 'lost');
       this.splicer.probeReplicas();
       this.cfg.onEvent?.({ tUs: nowUs, node: this.name, kind: 'peer-lost', peer: p.ip });
       // The lowest live box answers for every lost peer's address — also those a lost peer had
@@ -254,25 +261,40 @@ export class SharedSplicerNode implements FrameEndpoint {
     return d;
   }
 
-  /** Sends to every live peer until each acknowledges `id`; true: hold what depends on it. */
-  private replicate(id: number, bytes: Uint8Array, hold: boolean): boolean {
+  /**
+   * Sends to every live peer until each acknowledges `id`; true: hold what depends on it. A
+   * splice's update (`splice` builds its message for a version) goes to every live peer, also
+   * those that acknowledged an earlier version: when one connection's two directions reach
+   * different boxes (flows hashed again after a loss), what one box learns — that capping
+   * ended, the new back end — the box forwarding the other direction needs. Only the
+   * acknowledgement of the latest version counts.
+   */
+  private replicate(id: number, msg: ControlMessage | ((v: number) => ControlMessage), hold: boolean): boolean {
     const live = [...this.peers.entries()].filter(([, p]) => p.lastUs !== undefined).map(([ip]) => ip);
     if (live.length === 0) return false;
+    const v = typeof msg === 'function' ? (this.nextVersion = (this.nextVersion + 1) >>> 0) : undefined;
+    const bytes = encodeControl(typeof msg === 'function' ? msg(v!) : msg);
     const q = this.pending.get(id);
     if (q !== undefined) {
       q.bytes = bytes;                                // an update rides on the retransmissions
+      q.v = v;
+      for (const ip of live) q.waiting.add(ip);
+      q.left = this.retries;
       for (const w of q.waiting) this.transmit(this.peers.get(w)!.ip, bytes);
       return false;
     }
     if (this.pending.size >= PENDING_MAX) return false;
-    this.pending.set(id, { bytes, waiting: new Set(live), left: this.retries, nextUs: this.nowUs + this.retryUs });
+    this.pending.set(id, { bytes, v, waiting: new Set(live), holding: new Set(live), left: this.retries, nextUs: this.nowUs + this.retryUs });
     for (const ip of live) this.transmit(this.peers.get(ip)!.ip, bytes);
     return hold;
   }
 
-  private acked(id: number, peerIp: number): void {
+  /** `peerIp` acknowledged version `v` of `id` ('lost': it is gone, nothing more to wait for). */
+  private acked(id: number, peerIp: number, v: number | undefined | 'lost'): void {
     const q = this.pending.get(id);
-    if (q === undefined || !q.waiting.delete(peerIp) || q.waiting.size > 0) return;
+    if (q === undefined) return;
+    if (q.holding.delete(peerIp) && q.holding.size === 0) this.splicer.replicated(id);
+    if ((v !== 'lost' && v !== q.v) || !q.waiting.delete(peerIp) || q.waiting.size > 0) return;
     this.pending.delete(id);
     this.splicer.replicated(id);
   }
@@ -311,13 +333,13 @@ export class SharedSplicerNode implements FrameEndpoint {
     peer.lastUs = nowUs;
     peer.seen = true;
     if (cameUp) this.peerCameUp(src, peer.ip, nowUs);
-    const ack = (id: number): void => this.transmit(peer.ip, encodeControl({ t: 'ack', node: this.cfg.nodeId, id }));
+    const ack = (id: number, v?: number): void => this.transmit(peer.ip, encodeControl({ t: 'ack', node: this.cfg.nodeId, id, ...(v !== undefined ? { v } : {}) }));
     switch (m.t) {
       case 'hb': if (this.joining) this.checkJoined(nowUs); return;
-      case 'splice': if (this.splicer.installReplica(m.s)) ack(m.s.id); return;
+      case 'splice': if (this.splicer.installReplica(m.s)) ack(m.s.id, m.v); return;
       case 'setup': if (this.splicer.installSetup(m.r)) ack(m.r.id); return;
       case 'ack': {
-        this.acked(m.id, src);
+        this.acked(m.id, src, m.v);
         const sy = this.syncs.get(src);
         if (sy !== undefined && sy.inFlight.delete(m.id)) this.pumpSync(src);
         return;

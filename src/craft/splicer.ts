@@ -581,10 +581,16 @@ export class Splicer implements FrameEndpoint {
     const out = frame.slice(0, k.tcpEnd);
     const capped = sp.capAcks === true;
     const open = sp.expiresUs === undefined;
+    const sentBefore = sp.b2cNxt;
     rewriteSegment(sp, dir, out, k.ipOff, k.tcpOff, k.tcpEnd, this.serviceMac, nowUs, this.timers);
     // Peers hear when a splice has ended (they would take it over as open, probe its client
     // and hold its ports), and when capping stops (one that forwards only its client side).
-    if ((open && sp.expiresUs !== undefined) || (capped && sp.capAcks !== true)) this.cfg.onSpliceUpdated?.(sp);
+    // While capping, a shared box that forwards only the client's side caps the client's ACKs
+    // at the b2cNxt it was last told: each advance of the replacement goes to the peers, or
+    // they hold its ACKs at its first byte and it stalls. Bounded: the cap ends at capUntil,
+    // what the failed back end had sent (without SACK there is no end, and no update).
+    if ((open && sp.expiresUs !== undefined) || (capped && sp.capAcks !== true)
+      || (this.cfg.shared === true && capped && sp.capUntil !== undefined && sp.b2cNxt !== sentBefore)) this.cfg.onSpliceUpdated?.(sp);
     this.inc(`forward-${dir}`);
     if (dir === 'c2b' && this.keepAlive.size() > 0) this.keepAlive.poke(sp, nowUs);
     const h = this.held.size > 0 ? this.held.get(sp.id) : undefined;
