@@ -14,7 +14,7 @@ import { labSkip } from '../../src/lab/prerequisites.js';
 import { CRAFT_NET, splicerEvents, type CraftLabJson } from '../../src/lab/craft-topology.js';
 import { checkSpliceCapture, type LoggedSplice } from '../../src/lab/craft-capture.js';
 import { readState, type LabState } from '../../src/lab/state.js';
-import { checkCapture, inNs, spawnInNs } from './helpers.js';
+import { checkCapture, inNs, spawnInNs, tsharkArgv } from './helpers.js';
 
 const skip = labSkip(['curl', 'wrk', 'tshark', 'nginx']);
 const BIN = new URL('../../bin/unbroken.js', import.meta.url).pathname;
@@ -71,7 +71,7 @@ test('lab up craft --json prints the lab contract: roles client, splicer0..1, ba
 
 /** tshark on `devs` in `ns` with a large buffer; stop() ends it and returns the drops it reported. */
 async function capture(ns: string, devs: string[], file: string): Promise<{ stop: () => Promise<number> }> {
-  const p = spawnInNs(ns, ['tshark', '-q', '-B', '64', ...devs.flatMap((d) => ['-i', d]), '-w', file]);
+  const p = spawnInNs(ns, tsharkArgv(devs, file, ['-B', '64']));
   let err = '';
   p.stderr?.on('data', (d: Buffer) => { err += d.toString(); });
   const until = Date.now() + 15_000;
