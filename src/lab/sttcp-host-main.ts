@@ -143,8 +143,7 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
     // Read on the event loop itself ('async-poll'): before a liveness deadline fires, the
     // driver's drainReadable() then reads what the kernel holds for the link at that
     // instant. With a reader thread it saw only what that thread had read, and on a busy
-    // machine the thread could be kept off the CPU for tens of milliseconds while the
-    // peer's heartbeats waited in the kernel.
+    // machine the thread can be kept off the CPU while the peer's heartbeats wait.
     controlTap.startReading(() => link.onReadable(d), (e) => { fatal = e; log({ fatal: `control link: ${e.message}` }); }, 'async-poll');
   }
   driver.run(announce);
