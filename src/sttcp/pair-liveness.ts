@@ -133,6 +133,10 @@ export class PairLiveness {
       if (before === undefined) core.emit('backup.synced', 'backup heartbeats received: replication active');
     } else if (core.state === 'backup') {
       if (role === 'primary' || role === 'solo') {
+        // Heartbeats more than two intervals apart: the primary, the path or this box stalled
+        // (`own-stall` tells the last; the primary's `heartbeat-sent-late` its own).
+        const last = this.monitor.lastHeard();
+        if (last !== undefined && nowUs - last > 2 * core.live.heartbeatUs) core.count('heartbeat-gap');
         this.monitor.heard(nowUs);
         this.sendHeartbeat(nowUs); // the echo that renews the primary's lease
       }
@@ -151,6 +155,8 @@ export class PairLiveness {
 
   private sendHeartbeat(nowUs: number): void {
     const core = this.core;
+    // The serving box's heartbeat goes out more than an interval late: its own loop stalled.
+    if (core.state !== 'backup' && this.lastHeartbeatSentUs > 0 && nowUs - this.lastHeartbeatSentUs > 2 * core.live.heartbeatUs) core.count('heartbeat-sent-late');
     this.nextHeartbeatUs = nowUs + core.live.heartbeatUs;
     const seq = core.send({
       type: 'heartbeat',

@@ -25,6 +25,8 @@ test('a backup stalled for 45 ms (past the 30 ms detection) does not declare a l
     assert.equal(r.events.filter((e) => e.kind === 'failover.detected').length, 0, `${label}: no failure declared (${r.events.map((e) => e.kind).join(', ')})`);
     assert.equal(r.takeoverUs, undefined, `${label}: no takeover`);
     assert.ok((r.backupStats['own-stall'] ?? 0) >= 1, `${label}: the backup saw its own stall: ${JSON.stringify(r.backupStats)}`);
+    assert.ok((r.backupStats['heartbeat-gap'] ?? 0) >= 1, `${label}: the gap in the primary's heartbeats is counted`);
+    assert.equal(r.primaryStats['heartbeat-sent-late'] ?? 0, 0, `${label}: the primary sent every heartbeat on time`);
   }
 });
 
@@ -49,5 +51,6 @@ test('a primary stalled past its lease is taken over, then finds it no longer se
     assert.ok(r.takeoverUs !== undefined, `${label}: the backup took over from the silent primary`);
     assert.equal(r.dualServiceFrames, 0, `${label}: one host on the service address at a time`);
     assert.ok(r.events.some((e) => e.kind === 'stepped.down' || e.kind === 'lease.lapsed'), `${label}: the old primary stood back (${r.events.map((e) => e.kind).join(', ')})`);
+    assert.ok((r.primaryStats['heartbeat-sent-late'] ?? 0) >= 1, `${label}: the primary counted its own late heartbeat: ${JSON.stringify(r.primaryStats)}`);
   }
 });
