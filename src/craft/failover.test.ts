@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SeededRng } from '../util/rng.js';
 import { runSpliceScenario } from './testing/scenario.js';
-import { encodeControl, parseControl } from './replication.js';
+import { ALIVE_PER_MESSAGE, CONTROL_MAX_BYTES, encodeControl, parseControl } from './replication.js';
 import { runCraftDemo } from './demo.js';
 
 const enc = new TextEncoder();
@@ -102,7 +102,12 @@ test('control messages: round trip, and bad datagrams are typed errors', () => {
   // Shared splicers number each send of a splice's state; the ack names the one it acknowledges.
   assert.deepEqual(parseControl(encodeControl({ t: 'splice', node: 1, s, v: 7 })), { ok: true, value: { t: 'splice', node: 1, s, v: 7 } });
   assert.deepEqual(parseControl(encodeControl({ t: 'ack', node: 2, id: 5, v: 7 })), { ok: true, value: { t: 'ack', node: 2, id: 5, v: 7 } });
+  // 'alive': the splices a box carries, by client side; the most one message may name still fits.
+  const most = Array.from({ length: ALIVE_PER_MESSAGE }, () => [0xffffffff, 65535, 65535]).flat();
+  assert.ok(encodeControl({ t: 'alive', node: 3, c: most }).length <= CONTROL_MAX_BYTES);
+  assert.deepEqual(parseControl(encodeControl({ t: 'alive', node: 3, c: most })), { ok: true, value: { t: 'alive', node: 3, c: most } });
   for (const bad of ['', '{', '[]', '{"t":"hb","node":1}', '{"t":"x","node":1}', '{"t":"ack","node":1,"id":-1}', '{"t":"ack","node":1,"id":5,"v":-1}',
+    '{"t":"alive","node":1,"c":[1,2]}', '{"t":"alive","node":1,"c":[1,2,0]}', '{"t":"alive","node":1,"c":"x"}', JSON.stringify({ t: 'alive', node: 1, c: [...most, 1, 2, 3] }),
     JSON.stringify({ t: 'splice', node: 1, s, v: 'x' }),
     JSON.stringify({ t: 'splice', node: 1, s: { ...s, client: { ...s.client, mac: [1, 2] } } })]) {
     const r = parseControl(enc.encode(bad));

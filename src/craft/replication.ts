@@ -32,7 +32,16 @@ export type ControlMessage =
   | { t: 'ack'; node: number; id: number; v?: number }
   | { t: 'remove'; node: number; clientIp: number; clientPort: number; localPort: number }
   /** Several active splicers: every splice the sender held when the receiver came up has been sent and acknowledged. */
-  | { t: 'synced'; node: number };
+  | { t: 'synced'; node: number }
+  /**
+   * Several active splicers: the sender carries these splices (packets of theirs reached it
+   * lately), by client side: [clientIp, clientPort, localPort, ...]. A box holding a copy it
+   * does not carry itself keeps it while it hears this (see Splicer.replicasAlive).
+   */
+  | { t: 'alive'; node: number; c: number[] };
+
+/** Splices one 'alive' message names at most (it stays under CONTROL_MAX_BYTES). */
+export const ALIVE_PER_MESSAGE = 40;
 
 export const CONTROL_MAX_BYTES = 1400;
 /** Request heads longer than this are not replicated (that splice cannot be re-spliced by the peer). */
@@ -160,6 +169,14 @@ export function parseControl(bytes: Uint8Array): ParseResult<ControlMessage> {
       return ok({ t: 'remove', node: m.node, clientIp: m.clientIp, clientPort: m.clientPort, localPort: m.localPort });
     case 'synced':
       return ok({ t: 'synced', node: m.node });
+    case 'alive': {
+      const c = m.c;
+      if (!Array.isArray(c) || c.length % 3 !== 0 || c.length > 3 * ALIVE_PER_MESSAGE) return fail('malformed', 'craft-control', 'alive');
+      for (let i = 0; i < c.length; i += 3) {
+        if (!isU32(c[i]) || !isPort(c[i + 1]) || !isPort(c[i + 2])) return fail('malformed', 'craft-control', 'alive entry');
+      }
+      return ok({ t: 'alive', node: m.node, c: c as number[] });
+    }
     default:
       return fail('unsupported', 'craft-control', 'message type');
   }

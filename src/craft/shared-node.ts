@@ -16,7 +16,7 @@ import type { Rng } from '../util/rng.js';
 import { BROADCAST_MAC, macEquals, parseIpv4, parseMac } from '../wire/addr.js';
 import { Splicer, type SplicerConfig } from './splicer.js';
 import type { SpliceState } from './splice.js';
-import { encodeControl, parseControl, type ControlMessage } from './replication.js';
+import { ALIVE_PER_MESSAGE, encodeControl, parseControl, type ControlMessage } from './replication.js';
 import { openControl, ReplayGuard, sealControl } from './control-auth.js';
 
 export interface SharedNodeConfig {
@@ -138,6 +138,13 @@ export class SharedSplicerNode implements FrameEndpoint {
       onSpliceRemoved: (sp) => this.broadcast(encodeControl({ t: 'remove', node: id, clientIp: sp.client.ip, clientPort: sp.client.port, localPort: sp.client.localPort })),
       replicateSetup: (r) => this.replicate(r.id, { t: 'setup', node: id, r }, true),
       onSetupRemoved: (r) => this.broadcast(encodeControl({ t: 'remove', node: id, clientIp: r.clientIp, clientPort: r.clientPort, localPort: r.localPort })),
+      // Unacknowledged: sent every quarter idle timeout, and a copy lasts two idle timeouts.
+      onSplicesAlive: (sps) => {
+        for (let i = 0; i < sps.length; i += ALIVE_PER_MESSAGE) {
+          const c = sps.slice(i, i + ALIVE_PER_MESSAGE).flatMap((sp) => [sp.client.ip, sp.client.port, sp.client.localPort]);
+          this.broadcast(encodeControl({ t: 'alive', node: id, c }));
+        }
+      },
     });
     this.splicer.quietUnknown = true;
   }
@@ -346,6 +353,7 @@ export class SharedSplicerNode implements FrameEndpoint {
       }
       case 'remove': this.splicer.removeReplica(m.clientIp, m.clientPort, m.localPort); return;
       case 'synced': this.syncedFrom.add(src); if (this.joining) this.checkJoined(nowUs); return;
+      case 'alive': this.splicer.replicasAlive(m.c); return;
     }
   }
 

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Simulator } from '../sim/simulator.js';
 import { LearningSwitch } from '../sim/boxes.js';
 import { Host } from '../stack/host.js';
-import type { TcpConnection } from '../tcp/connection.js';
+import type { TcpConnection, TcpConfig } from '../tcp/connection.js';
 import { tcpConnectionFactory } from '../stack/tcp-engine.js';
 import { SeededRng } from '../util/rng.js';
 import { parseMac } from '../wire/addr.js';
@@ -38,7 +38,9 @@ interface SharedRun {
 }
 
 function runShared(seed: number, sizes: number[], starts: number[], crash: { index: number; atUs: number; restartAfterUs?: number } | undefined,
-  silence?: { backend: number; afterSplices: number; delayUs: number; crashSplicer?: number }, withdraw: 'rehash' | 'adopt' = 'rehash'): SharedRun {
+  silence?: { backend: number; afterSplices: number; delayUs: number; crashSplicer?: number }, withdraw: 'rehash' | 'adopt' = 'rehash',
+  extra: { idleTimeoutUs?: number; backendTcp?: Partial<TcpConfig>; onStart?: (sim: Simulator) => void; limitUs?: number } = {}): SharedRun {
+  const idleTimeoutUs = extra.idleTimeoutUs;
   const sim = new Simulator({ seed });
   const backends = 2;
   sim.addNode('lan', new LearningSwitch({ ports: 2 + backends }));
@@ -71,7 +73,7 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
         peers: Array.from({ length: N }, (_, j) => j).filter((j) => j !== i).map(ownIp), prefixLen: 24, rng: ctx.rng, key: TEST_CONTROL_KEY,
         splicer: {
           serviceIp: SERVICE_IP, serviceMac: SERVICE_MAC, servicePort: 80, routes: defaultRoutes(backends), ephemeralPorts: range(i),
-          healthIntervalUs: 20_000, healthTimeoutUs: 60_000,
+          healthIntervalUs: 20_000, healthTimeoutUs: 60_000, ...(idleTimeoutUs !== undefined ? { idleTimeoutUs } : {}),
           onSplice: () => { if (silence !== undefined && ++spliced === silence.afterSplices) sim.at(sim.nowUs + silence.delayUs, () => silenceNow(silence.backend)); },
         },
         onEvent: (e) => {
@@ -90,7 +92,7 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
   sim.addNode('client', new Host<TcpConnection>({ name: 'client', mac: '02:00:00:07:00:01', ip: CLIENT_IP, prefixLen: 24, rng: sim.forkRng(), tcpFactory: tcpConnectionFactory({ timeWaitUs: 1_000_000 }) }));
   sim.link(['client', 0], ['lan', 0], LAN);
   for (let b = 0; b < backends; b++) {
-    const h = new Host<TcpConnection>({ name: `b${b}`, mac: `02:00:00:07:01:${(b + 16).toString(16)}`, ip: BACKEND_IP(b), prefixLen: 24, rng: sim.forkRng(), tcpFactory: tcpConnectionFactory({ timeWaitUs: 1_000_000 }) });
+    const h = new Host<TcpConnection>({ name: `b${b}`, mac: `02:00:00:07:01:${(b + 16).toString(16)}`, ip: BACKEND_IP(b), prefixLen: 24, rng: sim.forkRng(), tcpFactory: tcpConnectionFactory({ timeWaitUs: 1_000_000, ...extra.backendTcp }) });
     h.listen(80, httpPatternService(`b${b}`));
     sim.addNode(`b${b}`, h);
     sim.link([`b${b}`, 0], ['lan', 2 + b], LAN);
@@ -114,7 +116,8 @@ function runShared(seed: number, sizes: number[], starts: number[], crash: { ind
     sim.at(crash.atUs + crash.restartAfterUs, () => { sim.restart(`s${crash.index}`); dist.restore(crash.index); });
   }
   const last = Math.max(...starts);
-  const finished = sim.runWhile(() => sim.nowUs <= last || results.some((r) => r.close === undefined), 120_000_000);
+  extra.onStart?.(sim);
+  const finished = sim.runWhile(() => sim.nowUs <= last || results.some((r) => r.close === undefined), extra.limitUs ?? 120_000_000);
   return { results, nodes, dist, rsts, finished, withdrawnUs, cutOff, events };
 }
 
@@ -238,3 +241,61 @@ test('a splicer crashes as a back-end host falls silent, its address adopted by 
 test('the same with every flow hashed again over the live splicers: a connection\'s two directions may reach different splicers', () => {
   silentBackendAndCrash('rehash', seedList());
 });
+
+// After a rehash a connection's client side and back-end side can reach different boxes, each
+// forwarding one direction, or both can move on from a box that carried the connection before.
+// Judging idleness by the quieter direction, as a lone splicer must, removed such a download at
+// the idle timeout (300 s by default; 150 ms here) and told every peer to drop it. A shared box
+// now judges only by both directions, and one that sees neither releases the connection to
+// whichever box carries it, whose 'alive' messages keep the copies.
+test('a download longer than the idle timeout, its two directions on different splicers after a rehash, completes', () => {
+  for (const seed of seedList()) {
+    console.log(`# shared-split-idle seed ${seed} (replay: CRAFT_SEED=${seed} npm test -- src/craft/shared)`);
+    const rng = new SeededRng(seed + 77);
+    const starts = Array.from({ length: 12 }, () => 300_000 + rng.nextInt(6_000)).sort((a, b) => a - b);
+    const sizes = starts.map(() => 8_000_000 + rng.nextInt(4_000_000));
+    const crash = { index: rng.nextInt(N), atUs: 330_000 + rng.nextInt(20_000) };
+    const r = runShared(seed, sizes, starts, crash, undefined, 'rehash', { idleTimeoutUs: 150_000 });
+    const label = `seed ${seed} s${crash.index} crashed at ${crash.atUs} µs`;
+    assertEveryDownload(r, sizes, label, true);
+    const sum = (k: string): number => r.nodes.reduce((a, n) => a + (n.splicer.counters()[k] ?? 0), 0);
+    console.log(`# ${label}: withdrawn at ${r.withdrawnUs} µs; released as idle ${sum('splice-released-idle')}, removed as idle ${sum('splice-removed-idle')}, copies expired ${sum('replica-expired')}`);
+    assert.equal(sum('splice-removed-idle'), 0, `${label}: no running download removed as idle`);
+  }
+});
+
+// And the other end of that: a connection that falls silent everywhere (here the client host
+// dies mid-download and the back ends give up on it) is not kept for ever. The box carrying
+// it releases it after the idle timeout and stops announcing it; every copy then expires.
+test('with several splicers a connection silent everywhere leaves every box: released by its carrier, its copies expire', () => {
+  for (const seed of seedList()) {
+    console.log(`# shared-silent-everywhere seed ${seed} (replay: CRAFT_SEED=${seed} npm test -- src/craft/shared)`);
+    const rng = new SeededRng(seed + 91);
+    const starts = Array.from({ length: 6 }, () => 300_000 + rng.nextInt(6_000)).sort((a, b) => a - b);
+    const sizes = starts.map(() => 20_000_000);
+    const afterUs = 1_000 + rng.nextInt(20_000);
+    let held = -1;
+    let crashClientUs = -1;
+    const r = runShared(seed, sizes, starts, undefined, undefined, 'rehash', {
+      idleTimeoutUs: 150_000, backendTcp: { maxRetransmits: 3 }, limitUs: 8_000_000,
+      onStart: (sim) => {
+        // Once every download is spliced and every box holds it (a lost SYN can delay one by
+        // a second), the client host dies a little later.
+        const count = (): number => Array.from({ length: N }, (_, i) => sim.node(`s${i}`).as<SharedSplicerNode>().splicer.splices().length).reduce((a, b) => a + b, 0);
+        const check = (): void => {
+          if (count() < N * sizes.length && sim.nowUs < 3_000_000) { sim.at(sim.nowUs + 1_000, check); return; }
+          sim.at(sim.nowUs + afterUs, () => { held = count(); crashClientUs = sim.nowUs; sim.crash('client'); });
+        };
+        sim.at(300_000, check);
+      },
+    });
+    const label = `seed ${seed} client lost at ${crashClientUs} µs`;
+    const left = r.nodes.map((n) => n.splicer.splices().length);
+    const sum = (k: string): number => r.nodes.reduce((a, n) => a + (n.splicer.counters()[k] ?? 0), 0);
+    console.log(`# ${label}: splices held at the loss ${held}; released ${sum('splice-released-idle')}, copies expired ${sum('replica-expired')}; left ${left.join(', ')}`);
+    assert.equal(held, N * sizes.length, `${label}: every box held every download's splice`);
+    assert.deepEqual(left, Array.from({ length: N }, () => 0), `${label}: every box let them go`);
+    assert.ok(sum('splice-released-idle') >= 1 && sum('replica-expired') >= 1, `${label}: released by the carrier, copies expired`);
+  }
+});
+

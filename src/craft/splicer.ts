@@ -81,6 +81,8 @@ export interface SplicerConfig {
   onSpliceUpdated?: (sp: Readonly<SpliceState>) => void;
   /** Called when splice state is removed (replication: tell the peer). */
   onSpliceRemoved?: (sp: Readonly<SpliceState>) => void;
+  /** Several active splicers: the splices this box carries, every quarter idle timeout (see sweep). */
+  onSplicesAlive?: (sps: ReadonlyArray<Readonly<SpliceState>>) => void;
   holdTimeoutUs?: number;
   /**
    * Replication of splice setup (crash safety before the splice): called when a client's SYN
@@ -219,6 +221,9 @@ export class Splicer implements FrameEndpoint {
   private readonly replicaSetups = new Map<string, SetupRecord>();
   /** When each replica was installed or last updated (its TSval towards the client dates from then). */
   private readonly replicaAtUs = new WeakMap<SpliceState, number>();
+  /** Several active splicers: when a peer last said it carries a copy this box does not (replicasAlive). */
+  private readonly aliveAtUs = new WeakMap<SpliceState, number>();
+  private nextAliveUs = 0;
   /** Replicas no packet has reached here yet (shared mode: not expired by the sweep). */
   private readonly untouched = new Set<SpliceState>();
   private standby: boolean;
@@ -248,6 +253,9 @@ export class Splicer implements FrameEndpoint {
       idleTimeoutUs: cfg.idleTimeoutUs ?? 300_000_000, halfClosedTimeoutUs: cfg.halfClosedTimeoutUs ?? 60_000_000,
       sweepIntervalUs: cfg.sweepIntervalUs ?? 1_000_000, txQueueMax: cfg.txQueueMax ?? 4096,
     };
+    // Several active splicers: the sweep also sends the 'alive' messages, every quarter idle
+    // timeout, which the other boxes' copies live on (two idle timeouts without one: expired).
+    if (cfg.shared === true) this.c.sweepIntervalUs = Math.min(this.c.sweepIntervalUs, Math.max(1, Math.floor(this.c.idleTimeoutUs / 4)));
     this.timers = { finLingerUs: cfg.finLingerUs ?? 5_000_000, rstLingerUs: cfg.rstLingerUs ?? 1_000_000 };
     const factory: TcpEngineFactory<SpliceEngine> = {
       connect: (tuple, isn, nowUs) => this.register(tuple, TcpConnection.connect(this.nextConnectCfg ?? this.frontTcp, tuple, isn, nowUs)),
@@ -655,10 +663,31 @@ export class Splicer implements FrameEndpoint {
           const n = this.downProbes.get(sp) ?? 0;
           if (n < DOWN_PROBES_MAX) { this.downProbes.set(sp, n + 1); this.closer.probe(sp, this.probeTsVal(sp, nowUs)); this.inc('replica-down-probe'); }
         }
+        // A copy no box has said it carries for two idle timeouts: silent everywhere. Dropped
+        // here only: each box that held it comes to the same end.
+        if (this.cfg.shared === true && sp.expiresUs === undefined) {
+          const heard = Math.max(this.aliveAtUs.get(sp) ?? 0, this.replicaAtUs.get(sp) ?? 0);
+          if (nowUs - heard >= 2 * this.c.idleTimeoutUs) {
+            this.removeReplica(sp.client.ip, sp.client.port, sp.client.localPort);
+            this.inc('replica-expired');
+          }
+        }
         continue;
       }
       const halfDead = sp.finClient !== undefined || sp.finBackend !== undefined;
       const idleLimit = halfDead ? this.c.halfClosedTimeoutUs : this.c.idleTimeoutUs;
+      if (this.cfg.shared === true && sp.expiresUs === undefined) {
+        // With several active splicers a connection's two directions may reach different boxes
+        // (flows hashed again after a loss), or both may move on to another box: one that sees
+        // neither move for the idle timeout no longer carries it, and leaves it to whichever
+        // does (that box's 'alive' messages keep this copy; without them it expires above).
+        if (nowUs - Math.max(sp.lastC2BUs, sp.lastB2CUs) >= idleLimit) {
+          this.untouched.add(sp);
+          this.aliveAtUs.set(sp, nowUs);
+          this.inc('splice-released-idle');
+        }
+        continue;
+      }
       // Either direction silent that long: idle, or one end is gone while the other retransmits.
       if ((sp.expiresUs !== undefined && nowUs >= sp.expiresUs) || nowUs - Math.min(sp.lastC2BUs, sp.lastB2CUs) >= idleLimit) {
         this.removeSplice(sp, sp.expiresUs !== undefined && nowUs >= sp.expiresUs ? (sp.rst ? 'rst' : 'fin') : 'idle');
@@ -666,6 +695,19 @@ export class Splicer implements FrameEndpoint {
     }
     for (const s of [...this.sessions.values()]) {
       if (s.phase === 'head' && nowUs - s.startUs >= this.c.headTimeoutUs) this.sendError(s, 408, 'request head timeout');
+    }
+    if (this.cfg.shared === true && nowUs >= this.nextAliveUs) {
+      this.nextAliveUs = nowUs + this.c.idleTimeoutUs / 4;
+      const carried = this.splices().filter((sp) => !this.untouched.has(sp) && sp.expiresUs === undefined);
+      if (carried.length > 0) this.cfg.onSplicesAlive?.(carried);
+    }
+  }
+
+  /** Several active splicers: a peer carries these splices (by client side: ip, port, local port, ...). */
+  replicasAlive(c: readonly number[]): void {
+    for (let i = 0; i + 2 < c.length; i += 3) {
+      const sp = this.table.get(keyOf(c[i]!, c[i + 1]!, c[i + 2]!));
+      if (sp !== undefined && this.untouched.has(sp)) this.aliveAtUs.set(sp, this.nowUs);
     }
   }
 
