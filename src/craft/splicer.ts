@@ -118,8 +118,9 @@ export interface SplicerConfig {
   split?: { key?: Uint8Array; sender?: number; epoch?: number; port?: number };
   /**
    * Several splicers active at once (shared-node.ts): replicas are forwarded whenever a packet
-   * of theirs arrives here, are not expired while untouched, and a client connection still in
-   * setup at a failed peer is rebuilt when its first packet arrives here.
+   * of theirs arrives here; one this box does not carry expires only when no box has named it
+   * in an 'alive' message for two idle timeouts (onSplicesAlive, replicasAlive); a client
+   * connection still in setup at a failed peer is rebuilt when its first packet arrives here.
    */
   shared?: boolean;
   /** Ephemeral ports of this splicer's back-end connections (each shared splicer owns a range). */
@@ -224,7 +225,10 @@ export class Splicer implements FrameEndpoint {
   /** Several active splicers: when a peer last said it carries a copy this box does not (replicasAlive). */
   private readonly aliveAtUs = new WeakMap<SpliceState, number>();
   private nextAliveUs = 0;
-  /** Replicas no packet has reached here yet (shared mode: not expired by the sweep). */
+  /**
+   * Replicas no packet has reached here yet, or released as idle here (shared mode: another
+   * box may carry them; they expire only when no box has named them for two idle timeouts).
+   */
   private readonly untouched = new Set<SpliceState>();
   private standby: boolean;
   private readonly failover: BackendFailover;
