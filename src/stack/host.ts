@@ -204,8 +204,10 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     this.tcp.unlisten(port);
   }
 
-  /** Active open from an ephemeral port; the app is made at once and gets onOpen() at establishment. */
-  /** Active open from an ephemeral port; `usable` may refuse tuples in use outside this stack (TcpDemux.connect). */
+  /**
+   * Active open from an ephemeral port; the app is made at once and gets onOpen() at
+   * establishment. `usable` may refuse tuples in use outside this stack (TcpDemux.connect).
+   */
   connect(ip: string | number, port: number, makeApp: HostStreamService, nowUs: number, usable?: (tuple: FourTuple) => boolean): HostStreamConnection {
     const remote = this.resolveIp(ip);
     this.nowUs = Math.max(this.nowUs, nowUs);

@@ -37,7 +37,7 @@ export class PrimaryReplication {
    * acknowledges the client's SYN, and the client is told nothing is safe that the backup
    * does not hold). By tuple: the frame, and when the open notice last went out.
    */
-  private readonly heldSynAcks = new Map<string, { tuple: FourTuple; frame: Uint8Array; irs: number; noticeUs: number; notices: number }>();
+  private readonly heldSynAcks = new Map<string, { engine: TcpConnection; frame: Uint8Array; irs: number; noticeUs: number; notices: number }>();
   /** SYN-ACKs the backup's acknowledgement released, to go out on the next drain. */
   private readonly released: Uint8Array[] = [];
 
@@ -179,7 +179,7 @@ export class PrimaryReplication {
       return true;
     }
     if (this.heldSynAcks.size >= HELD_SYN_ACKS_MAX) { core.count('syn-ack-hold-full'); return false; }
-    this.heldSynAcks.set(key, { tuple, frame, irs: info.irs, noticeUs: core.nowUs, notices: 1 });
+    this.heldSynAcks.set(key, { engine, frame, irs: info.irs, noticeUs: core.nowUs, notices: 1 });
     this.nextPushUs = Math.min(this.nextPushUs ?? Infinity, core.nowUs + this.pushDelayUs());
     core.count('syn-ack-held');
     return true;
@@ -319,9 +319,8 @@ export class PrimaryReplication {
   }
 
   /** A held SYN-ACK's connection, while it still waits for its handshake (a gone one is forgotten). */
-  private heldEngine(key: string, h: { tuple: FourTuple; irs: number }): TcpConnection | undefined {
-    const engine = this.core.engineFor(h.tuple);
-    if (engine !== undefined && engine.state === 'SYN-RECEIVED' && engine.info().irs === h.irs) return engine;
+  private heldEngine(key: string, h: { engine: TcpConnection }): TcpConnection | undefined {
+    if (h.engine.state === 'SYN-RECEIVED') return h.engine;
     this.heldSynAcks.delete(key);
     return undefined;
   }
