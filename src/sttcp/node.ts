@@ -121,15 +121,18 @@ export class StTcpNode implements FrameEndpoint {
     const o = this.own.pollTransmit();
     if (o !== undefined) return { ifIndex: core.controlIf, frame: o.frame };
     if (!core.serving) return undefined;
+    // DESIGN §ST-TCP 6: without a lease the primary does not use the service address. Its
+    // output stays in the stack until the lease returns. (Pulling the segments and dropping
+    // them, as this once did, left TCP counting them as sent: after a stall of 20 ms that
+    // lapsed the lease, a download waited out a 200 ms retransmission timeout.)
+    if (!core.liveness.leaseHolds(core.nowUs)) return undefined;
     for (;;) {
       const released = core.state === 'primary' ? core.replication.pollReleased() : undefined;
       const f = released !== undefined ? { ifIndex: 0, frame: released } : this.service.pollTransmit();
       if (f === undefined) return undefined;
       // Sync mode: a SYN-ACK waits until the backup holds its connection (primary-replication.ts).
       if (released === undefined && core.state === 'primary' && core.replication.watchOutgoing(f.frame)) continue;
-      // DESIGN §ST-TCP 6: without a lease the primary does not use the service address.
-      if (core.liveness.leaseHolds(core.nowUs)) return f;
-      core.count('tx-suppressed-no-lease');
+      return f;
     }
   }
 
@@ -137,7 +140,10 @@ export class StTcpNode implements FrameEndpoint {
     const core = this.core;
     // Node deadlines already past were acted on in tick(); only future ones wake us.
     const future = (t: number | undefined): number | undefined => (t !== undefined && t > core.nowUs ? t : undefined);
-    let d = minDefined(this.own.pollDeadline(), core.serving ? this.service.pollDeadline() : undefined);
+    // Without a lease the service's output waits (pollTransmit): its "send now" is no reason to wake.
+    const service = !core.serving ? undefined
+      : core.liveness.leaseHolds(core.nowUs) ? this.service.pollDeadline() : future(this.service.pollDeadline());
+    let d = minDefined(this.own.pollDeadline(), service);
     d = core.liveness.deadline(d);
     if (core.state === 'primary') d = minDefined(d, future(core.replication.pushDeadline()));
     d = minDefined(d, future(core.replica.ackDeadline()));

@@ -54,3 +54,20 @@ test('a primary stalled past its lease is taken over, then finds it no longer se
     assert.ok((r.primaryStats['heartbeat-sent-late'] ?? 0) >= 1, `${label}: the primary counted its own late heartbeat: ${JSON.stringify(r.primaryStats)}`);
   }
 });
+
+// A stall of 20–24 ms lapses the 25 ms lease (it runs from the send time of the last echoed
+// heartbeat) without reaching the backup's 30 ms detection. The primary's timer runs first
+// after the stall and finds the lease lapsed; the echo that renews it is read just after.
+test('a primary whose lease lapses in a short stall holds its output until the lease returns: no segment is lost, no retransmission timeout', () => {
+  for (const [seed, durationUs] of [[50, 20_000], [51, 22_000], [52, 24_000]] as const) {
+    const r = runStTcpScenario({ seed, clients: [{ kind: 'download', startUs: 6_000, bytes: 12_000_000 }], fencing: false, controlLink: true, stalls: [{ box: 'primary', atUs: 40_000 + seed * 100, durationUs }] });
+    const label = `seed ${seed}, stall ${durationUs} µs`;
+    assert.deepEqual(promiseKept(r, 'sync'), [], label);
+    assert.ok(r.events.some((e) => e.kind === 'lease.lapsed'), `${label}: the lease lapsed in the stall (${r.events.map((e) => e.kind).join(', ')})`);
+    assert.equal(r.takeoverUs, undefined, `${label}: no takeover`);
+    // The download stops for the stall itself and no longer: segments pulled and dropped
+    // while the lease was out cost a 200 ms retransmission timeout.
+    const gap = r.connections[0]!.maxGapUs;
+    assert.ok(gap < durationUs + 10_000, `${label}: the client's longest gap was ${gap} µs`);
+  }
+});
