@@ -1,7 +1,7 @@
 // Lab lifecycle shared by every topology: unique names, the state file written before
 // anything is created (so a crash mid-build still leaves a record for `down`), role
 // processes started detached inside namespaces with readiness from their log, and teardown.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -49,16 +49,46 @@ export async function startRole(s: LabState, role: string, ns: string, cfg: Role
   return startLabProcess(s, role, ns, 'run-role', cfg, readyTimeoutMs);
 }
 
+/**
+ * How a lab process runs. `rtPriority`: every thread under SCHED_RR at that priority (chrt
+ * starts the process, so the threads V8 and the TAP driver create inherit it), as cluster
+ * heartbeat daemons run (corosync's default; keepalived's `vrrp_rt_priority`): at normal
+ * priority on a busy machine a host's event loop waits tens of milliseconds for a CPU,
+ * and its peer takes that for a failure. Ignored, with a warning, where the kernel
+ * refuses real-time scheduling. `nodeFlags`: flags for node itself.
+ */
+export interface LabProcessSched { rtPriority?: number; nodeFlags?: readonly string[] }
+
+/** The argv that starts `command` in `ns` under `sched`. */
+function labProcessArgv(ns: string, command: readonly string[], sched: LabProcessSched): string[] {
+  const rt = sched.rtPriority !== undefined && realtimeUsable(sched.rtPriority) ? ['chrt', '--rr', String(sched.rtPriority)] : [];
+  return [...rt, 'ip', 'netns', 'exec', ns, process.execPath, ...(sched.nodeFlags ?? []), ...command];
+}
+
+const realtimeChecked = new Map<number, boolean>();
+
+/** Whether this process may start others under SCHED_RR at `priority` (asked once, by trying). */
+export function realtimeUsable(priority: number): boolean {
+  let ok = realtimeChecked.get(priority);
+  if (ok === undefined) {
+    const r = spawnSync('chrt', ['--rr', String(priority), 'true'], { encoding: 'utf8' });
+    ok = r.status === 0;
+    if (!ok) process.stderr.write(`lab: real-time scheduling unavailable (chrt --rr ${priority}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}); hosts run at normal priority\n`);
+    realtimeChecked.set(priority, ok);
+  }
+  return ok;
+}
+
 /** Starts `unbroken lab <subcommand> <cfg as JSON>` in `ns` the way startRole does (run-role, run-sttcp). */
-export async function startLabProcess(s: LabState, role: string, ns: string, subcommand: string, cfg: unknown, readyTimeoutMs = 15_000): Promise<number> {
+export async function startLabProcess(s: LabState, role: string, ns: string, subcommand: string, cfg: unknown, readyTimeoutMs = 15_000, sched: LabProcessSched = {}): Promise<number> {
   const log = join(s.dir, `${role}.log`);
   // Kept for `lab restart`: the same process again, from the same command.
-  writeFileSync(join(s.dir, `${role}.start.json`), JSON.stringify({ ns, subcommand, cfg }));
+  writeFileSync(join(s.dir, `${role}.start.json`), JSON.stringify({ ns, subcommand, cfg, sched }));
   // A restarted role appends to its log: its ready line is the one after those already there.
   const readyBefore = existsSync(log) ? readyLines(readFileSync(log, 'utf8')) : 0;
   const fd = openSync(log, 'a');
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, UNBROKEN_BIN, 'lab', subcommand, JSON.stringify(cfg)],
-    { detached: true, stdio: ['ignore', fd, fd] });
+  const [cmd, ...args] = labProcessArgv(ns, [UNBROKEN_BIN, 'lab', subcommand, JSON.stringify(cfg)], sched);
+  const child = spawn(cmd!, args, { detached: true, stdio: ['ignore', fd, fd] });
   closeSync(fd);
   const pid = child.pid;
   if (pid === undefined) throw new LabError(`could not start the ${role} process`);
@@ -96,8 +126,8 @@ export async function restartRole(name: string, role: string): Promise<number> {
   }
   const old = s.pids[role];
   if (old !== undefined && running(old)) throw new LabError(`${role} is still running (pid ${old}): kill it first (kill -9 ${old} is a crash)`);
-  const start = JSON.parse(readFileSync(f, 'utf8')) as { ns: string; subcommand: string; cfg: unknown };
-  const pid = await startLabProcess(s, role, start.ns, start.subcommand, start.cfg);
+  const start = JSON.parse(readFileSync(f, 'utf8')) as { ns: string; subcommand: string; cfg: unknown; sched?: LabProcessSched };
+  const pid = await startLabProcess(s, role, start.ns, start.subcommand, start.cfg, undefined, start.sched);
   const pidFile = join(s.dir, `${role}.pid`);
   if (existsSync(pidFile)) writeFileSync(pidFile, String(pid));
   return pid;

@@ -8,6 +8,7 @@ import { LabError, checkLabHost } from '../../lab/netns.js';
 import { DEFAULT_PORTS, labJson, pairUp } from '../../lab/pair.js';
 import { runRole, type RoleConfig } from '../../lab/run-role.js';
 import { LAB_NAME_RE, LAB_PREFIX } from '../../lab/state.js';
+import { STTCP_LAB_RT_PRIORITY } from '../../lab/sttcp-topology.js';
 import { TapError } from '../../drivers/tap/tap-device.js';
 import type { CommandModule } from './index.js';
 import { registerSttcpLab, sttcpUpCommand } from './lab-sttcp.js';
@@ -46,7 +47,8 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--relay-server <spec>', "sttcp --app relay: the server each host runs on loopback: 'redis' (default: redis-server, no persistence), 'none', or a command line")
     .option('--relay-upstream <host:port>', 'sttcp --app relay: where that server listens in each host (default 127.0.0.1:6379)')
     .option('--liveness <spec>', "sttcp: 'lab' (default: 20 ms heartbeats, 10 misses, 150 ms lease), 'default' (10 ms, 3, 25 ms) or HB_MS,MISSES,LEASE_MS")
-    .action(async (topology: string, o: { app: AppKind | 'relay'; relayServer?: string; relayUpstream?: string; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; offload: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; controlLink: boolean; liveness?: string; backends?: string; splicers?: string; shared: boolean }) => {
+    .option('--realtime <prio>', `sttcp: the hosts' SCHED_RR priority (default ${STTCP_LAB_RT_PRIORITY}) or 'off' (normal scheduling)`)
+    .action(async (topology: string, o: { app: AppKind | 'relay'; relayServer?: string; relayUpstream?: string; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; offload: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; controlLink: boolean; liveness?: string; realtime?: string; backends?: string; splicers?: string; shared: boolean }) => {
       try {
         checkLabHost();
         if (topology === 'sttcp') { await sttcpUpCommand(o); return; }
