@@ -11,7 +11,7 @@ import { RelayApp } from '../apps/relay/relay-app.js';
 import { netUpstream, waitForUpstream } from '../apps/relay/net-upstream.js';
 import { FsFileStore } from '../drivers/fs-file-store.js';
 import { TapDevice } from '../drivers/tap/tap-device.js';
-import { TapDriver } from '../drivers/tap/tap-driver.js';
+import { HEARTBEAT_TURNS, TapDriver } from '../drivers/tap/tap-driver.js';
 import type { FrameEndpoint } from '../stack/endpoint.js';
 import { StTcpNode, type DurabilityMode, type StTcpEvent } from '../sttcp/node.js';
 import { replicatedService, type AppRestore, type SharedAppState } from '../sttcp/app-state.js';
@@ -135,7 +135,7 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
       endpoint = controlLink.endpoint;
     }
   }
-  driver = new TapDriver(tap, endpoint, (e) => { fatal = e; log({ fatal: e.message }); });
+  driver = new TapDriver(tap, endpoint, (e) => { fatal = e; log({ fatal: e.message }); }, HEARTBEAT_TURNS);
   driver.start();
   if (controlTap !== undefined && controlLink !== undefined) {
     const d = driver;
@@ -206,11 +206,17 @@ const CONTROL_FRAMES_PER_TURN = 256;
  */
 function watchStalls(driver: TapDriver): () => void {
   let last = driver.nowUs();
+  let lastSched = threadSchedStat();
   const t = setInterval(() => {
     const now = driver.nowUs();
     const lateUs = now - last - 5_000;
-    if (lateUs > 10_000) log({ stall: true, tUs: now, lateUs });
+    const sched = threadSchedStat();
+    // Whose stall: the event-loop thread on a CPU (a long turn, GC) or waiting for one.
+    if (lateUs > 10_000) {
+      log({ stall: true, tUs: now, lateUs, ...(sched && lastSched ? { ranUs: Math.round((sched.runNs - lastSched.runNs) / 1000), waitedUs: Math.round((sched.waitNs - lastSched.waitNs) / 1000) } : {}) });
+    }
     last = now;
+    lastSched = sched;
   }, 5);
   t.unref();
   const gc = new PerformanceObserver((list) => {
@@ -220,6 +226,14 @@ function watchStalls(driver: TapDriver): () => void {
   });
   gc.observe({ entryTypes: ['gc'] });
   return () => { clearInterval(t); gc.disconnect(); };
+}
+
+/** The calling thread's time on a CPU and waiting in a run queue, ns (/proc schedstat; undefined where absent). */
+function threadSchedStat(): { runNs: number; waitNs: number } | undefined {
+  try {
+    const [run, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ');
+    return { runNs: Number(run), waitNs: Number(wait) };
+  } catch { return undefined; }
 }
 
 /**

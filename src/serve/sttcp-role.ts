@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { TapDevice } from '../drivers/tap/tap-device.js';
-import { TapDriver } from '../drivers/tap/tap-driver.js';
+import { HEARTBEAT_TURNS, TapDriver } from '../drivers/tap/tap-driver.js';
 import { StTcpNode, type StTcpEvent } from '../sttcp/node.js';
 import { replicatedService } from '../sttcp/app-state.js';
 import { SeededRng } from '../util/rng.js';
@@ -120,7 +120,7 @@ export async function startSttcpRole(role: 'sttcp-primary' | 'sttcp-backup', nod
       }
       rejected = next;
     };
-    driver = new TapDriver(tap, n, (e) => { log.event('tap.failed', { error: e.message }, 'TAP device failed'); });
+    driver = new TapDriver(tap, n, (e) => { log.event('tap.failed', { error: e.message }, 'TAP device failed'); }, HEARTBEAT_TURNS);
     turns.attach(driver, n);
     driver.start();
     driver.run((now) => { n.own.announce(now); if (me === 'primary') n.service.announce(now); });
