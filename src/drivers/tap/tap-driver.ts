@@ -63,7 +63,7 @@ const DEFAULT_WRITES_PER_TURN = 256;
  * way, so a heartbeat falls due at most one short slice before it runs. With 256, a turn
  * of freshly started code (tens of µs a frame before the JIT has optimized it) ran
  * 15–20 ms, and with the library's default liveness 11–18 of 20 lab pause runs at normal
- * priority ended in a spurious failover; with 32, 2 of 40 (`sttcp-lab-pause`).
+ * priority ended in a spurious failover; with 32, 0–4 of 20 (`sttcp-lab-pause`).
  */
 export const HEARTBEAT_TURNS: Readonly<TapDriverOptions> = Object.freeze({ maxFramesPerTurn: 32, maxWritesPerTurn: 32 });
 const LONG_TURN_US = 10_000;
