@@ -121,7 +121,11 @@ test('nc echo stream across the crash: every byte back in order', { skip, timeou
 const RELAY_ROUNDS = 100;
 const RELAY_STREAMS = 3;
 
-test('relayed redis-server: redis-benchmark and INCR/RPUSH/SET streams across a primary kill -9 — zero errors, replies exact, data consistent', { skip: skip ?? skipRelay, timeout: 120_000 }, async () => {
+/**
+ * A relayed redis-server behind the pair: redis-benchmark and three INCR/RPUSH/SET streams
+ * across a primary kill -9, optionally after the backup stalled (SIGSTOP) for a while.
+ */
+async function relayAcrossCrash(o: { stallBackupMs?: number }): Promise<void> {
   await withSttcp({ app: 'relay', port: 6379, mode: 'sync' }, async (s) => {
     const cli = async (args: string[]): Promise<string> => {
       const r = await inNs(s.netns.client!, ['redis-cli', '-h', s.service.ip, ...args], 30_000);
@@ -139,7 +143,17 @@ test('relayed redis-server: redis-benchmark and INCR/RPUSH/SET streams across a 
     const streams = Array.from({ length: RELAY_STREAMS }, (_, k) => inNs(s.netns.client!, ['sh', '-c',
       `i=1; while [ $i -le ${RELAY_ROUNDS} ]; do echo "INCR ctr:${k}"; echo "RPUSH list:${k} $i"; echo "SET key:${k}:$i v$i"; i=$((i+1)); sleep 0.02; done`
       + ` | redis-cli -h ${s.service.ip}`], 100_000));
-    await sleep(1500);
+    if (o.stallBackupMs === undefined) await sleep(1500);
+    else {
+      // The backup stops (SIGSTOP: a stalled host, short of the primary's 200 ms
+      // detection) while the connections are young and busy; then it catches up from its
+      // queue and the primary dies.
+      await sleep(300);
+      process.kill(s.pids.backup!, 'SIGSTOP');
+      await sleep(o.stallBackupMs);
+      process.kill(s.pids.backup!, 'SIGCONT');
+      await sleep(1200);
+    }
     const crashNs = crashPrimary(s);
     const [b, ...outs] = await Promise.all([bench, ...streams]);
 
@@ -174,6 +188,10 @@ test('relayed redis-server: redis-benchmark and INCR/RPUSH/SET streams across a 
     const f = checkFailover(s, crashNs);
     console.log(`failover: ${JSON.stringify({ problems: f.problems, liveConnections: f.liveConnections, takeoverAfterCrashMs: f.takeoverNs !== undefined ? Number(f.takeoverNs - crashNs) / 1e6 : undefined })}`);
     assert.deepEqual(f.problems, []);
+    if (o.stallBackupMs !== undefined) {
+      console.log(`backup: ${JSON.stringify(f.backupStats)}`);
+      assert.ok((f.backupStats?.['heartbeat-gap'] ?? 0) >= 1, 'the backup counted the gap its stall left in the primary\'s heartbeats');
+    }
     assert.ok((f.liveConnections ?? 0) >= RELAY_STREAMS, `backup took over ${f.liveConnections} live connection(s)`);
     // Neither host's relay lost its local server.
     for (const role of ['primary', 'backup']) {
@@ -181,4 +199,12 @@ test('relayed redis-server: redis-benchmark and INCR/RPUSH/SET streams across a 
       assert.deepEqual(errs, [], `${role}: relay errors`);
     }
   });
+}
+
+test('relayed redis-server: redis-benchmark and INCR/RPUSH/SET streams across a primary kill -9 — zero errors, replies exact, data consistent', { skip: skip ?? skipRelay, timeout: 120_000 }, async () => {
+  await relayAcrossCrash({});
+});
+
+test('relayed redis-server: the backup stalls 150 ms while the connections are young, then the primary is killed — zero errors, replies exact, data consistent', { skip: skip ?? skipRelay, timeout: 120_000 }, async () => {
+  await relayAcrossCrash({ stallBackupMs: 150 });
 });
