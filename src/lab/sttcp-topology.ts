@@ -44,7 +44,10 @@ export const LAB_LIVENESS: Readonly<LivenessConfig> = Object.freeze({
 });
 
 /**
- * The hosts' SCHED_RR priority unless told otherwise (lab.ts LabProcessSched). With the
+ * The hosts' SCHED_RR priority with `--realtime` on and in the ST-TCP lab benchmarks
+ * (lab.ts LabProcessSched). Off by default: two real-time hosts at full speed take the
+ * machine's CPUs from everything else on it (a call-controller test running beside the lab
+ * in CI missed its deadlines and failed over). With the
  * library's default liveness on this 2-core machine and 256-frame driver turns, 11–18 of
  * 20 `sttcp-lab-pause` runs at normal priority ended in a spurious failover, 3–5 of 20
  * with real-time priority alone, 0–2 of 20 with V8's garbage collector kept on the event
@@ -55,9 +58,10 @@ export const LAB_LIVENESS: Readonly<LivenessConfig> = Object.freeze({
 export const STTCP_LAB_RT_PRIORITY = 20;
 
 /**
- * How the lab runs an ST-TCP host: real-time priority, and `--single-threaded-gc` — V8's
- * parallel GC helper threads, at the same real-time priority, otherwise hold both CPUs
- * while the event loops wait (measured: 3–5 spurious failovers in 20 runs without it).
+ * How the lab runs an ST-TCP host: real-time priority when asked, and always
+ * `--single-threaded-gc` — V8's parallel GC helper threads, at the same real-time
+ * priority, otherwise hold both CPUs while the event loops wait (measured: 3–5 spurious
+ * failovers in 20 runs without it).
  */
 export function sttcpHostSched(rtPriority: number | false): LabProcessSched {
   return { ...(rtPriority !== false ? { rtPriority } : {}), nodeFlags: ['--single-threaded-gc'] };
@@ -85,7 +89,7 @@ export interface SttcpLabOptions {
    * starves the backup's heartbeats and the primary fences it.
    */
   tap?: 'one-way' | 'two-way';
-  /** The hosts' SCHED_RR priority (default STTCP_LAB_RT_PRIORITY), or false: normal scheduling. */
+  /** The hosts' SCHED_RR priority (STTCP_LAB_RT_PRIORITY, say), or false (default): normal scheduling. */
   realtime?: number | false;
   /** How long to wait for the pair to report replication active. */
   syncTimeoutMs?: number;
@@ -179,7 +183,7 @@ export async function sttcpUp(o: SttcpLabOptions): Promise<LabState> {
           : { ownIp: STTCP_NET[r].ip, peerIp: STTCP_NET[peer].ip }),
       };
     };
-    const sched = sttcpHostSched(o.realtime ?? STTCP_LAB_RT_PRIORITY);
+    const sched = sttcpHostSched(o.realtime ?? false);
     const primaryPid = await startLabProcess(s, 'primary', ns.primary!, 'run-sttcp', cfg('primary'), undefined, sched);
     writeFileSync(pidFile('primary'), String(primaryPid));
     checkpoint();

@@ -39,8 +39,8 @@ function threadSched(pid: number): Array<[number, number]> {
   });
 }
 
-test('lab up sttcp --json: contract JSON, hosts replicating, lab down removes everything', { skip, timeout: 60_000 }, async () => {
-  const up = await unbroken(['lab', 'up', 'sttcp', '--app', 'echo', '--mode', 'async', '--json']);
+test('lab up sttcp --realtime 20 --json: contract JSON, hosts replicating under SCHED_RR, lab down removes everything', { skip, timeout: 60_000 }, async () => {
+  const up = await unbroken(['lab', 'up', 'sttcp', '--app', 'echo', '--mode', 'async', '--realtime', String(STTCP_LAB_RT_PRIORITY), '--json']);
   assert.equal(up.code, 0, up.stderr);
   const j = JSON.parse(up.stdout) as { name: string; netns: Record<string, string>; service: { ip: string; port: number }; pids: Record<string, number> };
   try {
@@ -81,8 +81,8 @@ test('lab up sttcp refuses a bad --realtime and leaves nothing behind', { skip, 
   assert.match(r.stderr, /--realtime: a SCHED_RR priority 1–99 or 'off'/);
 });
 
-test('lab up sttcp --no-control-link --realtime off: the pair replicates over the service LAN alone, hosts at normal priority', { skip, timeout: 60_000 }, async () => {
-  const up = await unbroken(['lab', 'up', 'sttcp', '--app', 'echo', '--no-control-link', '--realtime', 'off', '--json']);
+test('lab up sttcp --no-control-link: the pair replicates over the service LAN alone, hosts at normal priority (the default)', { skip, timeout: 60_000 }, async () => {
+  const up = await unbroken(['lab', 'up', 'sttcp', '--app', 'echo', '--no-control-link', '--json']);
   assert.equal(up.code, 0, up.stderr);
   const j = JSON.parse(up.stdout) as { name: string; netns: Record<string, string>; pids: Record<string, number> };
   try {

@@ -130,7 +130,7 @@ export const sttcpPause: Benchmark = {
     + '150 ms lease), stamping every receive; the primary process is SIGKILLed 1 s after the first byte. Pause = the longest receive gap that ends after the crash and starts before the takeover (bytes in flight keep arriving for a moment after the kill). '
     + 'Fresh lab per run. Each with the control channel on its own primary–backup link (the lab default) and over the service LAN (--no-control-link); '
     + 'also the same with the library defaults (10 ms × 3, 25 ms lease; the goal is ≤ 50 ms with these), where runs a loaded machine turns into spurious failovers are counted, not measured. '
-    + `Hosts run under SCHED_RR ${STTCP_LAB_RT_PRIORITY} with --single-threaded-gc (the lab's default); the last variant runs them at normal priority.`,
+    + `Hosts run under SCHED_RR ${STTCP_LAB_RT_PRIORITY} (lab up --realtime ${STTCP_LAB_RT_PRIORITY}) with --single-threaded-gc; the last variant runs them at normal priority.`,
   requires: ['root', { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
     const runs = ctx.quick ? 3 : 20;
@@ -145,7 +145,7 @@ export const sttcpPause: Benchmark = {
       ['library default liveness, control link, hosts at normal priority', undefined, true],
     ] as const;
     for (const [label, liveness, controlLink] of variants) {
-      const realtime = label.includes('normal priority') ? false : undefined;
+      const realtime = label.includes('normal priority') ? false : STTCP_LAB_RT_PRIORITY;
       const ok: PauseRun[] = [];
       const failed: string[] = [];
       const n = runs;
@@ -176,7 +176,7 @@ function failoverNote(s: LabState): string {
 }
 
 async function sttcpOrSolo<T>(variant: 'solo' | 'sync' | 'async', app: 'blob' | 'echo', fn: (s: LabState) => Promise<T>): Promise<T> {
-  return withSttcp({ app, port: app === 'blob' ? 9000 : 7, mode: variant === 'async' ? 'async' : 'sync', backup: variant !== 'solo' }, fn);
+  return withSttcp({ app, port: app === 'blob' ? 9000 : 7, mode: variant === 'async' ? 'async' : 'sync', backup: variant !== 'solo', realtime: STTCP_LAB_RT_PRIORITY }, fn);
 }
 
 export const sttcpCost: Benchmark = {
@@ -184,7 +184,8 @@ export const sttcpCost: Benchmark = {
   title: 'ST-TCP in the lab: throughput and latency cost of replication (sync, async) vs the same stack without a backup',
   description: 'Same topology each time (hub LAN, our stack on the primary\'s TAP); "no backup" runs the app on a plain host of our stack. '
     + 'Download: nc reads N bytes from the blob app. Echo: nc sends N random bytes to the echo app and reads them back (client → server bytes are what sync mode gates). '
-    + 'Round trips: python3, 1 byte, TCP_NODELAY, one connection. Best of 2 runs each, variants interleaved (the machine is shared).',
+    + 'Round trips: python3, 1 byte, TCP_NODELAY, one connection. Best of 2 runs each, variants interleaved (the machine is shared). '
+    + `Hosts under SCHED_RR ${STTCP_LAB_RT_PRIORITY} with --single-threaded-gc, the no-backup host too.`,
   requires: ['root', { program: 'nc', debianPackage: 'netcat-openbsd' }, { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
     const bytes = ctx.quick ? 20_000_000 : 100_000_000;

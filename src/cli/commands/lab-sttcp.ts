@@ -48,7 +48,7 @@ export function parseLiveness(v: string | undefined): Partial<LivenessConfig> | 
   return c;
 }
 
-/** --realtime: the hosts' SCHED_RR priority (1–99), or 'off'; absent: the lab's default. */
+/** --realtime: the hosts' SCHED_RR priority (1–99), or 'off'; absent: off. */
 export function parseRealtime(v: string | undefined): number | false | undefined {
   if (v === undefined) return undefined;
   if (v === 'off') return false;

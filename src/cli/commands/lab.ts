@@ -47,7 +47,7 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--relay-server <spec>', "sttcp --app relay: the server each host runs on loopback: 'redis' (default: redis-server, no persistence), 'none', or a command line")
     .option('--relay-upstream <host:port>', 'sttcp --app relay: where that server listens in each host (default 127.0.0.1:6379)')
     .option('--liveness <spec>', "sttcp: 'lab' (default: 20 ms heartbeats, 10 misses, 150 ms lease), 'default' (10 ms, 3, 25 ms) or HB_MS,MISSES,LEASE_MS")
-    .option('--realtime <prio>', `sttcp: the hosts' SCHED_RR priority (default ${STTCP_LAB_RT_PRIORITY}) or 'off' (normal scheduling)`)
+    .option('--realtime <prio>', `sttcp: run the hosts under SCHED_RR at this priority (the benchmarks use ${STTCP_LAB_RT_PRIORITY}), or 'off' (default)`)
     .action(async (topology: string, o: { app: AppKind | 'relay'; relayServer?: string; relayUpstream?: string; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; offload: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; controlLink: boolean; liveness?: string; realtime?: string; backends?: string; splicers?: string; shared: boolean }) => {
       try {
         checkLabHost();
