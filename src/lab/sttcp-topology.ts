@@ -46,8 +46,8 @@ export const LAB_LIVENESS: Readonly<LivenessConfig> = Object.freeze({
 /**
  * The hosts' SCHED_RR priority with `--realtime` on and in the ST-TCP lab benchmarks
  * (lab.ts LabProcessSched). Off by default: two real-time hosts at full speed take the
- * machine's CPUs from everything else on it (a call-controller test running beside the lab
- * in CI missed its deadlines and failed over). With the
+ * machine's CPUs from everything else on it (in the one CI rehearsal that ran them so, a
+ * call-controller test beside the lab failed, most likely starved). With the
  * library's default liveness on this 2-core machine and 256-frame driver turns, 11–18 of
  * 20 `sttcp-lab-pause` runs at normal priority ended in a spurious failover, 3–5 of 20
  * with real-time priority alone, 0–2 of 20 with V8's garbage collector kept on the event
