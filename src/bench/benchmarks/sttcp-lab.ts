@@ -138,14 +138,13 @@ export const sttcpPause: Benchmark = {
     const bytes = 150_000_000;
     const rows: BenchRow[] = [];
     const variants = [
-      ['lab liveness, control link', LAB_LIVENESS, true],
-      ['lab liveness, control over the LAN', LAB_LIVENESS, false],
-      ['library default liveness, control link', undefined, true],
-      ['library default liveness, control over the LAN', undefined, false],
-      ['library default liveness, control link, hosts at normal priority', undefined, true],
+      ['lab liveness, control link', LAB_LIVENESS, true, STTCP_LAB_RT_PRIORITY],
+      ['lab liveness, control over the LAN', LAB_LIVENESS, false, STTCP_LAB_RT_PRIORITY],
+      ['library default liveness, control link', undefined, true, STTCP_LAB_RT_PRIORITY],
+      ['library default liveness, control over the LAN', undefined, false, STTCP_LAB_RT_PRIORITY],
+      ['library default liveness, control link, hosts at normal priority', undefined, true, false],
     ] as const;
-    for (const [label, liveness, controlLink] of variants) {
-      const realtime = label.includes('normal priority') ? false : STTCP_LAB_RT_PRIORITY;
+    for (const [label, liveness, controlLink, realtime] of variants) {
       const ok: PauseRun[] = [];
       const failed: string[] = [];
       const n = runs;
