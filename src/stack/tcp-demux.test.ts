@@ -189,3 +189,32 @@ test('paused reading keeps bytes in the engine; resume delivers them, then onEnd
   demux.handleTimeout(1);                                    // what a driver's kick() does
   assert.deepEqual(log, ['open', 'data 1', 'data 2', 'end'], 'end follows the last byte even while paused again');
 });
+
+test("the host's hold on reading and the app's pause are independent: neither lifts the other", () => {
+  const { demux, made } = setup();
+  const log: string[] = [];
+  let conn: import('./tcp-demux.js').HostStreamConnection | undefined;
+  demux.connect(LOCAL, REMOTE, 80, (c) => {
+    conn = c;
+    return { onData(d) { log.push(`data ${d.length}`); }, onEnd() { log.push('end'); } };
+  }, 0);
+  const e = made[0]!;
+  e.events.push({ type: 'established' });
+  demux.handleSegment(LOCAL, REMOTE, seg({ srcPort: 80, dstPort: e.tuple.localPort, flags: tcpFlags({ ack: true }) }), 0);
+  conn!.pauseReading();
+  conn!.holdReading(true);
+  e.events.push({ type: 'readable' });
+  e.inbox.push(new Uint8Array(3));
+  demux.handleTimeout(1);
+  assert.deepEqual(log, [], 'paused and held');
+  conn!.holdReading(false);
+  demux.handleTimeout(2);
+  assert.deepEqual(log, [], 'the hold lifted, the app still paused');
+  conn!.holdReading(true);
+  conn!.resumeReading();
+  demux.handleTimeout(3);
+  assert.deepEqual(log, [], 'the app resumed, the host still holds');
+  conn!.holdReading(false);
+  demux.handleTimeout(4);
+  assert.deepEqual(log, ['data 3'], 'both lifted: delivered');
+});

@@ -37,6 +37,11 @@ export interface HostStreamConnection extends StreamConnection {
   pauseReading(): void;
   /** Resume onData(); waiting bytes are delivered on the host's next handle* call (drivers: kick()). */
   resumeReading(): void;
+  /**
+   * The host's own hold on reading (ST-TCP's retention buffer full), apart from the app's
+   * pause: onData() waits while either is on, so neither lifts the other's.
+   */
+  holdReading(on: boolean): void;
 }
 
 /** A service that may use the host's flow-control extension (a plain StreamService fits too). */
@@ -56,6 +61,8 @@ export class TcpEntry<C extends TcpEngine> {
   wantWritable = false;
   /** The app asked not to get onData() for now (bytes stay in the engine; its window closes). */
   readPaused = false;
+  /** The host holds onData() back (holdReading), whatever the app asked. */
+  readHeld = false;
   /** Resumed while bytes are waiting: deliver on the next dispatch. */
   redeliver = false;
   /** FIN received; onEnd() goes out once every byte before it has been delivered. */
@@ -85,6 +92,11 @@ export class TcpEntry<C extends TcpEngine> {
         entry.readPaused = false;
         entry.redeliver = true;
         demux.touch(entry);
+      },
+      holdReading(on: boolean): void {
+        if (entry.readHeld === on) return;
+        entry.readHeld = on;
+        if (!on) { entry.redeliver = true; demux.touch(entry); }
       },
       write(data: Uint8Array): number {
         if (entry.closed) return 0;
@@ -345,12 +357,12 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
   private deliver(e: TcpEntry<C>, final = false): void {
     const app = e.app;
     if (app === undefined) return;
-    for (let n = 0; n < 1024 && (final || !e.readPaused) && e.conn.readableBytes() > 0; n++) {
+    for (let n = 0; n < 1024 && (final || !e.readPaused && !e.readHeld) && e.conn.readableBytes() > 0; n++) {
       const data = e.conn.read();
       if (data.length === 0) break;
       app.onData(data);
     }
-    if (e.conn.readableBytes() > 0 && !e.readPaused && !final) {
+    if (e.conn.readableBytes() > 0 && !e.readPaused && !e.readHeld && !final) {
       this.touchedEv.add(e);                       // more than one round's worth: continue next round
       e.redeliver = true;
       return;

@@ -90,7 +90,7 @@ export class PrimaryReplication {
             this.nextPushUs = Math.min(this.nextPushUs ?? Infinity, core.nowUs + this.pushDelayUs());
           }
           entry.buf.append(d);
-          if (entry.buf.isFull() && !entry.paused) { entry.paused = true; conn.pauseReading(); core.count('retention-full'); }
+          if (entry.buf.isFull() && !entry.paused) { entry.paused = true; conn.holdReading(true); core.count('retention-full'); }
         }
         app.onData(d);
       },
@@ -112,7 +112,7 @@ export class PrimaryReplication {
     for (const r of this.retention.values()) {
       r.buf = new RetentionBuffer(r.readSeq, this.retentionMax());
       r.lastAckUs = nowUs;
-      if (r.paused) { r.paused = false; r.conn.resumeReading(); }
+      if (r.paused) { r.paused = false; r.conn.holdReading(false); }
     }
     this.backupAck.clear();
   }
@@ -224,7 +224,7 @@ export class PrimaryReplication {
         r.buf.ackTo(a.rcvNxt);
         r.lastAckUs = nowUs;
         r.pushes = 0;
-        if (r.paused && !r.buf.isFull()) { r.paused = false; r.conn.resumeReading(); }
+        if (r.paused && !r.buf.isFull()) { r.paused = false; r.conn.holdReading(false); }
       }
       if (this.gating()) {
         this.core.engineFor(a.tuple)?.setAckLimit(a.rcvNxt);
