@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EchoApp } from './echo.js';
 import { MemConnection, checkSplitsAndSnapshots } from './mem-connection.js';
+import { slowReaderRun } from './slow-reader.js';
 
 const enc = new TextEncoder();
 
@@ -31,4 +32,16 @@ test('echo aborts a peer that sends past the pending bound without reading', () 
   app.onData(new Uint8Array(8));
   assert.equal(c.destroyed, true);
   assert.equal(echo.counters()['aborted-pending-limit'], 1);
+});
+
+test('a client that sends faster than it reads back is slowed by TCP, not cut off: every byte echoed', () => {
+  const echo = new EchoApp();
+  const data = new Uint8Array(16 << 20);
+  for (let i = 0; i < data.length; i++) data[i] = (i * 7 + (i >> 12)) & 0xff;
+  const r = slowReaderRun(echo.service, data, { pausedUs: 4_000, readingUs: 1_000, limitUs: 120_000_000 });
+  assert.equal(echo.counters()['aborted-pending-limit'], undefined);
+  assert.equal(r.closed, undefined, 'not reset');
+  assert.ok(r.ended, `the echo finished (${r.received.length} of ${data.length} bytes back)`);
+  assert.ok(Buffer.from(r.received).equals(Buffer.from(data)), 'byte-exact');
+  assert.ok((echo.counters()['read-paused'] ?? 0) > 0, 'the echo paused its reading');
 });

@@ -1,19 +1,22 @@
 // The echo app: every byte received is sent back, in order; the peer's FIN is
 // answered with ours once everything has been echoed. Stateless across connections.
+// A peer that sends faster than it reads back is slowed by TCP: past a high mark of
+// bytes waiting to go out the app stops reading until half of them are gone.
 import type { StreamConnection } from '../stack/app.js';
 import { Outbox, type OutboxState } from './outbox.js';
+import { ReadGate } from './read-gate.js';
 import { Counters, type AppSession, type ReplicableApp } from './replicable.js';
 
 export interface EchoOptions {
   /**
-   * Bytes received but not yet accepted by the connection. The StreamApp contract has
-   * no way to stop the peer sending, so a peer that sends without reading is cut off
-   * (RST) past this bound instead of growing memory without limit.
+   * Bytes received but not yet accepted by the connection, at most. Reading pauses at an
+   * eighth of this; on a connection that cannot pause, a peer that sends past it
+   * without reading is cut off (RST) instead of growing memory without limit.
    */
   maxPendingBytes?: number;
 }
 
-interface EchoSessionState { out: OutboxState; closed: boolean }
+interface EchoSessionState { out: OutboxState; closed: boolean; readPaused?: boolean }
 
 export class EchoApp implements ReplicableApp {
   readonly kind = 'echo' as const;
@@ -40,6 +43,9 @@ export class EchoApp implements ReplicableApp {
     if (from !== undefined) out.restoreFrom(from.out);
     const stats = this.stats;
     const max = this.maxPendingBytes;
+    const high = Math.max(1, Math.floor(max / 8));
+    const gate = new ReadGate(conn, stats);
+    if (from?.readPaused === true) gate.set(true);
     return {
       onData(data: Uint8Array): void {
         if (closed) return;
@@ -51,15 +57,20 @@ export class EchoApp implements ReplicableApp {
         }
         out.pushBytes(data.slice());
         out.pump();
+        if (out.queuedBytes() > high) gate.set(true);
       },
       onEnd(): void {
         if (closed) return;
         out.pushEnd();
         out.pump();
       },
-      onWritable(): void { if (!closed) out.pump(); },
+      onWritable(): void {
+        if (closed) return;
+        out.pump();
+        if (out.queuedBytes() <= high / 2) gate.set(false);
+      },
       onClose(): void { closed = true; },
-      snapshot(): unknown { return { out: out.snapshot(), closed } satisfies EchoSessionState; },
+      snapshot(): unknown { return { out: out.snapshot(), closed, readPaused: gate.isPaused() } satisfies EchoSessionState; },
     };
   }
 }

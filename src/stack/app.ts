@@ -39,5 +39,20 @@ export interface StreamApp {
   onClose?(reason: CloseReason): void;
 }
 
+/**
+ * A connection that can stop the peer sending: while reading is paused the bytes stay in
+ * the TCP receive buffer and the advertised window closes (the host's connections, an
+ * ST-TCP shadow). An app that cannot use more input pauses instead of buffering it.
+ */
+export interface PausableConnection extends StreamConnection {
+  pauseReading(): void;
+  resumeReading(): void;
+}
+
+export function pausable(c: StreamConnection): c is PausableConnection {
+  const p = c as Partial<PausableConnection>;
+  return typeof p.pauseReading === 'function' && typeof p.resumeReading === 'function';
+}
+
 /** A service: makes one StreamApp per accepted connection. */
 export type StreamService = (conn: StreamConnection) => StreamApp;

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { MemConnection, checkSplitsAndSnapshots, runScript } from '../mem-connection.js';
 import { MemoryFileStore } from './file-store.js';
 import { HttpFileServer } from './http-server.js';
+import { slowReaderRun } from '../slow-reader.js';
 import { parseRequestHead } from './request-head.js';
 import { parseRange, targetToPath } from './target.js';
 
@@ -140,4 +141,19 @@ test('parsers: request head incomplete at every prefix; target and range edge ca
   assert.deepEqual(parseRange('bytes=0-1,3-4', 10), { kind: 'none' });
   assert.deepEqual(parseRange('bytes=5-1', 10), { kind: 'none' });
   assert.deepEqual(parseRange('items=0-1', 10), { kind: 'none' });
+});
+
+test('a client that pipelines requests and reads slowly is slowed by TCP, not cut off at the input limit', () => {
+  const file = new Uint8Array(5_000).map((_, i) => (i * 13) & 0xff);
+  const app = new HttpFileServer(new MemoryFileStore({ '/big': file }));
+  const n = 3_000;   // ~110 KB of request heads: past the 72 KB of input a session keeps
+  const req = enc.encode('GET /big HTTP/1.1\r\nHost: lab\r\n\r\n'.repeat(n - 1) + 'GET /big HTTP/1.1\r\nHost: lab\r\nConnection: close\r\n\r\n');
+  const r = slowReaderRun(app.service, req, { pausedUs: 4_000, readingUs: 1_000, limitUs: 120_000_000 });
+  assert.equal(app.counters()['aborted-input-limit'], undefined);
+  assert.equal(r.closed, undefined, 'not reset');
+  assert.ok(r.ended, `every response sent and the connection closed (${r.received.length} bytes)`);
+  const got = responses(r.received);
+  assert.equal(got.length, n);
+  assert.ok(got.every((x) => x.status === 200 && x.body.length === file.length));
+  assert.ok((app.counters()['read-paused'] ?? 0) > 0, 'the session paused its reading');
 });

@@ -4,6 +4,7 @@
 // No Date field: the app has no clock (RFC 9110 §6.6.1 lets a clockless origin omit it).
 import type { StreamConnection } from '../../stack/app.js';
 import { Outbox, concatBytes, type OutboxState } from '../outbox.js';
+import { ReadGate } from '../read-gate.js';
 import { Counters, type AppSession, type ReplicableApp } from '../replicable.js';
 import type { FileStore } from './file-store.js';
 import { DEFAULT_HEAD_LIMITS, connectionHas, parseRequestHead, type HeadLimits, type RequestHead } from './request-head.js';
@@ -13,7 +14,11 @@ export interface HttpOptions {
   limits?: Partial<HeadLimits>;
   /** Responses queued ahead of the connection (pipelining depth). */
   maxQueuedResponses?: number;
-  /** Unparsed input kept while responses are pending; past it the connection is aborted. */
+  /**
+   * Unparsed input kept while responses are pending; past it the connection is aborted.
+   * (While the response queue is full the session stops reading, so this bounds
+   * connections that cannot pause.)
+   */
   maxBufferedInputBytes?: number;
   /** Served for a directory path, when present. */
   indexFile?: string;
@@ -33,6 +38,8 @@ interface HttpSessionState {
   peerEnded: boolean;
   /** No further requests are read (Connection: close or an error was answered). */
   closing: boolean;
+  /** Reading paused while the response queue is full. */
+  readPaused?: boolean;
 }
 
 const enc = new TextEncoder();
@@ -73,58 +80,70 @@ export class HttpFileServer implements ReplicableApp {
     let peerEnded = from?.peerEnded ?? false;
     let closing = from?.closing ?? false;
     let gone = false;
+    const gate = new ReadGate(conn, this.stats);
+    if (from?.readPaused === true) gate.set(true);
 
     const step = (): void => {
-      let needMore = false;
-      while (!closing && out.queuedItems() < this.maxQueued) {
-        if (skipBytes > 0) {
-          const n = Math.min(skipBytes, input.length);
-          input = input.subarray(n);
-          skipBytes -= n;
-          if (skipBytes > 0) { needMore = true; break; }
+      for (;;) {
+        let needMore = false;
+        while (!closing && out.queuedItems() < this.maxQueued) {
+          if (skipBytes > 0) {
+            const n = Math.min(skipBytes, input.length);
+            input = input.subarray(n);
+            skipBytes -= n;
+            if (skipBytes > 0) { needMore = true; break; }
+          }
+          const r = parseRequestHead(input, this.limits);
+          if (r.kind === 'incomplete') { needMore = true; break; }
+          if (r.kind === 'error') {
+            this.stats.inc(`status-${r.status}`);
+            this.respondError(out, r.status, false, 'close');
+            closing = true;
+            break;
+          }
+          input = input.subarray(r.headBytes);
+          skipBytes = r.head.bodyBytes;
+          // RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
+          const v11 = r.head.minorVersion === 1;
+          const keepAlive = v11 ? !connectionHas(r.head, 'close') : connectionHas(r.head, 'keep-alive');
+          this.respond(out, r.head, keepAlive ? (v11 ? undefined : 'keep-alive') : 'close');
+          if (!keepAlive) closing = true;
         }
-        const r = parseRequestHead(input, this.limits);
-        if (r.kind === 'incomplete') { needMore = true; break; }
-        if (r.kind === 'error') {
-          this.stats.inc(`status-${r.status}`);
-          this.respondError(out, r.status, false, 'close');
+        const blocked = !closing && !needMore;
+        // After the peer's FIN an incomplete request can never complete: answer what was
+        // complete, then close our side.
+        if (closing || (peerEnded && needMore)) {
           closing = true;
-          break;
+          if (!gone) { out.pushEnd(); gone = true; }
+          input = new Uint8Array(0);
         }
-        input = input.subarray(r.headBytes);
-        skipBytes = r.head.bodyBytes;
-        // RFC 9112 §9.3: HTTP/1.1 persists unless "close"; HTTP/1.0 only with "keep-alive".
-        const v11 = r.head.minorVersion === 1;
-        const keepAlive = v11 ? !connectionHas(r.head, 'close') : connectionHas(r.head, 'keep-alive');
-        this.respond(out, r.head, keepAlive ? (v11 ? undefined : 'keep-alive') : 'close');
-        if (!keepAlive) closing = true;
+        // A full queue the connection took whole owes no onWritable: parse on (every pass
+        // consumes requests, so this ends).
+        if (out.pump() && blocked) continue;
+        // Stopped by a queue the connection has not taken: read no more until it drains
+        // (onWritable steps again).
+        gate.set(blocked);
+        return;
       }
-      // After the peer's FIN an incomplete request can never complete: answer what was
-      // complete, then close our side.
-      if (closing || (peerEnded && needMore)) {
-        closing = true;
-        if (!gone) { out.pushEnd(); gone = true; }
-        input = new Uint8Array(0);
-      }
-      out.pump();
     };
 
     const session: AppSession = {
       onData: (data: Uint8Array): void => {
         if (closing) return;
         input = concatBytes(input, data.slice());
-        if (input.length > this.maxBuffered + Math.min(skipBytes, this.limits.maxBodyBytes)) {
+        step();
+        // A paused session holds what one TCP read brought beyond a full response queue
+        // (it reads no more until the queue drains); the bound is for one that cannot pause.
+        if (!gate.isPaused() && input.length > this.maxBuffered + Math.min(skipBytes, this.limits.maxBodyBytes)) {
           this.stats.inc('aborted-input-limit');
           closing = true; gone = true;
           conn.destroy();
-          return;
         }
-        step();
       },
       onEnd: (): void => { peerEnded = true; step(); },
       onWritable: (): void => { if (out.pump() && !gone) step(); },
       onClose: (): void => { closing = true; gone = true; },
-      snapshot: (): unknown => ({ out: out.snapshot(), input: input.slice(), skipBytes, peerEnded, closing } satisfies HttpSessionState),
+      snapshot: (): unknown => ({ out: out.snapshot(), input: input.slice(), skipBytes, peerEnded, closing, readPaused: gate.isPaused() } satisfies HttpSessionState),
     };
     if (from !== undefined && from.closing) gone = true;
     return session;

@@ -3,7 +3,7 @@
 // replies are the connection's output. Under ST-TCP the primary and the backup each run
 // it against their own copy of the server (DESIGN §ST-TCP 8, docs/sttcp.md "Relay").
 // No sockets here: the upstream is an injected UpstreamConnector (net-upstream.ts).
-import type { CloseReason, StreamApp, StreamConnection, StreamService } from '../../stack/app.js';
+import { pausable, type CloseReason, type StreamApp, type StreamConnection, type StreamService } from '../../stack/app.js';
 import { Outbox } from '../outbox.js';
 import { Counters } from '../replicable.js';
 
@@ -45,17 +45,6 @@ export interface UpstreamLink {
 
 /** Opens an upstream connection for one client connection. It never calls a handler before it returns. */
 export type UpstreamConnector = (h: UpstreamHandlers) => UpstreamLink;
-
-/** A connection that can stop the client sending (the host's HostStreamConnection, an ST-TCP shadow). */
-interface PausableConnection extends StreamConnection {
-  pauseReading(): void;
-  resumeReading(): void;
-}
-
-function pausable(c: StreamConnection): c is PausableConnection {
-  const p = c as Partial<PausableConnection>;
-  return typeof p.pauseReading === 'function' && typeof p.resumeReading === 'function';
-}
 
 export interface RelayOptions {
   connector: UpstreamConnector;

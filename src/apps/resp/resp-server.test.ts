@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { checkSplitsAndSnapshots, runScript } from '../mem-connection.js';
 import { parseCommand } from './resp-codec.js';
 import { RespServer } from './resp-server.js';
+import { slowReaderRun } from '../slow-reader.js';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -78,4 +79,22 @@ test('QUIT replies OK and closes; FIN after a partial command closes', () => {
   const f = runScript(new RespServer().service, enc.encode(cmd('PING') + '*1\r\n$4\r\nPI'), [], { end: true });
   assert.equal(dec.decode(f.out), '+PONG\r\n');
   assert.equal(f.conn.ended, true);
+});
+
+test('a pipelining client that reads its replies slowly is slowed by TCP, not cut off at the input limit', () => {
+  const app = new RespServer();
+  const big = 'v'.repeat(100_000);
+  let script = cmd('SET', 'big', big);
+  // Each round: a 100 KB reply (GET) and 100 KB of input (SET): 20 MB each way.
+  for (let i = 0; i < 200; i++) script += cmd('GET', 'big') + cmd('SET', `k${i}`, big);
+  script += cmd('QUIT');
+  const r = slowReaderRun(app.service, enc.encode(script), { pausedUs: 4_000, readingUs: 1_000, limitUs: 120_000_000 });
+  assert.equal(app.counters()['aborted-input-limit'], undefined);
+  assert.equal(r.closed, undefined, 'not reset');
+  assert.ok(r.ended, `QUIT answered and the connection closed (${r.received.length} bytes of replies)`);
+  const replies = dec.decode(r.received);
+  const bulk = `$${big.length}\r\n${big}\r\n`;
+  assert.equal(replies, '+OK\r\n' + `${bulk}+OK\r\n`.repeat(200) + '+OK\r\n', 'every reply, in order');
+  assert.equal(app.store.snapshot() !== undefined, true);
+  assert.ok((app.counters()['read-paused'] ?? 0) > 0, 'the session paused its reading');
 });

@@ -1,8 +1,11 @@
 // The RESP key-value app: one KvStore shared by all connections, commands executed
 // in arrival order, pipelined replies batched per read, protocol errors answered with
-// a RESP error and a close (as Redis does). Codec: resp-codec.ts; commands: kv-store.ts.
+// a RESP error and a close (as Redis does). While replies are backed up the session stops
+// reading, so a pipelining client is slowed by TCP rather than cut off at the input
+// limit. Codec: resp-codec.ts; commands: kv-store.ts.
 import type { StreamConnection } from '../../stack/app.js';
 import { Outbox, concatBytes, type OutboxState } from '../outbox.js';
+import { ReadGate } from '../read-gate.js';
 import { Counters, type AppSession, type ReplicableApp } from '../replicable.js';
 import { DEFAULT_KV_LIMITS, KvStore, type KvLimits, type KvState } from './kv-store.js';
 import { DEFAULT_RESP_LIMITS, encodeReply, err, joinParts, parseCommand, type RespLimits } from './resp-codec.js';
@@ -14,7 +17,7 @@ export interface RespOptions {
   maxQueuedReplyBytes?: number;
 }
 
-interface RespSessionState { out: OutboxState; input: Uint8Array; peerEnded: boolean; closing: boolean }
+interface RespSessionState { out: OutboxState; input: Uint8Array; peerEnded: boolean; closing: boolean; readPaused?: boolean }
 
 export class RespServer implements ReplicableApp {
   readonly kind = 'resp' as const;
@@ -48,32 +51,46 @@ export class RespServer implements ReplicableApp {
     let input: Uint8Array = from?.input.slice() ?? new Uint8Array(0);
     let closing = from?.closing ?? false;
     let peerEnded = from?.peerEnded ?? false;
+    const gate = new ReadGate(conn, this.stats);
+    if (from?.readPaused === true) gate.set(true);
 
     const step = (): void => {
-      const parts: Uint8Array[] = [];
-      let needMore = false;
-      while (!closing && out.queuedBytes() + parts.length * 16 < this.maxQueued) {
-        const c = parseCommand(input, this.limits);
-        if (c.kind === 'incomplete') { needMore = true; break; }
-        if (c.kind === 'protocol-error') {
-          this.stats.inc('protocol-errors');
-          encodeReply(err(`ERR Protocol error: ${c.detail}`), parts);
-          closing = true;
-          break;
+      for (;;) {
+        const parts: Uint8Array[] = [];
+        let partsBytes = 0;
+        let needMore = false;
+        while (!closing && out.queuedBytes() + partsBytes < this.maxQueued) {
+          const c = parseCommand(input, this.limits);
+          if (c.kind === 'incomplete') { needMore = true; break; }
+          const before = parts.length;
+          if (c.kind === 'protocol-error') {
+            this.stats.inc('protocol-errors');
+            encodeReply(err(`ERR Protocol error: ${c.detail}`), parts);
+            closing = true;
+            break;
+          }
+          input = input.subarray(c.bytes);
+          if (c.args.length === 0) continue;
+          this.stats.inc('commands');
+          const { reply, effect } = this.store.execute(c.args);
+          encodeReply(reply, parts);
+          for (let i = before; i < parts.length; i++) partsBytes += parts[i]!.length;
+          if (effect === 'close') closing = true;
+          if (parts.length > 4096) { out.pushBytes(joinParts(parts)); parts.length = 0; partsBytes = 0; }
         }
-        input = input.subarray(c.bytes);
-        if (c.args.length === 0) continue;
-        this.stats.inc('commands');
-        const { reply, effect } = this.store.execute(c.args);
-        encodeReply(reply, parts);
-        if (effect === 'close') closing = true;
-        if (parts.length > 4096) { out.pushBytes(joinParts(parts)); parts.length = 0; }
+        const blocked = !closing && !needMore;
+        if (parts.length > 0) out.pushBytes(joinParts(parts));
+        // After the client's FIN no further command can complete: reply, then close.
+        if (!closing && peerEnded && needMore) closing = true;
+        if (closing) { out.pushEnd(); input = new Uint8Array(0); }
+        // A full queue the connection took whole owes no onWritable: parse on (every pass
+        // consumes commands, so this ends).
+        if (out.pump() && blocked) continue;
+        // Stopped by a reply queue the connection has not taken: read no more until it
+        // drains (onWritable steps again).
+        gate.set(blocked);
+        return;
       }
-      if (parts.length > 0) out.pushBytes(joinParts(parts));
-      // After the client's FIN no further command can complete: reply, then close.
-      if (!closing && peerEnded && needMore) closing = true;
-      if (closing) { out.pushEnd(); input = new Uint8Array(0); }
-      out.pump();
     };
 
     return {
@@ -94,7 +111,7 @@ export class RespServer implements ReplicableApp {
       },
       onWritable: (): void => { if (out.pump() && !closing) step(); },
       onClose: (): void => { closing = true; },
-      snapshot: (): unknown => ({ out: out.snapshot(), input: input.slice(), peerEnded, closing } satisfies RespSessionState),
+      snapshot: (): unknown => ({ out: out.snapshot(), input: input.slice(), peerEnded, closing, readPaused: gate.isPaused() } satisfies RespSessionState),
     };
   }
 }
