@@ -128,12 +128,13 @@ export const sttcpPause: Benchmark = {
   title: 'ST-TCP in the lab: pause a Linux client sees when the primary host is killed',
   description: 'python3 in the client namespace downloads from the blob app on an ST-TCP pair (sync, the lab liveness: 20 ms heartbeats, failure after 10 misses, '
     + '150 ms lease), stamping every receive; the primary process is SIGKILLed 1 s after the first byte. Pause = the longest receive gap that ends after the crash and starts before the takeover (bytes in flight keep arriving for a moment after the kill). '
-    + 'Fresh lab per run. Each with the control channel on its own primary–backup link (the lab default) and over the service LAN (--no-control-link); '
+    + 'Fresh lab per run, 20 measured runs a variant (up to 10 more attempts make up for failed ones, which are counted). Each with the control channel on its own primary–backup link (the lab default) and over the service LAN (--no-control-link); '
     + 'also the same with the library defaults (10 ms × 3, 25 ms lease; the goal is ≤ 50 ms with these), where runs a loaded machine turns into spurious failovers are counted, not measured. '
     + `Hosts run under SCHED_RR ${STTCP_LAB_RT_PRIORITY} (lab up --realtime ${STTCP_LAB_RT_PRIORITY}) with --single-threaded-gc; the last variant runs them at normal priority.`,
   requires: ['root', { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
     const runs = ctx.quick ? 3 : 20;
+    const extraAttempts = ctx.quick ? 0 : 10;
     // Large enough to be still running 1 s after the first byte on a quiet machine.
     const bytes = 150_000_000;
     const rows: BenchRow[] = [];
@@ -147,9 +148,11 @@ export const sttcpPause: Benchmark = {
     for (const [label, liveness, controlLink, realtime] of variants) {
       const ok: PauseRun[] = [];
       const failed: string[] = [];
-      const n = runs;
-      for (let i = 0; i < n; i++) {
-        ctx.progress(`${label}: run ${i + 1}/${n}`);
+      // Until `runs` runs measured a pause (the goal is stated over at least 20), with a
+      // few more attempts to make up for failed ones; every failure is counted.
+      let n = 0;
+      for (; ok.length < runs && n < runs + extraAttempts; n++) {
+        ctx.progress(`${label}: run ${n + 1} (${ok.length} of ${runs} measured)`);
         try {
           ok.push(await pauseRun({ mode: 'sync', controlLink, realtime, liveness: liveness ?? { heartbeatUs: 10_000, missLimit: 3, leaseUs: 25_000, marginUs: 2_000 } }, bytes));
         } catch (e) { failed.push((e as Error).message.slice(0, 120)); }
@@ -183,25 +186,27 @@ export const sttcpCost: Benchmark = {
   title: 'ST-TCP in the lab: throughput and latency cost of replication (sync, async) vs the same stack without a backup',
   description: 'Same topology each time (hub LAN, our stack on the primary\'s TAP); "no backup" runs the app on a plain host of our stack. '
     + 'Download: nc reads N bytes from the blob app. Echo: nc sends N random bytes to the echo app and reads them back (client → server bytes are what sync mode gates). '
-    + 'Round trips: python3, 1 byte, TCP_NODELAY, one connection. Best of 2 runs each, variants interleaved (the machine is shared). '
+    + 'Round trips: python3, 1 byte, TCP_NODELAY, one connection. 5 runs each, variants interleaved (the machine is shared; single runs of one variant differed by up to 40 % here, '
+    + 'so best runs compared read noise as cost): the value is the median, the note gives the best run and the median\'s difference from no backup. '
     + `Hosts under SCHED_RR ${STTCP_LAB_RT_PRIORITY} with --single-threaded-gc, the no-backup host too.`,
   requires: ['root', { program: 'nc', debianPackage: 'netcat-openbsd' }, { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
     const bytes = ctx.quick ? 20_000_000 : 100_000_000;
     const rrSeconds = ctx.quick ? 2 : 5;
+    const reps = ctx.quick ? 1 : 5;
     const variants = ['solo', 'sync', 'async'] as const;
-    const best: Record<string, { down: number; echo: number; rr: number; failed: string[] }> = {};
-    for (const v of variants) best[v] = { down: 0, echo: 0, rr: 0, failed: [] };
+    const got: Record<string, { down: number[]; echo: number[]; rr: number[]; failed: string[] }> = {};
+    for (const v of variants) got[v] = { down: [], echo: [], rr: [], failed: [] };
     const attempt = async (v: string, fn: () => Promise<void>): Promise<void> => {
-      try { await fn(); } catch (e) { best[v]!.failed.push((e as Error).message.slice(0, 100)); }
+      try { await fn(); } catch (e) { got[v]!.failed.push((e as Error).message.slice(0, 100)); }
     };
-    for (let rep = 0; rep < 2; rep++) {
+    for (let rep = 0; rep < reps; rep++) {
       for (const v of variants) {
         ctx.progress(`${v} rep ${rep + 1}`);
         await attempt(v, () => sttcpOrSolo(v, 'blob', async (s) => {
           const t = await timedInNs(s.netns.client, `echo ${bytes} | nc -N ${s.service.ip} 9000 | sha256sum`);
           if (t.stdout.split(' ')[0] !== blobSha256(bytes)) throw new Error(`${v}: blob digest mismatch`);
-          best[v]!.down = Math.max(best[v]!.down, (bytes * 8) / t.seconds / 1e6);
+          got[v]!.down.push((bytes * 8) / t.seconds / 1e6);
         }));
         await attempt(v, () => sttcpOrSolo(v, 'echo', async (s) => {
           const f = `${s.dir}/echo.in`;
@@ -209,22 +214,27 @@ export const sttcpCost: Benchmark = {
           const want = (await timedInNs(s.netns.client, `sha256sum < ${f}`)).stdout.split(' ')[0];
           const t = await timedInNs(s.netns.client, `nc -N ${s.service.ip} 7 < ${f} | sha256sum`);
           if (t.stdout.split(' ')[0] !== want) throw new Error(`${v}: echo digest mismatch${failoverNote(s)}`);
-          best[v]!.echo = Math.max(best[v]!.echo, (bytes * 8) / t.seconds / 1e6);
+          got[v]!.echo.push((bytes * 8) / t.seconds / 1e6);
           const rr = Number((await timedInNs(s.netns.client, rrScript(s.service.ip, 7, rrSeconds))).stdout.trim());
-          best[v]!.rr = Math.max(best[v]!.rr, rr / rrSeconds);
+          got[v]!.rr.push(rr / rrSeconds);
         }));
       }
     }
     const rows: BenchRow[] = [];
     const name = { solo: 'no backup', sync: 'sync', async: 'async' } as const;
     for (const v of variants) {
-      const b = best[v]!;
-      const base = best.solo!;
-      const rel = (x: number, y: number): string => v === 'solo' ? '' : `${Math.round((1 - x / y) * 1000) / 10} % below no backup`;
-      rows.push({ metric: `${name[v]}: download (blob → nc)`, value: Math.round(b.down), unit: 'Mbit/s', note: rel(b.down, base.down) });
-      rows.push({ metric: `${name[v]}: echo (nc → echo → nc)`, value: Math.round(b.echo), unit: 'Mbit/s', note: rel(b.echo, base.echo) });
-      rows.push({ metric: `${name[v]}: 1-byte round trips`, value: Math.round(b.rr), unit: 'round trips/s', note: rel(b.rr, base.rr) });
-      rows.push({ metric: `${name[v]}: labs that failed`, value: b.failed.length, unit: 'of 4', ...(b.failed.length > 0 ? { note: [...new Set(b.failed)].join(' | ') } : {}) });
+      const g = got[v]!;
+      const base = got.solo!;
+      const row = (what: string, xs: number[], baseXs: number[], unit: string): void => {
+        if (xs.length === 0) return;
+        const m = median(xs);
+        const vs = v === 'solo' || baseXs.length === 0 ? '' : `, median ${Math.round((1 - m / median(baseXs)) * 1000) / 10} % below no backup`;
+        rows.push({ metric: `${name[v]}: ${what}, median`, value: Math.round(m), unit, note: `best ${Math.round(Math.max(...xs))} of ${xs.length} runs${vs}` });
+      };
+      row('download (blob → nc)', g.down, base.down, 'Mbit/s');
+      row('echo (nc → echo → nc)', g.echo, base.echo, 'Mbit/s');
+      row('1-byte round trips', g.rr, base.rr, 'round trips/s');
+      rows.push({ metric: `${name[v]}: labs that failed`, value: g.failed.length, unit: `of ${2 * reps}`, ...(g.failed.length > 0 ? { note: [...new Set(g.failed)].join(' | ') } : {}) });
     }
     return rows;
   },
