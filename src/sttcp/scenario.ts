@@ -11,7 +11,7 @@ import type { FaultSpec } from '../sim/faults.js';
 import type { LinkConfig } from '../sim/link.js';
 import type { PcapWriter } from '../sim/pcap.js';
 import { Host } from '../stack/host.js';
-import type { CloseReason, StreamApp, StreamConnection, StreamService } from '../stack/app.js';
+import { pausable, type CloseReason, type StreamApp, type StreamConnection, type StreamService } from '../stack/app.js';
 import { TcpConnection, type TcpConfig } from '../tcp/connection.js';
 import { StTcpNode, type DurabilityMode, type StTcpEvent, type StTcpEventKind, type StTcpNodeConfig } from './node.js';
 
@@ -129,6 +129,12 @@ export interface ClientPlan {
   requests?: number;
   /** Request: the text of request i (default requestLine(i)). */
   requestText?: (i: number) => string;
+  /**
+   * Read in bursts: reading paused for pausedUs, then open for readingUs, alternately,
+   * from the handshake on (a client slower to read than to send backs the server's
+   * output up while its input keeps coming).
+   */
+  readBursts?: { pausedUs: number; readingUs: number };
 }
 
 /** The request line number i a 'request' client sends. */
@@ -405,8 +411,15 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
         if (w < n) return;
       }
     };
+    const bursts = plan.readBursts;
+    const readPhase = (paused: boolean): void => {
+      if (bursts === undefined || oc.done || !pausable(conn)) return;
+      if (paused) conn.pauseReading(); else conn.resumeReading();
+      sim.at(sim.nowUs + (paused ? bursts.pausedUs : bursts.readingUs), () => { readPhase(!paused); sim.flushAll(); });
+    };
     return {
       onOpen: () => {
+        readPhase(true);
         if (plan.kind === 'download') conn.write(new TextEncoder().encode(`${plan.bytes}\n`));
         else if (plan.kind === 'request') sendRequest();
         else writeMore();
