@@ -139,6 +139,25 @@ test('SACK recovery: holes retransmitted per NextSeg, pipe-limited, no SACKed da
   assert.equal(tr.conn.stats().retransmits, 2);
 });
 
+test('SACK: a cumulative ACK that SACKs DupThresh segments above the new SND.UNA starts recovery at once, no duplicate needed (RFC 8985)', () => {
+  const tr = established({ sack: true }, L, R, SACK_PEER);
+  const data = fill(6000);
+  tr.conn.send(data);
+  assert.equal(tr.drainSend().length, 6);
+  // Segment 2 lost; one ACK covers segment 1 and SACKs 3–6 (an ST-TCP takeover's first ACK).
+  tr.recv({ seq: P, ack: A + 1000, options: { sack: [{ left: A + 2000, right: A + 6000 }] } });
+  tr.expectSend({ seq: A + 1000, payload: data.subarray(1000, 2000) }, 'the hole, before any timeout');
+  assert.equal(tr.conn.stats().sackRecoveries, 1);
+  tr.recv({ seq: P, ack: A + 6000 });
+  assert.ok(!tr.conn.info().inRecovery);
+  // Fewer than DupThresh segments above the hole: no loss proven yet, nothing resent.
+  const tr2 = established({ sack: true }, L, R, SACK_PEER);
+  tr2.conn.send(fill(4000));
+  tr2.drainSend();
+  tr2.recv({ seq: P, ack: A + 1000, options: { sack: [{ left: A + 2000, right: A + 4000 }] } });
+  tr2.expectNoSend('two segments above the hole are not yet a loss');
+});
+
 test('SACK: after an RTO, go-back-N skips what the peer SACKed (RFC 6675 §5.1)', () => {
   const tr = established({ sack: true }, L, R, SACK_PEER);
   const data = fill(4000);

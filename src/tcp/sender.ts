@@ -79,6 +79,14 @@ export function processAck(t: Tcb, seg: TcpRepr, nowUs: number): void {
     } else {
       t.dupAcks = 0;
       t.cc.onAck(dataAcked, flightBefore, nowUs, t.rtt.srttUs());
+      // A cumulative ACK whose SACK blocks show DupThresh segments delivered above the new
+      // SND.UNA has told of a loss as surely as three duplicates would (RFC 6675 IsLost;
+      // RFC 8985 detects losses on every ACK, as Linux does). Without this check the hole
+      // waited for the retransmission timeout whenever no duplicate ACK followed — as
+      // after an ST-TCP takeover, whose first ACK moves SND.UNA and SACKs what the backup
+      // holds beyond a segment its tap missed.
+      if (t.sackOn && newlySacked > 0 && flightSize(t) > 0 && seqGe(ack, t.recoverEnd)
+        && t.scoreboard.isLost(t.sndUna, t.segMax, DUP_THRESH)) enterRecovery(t, nowUs);
     }
     // RFC 6298 §5.2 / §5.3: stop the timer when all is acknowledged, else restart it.
     t.rtxDeadlineUs = t.sndUna === t.sndMax ? undefined : nowUs + t.rtt.rtoUs();
