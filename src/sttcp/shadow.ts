@@ -590,6 +590,11 @@ export class ShadowConnection {
     s.events = [];
     const connection = TcpConnection.restore(s, cfg);
     if (this.appAborted) connection.abort();
+    // The replica lacks client bytes the tap missed and the primary died before resending:
+    // the client still holds them, unacknowledged. Repeated ACKs of where we stand make it
+    // retransmit at once; else it would wait out its retransmission timeout (200 ms and
+    // more) while everything after the hole sits here.
+    else if (this.missingRanges(1).length > 0) connection.repeatAck(4, nowUs);
     return { connection, bindApp: (live) => this.bind(live) };
   }
 

@@ -226,6 +226,18 @@ export class TcpConnection {
   }
 
   /**
+   * Queues `n` (at most 4) pure ACKs of what has been received, to go before anything else.
+   * A peer holding data we lack reads the repeats as duplicate ACKs and retransmits its
+   * first unacknowledged segment at once (RFC 5681 §3.2) instead of waiting out its
+   * retransmission timeout; a peer with nothing outstanding ignores them.
+   */
+  repeatAck(n: number, nowUs: number): void {
+    const t = this.t;
+    if (!isSynchronized(t.state)) return;
+    for (let i = 0; i < Math.min(n, 4); i++) t.ctlQueue.push(buildSegment(t, nowUs, { seq: ackSeq(t), flags: { ack: true } }));
+  }
+
+  /**
    * ST-TCP sync mode: acknowledge received bytes only up to `seq` (undefined lifts the
    * limit). Bytes beyond it are still received and delivered; only the ACK waits. Raising
    * the limit past what was acknowledged sends an ACK at once.

@@ -5,7 +5,7 @@
 // the CPU per megabyte, sync and async, in the same run. Virtual-time figures are exact
 // for the simulated network; CPU figures are this machine's.
 import { performance } from 'node:perf_hooks';
-import { runStTcpScenario, type ClientPlan } from '../../sttcp/scenario.js';
+import { runStTcpScenario, type ClientPlan, type StTcpScenarioOptions } from '../../sttcp/scenario.js';
 import { SeededRng } from '../../util/rng.js';
 import type { Benchmark, BenchContext, BenchRow } from '../types.js';
 
@@ -22,6 +22,12 @@ function workload(rng: SeededRng): ClientPlan[] {
     { kind: 'echo', startUs: 6_000, bytes: 300_000, chunkBytes: 1000, intervalUs: 1000 },
     { kind: 'echo', startUs: 7_000 + rng.nextInt(1000), bytes: 300_000, chunkBytes: 1000, intervalUs: 1000 },
   ];
+}
+
+/** One failover run of this benchmark (also replayed by test/sttcp/takeover-hole.test.ts). */
+export function sttcpSimFailover(seed: number, controlLink: boolean, extra: Partial<StTcpScenarioOptions> = {}): StTcpScenarioOptions {
+  const rng = new SeededRng(seed * 104729);
+  return { seed, clients: workload(rng), crashPrimaryAtUs: 50_000 + rng.nextInt(250_000), link: LAN, fencing: true, controlLink, ...extra };
 }
 
 export const sttcpSim: Benchmark = {
@@ -43,10 +49,7 @@ export const sttcpSim: Benchmark = {
       const topo = controlLink ? 'control link' : 'shared port';
       for (let seed = 1; seed <= runs; seed++) {
         ctx.progress(`${topo}: failover run ${seed}/${runs}`);
-        const rng = new SeededRng(seed * 104729);
-        const r = runStTcpScenario({
-          seed, clients: workload(rng), crashPrimaryAtUs: 50_000 + rng.nextInt(250_000), link: LAN, fencing: true, controlLink,
-        });
+        const r = runStTcpScenario(sttcpSimFailover(seed, controlLink));
         if (!r.ok) broken++;
         for (const c of r.connections) if (c.pauseUs !== undefined) pauses.push(c.pauseUs);
         if (r.detectedUs !== undefined && r.crashUs !== undefined) detections.push(r.detectedUs - r.crashUs);
