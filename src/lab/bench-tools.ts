@@ -2,8 +2,18 @@
 // loops run by unmodified tools (nc, python3, redis-benchmark) inside a lab's client
 // namespace. Figures are measured here; what to compare is in src/bench/benchmarks/lab-*.ts.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export interface Timed { seconds: number; stdout: string }
+
+/** CPU time a process has used so far, every thread, user + system, seconds (undefined once it is gone). */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime (fields 14, 15), in USER_HZ ticks
+  } catch { return undefined; }
+}
 
 /** Runs a shell command in `ns`, timing it with the monotonic clock; throws on failure. */
 export function timedInNs(ns: string, script: string, timeoutMs = 300_000): Promise<Timed> {

@@ -3,7 +3,7 @@
 // replication (sync, async) against the same stack without a backup, and the anchor:
 // a kernel server whose address moves to a standby (what keepalived does).
 import { blobSha256 } from '../../apps/index.js';
-import { rrScript, spawnInNs, stopChild, timedInNs } from '../../lab/bench-tools.js';
+import { processCpuSeconds, rrScript, spawnInNs, stopChild, timedInNs, type Timed } from '../../lab/bench-tools.js';
 import { crashKernelPrimary, ipMoveUp, moveAddressToStandby, pyThreadedEcho } from '../../lab/ip-move-anchor.js';
 import { labDown } from '../../lab/lab.js';
 import { checkFailover, crashPrimary, sleep, withSttcp } from '../../lab/sttcp-crash.js';
@@ -188,6 +188,8 @@ export const sttcpCost: Benchmark = {
     + 'Download: nc reads N bytes from the blob app. Echo: nc sends N random bytes to the echo app and reads them back (client → server bytes are what sync mode gates). '
     + 'Round trips: python3, 1 byte, TCP_NODELAY, one connection. 5 runs each, variants interleaved (the machine is shared; single runs of one variant differed by up to 40 % here, '
     + 'so best runs compared read noise as cost): the value is the median, the note gives the best run and the median\'s difference from no backup. '
+    + 'CPU: each host process\'s CPU time (every thread, user + system, /proc/<pid>/stat) during the transfer, per GB of it (echo: per GB sent; each byte also comes back) — '
+    + 'what a host would spend on a machine of its own, where the throughput here also pays for three hosts and the client sharing the cores. '
     + `Hosts under SCHED_RR ${STTCP_LAB_RT_PRIORITY} with --single-threaded-gc, the no-backup host too.`,
   requires: ['root', { program: 'nc', debianPackage: 'netcat-openbsd' }, { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
@@ -195,16 +197,28 @@ export const sttcpCost: Benchmark = {
     const rrSeconds = ctx.quick ? 2 : 5;
     const reps = ctx.quick ? 1 : 5;
     const variants = ['solo', 'sync', 'async'] as const;
-    const got: Record<string, { down: number[]; echo: number[]; rr: number[]; failed: string[] }> = {};
-    for (const v of variants) got[v] = { down: [], echo: [], rr: [], failed: [] };
+    const got: Record<string, Record<'down' | 'echo' | 'rr' | 'downPrimaryCpu' | 'downBackupCpu' | 'echoPrimaryCpu' | 'echoBackupCpu', number[]> & { failed: string[] }> = {};
+    for (const v of variants) got[v] = { down: [], echo: [], rr: [], downPrimaryCpu: [], downBackupCpu: [], echoPrimaryCpu: [], echoBackupCpu: [], failed: [] };
     const attempt = async (v: string, fn: () => Promise<void>): Promise<void> => {
       try { await fn(); } catch (e) { got[v]!.failed.push((e as Error).message.slice(0, 100)); }
+    };
+    /** Runs `script` in the client namespace and records each host's CPU seconds per GB moved. */
+    const measured = async (s: LabState, v: string, what: 'down' | 'echo', script: string): Promise<Timed> => {
+      const roles = ['primary', 'backup'] as const;
+      const before = roles.map((r) => (s.pids[r] !== undefined ? processCpuSeconds(s.pids[r]) : undefined));
+      const t = await timedInNs(s.netns.client, script);
+      roles.forEach((r, i) => {
+        const b = before[i];
+        const a = s.pids[r] !== undefined ? processCpuSeconds(s.pids[r]) : undefined;
+        if (a !== undefined && b !== undefined) got[v]![`${what}${r === 'primary' ? 'Primary' : 'Backup'}Cpu`].push((a - b) / (bytes / 1e9));
+      });
+      return t;
     };
     for (let rep = 0; rep < reps; rep++) {
       for (const v of variants) {
         ctx.progress(`${v} rep ${rep + 1}`);
         await attempt(v, () => sttcpOrSolo(v, 'blob', async (s) => {
-          const t = await timedInNs(s.netns.client, `echo ${bytes} | nc -N ${s.service.ip} 9000 | sha256sum`);
+          const t = await measured(s, v, 'down', `echo ${bytes} | nc -N ${s.service.ip} 9000 | sha256sum`);
           if (t.stdout.split(' ')[0] !== blobSha256(bytes)) throw new Error(`${v}: blob digest mismatch`);
           got[v]!.down.push((bytes * 8) / t.seconds / 1e6);
         }));
@@ -212,7 +226,7 @@ export const sttcpCost: Benchmark = {
           const f = `${s.dir}/echo.in`;
           await timedInNs(s.netns.client, `head -c ${bytes} /dev/urandom > ${f}`);
           const want = (await timedInNs(s.netns.client, `sha256sum < ${f}`)).stdout.split(' ')[0];
-          const t = await timedInNs(s.netns.client, `nc -N ${s.service.ip} 7 < ${f} | sha256sum`);
+          const t = await measured(s, v, 'echo', `nc -N ${s.service.ip} 7 < ${f} | sha256sum`);
           if (t.stdout.split(' ')[0] !== want) throw new Error(`${v}: echo digest mismatch${failoverNote(s)}`);
           got[v]!.echo.push((bytes * 8) / t.seconds / 1e6);
           const rr = Number((await timedInNs(s.netns.client, rrScript(s.service.ip, 7, rrSeconds))).stdout.trim());
@@ -225,14 +239,20 @@ export const sttcpCost: Benchmark = {
     for (const v of variants) {
       const g = got[v]!;
       const base = got.solo!;
-      const row = (what: string, xs: number[], baseXs: number[], unit: string): void => {
+      const row = (what: string, xs: number[], baseXs: number[], unit: string, digits = 0, more = 'below'): void => {
         if (xs.length === 0) return;
         const m = median(xs);
-        const vs = v === 'solo' || baseXs.length === 0 ? '' : `, median ${Math.round((1 - m / median(baseXs)) * 1000) / 10} % below no backup`;
-        rows.push({ metric: `${name[v]}: ${what}, median`, value: Math.round(m), unit, note: `best ${Math.round(Math.max(...xs))} of ${xs.length} runs${vs}` });
+        const round = (x: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
+        const diff = more === 'below' ? 1 - m / median(baseXs) : m / median(baseXs) - 1;
+        const vs = v === 'solo' || baseXs.length === 0 ? '' : `, median ${Math.round(diff * 1000) / 10} % ${more} no backup`;
+        rows.push({ metric: `${name[v]}: ${what}, median`, value: round(m), unit, note: `${more === 'below' ? 'best' : 'least'} ${round(more === 'below' ? Math.max(...xs) : Math.min(...xs))} of ${xs.length} runs${vs}` });
       };
       row('download (blob → nc)', g.down, base.down, 'Mbit/s');
+      row('download, primary CPU', g.downPrimaryCpu, base.downPrimaryCpu, 'CPU-s/GB', 2, 'above');
+      row('download, backup CPU', g.downBackupCpu, [], 'CPU-s/GB', 2, 'above');
       row('echo (nc → echo → nc)', g.echo, base.echo, 'Mbit/s');
+      row('echo, primary CPU', g.echoPrimaryCpu, base.echoPrimaryCpu, 'CPU-s/GB', 2, 'above');
+      row('echo, backup CPU', g.echoBackupCpu, [], 'CPU-s/GB', 2, 'above');
       row('1-byte round trips', g.rr, base.rr, 'round trips/s');
       rows.push({ metric: `${name[v]}: labs that failed`, value: g.failed.length, unit: `of ${2 * reps}`, ...(g.failed.length > 0 ? { note: [...new Set(g.failed)].join(' | ') } : {}) });
     }
