@@ -59,6 +59,11 @@ export interface StTcpNodeConfig {
   ackEveryBytes?: number;
   /** … or this long after the first unacknowledged byte. */
   ackIntervalUs?: number;
+  /**
+   * Sync mode: acknowledgements to the primary at most this often while a stream flows
+   * (the first after a quiet spell goes at once); 0 sends one per tapped segment.
+   */
+  syncAckSpacingUs?: number;
   /** Per-connection retention on the primary; reading pauses when it is full. */
   retentionBytesMax?: number;
   /** Shadows the backup keeps at most. */
@@ -103,6 +108,10 @@ const CONTROL_PORT = 7700;
 export const MAX_SHADOWS_DEFAULT = 16_384;
 /** Async mode: the backup's default acknowledgement delay. */
 export const ASYNC_ACK_INTERVAL_US = 1_000;
+/** Sync mode: the least time between the backup's acknowledgements while a stream flows. */
+export const SYNC_ACK_SPACING_US = 200;
+/** Sync mode: client segments closer together than this are a burst (their acknowledgements may be spaced). */
+export const SYNC_ACK_BURST_GAP_US = 50;
 
 /** The box's shared state and services; every part holds one. */
 export class NodeCore {

@@ -210,6 +210,8 @@ export interface StTcpScenarioOptions {
   controlLink?: boolean;
   /** The primary's per-connection retention (bytes its application read that the backup has not acknowledged). */
   retentionBytesMax?: number;
+  /** The backup's sync acknowledgement spacing (StTcpNodeConfig.syncAckSpacingUs). */
+  syncAckSpacingUs?: number;
   /** The backup's link (e.g. slower than the client's, so the tap overflows as a busy backup's would). */
   backupLink?: LinkConfig;
   limitUs?: number;
@@ -293,6 +295,7 @@ export function runStTcpScenario(o: StTcpScenarioOptions): StTcpScenarioResult {
     mode: o.mode ?? 'sync', liveness: o.liveness ?? {}, tcp: o.tcp ?? {}, onEvent,
     ...(o.joinRefusal !== undefined ? { joinRefusal: o.joinRefusal } : {}),
     ...(o.retentionBytesMax !== undefined ? { retentionBytesMax: o.retentionBytesMax } : {}),
+    ...(o.syncAckSpacingUs !== undefined ? { syncAckSpacingUs: o.syncAckSpacingUs } : {}),
   } as const;
   // The client's TIME-WAIT only delays its 'closed' report; keep it short so runs end promptly.
   const clientTcp: Partial<TcpConfig> = { timeWaitUs: 1_000_000, ...(o.tcp ?? {}) };
