@@ -32,3 +32,29 @@ test('retention: slices across chunks, trimmed by acknowledgements, across seque
   assert.deepEqual(r.slice(seqAdd(isn, written + 3), 100), bytesFrom(written + 3, 7));
   assert.ok(r.covers(seqAdd(isn, written + 9)) && !r.covers(seqAdd(isn, written + 10)));
 });
+
+test('retention: one delivery spanning several blocks; a stream reuses its blocks; acknowledged to the end it holds at most two', () => {
+  const isn = 0xfffff000;
+  const r = new RetentionBuffer(isn, 1 << 20);
+  r.append(bytesFrom(0, 50_000));
+  for (const at of [0, 16_383, 16_384, 32_767, 32_768, 49_000]) {
+    assert.deepEqual(r.slice(seqAdd(isn, at), 3000), bytesFrom(at, Math.min(3000, 50_000 - at)), `slice at ${at}`);
+  }
+  assert.equal(r.heldBlocks(), 4);
+  r.ackTo(seqAdd(isn, 40_000));
+  assert.equal(r.slice(seqAdd(isn, 39_999), 10).length, 0, 'acknowledged bytes are gone');
+  assert.deepEqual(r.slice(seqAdd(isn, 40_000), 20_000), bytesFrom(40_000, 10_000));
+  // Streaming 10 MB in segments, acknowledged a little behind: the blocks are reused.
+  let written = 50_000;
+  for (let i = 0; i < 7000; i++) {
+    r.append(bytesFrom(written, 1448));
+    written += 1448;
+    r.ackTo(seqAdd(isn, written - 20_000));
+    assert.ok(r.heldBlocks() <= 4, `${r.heldBlocks()} blocks after segment ${i}`);
+  }
+  assert.deepEqual(r.slice(seqAdd(isn, written - 20_000), 20_000), bytesFrom(written - 20_000, 20_000));
+  r.ackTo(seqAdd(isn, written));
+  assert.equal(r.length(), 0);
+  assert.ok(r.heldBlocks() <= 2, `${r.heldBlocks()} blocks held when idle`);
+  assert.equal(r.endSeq(), seqAdd(isn, written));
+});
