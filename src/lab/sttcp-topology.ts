@@ -130,6 +130,19 @@ function nicFilter(ns: string, ownMac: string): void {
   for (const mac of [STTCP_NET.serviceMac, ownMac]) sh(['bridge', '-n', ns, 'fdb', 'add', mac, 'dev', 'tap0', 'master', 'static']);
 }
 
+/**
+ * The one-way tap as a switch's mirror port would give it: the hub still floods every
+ * client frame to both hosts, but a host's frames reach the clients only, not the other
+ * host's port (bridge port isolation). Otherwise each frame the primary sends is copied
+ * onto the backup's veth and through its namespace's bridge, only for the NIC filter
+ * there to drop it: kernel work on this machine's shared cores that a real tap costs the
+ * hosts nothing. Needs the control channel on its own link (the hosts do not reach each
+ * other over the LAN).
+ */
+function mirrorClientsOnly(lan: string, hosts: readonly string[]): void {
+  for (const r of hosts) sh(['bridge', '-n', lan, 'link', 'set', 'dev', `l-${r}`, 'isolated', 'on']);
+}
+
 /** veth from the LAN hub (port l-<role>) to eth0 in `ns`. */
 function plugIntoLan(lan: string, role: string, ns: string): void {
   sh(['ip', '-n', lan, 'link', 'add', `l-${role}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
@@ -160,6 +173,7 @@ export async function sttcpUp(o: SttcpLabOptions): Promise<LabState> {
     }
     const controlLink = withBackup && o.controlLink !== false;
     if (controlLink) addControlLink(ns.primary!, ns.backup!);
+    if (controlLink && (o.tap ?? 'one-way') === 'one-way') mirrorClientsOnly(lan, hosts);
     checkpoint();
     const keyFile = join(s.dir, 'control.key');
     writeFileSync(keyFile, randomBytes(32).toString('hex'), { mode: 0o600 });
