@@ -1,7 +1,7 @@
 // Measurement helpers the lab benchmarks share: timed transfers and request/response
 // loops run by unmodified tools (nc, python3, redis-benchmark) inside a lab's client
 // namespace. Figures are measured here; what to compare is in src/bench/benchmarks/lab-*.ts.
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
 export interface Timed { seconds: number; stdout: string }
@@ -16,15 +16,23 @@ export function processCpuSeconds(pid: number): number | undefined {
 }
 
 /** Runs a shell command in `ns`, timing it with the monotonic clock; throws on failure. */
-export function timedInNs(ns: string, script: string, timeoutMs = 300_000): Promise<Timed> {
+export function timedInNs(ns: string, script: string, timeoutMs = 300_000, cpus?: string): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
-    execFile('ip', ['netns', 'exec', ns, 'bash', '-c', `set -o pipefail; ${script}`], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+    // `cpus`: the script and everything it starts run on these CPUs only (taskset's list).
+    const pin = cpus !== undefined ? ['taskset', '-c', cpus] : [];
+    execFile('ip', ['netns', 'exec', ns, ...pin, 'bash', '-c', `set -o pipefail; ${script}`], { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
       if (err !== null) reject(new Error(`${script}: ${stderr.trim() || err.message}`));
       else resolve({ seconds, stdout });
     });
   });
+}
+
+/** Pins every thread of process `pid` to `cpus` (taskset's list, e.g. '0'). */
+export function pinProcess(pid: number, cpus: string): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
 }
 
 export function spawnInNs(ns: string, argv: string[]): ChildProcess {

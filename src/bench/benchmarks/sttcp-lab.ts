@@ -3,7 +3,7 @@
 // replication (sync, async) against the same stack without a backup, and the anchor:
 // a kernel server whose address moves to a standby (what keepalived does).
 import { blobSha256 } from '../../apps/index.js';
-import { processCpuSeconds, rrScript, spawnInNs, stopChild, timedInNs, type Timed } from '../../lab/bench-tools.js';
+import { pinProcess, processCpuSeconds, rrScript, spawnInNs, stopChild, timedInNs, type Timed } from '../../lab/bench-tools.js';
 import { crashKernelPrimary, ipMoveUp, moveAddressToStandby, pyThreadedEcho } from '../../lab/ip-move-anchor.js';
 import { labDown } from '../../lab/lab.js';
 import { checkFailover, crashPrimary, sleep, withSttcp } from '../../lab/sttcp-crash.js';
@@ -177,36 +177,52 @@ function failoverNote(s: LabState): string {
   return ev.length > 0 ? ` (hosts logged ${[...new Set(ev)].join(', ')})` : ' (no failover logged)';
 }
 
-async function sttcpOrSolo<T>(variant: 'solo' | 'sync' | 'async', app: 'blob' | 'echo', fn: (s: LabState) => Promise<T>): Promise<T> {
-  return withSttcp({ app, port: app === 'blob' ? 9000 : 7, mode: variant === 'async' ? 'async' : 'sync', backup: variant !== 'solo', realtime: STTCP_LAB_RT_PRIORITY }, fn);
+type CostVariant = 'solo' | 'sync' | 'async' | 'solo-pinned' | 'sync-pinned' | 'async-pinned';
+
+/**
+ * A lab for one cost variant. Pinned: the primary's process alone on CPU 0, the backup's
+ * on CPU 1 with the client's programs (`clientCpus`) — the primary has a core of its own,
+ * as on a machine of its own, and the backup takes nothing from it.
+ */
+async function sttcpOrSolo<T>(variant: CostVariant, app: 'blob' | 'echo', fn: (s: LabState, clientCpus: string | undefined) => Promise<T>): Promise<T> {
+  const mode = variant.startsWith('async') ? 'async' : 'sync';
+  const pinned = variant.endsWith('-pinned');
+  return withSttcp({ app, port: app === 'blob' ? 9000 : 7, mode, backup: !variant.startsWith('solo'), realtime: STTCP_LAB_RT_PRIORITY }, async (s) => {
+    if (pinned) {
+      pinProcess(s.pids.primary!, '0');
+      if (s.pids.backup !== undefined) pinProcess(s.pids.backup, '1');
+    }
+    return fn(s, pinned ? '1' : undefined);
+  });
 }
 
 export const sttcpCost: Benchmark = {
   id: 'sttcp-lab-cost',
   title: 'ST-TCP in the lab: throughput and latency cost of replication (sync, async) vs the same stack without a backup',
-  description: 'Same topology each time (hub LAN, our stack on the primary\'s TAP); "no backup" runs the app on a plain host of our stack. '
+  description: 'Same topology each time (hub LAN whose host ports are isolated from each other, as a mirror port of the client side taps; our stack on the primary\'s TAP); "no backup" runs the app on a plain host of our stack. '
     + 'Download: nc reads N bytes from the blob app. Echo: nc sends N random bytes to the echo app and reads them back (client → server bytes are what sync mode gates). '
     + 'Round trips: python3, 1 byte, TCP_NODELAY, one connection. 5 runs each, variants interleaved (the machine is shared; single runs of one variant differed by up to 40 % here, '
     + 'so best runs compared read noise as cost): the value is the median, the note gives the best run and the median\'s difference from no backup. '
     + 'CPU: each host process\'s CPU time (every thread, user + system, /proc/<pid>/stat) during the transfer, per GB of it (echo: per GB sent; each byte also comes back) — '
     + 'what a host would spend on a machine of its own, where the throughput here also pays for three hosts and the client sharing the cores. '
-    + `Hosts under SCHED_RR ${STTCP_LAB_RT_PRIORITY} with --single-threaded-gc, the no-backup host too.`,
+    + `Hosts under SCHED_RR ${STTCP_LAB_RT_PRIORITY} with --single-threaded-gc, the no-backup host too. `
+    + '"pinned": the same, with the primary\'s process alone on CPU 0 and the backup\'s with the client\'s programs on CPU 1 (taskset): the primary has a core of its own, as a host on a machine of its own would.',
   requires: ['root', { program: 'nc', debianPackage: 'netcat-openbsd' }, { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
     const bytes = ctx.quick ? 20_000_000 : 100_000_000;
     const rrSeconds = ctx.quick ? 2 : 5;
     const reps = ctx.quick ? 1 : 5;
-    const variants = ['solo', 'sync', 'async'] as const;
+    const variants: readonly CostVariant[] = ['solo', 'sync', 'async', 'solo-pinned', 'sync-pinned', 'async-pinned'];
     const got: Record<string, Record<'down' | 'echo' | 'rr' | 'downPrimaryCpu' | 'downBackupCpu' | 'echoPrimaryCpu' | 'echoBackupCpu', number[]> & { failed: string[] }> = {};
     for (const v of variants) got[v] = { down: [], echo: [], rr: [], downPrimaryCpu: [], downBackupCpu: [], echoPrimaryCpu: [], echoBackupCpu: [], failed: [] };
     const attempt = async (v: string, fn: () => Promise<void>): Promise<void> => {
       try { await fn(); } catch (e) { got[v]!.failed.push((e as Error).message.slice(0, 100)); }
     };
     /** Runs `script` in the client namespace and records each host's CPU seconds per GB moved. */
-    const measured = async (s: LabState, v: string, what: 'down' | 'echo', script: string): Promise<Timed> => {
+    const measured = async (s: LabState, v: string, what: 'down' | 'echo', script: string, cpus: string | undefined): Promise<Timed> => {
       const roles = ['primary', 'backup'] as const;
       const before = roles.map((r) => (s.pids[r] !== undefined ? processCpuSeconds(s.pids[r]) : undefined));
-      const t = await timedInNs(s.netns.client, script);
+      const t = await timedInNs(s.netns.client, script, undefined, cpus);
       roles.forEach((r, i) => {
         const b = before[i];
         const a = s.pids[r] !== undefined ? processCpuSeconds(s.pids[r]) : undefined;
@@ -217,34 +233,38 @@ export const sttcpCost: Benchmark = {
     for (let rep = 0; rep < reps; rep++) {
       for (const v of variants) {
         ctx.progress(`${v} rep ${rep + 1}`);
-        await attempt(v, () => sttcpOrSolo(v, 'blob', async (s) => {
-          const t = await measured(s, v, 'down', `echo ${bytes} | nc -N ${s.service.ip} 9000 | sha256sum`);
+        await attempt(v, () => sttcpOrSolo(v, 'blob', async (s, cpus) => {
+          const t = await measured(s, v, 'down', `echo ${bytes} | nc -N ${s.service.ip} 9000 | sha256sum`, cpus);
           if (t.stdout.split(' ')[0] !== blobSha256(bytes)) throw new Error(`${v}: blob digest mismatch`);
           got[v]!.down.push((bytes * 8) / t.seconds / 1e6);
         }));
-        await attempt(v, () => sttcpOrSolo(v, 'echo', async (s) => {
+        await attempt(v, () => sttcpOrSolo(v, 'echo', async (s, cpus) => {
           const f = `${s.dir}/echo.in`;
           await timedInNs(s.netns.client, `head -c ${bytes} /dev/urandom > ${f}`);
           const want = (await timedInNs(s.netns.client, `sha256sum < ${f}`)).stdout.split(' ')[0];
-          const t = await measured(s, v, 'echo', `nc -N ${s.service.ip} 7 < ${f} | sha256sum`);
+          const t = await measured(s, v, 'echo', `nc -N ${s.service.ip} 7 < ${f} | sha256sum`, cpus);
           if (t.stdout.split(' ')[0] !== want) throw new Error(`${v}: echo digest mismatch${failoverNote(s)}`);
           got[v]!.echo.push((bytes * 8) / t.seconds / 1e6);
-          const rr = Number((await timedInNs(s.netns.client, rrScript(s.service.ip, 7, rrSeconds))).stdout.trim());
+          const rr = Number((await timedInNs(s.netns.client, rrScript(s.service.ip, 7, rrSeconds), undefined, cpus)).stdout.trim());
           got[v]!.rr.push(rr / rrSeconds);
         }));
       }
     }
     const rows: BenchRow[] = [];
-    const name = { solo: 'no backup', sync: 'sync', async: 'async' } as const;
+    const name: Record<CostVariant, string> = {
+      solo: 'no backup', sync: 'sync', async: 'async',
+      'solo-pinned': 'pinned, no backup', 'sync-pinned': 'pinned, sync', 'async-pinned': 'pinned, async',
+    };
     for (const v of variants) {
       const g = got[v]!;
-      const base = got.solo!;
+      // Pinned variants compare with the pinned no-backup run.
+      const base = v.endsWith('-pinned') ? got['solo-pinned']! : got.solo!;
       const row = (what: string, xs: number[], baseXs: number[], unit: string, digits = 0, more = 'below'): void => {
         if (xs.length === 0) return;
         const m = median(xs);
         const round = (x: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
         const diff = more === 'below' ? 1 - m / median(baseXs) : m / median(baseXs) - 1;
-        const vs = v === 'solo' || baseXs.length === 0 ? '' : `, median ${Math.round(diff * 1000) / 10} % ${more} no backup`;
+        const vs = v.startsWith('solo') || baseXs.length === 0 ? '' : `, median ${Math.abs(Math.round(diff * 1000) / 10)} % ${diff >= 0 ? more : more === 'below' ? 'above' : 'below'} no backup`;
         rows.push({ metric: `${name[v]}: ${what}, median`, value: round(m), unit, note: `${more === 'below' ? 'best' : 'least'} ${round(more === 'below' ? Math.max(...xs) : Math.min(...xs))} of ${xs.length} runs${vs}` });
       };
       row('download (blob → nc)', g.down, base.down, 'Mbit/s');
