@@ -2,12 +2,11 @@
 // application already read that the backup has not yet acknowledged. The backup's
 // range requests are answered from it, and it is trimmed by the backup's acknowledgements.
 //
-// The bytes are copied into fixed-size blocks, not kept as one copy per segment: a copy
-// per segment was an ArrayBuffer per 1,448 bytes (about 70,000 per 100 MB echoed), and
-// the garbage collector's work on them cost the primary more than the replication
-// itself (GC 475 ms against 74 ms for a 100 MB echo without a backup). A block the
-// backup has acknowledged is kept as the spare for the next one, so a connection that
-// streams allocates nothing; an idle one holds at most two blocks.
+// The bytes are copied into fixed-size blocks, not kept as one copy per segment (an
+// ArrayBuffer per 1,448 bytes, about 70,000 per 100 MB echoed, each for the garbage
+// collector to track and free). A block the backup has acknowledged is kept as the spare
+// for the next one, so a connection that streams allocates nothing; an idle one holds at
+// most two blocks.
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from '../tcp/seq.js';
 
 /** Bytes per block (a power of two). */
