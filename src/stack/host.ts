@@ -318,6 +318,11 @@ export class Host<C extends TcpEngine = TcpConnection> implements FrameEndpoint 
     return this.tcp.entries().map((e) => ({ tuple: e.tuple, state: e.conn.state, connection: e.conn }));
   }
 
+  /** The TCP engine of one connection in the table, by its 4-tuple. */
+  tcpConnection(tuple: FourTuple): C | undefined {
+    return this.tcp.connection(tuple);
+  }
+
   /** Whether an ARP entry exists for ip (for tests and diagnostics). */
   arpKnows(ip: string | number): boolean {
     return this.arp.has(this.resolveIp(ip));

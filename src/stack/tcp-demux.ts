@@ -433,6 +433,11 @@ export class TcpDemux<C extends TcpEngine = TcpEngine> {
     return [...this.table.values()];
   }
 
+  /** The table's engine for a 4-tuple (one lookup, not a walk of the table). */
+  connection(tuple: FourTuple): C | undefined {
+    return this.table.get(tupleKey(tuple))?.conn;
+  }
+
   size(): number {
     return this.table.size;
   }

@@ -197,8 +197,7 @@ export class NodeCore {
   maxShadows(): number { return this.cfg.maxShadows ?? MAX_SHADOWS_DEFAULT; }
 
   engineFor(tuple: FourTuple): TcpConnection | undefined {
-    const key = tupleKey(tuple);
-    return this.service.tcpConnections().find((e) => tupleKey(e.tuple) === key)?.connection;
+    return this.service.tcpConnection(tuple);
   }
 }
 
