@@ -30,7 +30,11 @@ const HELD_SYN_ACKS_MAX = 4096;
 export class PrimaryReplication {
   readonly retention = new Map<string, RetentionEntry>();
   readonly backupAck = new Map<string, number>();
-  /** When pushRetention next has work (undefined: nothing retained is waiting). */
+  /**
+   * When pushRetention next has work (undefined: nothing retained is waiting). Set whenever
+   * something starts to wait (bytes read into empty retention, the client's FIN read, a
+   * held SYN-ACK) and by each round for what still waits.
+   */
   private nextPushUs: number | undefined;
   /**
    * Sync mode: SYN-ACKs waiting until the backup holds their connection (a SYN-ACK
@@ -94,7 +98,12 @@ export class PrimaryReplication {
         }
         app.onData(d);
       },
-      onEnd: () => { entry.ended = true; app.onEnd(); },
+      onEnd: () => {
+        entry.ended = true;
+        // The client's FIN is retained too: pushed like bytes if the backup does not acknowledge it.
+        if (this.replicating()) this.nextPushUs = Math.min(this.nextPushUs ?? Infinity, core.nowUs + this.pushDelayUs());
+        app.onEnd();
+      },
       onWritable: () => app.onWritable?.(),
       onClose: (r) => {
         this.retention.delete(key);
@@ -115,6 +124,8 @@ export class PrimaryReplication {
       if (r.paused) { r.paused = false; r.conn.holdReading(false); }
     }
     this.backupAck.clear();
+    // One round at the next tick looks at everything afresh (a FIN read still waits, say).
+    this.nextPushUs = nowUs;
   }
 
   /** Serving alone: clients are ACKed for everything received again. */
@@ -269,7 +280,8 @@ export class PrimaryReplication {
     if (!this.replicating()) return;
     // A joining backup has no shadows for these bytes until its snapshot is complete.
     if (core.joinHost.active() && !core.joinHost.catchingUp()) return;
-    if (this.nextPushUs !== undefined && nowUs < this.nextPushUs) return;
+    // Nothing retained waits (undefined), or not yet: no walk over every connection.
+    if (this.nextPushUs === undefined || nowUs < this.nextPushUs) return;
     const baseWaitUs = this.pushDelayUs();
     const heartbeatUs = core.live.heartbeatUs;
     let budget = PUSH_ROUND_BYTES_MAX;
