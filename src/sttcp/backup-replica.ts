@@ -35,6 +35,20 @@ export class BackupReplica {
   private lastTapUs: number | undefined;
   /** Per shadow: the end of what has been asked of the primary, and when asking began (re-asked a heartbeat later). */
   private readonly rangeAsked = new Map<string, { upTo: number; atUs: number }>();
+  /**
+   * Shadows that may owe the primary an acknowledgement (their rcvNxt moved, or they may have
+   * finished), and shadows that may lack bytes the tap missed: what a tapped segment, a
+   * control message or the replica itself (onProgress) touched, until flushAcks and
+   * askMissing find them settled. Each frame then costs a look at the shadows it concerns,
+   * not a walk over every shadow (1,000 steps a frame at 1,000 connections).
+   */
+  private readonly ackCheck = new Set<string>();
+  private readonly gapCheck = new Set<string>();
+  /**
+   * A replica changed its shadow on its own (onProgress), outside the frame or message
+   * whose tick would look at it: the node wakes at once to acknowledge (ackDeadline).
+   */
+  private progressed = false;
   private nextExpiryUs = 0;
   /** Clients' MAC addresses seen on the tap (IPv4 → MAC). */
   readonly neighbors = new Map<number, Uint8Array>();
@@ -60,8 +74,10 @@ export class BackupReplica {
 
   shadowCount(): number { return this.shadows.size; }
   neighborIps(): Iterable<number> { return this.neighbors.keys(); }
-  /** When a delayed (async) acknowledgement to the primary is due. */
+  /** When a delayed (async, or spaced sync) acknowledgement to the primary is due. */
   ackDeadline(): number | undefined { return this.ackDueUs; }
+  /** A replica changed its shadow on its own since the last tick: the node should tick at once. */
+  progressPending(): boolean { return this.progressed; }
 
   /** Periodic work while this box is the backup. */
   tick(nowUs: number): void {
@@ -73,9 +89,13 @@ export class BackupReplica {
   /** The shadows are handed to the takeover; the replica keeps nothing of them. */
   handOver(): Map<string, ShadowConnection> {
     const out = new Map(this.shadows);
+    for (const sh of out.values()) sh.onProgress = undefined;
     this.shadows.clear();
     this.ackedToPrimary.clear();
     this.rangeAsked.clear();
+    this.ackCheck.clear();
+    this.gapCheck.clear();
+    this.progressed = false;
     return out;
   }
 
@@ -97,8 +117,10 @@ export class BackupReplica {
     if (ip.value.src === core.serviceIp) {
       // Two-way tap: the primary's SYN-ACK tells the ISN (DESIGN §ST-TCP 1).
       const tuple: FourTuple = { localIp: ip.value.src, localPort: s.srcPort, remoteIp: ip.value.dst, remotePort: s.dstPort };
-      const sh = this.shadows.get(tupleKey(tuple));
+      const key = tupleKey(tuple);
+      const sh = this.shadows.get(key);
       if (!sh) this.holdUntapped(ipBytes, srcMac);
+      else this.touch(key);
       if (s.flags.syn && s.flags.ack) sh?.learnIss(s.seq);
       else sh?.notePrimarySegment(s);
       return;
@@ -114,6 +136,7 @@ export class BackupReplica {
       if (!sh) return;
     }
     sh.handleClientSegment(s, nowUs);
+    this.touch(key);
     // The end of a client's write (PSH), a SYN or a FIN, or a segment after a quiet spell
     // (not part of a burst; a sender clocked by our ACKs, Nagle's, waits on it): at once.
     if (s.payload.length > 0) {
@@ -168,25 +191,38 @@ export class BackupReplica {
     if (!svc) { core.count('tap-no-service'); return undefined; }
     if (this.shadows.size >= core.maxShadows()) { core.count('shadow-table-full'); return undefined; }
     const sh = new ShadowConnection({ tuple, irs, clientSynOptions: opts, ...(iss !== undefined ? { iss } : {}) }, core.tcpCfg, svc.service, nowUs);
-    this.watchDivergence(sh);
-    this.shadows.set(tupleKey(tuple), sh);
+    this.adopt(tupleKey(tuple), sh);
     core.count('shadows-created');
     core.emit('connection.shadowed', `shadowing ${tupleText(tuple)}`);
     return sh;
   }
 
-  /** DESIGN §ST-TCP 4: a replica whose output differs from the primary's is reported, per connection. */
-  private watchDivergence(sh: ShadowConnection): void {
+  /** A new or restored shadow joins the table (its handshake is acknowledged like its bytes). */
+  private adopt(key: string, sh: ShadowConnection): void {
+    // DESIGN §ST-TCP 4: a replica whose output differs from the primary's is reported, per connection.
     sh.onDivergence = (offset) => {
       this.core.count('output-diverged');
       this.core.emit('output.diverged', `${tupleText(sh.tuple)}: replica output differs from the primary's at stream offset ${offset}`);
     };
+    sh.onProgress = () => { this.touch(key); this.progressed = true; };
+    this.shadows.set(key, sh);
+    this.touch(key);
+  }
+
+  private touch(key: string): void {
+    this.ackCheck.add(key);
+    this.gapCheck.add(key);
   }
 
   private dropShadow(key: string, why: string): void {
-    if (!this.shadows.delete(key)) return;
+    const sh = this.shadows.get(key);
+    if (sh === undefined) return;
+    sh.onProgress = undefined;
+    this.shadows.delete(key);
     this.ackedToPrimary.delete(key);
     this.rangeAsked.delete(key);
+    this.ackCheck.delete(key);
+    this.gapCheck.delete(key);
     this.core.count(`shadows-${why}`);
   }
 
@@ -194,14 +230,19 @@ export class BackupReplica {
 
   private flushAcks(nowUs: number, force: boolean): void {
     const core = this.core;
+    this.progressed = false;
+    if (force) for (const key of this.shadows.keys()) this.ackCheck.add(key);
+    if (this.ackCheck.size === 0) { this.ackDueUs = undefined; return; }
     const due: Array<{ tuple: FourTuple; rcvNxt: number }> = [];
     let pendingBytes = 0;
-    for (const [key, sh] of this.shadows) {
+    for (const key of this.ackCheck) {
+      const sh = this.shadows.get(key);
       // A shadow in its handshake holds the client's SYN: acknowledged too, as the primary's
       // SYN-ACK waits for it in sync mode.
-      if (sh.phase === 'closed') continue;
+      if (sh === undefined || sh.phase === 'closed') { this.ackCheck.delete(key); continue; }
       const prev = this.ackedToPrimary.get(key);
       if (prev === sh.rcvNxt) {
+        this.ackCheck.delete(key);
         if (sh.isFinished()) this.dropShadow(key, 'finished');
         continue;
       }
@@ -234,6 +275,7 @@ export class BackupReplica {
       for (const a of batch) {
         const key = tupleKey(a.tuple);
         this.ackedToPrimary.set(key, a.rcvNxt);
+        this.ackCheck.delete(key);
         if (this.shadows.get(key)?.isFinished()) this.dropShadow(key, 'finished');
       }
     }
@@ -247,9 +289,10 @@ export class BackupReplica {
    */
   private askMissing(nowUs: number): void {
     const core = this.core;
-    for (const [key, sh] of this.shadows) {
-      const gaps = sh.missingRanges(RANGES_PER_REQUEST_ROUND);
-      if (gaps.length === 0) { this.rangeAsked.delete(key); continue; }
+    for (const key of this.gapCheck) {
+      const sh = this.shadows.get(key);
+      const gaps = sh?.missingRanges(RANGES_PER_REQUEST_ROUND) ?? [];
+      if (sh === undefined || gaps.length === 0) { this.rangeAsked.delete(key); this.gapCheck.delete(key); continue; }
       let asked = this.rangeAsked.get(key);
       if (asked === undefined || nowUs - asked.atUs >= core.live.heartbeatUs) {
         asked = { upTo: gaps[0]!.seq, atUs: nowUs };
@@ -285,14 +328,18 @@ export class BackupReplica {
     // Bytes the primary sent (asked for, or pushed because our acknowledgement was late):
     // it waits on their acknowledgement, so it goes without spacing.
     this.ackNow = true;
-    this.shadows.get(tupleKey(m.tuple))?.handleRange(m.seq, m.data, nowUs, m.fin === true);
+    const key = tupleKey(m.tuple);
+    const sh = this.shadows.get(key);
+    if (sh === undefined) return;
+    sh.handleRange(m.seq, m.data, nowUs, m.fin === true);
+    this.touch(key);
   }
 
   onConnOpen(m: Extract<ControlMessage, { type: 'connOpen' }>, nowUs: number): void {
     if (this.holdsAll(m.tuple.localPort)) { this.hold({ notice: m }); return; }
     const key = tupleKey(m.tuple);
     const sh = this.shadows.get(key);
-    if (sh) { sh.learnIss(m.iss); return; }
+    if (sh) { sh.learnIss(m.iss); this.touch(key); return; }
     // Missed the SYN on the tap: rebuild the client's SYN options from the notice.
     this.newShadow(m.tuple, m.irs, {
       mss: m.mss,
@@ -343,15 +390,14 @@ export class BackupReplica {
       // Sessions whose shared state did not arrive cannot continue consistently.
       if (svc.shared && !sharedRestored.has(rec.tuple.localPort)) { core.count('snapshot-unrestorable'); continue; }
       const existing = this.shadows.get(key);
-      if (rec.phase === 'handshake' && existing) { existing.learnIss(rec.iss); recorded.add(key); continue; }
+      if (rec.phase === 'handshake' && existing) { existing.learnIss(rec.iss); this.touch(key); recorded.add(key); continue; }
       if (!existing && this.shadows.size >= core.maxShadows()) { core.count('shadow-table-full'); continue; }
       const sh = svc.restore ? ShadowConnection.fromRecord(rec, core.tcpCfg, svc.service, svc.restore, nowUs) : undefined;
       if (!sh) { core.count('snapshot-unrestorable'); continue; }
       // The record replaces a shadow built from the tap: the primary retains bytes from
       // the record's point on, not from the tap shadow's.
       if (existing) this.dropShadow(key, 'replaced');
-      this.watchDivergence(sh);
-      this.shadows.set(key, sh);
+      this.adopt(key, sh);
       recorded.add(key);
       restored++;
     }

@@ -149,7 +149,10 @@ export class StTcpNode implements FrameEndpoint {
     d = minDefined(d, future(core.replica.ackDeadline()));
     d = minDefined(d, future(core.joinHost.deadline()));
     core.liveness.wakeBy(d);
-    return d;
+    // A replica's own progress (a relayed server's answer let it read again) is acknowledged
+    // on a tick at once. Not a deadline this box's stall check holds it to: the node's clock
+    // is that of its last frame or timer, which may be long past.
+    return core.state === 'backup' && core.replica.progressPending() ? minDefined(d, core.nowUs + 1) : d;
   }
 
   // ---- periodic work ------------------------------------------------------

@@ -95,6 +95,13 @@ export class ShadowConnection {
   private writeEnds: number[] = [];
   /** Called once, when the replica's output is first seen to differ from the primary's. */
   onDivergence: ((offset: number) => void) | undefined;
+  /**
+   * Called when what the backup would acknowledge or ask for may have changed without a
+   * tapped segment or a control message for this connection (the replica ended its output
+   * or read again on its own, a relayed server's reply say): the replica then looks at this
+   * shadow again instead of at every shadow on every frame.
+   */
+  onProgress: (() => void) | undefined;
 
   // --- the replica ---
   private app: StreamApp | undefined;
@@ -135,7 +142,7 @@ export class ShadowConnection {
         if (self.live) return self.live.writableBytes();
         return self.out && !self.appFin && !self.appAborted ? self.out.space() : 0;
       },
-      end(): void { if (self.live) self.live.end(); else self.appFin = true; },
+      end(): void { if (self.live) self.live.end(); else { self.appFin = true; self.onProgress?.(); } },
       destroy(): void { if (self.live) self.live.destroy(); else self.appAborted = true; },
       pauseReading(): void { if (self.live) self.livePause?.pauseReading(); else self.readPaused = true; },
       resumeReading(): void { if (self.live) self.livePause?.resumeReading(); else self.resumeReading(); },
@@ -451,6 +458,7 @@ export class ShadowConnection {
   private resumeReading(): void {
     if (!this.readPaused) return;
     this.readPaused = false;
+    this.onProgress?.();
     if (this.phase !== 'open') return;
     this.deliverHeld(false);
     this.checkFin();
