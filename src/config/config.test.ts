@@ -12,6 +12,7 @@ import { closest, formatConfigError } from './validate.js';
 import { isIpv4, isMac, parseHostPort } from './address.js';
 import { livenessFromConfig } from './runtime.js';
 import { defaultLiveness, validateLiveness } from '../sttcp/liveness.js';
+import { ASYNC_ACK_EVERY_BYTES, ASYNC_ACK_INTERVAL_US } from '../sttcp/node-core.js';
 import fc from 'fast-check';
 
 const EXAMPLES = resolve(import.meta.dirname, '../../examples');
@@ -235,6 +236,7 @@ test('every liveness setting the schema accepts is one the ST-TCP liveness rules
   assert.ok(d.ok && d.config.role === 'sttcp-primary');
   assert.deepEqual(livenessFromConfig(d.config.sttcp), { heartbeatUs: 10_000, missLimit: 3, leaseUs: 25_000, marginUs: 2_000 });
   assert.deepEqual(livenessFromConfig(d.config.sttcp), { ...defaultLiveness }, 'the config defaults are the module defaults');
+  assert.deepEqual([d.config.sttcp.ackEveryBytes, d.config.sttcp.ackEveryMs * 1000], [ASYNC_ACK_EVERY_BYTES, ASYNC_ACK_INTERVAL_US], 'async acknowledgement defaults: the module\'s');
   fc.assert(fc.property(fc.integer({ min: -5, max: 20_000 }), fc.integer({ min: -1, max: 200 }), fc.integer({ min: -5, max: 70_000 }), fc.integer({ min: -1, max: 20_000 }), (hb, miss, lease, margin) => {
     const c = primary();
     Object.assign(c.sttcp, { heartbeatMs: hb, missCount: miss, leaseMs: lease, leaseMarginMs: margin });

@@ -11,7 +11,7 @@ import type { ControlMessage } from './control.js';
 import { ShadowConnection, tupleText } from './shadow.js';
 import { decodeSnapshot, SnapshotReceiver } from './snapshot-transfer.js';
 import { RANGE_ASK_WINDOW, RANGE_REPLY_MAX } from './primary-replication.js';
-import { ASYNC_ACK_INTERVAL_US, SYNC_ACK_BURST_GAP_US, SYNC_ACK_SPACING_US, type NodeCore } from './node-core.js';
+import { ASYNC_ACK_EVERY_BYTES, ASYNC_ACK_INTERVAL_US, SYNC_ACK_BURST_GAP_US, SYNC_ACK_SPACING_US, type NodeCore } from './node-core.js';
 
 const NEIGHBORS_MAX = 4096;
 /** Tapped segments (and notices) a joining backup holds for connections whose records have not arrived (the newest are kept). */
@@ -250,7 +250,7 @@ export class BackupReplica {
       due.push({ tuple: sh.tuple, rcvNxt: sh.rcvNxt });
     }
     if (due.length === 0) { this.ackDueUs = undefined; return; }
-    const every = core.cfg.ackEveryBytes ?? 16 * 1024;
+    const every = core.cfg.ackEveryBytes ?? ASYNC_ACK_EVERY_BYTES;
     if (!force && core.mode === 'async' && pendingBytes < every) {
       this.ackDueUs ??= nowUs + (core.cfg.ackIntervalUs ?? ASYNC_ACK_INTERVAL_US);
       if (nowUs < this.ackDueUs) return;

@@ -106,8 +106,16 @@ export type NodeState = 'primary' | 'backup' | 'takeover-pending' | 'stepped-dow
 const CONTROL_PORT = 7700;
 /** Shadows the backup keeps at most, by default. */
 export const MAX_SHADOWS_DEFAULT = 16_384;
-/** Async mode: the backup's default acknowledgement delay. */
-export const ASYNC_ACK_INTERVAL_US = 1_000;
+/**
+ * Async mode: the backup acknowledges after this many new bytes or this long after the
+ * first unacknowledged one, by default (the serve configuration's ackEveryBytes and
+ * ackEveryMs defaults are the same). In async mode the client is ACKed at once: these
+ * only bound what the primary retains and how soon it resends a tail the tap missed,
+ * while each acknowledgement costs both hosts an HMAC and a wakeup (BENCHMARKS.md,
+ * sttcp-lab-cost, has what the cadence did to the lab's echo).
+ */
+export const ASYNC_ACK_EVERY_BYTES = 64 * 1024;
+export const ASYNC_ACK_INTERVAL_US = 5_000;
 /** Sync mode: the least time between the backup's acknowledgements while a stream flows. */
 export const SYNC_ACK_SPACING_US = 200;
 /** Sync mode: client segments closer together than this are a burst (their acknowledgements may be spaced). */
