@@ -11,7 +11,7 @@ import { tupleKey, type FourTuple } from '../tcp/four-tuple.js';
 import type { TcpConnection } from '../tcp/connection.js';
 import { seqAdd, seqGt, seqMax } from '../tcp/seq.js';
 import { CONTROL_MAX_PAYLOAD } from './control.js';
-import { RetentionBuffer } from './retention.js';
+import { BlockPool, RetentionBuffer } from './retention.js';
 import type { RetentionEntry } from './join.js';
 import { ASYNC_ACK_INTERVAL_US, type NodeCore } from './node-core.js';
 
@@ -24,12 +24,20 @@ const PUSH_DELAY_MIN_US = 1_000;
 /** Bytes the primary pushes unasked in one round, over all connections. */
 const PUSH_ROUND_BYTES_MAX = 4 * RANGE_ASK_WINDOW;
 
+/**
+ * Free retention blocks (16 KB) kept for reuse over all connections: 4 MiB, a few
+ * acknowledgement cadences of several streams at once.
+ */
+const RETENTION_POOL_BLOCKS = 256;
+
 /** SYN-ACKs held for the backup at once, at most (more go out unheld, as before sync gating of handshakes). */
 const HELD_SYN_ACKS_MAX = 4096;
 
 export class PrimaryReplication {
   readonly retention = new Map<string, RetentionEntry>();
   readonly backupAck = new Map<string, number>();
+  /** Retention blocks acknowledged by the backup, for the next bytes of any connection. */
+  readonly blockPool = new BlockPool(RETENTION_POOL_BLOCKS);
   /**
    * When pushRetention next has work (undefined: nothing retained is waiting). Set whenever
    * something starts to wait (bytes read into empty retention, the client's FIN read, a
@@ -77,7 +85,7 @@ export class PrimaryReplication {
     const core = this.core;
     const key = tupleKey(conn.tuple);
     const entry: RetentionEntry = {
-      buf: new RetentionBuffer(readSeq, this.retentionMax()), conn, paused: false, lastAckUs: core.nowUs, readSeq, ended, app: undefined,
+      buf: new RetentionBuffer(readSeq, this.retentionMax(), this.blockPool), conn, paused: false, lastAckUs: core.nowUs, readSeq, ended, app: undefined,
       skipOut: skipOut ?? (() => 0),
     };
     this.retention.set(key, entry);
@@ -106,6 +114,7 @@ export class PrimaryReplication {
       },
       onWritable: () => app.onWritable?.(),
       onClose: (r) => {
+        entry.buf.release();
         this.retention.delete(key);
         this.backupAck.delete(key);
         if (this.replicating()) core.send({ type: 'connClose', tuple: conn.tuple, reason: r }, core.nowUs);
@@ -119,7 +128,8 @@ export class PrimaryReplication {
   /** Retention starts afresh at what each application has read (backup lost, or a new one joining). */
   restartRetention(nowUs: number): void {
     for (const r of this.retention.values()) {
-      r.buf = new RetentionBuffer(r.readSeq, this.retentionMax());
+      r.buf.release();
+      r.buf = new RetentionBuffer(r.readSeq, this.retentionMax(), this.blockPool);
       r.lastAckUs = nowUs;
       if (r.paused) { r.paused = false; r.conn.holdReading(false); }
     }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RetentionBuffer } from './retention.js';
+import { BlockPool, RetentionBuffer } from './retention.js';
 import { seqAdd } from '../tcp/seq.js';
 
 function bytesFrom(start: number, n: number): Uint8Array {
@@ -33,7 +33,7 @@ test('retention: slices across chunks, trimmed by acknowledgements, across seque
   assert.ok(r.covers(seqAdd(isn, written + 9)) && !r.covers(seqAdd(isn, written + 10)));
 });
 
-test('retention: one delivery spanning several blocks; a stream reuses its blocks; acknowledged to the end it holds at most two', () => {
+test('retention: one delivery spanning several blocks; a stream reuses its blocks; acknowledged to the end it holds at most one', () => {
   const isn = 0xfffff000;
   const r = new RetentionBuffer(isn, 1 << 20);
   r.append(bytesFrom(0, 50_000));
@@ -55,6 +55,35 @@ test('retention: one delivery spanning several blocks; a stream reuses its block
   assert.deepEqual(r.slice(seqAdd(isn, written - 20_000), 20_000), bytesFrom(written - 20_000, 20_000));
   r.ackTo(seqAdd(isn, written));
   assert.equal(r.length(), 0);
-  assert.ok(r.heldBlocks() <= 2, `${r.heldBlocks()} blocks held when idle`);
+  assert.ok(r.heldBlocks() <= 1, `${r.heldBlocks()} blocks held when idle`);
   assert.equal(r.endSeq(), seqAdd(isn, written));
+});
+
+test('retention: streams acknowledged 64 KB at a time take their blocks from the shared pool, allocating none once it holds a cadence\'s worth', () => {
+  const pool = new BlockPool(64);
+  const isns = [0xfffff000, 12345];
+  const bufs = isns.map((isn) => new RetentionBuffer(isn, 1 << 20, pool));
+  const written = [0, 0];
+  let allocatedAfterWarmup = 0;
+  for (let round = 0; round < 200; round++) {
+    if (round === 10) allocatedAfterWarmup = pool.allocated;
+    bufs.forEach((r, i) => {
+      // 96 KB in segments, then the backup's acknowledgement of all but the last 8 KB.
+      for (let k = 0; k < 66; k++) { r.append(bytesFrom(written[i]!, 1448)); written[i]! += 1448; }
+      r.ackTo(seqAdd(isns[i]!, written[i]! - 8192));
+    });
+  }
+  assert.equal(pool.allocated, allocatedAfterWarmup, 'no block allocated after the first rounds');
+  assert.ok(allocatedAfterWarmup <= 20, `${allocatedAfterWarmup} blocks allocated in all`);
+  bufs.forEach((r, i) => assert.deepEqual(r.slice(seqAdd(isns[i]!, written[i]! - 8192), 8192), bytesFrom(written[i]! - 8192, 8192)));
+  // A closed connection's blocks go back to the pool, which keeps at most maxFree.
+  const before = pool.freeBlocks();
+  const held = bufs[0]!.heldBlocks();
+  bufs[0]!.release();
+  assert.equal(bufs[0]!.heldBlocks(), 0);
+  assert.equal(pool.freeBlocks(), Math.min(64, before + held));
+  const big = new RetentionBuffer(0, 4 << 20, pool);
+  big.append(new Uint8Array(2 << 20));
+  big.release();
+  assert.equal(pool.freeBlocks(), 64, 'the pool is bounded');
 });

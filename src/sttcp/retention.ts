@@ -4,9 +4,11 @@
 //
 // The bytes are copied into fixed-size blocks, not kept as one copy per segment (an
 // ArrayBuffer per 1,448 bytes, about 70,000 per 100 MB echoed, each for the garbage
-// collector to track and free). A block the backup has acknowledged is kept as the spare
-// for the next one, so a connection that streams allocates nothing; an idle one holds at
-// most two blocks.
+// collector to track and free). Blocks the backup has acknowledged go back to a pool the
+// primary's connections share (BlockPool, bounded), and appends take from it: a stream
+// allocates nothing once the pool holds what its acknowledgement cadence keeps in flight.
+// Blocks that live until an acknowledgement milliseconds later outlive the young
+// generation, so each one allocated afresh would be garbage for a full collection.
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from '../tcp/seq.js';
 
 /** Bytes per block (a power of two). */
@@ -14,18 +16,39 @@ const BLOCK_SHIFT = 14;
 const BLOCK = 1 << BLOCK_SHIFT;
 const BLOCK_MASK = BLOCK - 1;
 
+/** Blocks free for any retention buffer to take, at most `maxFree` of them (the rest are left to the collector). */
+export class BlockPool {
+  private readonly free: Uint8Array[] = [];
+  /** Blocks made because the pool was empty (for tests and counters). */
+  allocated = 0;
+
+  constructor(readonly maxFree: number) {}
+
+  take(): Uint8Array {
+    const b = this.free.pop();
+    if (b !== undefined) return b;
+    this.allocated++;
+    return new Uint8Array(BLOCK);
+  }
+
+  give(b: Uint8Array): void {
+    if (this.free.length < this.maxFree) this.free.push(b);
+  }
+
+  freeBlocks(): number { return this.free.length; }
+}
+
 export class RetentionBuffer {
   /** Blocks; byte `off` (from `origin`) is at blocks[off >> BLOCK_SHIFT][off & BLOCK_MASK]. */
   private readonly blocks: Uint8Array[] = [];
-  /** A trimmed block, reused for the next append. */
-  private spare: Uint8Array | undefined;
   /** Sequence number of the first block's first byte. */
   private origin: number;
   /** Offset of the first retained byte (within the first block). */
   private startOff = 0;
   private bytes = 0;
 
-  constructor(startSeq: number, readonly capacityBytes: number) {
+  /** `pool`: where blocks come from and go back to (default: one of this buffer's own, holding one spare). */
+  constructor(startSeq: number, readonly capacityBytes: number, private readonly pool: BlockPool = new BlockPool(1)) {
     this.origin = startSeq >>> 0;
   }
 
@@ -38,10 +61,7 @@ export class RetentionBuffer {
     while (from < data.length) {
       const end = this.startOff + this.bytes;
       const bi = end >> BLOCK_SHIFT;
-      if (bi === this.blocks.length) {
-        this.blocks.push(this.spare ?? new Uint8Array(BLOCK));
-        this.spare = undefined;
-      }
+      if (bi === this.blocks.length) this.blocks.push(this.pool.take());
       const at = end & BLOCK_MASK;
       const n = Math.min(data.length - from, BLOCK - at);
       this.blocks[bi]!.set(n === data.length ? data : data.subarray(from, from + n), at);
@@ -50,8 +70,15 @@ export class RetentionBuffer {
     }
   }
 
-  /** Blocks allocated to this buffer, the spare included (memory held: this × 16 KB). */
-  heldBlocks(): number { return this.blocks.length + (this.spare !== undefined ? 1 : 0); }
+  /** Blocks this buffer holds (memory: this × 16 KB; its pool's free blocks apart). */
+  heldBlocks(): number { return this.blocks.length; }
+
+  /** The buffer is done with (its connection closed, or retention restarted): its blocks go back to the pool. */
+  release(): void {
+    for (const b of this.blocks.splice(0)) this.pool.give(b);
+    this.startOff = 0;
+    this.bytes = 0;
+  }
 
   isFull(): boolean { return this.bytes >= this.capacityBytes; }
   length(): number { return this.bytes; }
@@ -65,9 +92,9 @@ export class RetentionBuffer {
     const drop = Math.min(seqDiff(seq, start), this.bytes);
     this.startOff += drop;
     this.bytes -= drop;
-    // Whole blocks behind the first retained byte go; the last of them stays as the spare.
+    // Whole blocks behind the first retained byte go back to the pool.
     while (this.startOff >= BLOCK && this.blocks.length > 0) {
-      this.spare = this.blocks.shift();
+      this.pool.give(this.blocks.shift()!);
       this.startOff -= BLOCK;
       this.origin = seqAdd(this.origin, BLOCK);
     }
