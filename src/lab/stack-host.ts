@@ -23,7 +23,9 @@ export interface StackHostOptions {
 export const STACK_MTU = 1500;
 export const STACK_MSS = STACK_MTU - 40;
 /** Payload bytes per offloaded TCP segment at most (the IPv4 packet stays below 64 KB). */
-const TSO_MAX_BYTES = 64_000;
+export const TSO_MAX_BYTES = 64_000;
+/** The largest IPv4 packet with one TCP segment, with offloads. */
+export const OFFLOAD_IP_MAX_BYTES = 65535;
 
 export function makeStackHost(o: StackHostOptions): Host<TcpConnection> {
   return new Host<TcpConnection>({
@@ -32,7 +34,7 @@ export function makeStackHost(o: StackHostOptions): Host<TcpConnection> {
     // A real network: the ISN secret comes from the OS, not from the replayable seed.
     isnKey: randomBytes(16),
     mtu: STACK_MTU,
-    ...(o.offload ? { tcpOffloadMaxBytes: 65535 } : {}),
+    ...(o.offload ? { tcpOffloadMaxBytes: OFFLOAD_IP_MAX_BYTES } : {}),
     tcpFactory: tcpConnectionFactory({ mss: STACK_MSS, ...o.tcp, ...(o.offload ? { tsoMaxBytes: TSO_MAX_BYTES } : {}) }),
   });
 }

@@ -18,7 +18,7 @@ import { replicatedService, type AppRestore, type SharedAppState } from '../sttc
 import type { StreamService } from '../stack/app.js';
 import type { LivenessConfig } from '../sttcp/liveness.js';
 import { SeededRng } from '../util/rng.js';
-import { makeStackHost } from './stack-host.js';
+import { makeStackHost, OFFLOAD_IP_MAX_BYTES, STACK_MSS, STACK_MTU, TSO_MAX_BYTES } from './stack-host.js';
 
 export interface SttcpHostConfig {
   /** 'solo': the same address and app on a plain Host of our stack, no ST-TCP (the baseline). */
@@ -48,6 +48,12 @@ export interface SttcpHostConfig {
    * address (ownIp) and the control channel live there, apart from the service LAN.
    */
   controlTap?: string;
+  /**
+   * TAP checksum and segmentation offloads on the service interface (IFF_VNET_HDR): TCP
+   * segments up to 64 KB to the kernel, and the client's segments as the kernel coalesced
+   * them (on both hosts alike: the hub forwards each one whole to the primary and the backup).
+   */
+  offload?: boolean;
 }
 
 /** Is `pid` one of our ST-TCP host processes (pids get reused)? */
@@ -93,7 +99,7 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
     if (queued.length === 1) setImmediate(runQueued);
   };
   const served = await makeService(c, enter);
-  const tap = TapDevice.open(c.tap);
+  const tap = TapDevice.open(c.tap, c.offload ? { offload: { mss: STACK_MSS, mtu: STACK_MTU } } : {});
   let fatal: Error | undefined;
   let node: StTcpNode | undefined;
   let controlTap: TapDevice | undefined;
@@ -101,7 +107,7 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
   let endpoint: FrameEndpoint;
   let announce: (now: number) => void;
   if (c.role === 'solo') {
-    const host = makeStackHost({ name: 'solo', mac: c.serviceMac, ip: c.serviceIp, prefixLen: c.prefixLen, seed: c.seed });
+    const host = makeStackHost({ name: 'solo', mac: c.serviceMac, ip: c.serviceIp, prefixLen: c.prefixLen, seed: c.seed, offload: c.offload === true });
     host.listen(c.port, served.service);
     endpoint = host;
     announce = (now) => host.announce(now);
@@ -120,6 +126,9 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
       services: [{ port: c.port, ...served.replicated }],
       ...(served.joinRefusal !== undefined ? { joinRefusal: served.joinRefusal } : {}),
       key: new Uint8Array(key), mode: c.mode, liveness: c.liveness ?? {},
+      // The same TCP as the baseline's plain host (stack-host.ts), with the same offloads.
+      tcp: { mss: STACK_MSS, ...(c.offload ? { tsoMaxBytes: TSO_MAX_BYTES } : {}) },
+      ...(c.offload ? { tcpOffloadMaxBytes: OFFLOAD_IP_MAX_BYTES } : {}),
       rng: new SeededRng(c.seed ^ randomBytes(4).readUInt32LE(0)),
       fence: () => fencePeer(c.peerPidFile),
       onEvent: (e: StTcpEvent) => {
@@ -151,7 +160,7 @@ export async function runSttcpHost(c: SttcpHostConfig): Promise<number> {
   const stalls = watchStalls(driver);
   await new Promise<void>((resolve) => { process.once('SIGTERM', resolve); process.once('SIGINT', resolve); });
   stalls();
-  log({ exit: true, stats: node?.stats() ?? {}, driver: driver.counters, app: served.counters() });
+  log({ exit: true, stats: node?.stats() ?? {}, driver: driver.counters, tap: tap.counters, app: served.counters() });
   await driver.stop();
   await controlTap?.close();
   return fatal === undefined ? 0 : 1;

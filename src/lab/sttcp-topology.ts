@@ -99,6 +99,8 @@ export interface SttcpLabOptions {
    * over the service LAN, sharing the hub (and the backup's NIC) with the tapped traffic.
    */
   controlLink?: boolean;
+  /** TAP checksum and segmentation offloads on the hosts' service TAPs (the baseline's too). */
+  offload?: boolean;
 }
 
 /** The control link: veth eth1 from `a`'s namespace to `b`'s, each end bridged to tap1 (br1). */
@@ -188,6 +190,7 @@ export async function sttcpUp(o: SttcpLabOptions): Promise<LabState> {
       ...(relayUpstream !== undefined ? { relayUpstream } : {}),
       serviceMac: STTCP_NET.serviceMac, serviceIp: STTCP_NET.serviceIp, prefixLen: STTCP_NET.prefixLen,
       keyFile, liveness: o.liveness ?? LAB_LIVENESS,
+      ...(o.offload === true ? { offload: true } : {}),
     };
     const cfg = (r: 'primary' | 'backup'): SttcpHostConfig => {
       const peer = r === 'primary' ? 'backup' : 'primary';

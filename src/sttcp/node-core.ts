@@ -41,6 +41,12 @@ export interface StTcpNodeConfig {
    * The box's own address lives there. Default: the service interface (0), shared.
    */
   controlIfIndex?: number;
+  /**
+   * The service interface's driver segments for us (TAP offloads): the service host may
+   * hand it TCP segments in IPv4 packets up to this size (with tcp.tsoMaxBytes), and
+   * takes coalesced ones as large. Default: the MTU.
+   */
+  tcpOffloadMaxBytes?: number;
   serviceMac: string;
   serviceIp: string;
   /**
@@ -170,6 +176,7 @@ export class NodeCore {
     });
     this.service = new Host<TcpConnection>({
       name: `${cfg.name}-service`, mac: cfg.serviceMac, ip: cfg.serviceIp, prefixLen: cfg.prefixLen, rng: cfg.rng,
+      ...(cfg.tcpOffloadMaxBytes !== undefined ? { tcpOffloadMaxBytes: cfg.tcpOffloadMaxBytes } : {}),
       tcpFactory: tcpConnectionFactory(this.tcpCfg),
     });
     this.state = cfg.role;

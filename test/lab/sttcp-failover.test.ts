@@ -35,8 +35,9 @@ function assertFailover(s: LabState, crashNs: bigint, minLive: number): void {
   assert.ok((f.liveConnections ?? 0) >= minLive, `backup took over ${f.liveConnections} live connection(s), expected ≥ ${minLive}`);
 }
 
-test('curl downloads 200 MB from the HTTP app, primary killed mid-transfer: curl exits 0 and sha256 matches', { skip, timeout: 110_000 }, async () => {
-  await withSttcp({ app: 'http', port: 80, root: files.dir, mode: 'sync' }, async (s) => {
+/** curl downloads 200 MB; the primary is killed once a third has arrived. */
+async function curlAcrossCrash(offload: boolean): Promise<void> {
+  await withSttcp({ app: 'http', port: 80, root: files.dir, mode: 'sync', offload }, async (s) => {
     const out = join(s.dir, 'download.bin');
     const curl = inNs(s.netns.client, ['curl', '-sS', '--fail', '-o', out, `http://${s.service.ip}/${BIG}.bin`], 100_000);
     // Crash once a third has arrived.
@@ -68,8 +69,35 @@ test('curl downloads 200 MB from the HTTP app, primary killed mid-transfer: curl
     assert.equal(r.code, 0, `curl: ${r.stderr}`);
     assert.equal(createHash('sha256').update(readFileSync(out)).digest('hex'), files.sha[BIG]);
     assertFailover(s, crashNs, 1);
+    if (offload) await assertOffloaded(s, false);
   });
-});
+}
+
+/**
+ * The surviving host's TAP counters, from the exit line it logs when stopped (SIGTERM to
+ * the pid the lab started; lab down then finds it gone).
+ */
+async function stopAndReadTap(s: LabState, role: 'backup'): Promise<Record<string, number>> {
+  process.kill(s.pids[role]!, 'SIGTERM');
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    const line = readFileSync(join(s.dir, `${role}.log`), 'utf8').split('\n').find((l) => l.includes('"exit":true'));
+    if (line !== undefined) return (JSON.parse(line) as { tap: Record<string, number> }).tap;
+    await sleep(50);
+  }
+  throw new Error(`${role} logged no exit line within 10 s of SIGTERM`);
+}
+
+/** With offloads, the host that took over sent TCP segments larger than the MTU (the kernel cut them). */
+async function assertOffloaded(s: LabState, received: boolean): Promise<void> {
+  const tap = await stopAndReadTap(s, 'backup');
+  console.log(`backup TAP: ${JSON.stringify(tap)}`);
+  assert.ok((tap.gsoOut ?? 0) > 0, 'the new primary sent 64 KB segments');
+  if (received) assert.ok((tap.gsoIn ?? 0) > 0, 'the backup took the client\'s segments as the kernel coalesced them');
+}
+
+test('curl downloads 200 MB from the HTTP app, primary killed mid-transfer: curl exits 0 and sha256 matches', { skip, timeout: 110_000 }, () => curlAcrossCrash(false));
+test('the same with TAP offloads on both hosts (64 KB segments to the kernel): curl exits 0 and sha256 matches', { skip, timeout: 110_000 }, () => curlAcrossCrash(true));
 
 test('redis-benchmark against the RESP app, primary killed during the run: zero errors, data consistent', { skip, timeout: 110_000 }, async () => {
   await withSttcp({ app: 'resp', port: 6379, mode: 'sync' }, async (s) => {
@@ -100,8 +128,8 @@ test('redis-benchmark against the RESP app, primary killed during the run: zero 
   });
 });
 
-test('nc echo stream across the crash: every byte back in order', { skip, timeout: 60_000 }, async () => {
-  await withSttcp({ app: 'echo', port: 7, mode: 'sync' }, async (s) => {
+async function echoAcrossCrash(offload: boolean): Promise<void> {
+  await withSttcp({ app: 'echo', port: 7, mode: 'sync', offload }, async (s) => {
     const a = randomBytes(4 * MB);
     const b = randomBytes(4 * MB);
     writeFileSync(join(s.dir, 'a'), a);
@@ -114,8 +142,12 @@ test('nc echo stream across the crash: every byte back in order', { skip, timeou
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.split(' ')[0], createHash('sha256').update(a).update(b).digest('hex'));
     assertFailover(s, crashNs, 1);
+    if (offload) await assertOffloaded(s, true);
   });
-});
+}
+
+test('nc echo stream across the crash: every byte back in order', { skip, timeout: 60_000 }, () => echoAcrossCrash(false));
+test('the same with TAP offloads: the shadow takes the client\'s coalesced segments, every byte back in order', { skip, timeout: 60_000 }, () => echoAcrossCrash(true));
 
 /** Commands per stream, one round every 20 ms: the streams span the crash. */
 const RELAY_ROUNDS = 100;

@@ -14,7 +14,7 @@ import { parseRelayServer, parseRelayUpstream } from '../../lab/relay-server.js'
 const RELAY_DEFAULT_PORT = 6379;
 
 export interface SttcpUpCliOptions {
-  app: AppKind | 'relay'; root?: string; port?: number; mode?: string; backup?: boolean; controlLink?: boolean; liveness?: string; realtime?: string; json: boolean;
+  app: AppKind | 'relay'; root?: string; port?: number; mode?: string; backup?: boolean; controlLink?: boolean; liveness?: string; realtime?: string; offload?: boolean; json: boolean;
   relayServer?: string; relayUpstream?: string;
 }
 
@@ -25,7 +25,7 @@ export async function sttcpUpCommand(o: SttcpUpCliOptions): Promise<void> {
   if (o.app !== 'relay' && (o.relayServer !== undefined || o.relayUpstream !== undefined)) throw new LabError('--relay-server and --relay-upstream go with --app relay');
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LabError(`bad --port ${o.port}`);
   const relay = o.app === 'relay' ? { relayServer: parseRelayServer(o.relayServer), relayUpstream: parseRelayUpstream(o.relayUpstream) } : {};
-  const s = await sttcpUp({ app: o.app, port, root: o.root, mode, backup: o.backup !== false, controlLink: o.controlLink !== false, liveness: parseLiveness(o.liveness), realtime: parseRealtime(o.realtime), ...relay });
+  const s = await sttcpUp({ app: o.app, port, root: o.root, mode, backup: o.backup !== false, controlLink: o.controlLink !== false, liveness: parseLiveness(o.liveness), realtime: parseRealtime(o.realtime), offload: o.offload === true, ...relay });
   if (o.json) { console.log(JSON.stringify(sttcpJson(s))); return; }
   console.log(`lab ${s.name} is up: ST-TCP ${o.app} on ${s.service.ip}:${s.service.port} (${mode}, control channel ${o.controlLink !== false && o.backup !== false ? 'on its own link' : 'over the LAN'})`);
   console.log(`  client: ip netns exec ${s.netns.client} <command>`);

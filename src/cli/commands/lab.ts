@@ -35,7 +35,7 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--netem <args>', 'tc netem arguments for the client link, both directions (e.g. "delay 20ms loss 1%")')
     .option('--impair <args>', 'the same netem-style arguments applied inside our TAP driver, both directions (kernels without netem)')
     .option('--hub', 'bridge floods every frame to every port (ageing_time 0)', false)
-    .option('--offload', 'pair: TAP checksum and segmentation offloads (IFF_VNET_HDR, 64 KB TCP segments to the kernel)', false)
+    .option('--offload', 'pair, sttcp: TAP checksum and segmentation offloads (IFF_VNET_HDR, 64 KB TCP segments to the kernel)', false)
     .addOption(new Option('--stack <stack>', 'server TCP: our stack on a TAP, or the Linux kernel (baseline)').choices(['ours', 'linux']).default('ours'))
     .option('--json', 'print one JSON object {name, netns, service, pids}', false)
     .option('--mode <mode>', 'sttcp: sync (default) or async replication')
