@@ -58,14 +58,25 @@ export const LAB_LIVENESS: Readonly<LivenessConfig> = Object.freeze({
 export const STTCP_LAB_RT_PRIORITY = 20;
 
 /**
- * How the lab runs an ST-TCP host: at normal priority, or at real-time priority with
- * `--single-threaded-gc` — V8's parallel GC helper threads, at the same real-time
- * priority, otherwise hold both CPUs while the event loops wait (measured: 3–5 spurious
- * failovers in 20 runs without it). At normal priority the flag showed no measurable
- * gain (8 of 20 against 11) and puts all GC work on the event loop's thread.
+ * V8's old generation starts with room (128 MB) instead of growing from a few MB. A host
+ * whose old generation holds ~17 MB while its young generation has grown under a stream's
+ * allocation rate otherwise has less old-space room than young-generation capacity, and V8
+ * then starts one full collection after another (with --trace-gc: 17–30 mark-compacts per
+ * 100 MB echoed through a replicated pair with offloads, none with the flag; BENCHMARKS.md,
+ * sttcp-lab-cost). A limit, not memory taken.
+ */
+export const HOST_HEAP_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
+
+/**
+ * How the lab runs an ST-TCP host (and the no-backup baseline alike): at normal priority,
+ * or at real-time priority with `--single-threaded-gc` — V8's parallel GC helper threads,
+ * at the same real-time priority, otherwise hold both CPUs while the event loops wait
+ * (measured: 3–5 spurious failovers in 20 runs without it). At normal priority the flag
+ * showed no measurable gain (8 of 20 against 11) and puts all GC work on the event loop's
+ * thread. HOST_HEAP_FLAGS either way.
  */
 export function sttcpHostSched(rtPriority: number | false): LabProcessSched {
-  return rtPriority === false ? {} : { rtPriority, nodeFlags: ['--single-threaded-gc'] };
+  return rtPriority === false ? { nodeFlags: HOST_HEAP_FLAGS } : { rtPriority, nodeFlags: ['--single-threaded-gc', ...HOST_HEAP_FLAGS] };
 }
 
 export interface SttcpLabOptions {
