@@ -7,7 +7,7 @@ import { pinProcess, processCpuSeconds, rrScript, spawnInNs, stopChild, timedInN
 import { crashKernelPrimary, ipMoveUp, moveAddressToStandby, pyThreadedEcho } from '../../lab/ip-move-anchor.js';
 import { labDown } from '../../lab/lab.js';
 import { checkFailover, crashPrimary, sleep, withSttcp } from '../../lab/sttcp-crash.js';
-import { LAB_LIVENESS, STTCP_LAB_RT_PRIORITY, hostEvents, type SttcpLabOptions } from '../../lab/sttcp-topology.js';
+import { HOST_HEAP_FLAGS, LAB_LIVENESS, STTCP_LAB_RT_PRIORITY, hostEvents, type SttcpLabOptions } from '../../lab/sttcp-topology.js';
 import type { LabState } from '../../lab/state.js';
 import type { Benchmark, BenchRow } from '../types.js';
 import { spawn } from 'node:child_process';
@@ -130,7 +130,7 @@ export const sttcpPause: Benchmark = {
     + '150 ms lease), stamping every receive; the primary process is SIGKILLed 1 s after the first byte. Pause = the longest receive gap that ends after the crash and starts before the takeover (bytes in flight keep arriving for a moment after the kill). '
     + 'Fresh lab per run, 20 measured runs a variant (up to 10 more attempts make up for failed ones, which are counted). Each with the control channel on its own primary–backup link (the lab default) and over the service LAN (--no-control-link); '
     + 'also the same with the library defaults (10 ms × 3, 25 ms lease; the goal is ≤ 50 ms with these), where runs a loaded machine turns into spurious failovers are counted, not measured. '
-    + `Hosts run under SCHED_RR ${STTCP_LAB_RT_PRIORITY} (lab up --realtime ${STTCP_LAB_RT_PRIORITY}) with --single-threaded-gc; the last variant runs them at normal priority.`,
+    + `Hosts run under SCHED_RR ${STTCP_LAB_RT_PRIORITY} (lab up --realtime ${STTCP_LAB_RT_PRIORITY}) with --single-threaded-gc; the last variant runs them at normal priority. Every host with ${HOST_HEAP_FLAGS.join(' ')}.`,
   requires: ['root', { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
     const runs = ctx.quick ? 3 : 20;
@@ -177,17 +177,19 @@ function failoverNote(s: LabState): string {
   return ev.length > 0 ? ` (hosts logged ${[...new Set(ev)].join(', ')})` : ' (no failover logged)';
 }
 
-type CostVariant = 'solo' | 'sync' | 'async' | 'solo-pinned' | 'sync-pinned' | 'async-pinned';
+type CostVariant = 'solo' | 'sync' | 'async' | 'solo-pinned' | 'sync-pinned' | 'async-pinned' | 'solo-offload' | 'sync-offload' | 'async-offload';
 
 /**
  * A lab for one cost variant. Pinned: the primary's process alone on CPU 0, the backup's
  * on CPU 1 with the client's programs (`clientCpus`) — the primary has a core of its own,
- * as on a machine of its own, and the backup takes nothing from it.
+ * as on a machine of its own, and the backup takes nothing from it. Offload: the hosts'
+ * service TAPs with checksum and segmentation offloads (lab up sttcp --offload).
  */
 async function sttcpOrSolo<T>(variant: CostVariant, app: 'blob' | 'echo', fn: (s: LabState, clientCpus: string | undefined) => Promise<T>): Promise<T> {
   const mode = variant.startsWith('async') ? 'async' : 'sync';
   const pinned = variant.endsWith('-pinned');
-  return withSttcp({ app, port: app === 'blob' ? 9000 : 7, mode, backup: !variant.startsWith('solo'), realtime: STTCP_LAB_RT_PRIORITY }, async (s) => {
+  const offload = variant.endsWith('-offload');
+  return withSttcp({ app, port: app === 'blob' ? 9000 : 7, mode, backup: !variant.startsWith('solo'), offload, realtime: STTCP_LAB_RT_PRIORITY }, async (s) => {
     if (pinned) {
       pinProcess(s.pids.primary!, '0');
       if (s.pids.backup !== undefined) pinProcess(s.pids.backup, '1');
@@ -205,14 +207,15 @@ export const sttcpCost: Benchmark = {
     + 'so best runs compared read noise as cost): the value is the median, the note gives the best run and the median\'s difference from no backup. '
     + 'CPU: each host process\'s CPU time (every thread, user + system, /proc/<pid>/stat) during the transfer, per GB of it (echo: per GB sent; each byte also comes back) — '
     + 'what a host would spend on a machine of its own, where the throughput here also pays for three hosts and the client sharing the cores. '
-    + `Hosts under SCHED_RR ${STTCP_LAB_RT_PRIORITY} with --single-threaded-gc, the no-backup host too. `
-    + '"pinned": the same, with the primary\'s process alone on CPU 0 and the backup\'s with the client\'s programs on CPU 1 (taskset): the primary has a core of its own, as a host on a machine of its own would.',
+    + `Hosts under SCHED_RR ${STTCP_LAB_RT_PRIORITY} with --single-threaded-gc and ${HOST_HEAP_FLAGS.join(' ')}, the no-backup host too. `
+    + '"pinned": the same, with the primary\'s process alone on CPU 0 and the backup\'s with the client\'s programs on CPU 1 (taskset): the primary has a core of its own, as a host on a machine of its own would. '
+    + '"offloads": unpinned, every host\'s service TAP with checksum and segmentation offloads (lab up sttcp --offload: 64 KB TCP segments to the kernel, the client\'s segments as the kernel coalesced them), compared with the no-backup run with offloads.',
   requires: ['root', { program: 'nc', debianPackage: 'netcat-openbsd' }, { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
     const bytes = ctx.quick ? 20_000_000 : 100_000_000;
     const rrSeconds = ctx.quick ? 2 : 5;
     const reps = ctx.quick ? 1 : 5;
-    const variants: readonly CostVariant[] = ['solo', 'sync', 'async', 'solo-pinned', 'sync-pinned', 'async-pinned'];
+    const variants: readonly CostVariant[] = ['solo', 'sync', 'async', 'solo-pinned', 'sync-pinned', 'async-pinned', 'solo-offload', 'sync-offload', 'async-offload'];
     const got: Record<string, Record<'down' | 'echo' | 'rr' | 'downPrimaryCpu' | 'downBackupCpu' | 'echoPrimaryCpu' | 'echoBackupCpu', number[]> & { failed: string[] }> = {};
     for (const v of variants) got[v] = { down: [], echo: [], rr: [], downPrimaryCpu: [], downBackupCpu: [], echoPrimaryCpu: [], echoBackupCpu: [], failed: [] };
     const attempt = async (v: string, fn: () => Promise<void>): Promise<void> => {
@@ -254,11 +257,12 @@ export const sttcpCost: Benchmark = {
     const name: Record<CostVariant, string> = {
       solo: 'no backup', sync: 'sync', async: 'async',
       'solo-pinned': 'pinned, no backup', 'sync-pinned': 'pinned, sync', 'async-pinned': 'pinned, async',
+      'solo-offload': 'offloads, no backup', 'sync-offload': 'offloads, sync', 'async-offload': 'offloads, async',
     };
     for (const v of variants) {
       const g = got[v]!;
-      // Pinned variants compare with the pinned no-backup run.
-      const base = v.endsWith('-pinned') ? got['solo-pinned']! : got.solo!;
+      // Pinned and offload variants compare with the no-backup run of their kind.
+      const base = v.endsWith('-pinned') ? got['solo-pinned']! : v.endsWith('-offload') ? got['solo-offload']! : got.solo!;
       const row = (what: string, xs: number[], baseXs: number[], unit: string, digits = 0, more = 'below'): void => {
         if (xs.length === 0) return;
         const m = median(xs);
