@@ -46,7 +46,7 @@ export class BackupReplica {
   private readonly gapCheck = new Set<string>();
   /**
    * A replica changed its shadow on its own (onProgress), outside the frame or message
-   * whose tick would look at it: the node wakes at once to acknowledge (ackDeadline).
+   * whose tick would look at it: the node wakes at once to acknowledge (progressPending).
    */
   private progressed = false;
   private nextExpiryUs = 0;

@@ -1,6 +1,7 @@
 // ST-TCP in the lab with unmodified Linux clients: the primary host is crashed (SIGKILL
 // of its process) mid-way through a 200 MB curl download, a redis-benchmark run and an nc
-// echo stream; the backup takes over and every client finishes byte-exact, no errors.
+// echo stream; the backup takes over and every client finishes byte-exact, no errors. The
+// download and the echo stream run again with TAP offloads (64 KB segments both ways).
 // Also the relay to unmodified servers: a real redis-server in each host's namespace,
 // redis-benchmark and per-connection INCR/RPUSH/SET streams across the crash. Its workload
 // uses commands whose replies do not depend on how the two servers interleave different
