@@ -118,7 +118,11 @@ for (const transport of ['udp', 'tcp'] as const) {
     assert.equal(kept.call, started.call);
     assert.equal(await metric(ip(CTL.b), 'unbroken_calls_preserved_total'), 1);
     assert.equal(await metric(ip(CTL.b), 'unbroken_failovers_total', { technique: 'calls', kind: 'takeover' }), 2);
-    assert.equal(await metric(ip(CTL.b), 'unbroken_calls_active'), 1);
+    // Once seen 0 here in a CI rehearsal beside a lab (2026-11-27), not reproduced alone or
+    // beside CPU hogs: the alternate's events since the preservation say what moved the call.
+    const active = await metric(ip(CTL.b), 'unbroken_calls_active');
+    const since = (): string => events(b).slice(events(b).findIndex((e) => e.event === 'call.preserved')).map((e) => JSON.stringify(e)).join('\n');
+    assert.equal(active, 1, `calls active on the alternate after the preservation; its events since:\n${since()}`);
     assert.equal(await metric(GW.mg1, 'unbroken_failovers_total', { technique: 'calls' }), 1);
     // Hanging up after the failover ends the call on the alternate, with its one CDR.
     mg1.p.stdin!.write('onhook 1\n');
