@@ -6,9 +6,8 @@
 // ArrayBuffer per 1,448 bytes, about 70,000 per 100 MB echoed, each for the garbage
 // collector to track and free). Blocks the backup has acknowledged go back to a pool the
 // primary's connections share (BlockPool, bounded), and appends take from it: a stream
-// allocates nothing once the pool holds what its acknowledgement cadence keeps in flight.
-// Blocks that live until an acknowledgement milliseconds later outlive the young
-// generation, so each one allocated afresh would be garbage for a full collection.
+// whose acknowledgements free several blocks at once allocates nothing once the pool
+// holds what its acknowledgement cadence keeps in flight.
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from '../tcp/seq.js';
 
 /** Bytes per block (a power of two). */
