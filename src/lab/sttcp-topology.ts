@@ -58,12 +58,12 @@ export const LAB_LIVENESS: Readonly<LivenessConfig> = Object.freeze({
 export const STTCP_LAB_RT_PRIORITY = 20;
 
 /**
- * V8's old generation starts with room (128 MB) instead of growing from a few MB. A host
- * whose old generation holds ~17 MB while its young generation has grown under a stream's
- * allocation rate otherwise has less old-space room than young-generation capacity, and V8
- * then starts one full collection after another (with --trace-gc: 17–30 mark-compacts per
- * 100 MB echoed through a replicated pair with offloads, none with the flag; BENCHMARKS.md,
- * sttcp-lab-cost). A limit, not memory taken.
+ * V8's old generation starts with room (128 MB) instead of growing from a few MB. Without
+ * it a host streaming at full speed ran one full collection after another, each started
+ * with the old generation at ~17 MB of a ~41 MB limit (with --trace-gc: 17–30 mark-compacts
+ * per 100 MB echoed through a replicated pair with offloads, none with the flag;
+ * BENCHMARKS.md, sttcp-lab-cost) — most likely V8 starting to mark whenever the old
+ * generation has less room left than the young generation's capacity. A limit, not memory taken.
  */
 export const HOST_HEAP_FLAGS: readonly string[] = ['--initial-old-space-size=128'];
 
