@@ -250,11 +250,24 @@ test(`${label} active at once (ECMP next hops): curl and wrk through them, one S
     // for its client's backed-off retransmission, so the bound is 10 s: a pause, not a failure.
     const wrk = inNs(st.netns.client!, ['wrk', '-t', '2', '-c', '8', '-d', '4s', '--timeout', '10s', url('1000.bin')], 40_000);
     await sleep(1000);
+    // The hosts stamp their log lines with CLOCK_MONOTONIC, as process.hrtime does here.
+    const killNs = process.hrtime.bigint();
     process.kill(j.pids[`splicer${victim}`]!, 'SIGKILL');
     const [w, results] = await Promise.all([wrk, Promise.all(runs)]);
     if (results.some((r) => r.code !== 0)) {
       console.log(`curl: ${results.map((r) => `${r.code} ${r.http} ${r.stderr}`).join(' | ')}`);
-      for (const r of roles) console.log(`${r}: ${splicerEvents(st, r).map((e) => `${e.tUs} ${e.event} ${e.text ?? ''} ${e.client ?? ''}`).join('; ')}`);
+      // A live splicer's counters, its driver's too (how late its timers fired, its longest turn).
+      for (const r of roles) if (existsSync(`/proc/${j.pids[r]}`)) process.kill(j.pids[r]!, 'SIGUSR2');
+      await sleep(500);
+      const ms = (mono: string): string => (Number(BigInt(mono) - killNs) / 1e6).toFixed(1);
+      for (const r of roles) {
+        console.log(`${r} (ms from the kill of splicer${victim}): ${splicerEvents(st, r).map((e) => `${ms(e.monoNs)} ${e.event} ${e.text ?? ''} ${e.client ?? ''}${e.event === 'stats' ? JSON.stringify(e.driver) : ''}`).join('; ')}`);
+        // What a host wrote that is not an event (a fatal error, a stack trace).
+        const other = readFileSync(join(st.dir, `${r}.log`), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.includes('"event":'));
+        if (other.length > 0) console.log(`${r}, other output: ${other.slice(-12).join(' / ')}`);
+      }
+      const early = roles.flatMap((r) => splicerEvents(st, r).filter((e) => e.event === 'peer-lost' && BigInt(e.monoNs) < killNs).map((e) => `${r} lost ${e.text} ${ms(e.monoNs)} ms before`));
+      if (early.length > 0) console.log(`a peer was declared lost before the test's kill (two splicers gone): ${early.join('; ')}`);
     }
     results.forEach((r, i) => {
       assert.equal(r.code, 0, `download ${i}: curl ${r.code} ${r.stderr}`);

@@ -26,6 +26,10 @@ export interface TapDriverCounters {
   maxTurnUs: number;
   /** Turns longer than 10 ms. */
   turnsOver10ms: number;
+  /** Longest time, microseconds, an endpoint's deadline was overdue when its timers fired. */
+  maxTimerLateUs: number;
+  /** Timers fired more than 10 ms after their deadline. */
+  timersLateOver10ms: number;
 }
 
 /** What the driver needs from a TAP device (TapDevice; a fake in tests). */
@@ -85,7 +89,7 @@ export class TapDriver {
   /** A turn queued with setImmediate (frames arrived, or the last turn left work over). */
   private continuation: NodeJS.Immediate | undefined;
   readonly counters: TapDriverCounters = {
-    framesIn: 0, framesOut: 0, dropsWrite: 0, timeouts: 0, wrongIfIndex: 0, turns: 0, turnsYielded: 0, maxTurnUs: 0, turnsOver10ms: 0,
+    framesIn: 0, framesOut: 0, dropsWrite: 0, timeouts: 0, wrongIfIndex: 0, turns: 0, turnsYielded: 0, maxTurnUs: 0, turnsOver10ms: 0, maxTimerLateUs: 0, timersLateOver10ms: 0,
   };
 
   constructor(
@@ -168,6 +172,9 @@ export class TapDriver {
         else this.dueCutoffUs ??= t0;
         if (due && mayFire && (oldest === undefined || oldest > this.dueCutoffUs!)) {
           mayFire = false;
+          const late = now - d;
+          if (late > this.counters.maxTimerLateUs) this.counters.maxTimerLateUs = late;
+          if (late > LONG_TURN_US) this.counters.timersLateOver10ms++;
           this.dueCutoffUs = undefined;
           more = !this.fire(now);
           continue;
