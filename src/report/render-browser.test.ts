@@ -1,3 +1,4 @@
+// Test timing: real time (scripts/test.mjs runs this file one at a time beside the lab files, at normal priority).
 // Renders sample reports in headless Chromium (Debian package `chromium`) and checks
 // from the screenshot's pixels that the charts were drawn. Screenshots stay under
 // out/ as CI artefacts. Skips without Chromium unless UNBROKEN_LAB=required.

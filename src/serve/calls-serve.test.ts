@@ -1,3 +1,4 @@
+// Test timing: real time (scripts/test.mjs runs this file one at a time beside the lab files, at normal priority).
 // Two call controllers and two media gateways, each an `unbroken serve --config`
 // process on loopback addresses of its own (no root), with H.248 over UDP and again over
 // TCP (TPKT framing; the gateways connect to the controllers). A

@@ -1,3 +1,4 @@
+// Test timing: real time (scripts/test.mjs runs this file one at a time beside the lab files, at normal priority).
 // node:net-shaped sockets on two in-process Hosts joined by a real-time in-memory LAN
 // driver (the shape the TAP driver takes): echo, 1 MB through stream.pipeline with
 // backpressure, half-close, ECONNREFUSED, server close.

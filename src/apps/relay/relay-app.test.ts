@@ -1,3 +1,4 @@
+// Test timing: real time (scripts/test.mjs runs this file one at a time beside the lab files, at normal priority).
 // The relay app against a scripted upstream (bounds, errors, close in both directions)
 // and against a real redis-server on loopback (skipped with the reason when missing).
 import { test } from 'node:test';

@@ -1,3 +1,4 @@
+// Test timing: real time (scripts/test.mjs runs this file one at a time beside the lab files, at normal priority).
 // CDR stores: one record per call id on SQLite and PostgreSQL (a private throwaway
 // server when none is configured). Billing decisions are tested in sim/.
 import { test } from 'node:test';

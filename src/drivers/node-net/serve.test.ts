@@ -1,3 +1,4 @@
+// Test timing: real time (scripts/test.mjs runs this file one at a time beside the lab files, at normal priority).
 // The apps on kernel TCP over loopback, driven by node:net clients and, where
 // installed, by the real curl / redis-cli / redis-benchmark / nc.
 import { test } from 'node:test';

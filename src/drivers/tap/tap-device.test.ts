@@ -1,3 +1,4 @@
+// Test timing: real time (scripts/test.mjs runs this file one at a time beside the lab files, at normal priority).
 // Raw frames through a real TAP device: an ARP request from a kernel in a network
 // namespace arrives on our fd; the ARP reply we write makes the kernel's neighbour
 // table learn our MAC. Needs root (skips with the reason otherwise).

@@ -1,3 +1,4 @@
+// Test timing: real time (scripts/test.mjs runs this file one at a time beside the lab files, at normal priority).
 // The driver loop on a real TAP: a small FrameEndpoint fixture (answers ARP for
 // 10.9.1.1, but only from handleTimeout 5 ms after the request) shows that frames
 // reach handleFrame, pollTransmit is drained, and the pollDeadline timer fires.
