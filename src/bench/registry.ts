@@ -8,7 +8,7 @@ import { craftSplice } from '../craft/bench.js';
 import { wireAndHostBenchmark } from '../stack/host-bench.js';
 import { tapRedis, tapRoundTrips, tapThroughput } from './benchmarks/lab-tap.js';
 import { tapCost } from './benchmarks/tap-cost.js';
-import { sttcpAnchor, sttcpCost, sttcpPause } from './benchmarks/sttcp-lab.js';
+import { sttcpAnchor, sttcpCost, sttcpCostPinned, sttcpPause } from './benchmarks/sttcp-lab.js';
 import { craftLabCompare, craftLabPause } from './benchmarks/craft-lab.js';
 import { callsFailover } from '../calls/bench/calls-bench.js';
 
@@ -24,6 +24,7 @@ export const BENCHMARKS: readonly Benchmark[] = [
   tapCost,
   sttcpPause,
   sttcpCost,
+  sttcpCostPinned,
   sttcpAnchor,
   craftLabCompare,
   craftLabPause,

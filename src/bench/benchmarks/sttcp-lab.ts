@@ -212,73 +212,123 @@ export const sttcpCost: Benchmark = {
     + '"offloads": unpinned, every host\'s service TAP with checksum and segmentation offloads (lab up sttcp --offload: 64 KB TCP segments to the kernel, the client\'s segments as the kernel coalesced them), compared with the no-backup run with offloads.',
   requires: ['root', { program: 'nc', debianPackage: 'netcat-openbsd' }, { program: 'python3', debianPackage: 'python3' }],
   async run(ctx) {
-    const bytes = ctx.quick ? 20_000_000 : 100_000_000;
-    const rrSeconds = ctx.quick ? 2 : 5;
-    const reps = ctx.quick ? 1 : 5;
     const variants: readonly CostVariant[] = ['solo', 'sync', 'async', 'solo-pinned', 'sync-pinned', 'async-pinned', 'solo-offload', 'sync-offload', 'async-offload'];
-    const got: Record<string, Record<'down' | 'echo' | 'rr' | 'downPrimaryCpu' | 'downBackupCpu' | 'echoPrimaryCpu' | 'echoBackupCpu', number[]> & { failed: string[] }> = {};
-    for (const v of variants) got[v] = { down: [], echo: [], rr: [], downPrimaryCpu: [], downBackupCpu: [], echoPrimaryCpu: [], echoBackupCpu: [], failed: [] };
-    const attempt = async (v: string, fn: () => Promise<void>): Promise<void> => {
-      try { await fn(); } catch (e) { got[v]!.failed.push((e as Error).message.slice(0, 100)); }
-    };
-    /** Runs `script` in the client namespace and records each host's CPU seconds per GB moved. */
-    const measured = async (s: LabState, v: string, what: 'down' | 'echo', script: string, cpus: string | undefined): Promise<Timed> => {
-      const roles = ['primary', 'backup'] as const;
-      const before = roles.map((r) => (s.pids[r] !== undefined ? processCpuSeconds(s.pids[r]) : undefined));
-      const t = await timedInNs(s.netns.client, script, undefined, cpus);
-      roles.forEach((r, i) => {
-        const b = before[i];
-        const a = s.pids[r] !== undefined ? processCpuSeconds(s.pids[r]) : undefined;
-        if (a !== undefined && b !== undefined) got[v]![`${what}${r === 'primary' ? 'Primary' : 'Backup'}Cpu`].push((a - b) / (bytes / 1e9));
-      });
-      return t;
-    };
-    for (let rep = 0; rep < reps; rep++) {
-      for (const v of variants) {
-        ctx.progress(`${v} rep ${rep + 1}`);
-        await attempt(v, () => sttcpOrSolo(v, 'blob', async (s, cpus) => {
-          const t = await measured(s, v, 'down', `echo ${bytes} | nc -N ${s.service.ip} 9000 | sha256sum`, cpus);
-          if (t.stdout.split(' ')[0] !== blobSha256(bytes)) throw new Error(`${v}: blob digest mismatch`);
-          got[v]!.down.push((bytes * 8) / t.seconds / 1e6);
-        }));
-        await attempt(v, () => sttcpOrSolo(v, 'echo', async (s, cpus) => {
-          const f = `${s.dir}/echo.in`;
-          await timedInNs(s.netns.client, `head -c ${bytes} /dev/urandom > ${f}`);
-          const want = (await timedInNs(s.netns.client, `sha256sum < ${f}`)).stdout.split(' ')[0];
-          const t = await measured(s, v, 'echo', `nc -N ${s.service.ip} 7 < ${f} | sha256sum`, cpus);
-          if (t.stdout.split(' ')[0] !== want) throw new Error(`${v}: echo digest mismatch${failoverNote(s)}`);
-          got[v]!.echo.push((bytes * 8) / t.seconds / 1e6);
-          const rr = Number((await timedInNs(s.netns.client, rrScript(s.service.ip, 7, rrSeconds), undefined, cpus)).stdout.trim());
-          got[v]!.rr.push(rr / rrSeconds);
-        }));
-      }
-    }
-    const rows: BenchRow[] = [];
-    const name: Record<CostVariant, string> = {
-      solo: 'no backup', sync: 'sync', async: 'async',
-      'solo-pinned': 'pinned, no backup', 'sync-pinned': 'pinned, sync', 'async-pinned': 'pinned, async',
-      'solo-offload': 'offloads, no backup', 'sync-offload': 'offloads, sync', 'async-offload': 'offloads, async',
-    };
+    const reps = ctx.quick ? 1 : 5;
+    return costRows(await measureCost(ctx, variants, reps, true), variants, reps);
+  },
+};
+
+/** What measureCost gathered per variant, run by run (index i of a variant is its rep i, when none failed). */
+type CostRuns = Record<string, Record<'down' | 'echo' | 'rr' | 'downPrimaryCpu' | 'downBackupCpu' | 'echoPrimaryCpu' | 'echoBackupCpu', number[]>
+  & { failed: string[]; /** Mbit/s by rep (undefined where that rep's lab failed). */ byRep: Record<'down' | 'echo', Array<number | undefined>> }>;
+
+/**
+ * `reps` rounds of every variant in turn (interleaved: the machine's drift falls on all of
+ * them alike): a download of the blob app and an echo stream, each in a lab of its own,
+ * and with `rr` the 1-byte round trips after the echo.
+ */
+async function measureCost(ctx: Parameters<Benchmark['run']>[0], variants: readonly CostVariant[], reps: number, rr: boolean): Promise<CostRuns> {
+  const bytes = ctx.quick ? 20_000_000 : 100_000_000;
+  const rrSeconds = ctx.quick ? 2 : 5;
+  const got: CostRuns = {};
+  for (const v of variants) got[v] = { down: [], echo: [], rr: [], downPrimaryCpu: [], downBackupCpu: [], echoPrimaryCpu: [], echoBackupCpu: [], failed: [], byRep: { down: [], echo: [] } };
+  const attempt = async (v: string, fn: () => Promise<void>): Promise<void> => {
+    try { await fn(); } catch (e) { got[v]!.failed.push((e as Error).message.slice(0, 100)); }
+  };
+  /** Runs `script` in the client namespace and records each host's CPU seconds per GB moved. */
+  const measured = async (s: LabState, v: string, what: 'down' | 'echo', script: string, cpus: string | undefined): Promise<Timed> => {
+    const roles = ['primary', 'backup'] as const;
+    const before = roles.map((r) => (s.pids[r] !== undefined ? processCpuSeconds(s.pids[r]) : undefined));
+    const t = await timedInNs(s.netns.client, script, undefined, cpus);
+    roles.forEach((r, i) => {
+      const b = before[i];
+      const a = s.pids[r] !== undefined ? processCpuSeconds(s.pids[r]) : undefined;
+      if (a !== undefined && b !== undefined) got[v]![`${what}${r === 'primary' ? 'Primary' : 'Backup'}Cpu`].push((a - b) / (bytes / 1e9));
+    });
+    return t;
+  };
+  for (let rep = 0; rep < reps; rep++) {
     for (const v of variants) {
-      const g = got[v]!;
-      // Pinned and offload variants compare with the no-backup run of their kind.
-      const base = v.endsWith('-pinned') ? got['solo-pinned']! : v.endsWith('-offload') ? got['solo-offload']! : got.solo!;
-      const row = (what: string, xs: number[], baseXs: number[], unit: string, digits = 0, more = 'below'): void => {
-        if (xs.length === 0) return;
-        const m = median(xs);
-        const round = (x: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
-        const diff = more === 'below' ? 1 - m / median(baseXs) : m / median(baseXs) - 1;
-        const vs = v.startsWith('solo') || baseXs.length === 0 ? '' : `, median ${Math.abs(Math.round(diff * 1000) / 10)} % ${diff >= 0 ? more : more === 'below' ? 'above' : 'below'} no backup`;
-        rows.push({ metric: `${name[v]}: ${what}, median`, value: round(m), unit, note: `${more === 'below' ? 'best' : 'least'} ${round(more === 'below' ? Math.max(...xs) : Math.min(...xs))} of ${xs.length} runs${vs}` });
-      };
-      row('download (blob → nc)', g.down, base.down, 'Mbit/s');
-      row('download, primary CPU', g.downPrimaryCpu, base.downPrimaryCpu, 'CPU-s/GB', 2, 'above');
-      row('download, backup CPU', g.downBackupCpu, [], 'CPU-s/GB', 2, 'above');
-      row('echo (nc → echo → nc)', g.echo, base.echo, 'Mbit/s');
-      row('echo, primary CPU', g.echoPrimaryCpu, base.echoPrimaryCpu, 'CPU-s/GB', 2, 'above');
-      row('echo, backup CPU', g.echoBackupCpu, [], 'CPU-s/GB', 2, 'above');
-      row('1-byte round trips', g.rr, base.rr, 'round trips/s');
-      rows.push({ metric: `${name[v]}: labs that failed`, value: g.failed.length, unit: `of ${2 * reps}`, ...(g.failed.length > 0 ? { note: [...new Set(g.failed)].join(' | ') } : {}) });
+      ctx.progress(`${v} rep ${rep + 1}`);
+      await attempt(v, () => sttcpOrSolo(v, 'blob', async (s, cpus) => {
+        const t = await measured(s, v, 'down', `echo ${bytes} | nc -N ${s.service.ip} 9000 | sha256sum`, cpus);
+        if (t.stdout.split(' ')[0] !== blobSha256(bytes)) throw new Error(`${v}: blob digest mismatch`);
+        got[v]!.down.push((bytes * 8) / t.seconds / 1e6);
+        got[v]!.byRep.down[rep] = got[v]!.down.at(-1);
+      }));
+      await attempt(v, () => sttcpOrSolo(v, 'echo', async (s, cpus) => {
+        const f = `${s.dir}/echo.in`;
+        await timedInNs(s.netns.client, `head -c ${bytes} /dev/urandom > ${f}`);
+        const want = (await timedInNs(s.netns.client, `sha256sum < ${f}`)).stdout.split(' ')[0];
+        const t = await measured(s, v, 'echo', `nc -N ${s.service.ip} 7 < ${f} | sha256sum`, cpus);
+        if (t.stdout.split(' ')[0] !== want) throw new Error(`${v}: echo digest mismatch${failoverNote(s)}`);
+        got[v]!.echo.push((bytes * 8) / t.seconds / 1e6);
+        got[v]!.byRep.echo[rep] = got[v]!.echo.at(-1);
+        if (!rr) return;
+        const n = Number((await timedInNs(s.netns.client, rrScript(s.service.ip, 7, rrSeconds), undefined, cpus)).stdout.trim());
+        got[v]!.rr.push(n / rrSeconds);
+      }));
+    }
+  }
+  return got;
+}
+
+/** Median rows per variant; pinned and offload variants against the no-backup run of their kind. */
+function costRows(got: CostRuns, variants: readonly CostVariant[], reps: number): BenchRow[] {
+  const rows: BenchRow[] = [];
+  const name: Record<CostVariant, string> = {
+    solo: 'no backup', sync: 'sync', async: 'async',
+    'solo-pinned': 'pinned, no backup', 'sync-pinned': 'pinned, sync', 'async-pinned': 'pinned, async',
+    'solo-offload': 'offloads, no backup', 'sync-offload': 'offloads, sync', 'async-offload': 'offloads, async',
+  };
+  for (const v of variants) {
+    const g = got[v]!;
+    // Pinned and offload variants compare with the no-backup run of their kind.
+    const base = v.endsWith('-pinned') ? got['solo-pinned']! : v.endsWith('-offload') ? got['solo-offload']! : got.solo!;
+    const row = (what: string, xs: number[], baseXs: number[], unit: string, digits = 0, more = 'below'): void => {
+      if (xs.length === 0) return;
+      const m = median(xs);
+      const round = (x: number): number => Math.round(x * 10 ** digits) / 10 ** digits;
+      const diff = more === 'below' ? 1 - m / median(baseXs) : m / median(baseXs) - 1;
+      const vs = v.startsWith('solo') || baseXs.length === 0 ? '' : `, median ${Math.abs(Math.round(diff * 1000) / 10)} % ${diff >= 0 ? more : more === 'below' ? 'above' : 'below'} no backup`;
+      rows.push({ metric: `${name[v]}: ${what}, median`, value: round(m), unit, note: `${more === 'below' ? 'best' : 'least'} ${round(more === 'below' ? Math.max(...xs) : Math.min(...xs))} of ${xs.length} runs${vs}` });
+    };
+    row('download (blob → nc)', g.down, base.down, 'Mbit/s');
+    row('download, primary CPU', g.downPrimaryCpu, base.downPrimaryCpu, 'CPU-s/GB', 2, 'above');
+    row('download, backup CPU', g.downBackupCpu, [], 'CPU-s/GB', 2, 'above');
+    row('echo (nc → echo → nc)', g.echo, base.echo, 'Mbit/s');
+    row('echo, primary CPU', g.echoPrimaryCpu, base.echoPrimaryCpu, 'CPU-s/GB', 2, 'above');
+    row('echo, backup CPU', g.echoBackupCpu, [], 'CPU-s/GB', 2, 'above');
+    row('1-byte round trips', g.rr, base.rr, 'round trips/s');
+    rows.push({ metric: `${name[v]}: labs that failed`, value: g.failed.length, unit: `of ${2 * reps}`, ...(g.failed.length > 0 ? { note: [...new Set(g.failed)].join(' | ') } : {}) });
+  }
+  return rows;
+}
+
+export const sttcpCostPinned: Benchmark = {
+  id: 'sttcp-lab-cost-pinned',
+  title: 'ST-TCP in the lab: async replication against no backup, the primary on a core of its own, many interleaved pairs',
+  description: 'The pinned rows of sttcp-lab-cost (download and echo of 100 MB, hosts under SCHED_RR with the same flags; the primary\'s process alone on CPU 0, '
+    + 'the backup\'s with the client\'s programs on CPU 1), without the round trips, 12 rounds of a no-backup lab then an async one: enough pairs to decide a 10 % '
+    + 'difference on a machine whose single runs differ by a fifth. "Pairs" compares each async run with the no-backup run just before it.',
+  requires: ['root', { program: 'nc', debianPackage: 'netcat-openbsd' }, { program: 'python3', debianPackage: 'python3' }],
+  async run(ctx) {
+    const variants: readonly CostVariant[] = ['solo-pinned', 'async-pinned'];
+    const reps = ctx.quick ? 2 : 12;
+    const got = await measureCost(ctx, variants, reps, false);
+    const rows = costRows(got, variants, reps);
+    for (const [what, label] of [['down', 'download'], ['echo', 'echo']] as const) {
+      const ratios: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        const a = got['async-pinned']!.byRep[what][i];
+        const b = got['solo-pinned']!.byRep[what][i];
+        if (a !== undefined && b !== undefined) ratios.push(a / b);
+      }
+      if (ratios.length === 0) continue;
+      const within = ratios.filter((r) => r >= 0.9).length;
+      const pct = (r: number): number => Math.round((1 - r) * 1000) / 10;
+      rows.push({ metric: `pairs: async ${label} against the no-backup run before it, median`, value: pct(median(ratios)), unit: '% below',
+        note: `${within} of ${ratios.length} pairs within 10 %; range ${pct(Math.max(...ratios))} to ${pct(Math.min(...ratios))} % below` });
     }
     return rows;
   },
