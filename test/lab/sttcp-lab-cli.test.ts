@@ -81,6 +81,12 @@ test('lab up sttcp refuses a bad --realtime and leaves nothing behind', { skip, 
   assert.match(r.stderr, /--realtime: a SCHED_RR priority 1–99 or 'off'/);
 });
 
+test('lab up sttcp refuses a bad --tap and leaves nothing behind', { skip, timeout: 30_000 }, async () => {
+  const r = await unbroken(['lab', 'up', 'sttcp', '--tap', 'both', '--json']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--tap must be one-way or two-way, not 'both'/);
+});
+
 test('lab up sttcp --no-control-link: the pair replicates over the service LAN alone, hosts at normal priority (the default)', { skip, timeout: 60_000 }, async () => {
   const up = await unbroken(['lab', 'up', 'sttcp', '--app', 'echo', '--no-control-link', '--json']);
   assert.equal(up.code, 0, up.stderr);

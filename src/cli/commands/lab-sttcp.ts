@@ -14,7 +14,7 @@ import { parseRelayServer, parseRelayUpstream } from '../../lab/relay-server.js'
 const RELAY_DEFAULT_PORT = 6379;
 
 export interface SttcpUpCliOptions {
-  app: AppKind | 'relay'; root?: string; port?: number; mode?: string; backup?: boolean; controlLink?: boolean; liveness?: string; realtime?: string; offload?: boolean; json: boolean;
+  app: AppKind | 'relay'; root?: string; port?: number; mode?: string; backup?: boolean; controlLink?: boolean; tap?: string; liveness?: string; realtime?: string; offload?: boolean; json: boolean;
   relayServer?: string; relayUpstream?: string;
 }
 
@@ -24,10 +24,12 @@ export async function sttcpUpCommand(o: SttcpUpCliOptions): Promise<void> {
   const port = o.port ?? (o.app === 'relay' ? RELAY_DEFAULT_PORT : DEFAULT_PORTS[o.app]);
   if (o.app !== 'relay' && (o.relayServer !== undefined || o.relayUpstream !== undefined)) throw new LabError('--relay-server and --relay-upstream go with --app relay');
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new LabError(`bad --port ${o.port}`);
+  const tap = o.tap ?? 'one-way';
+  if (tap !== 'one-way' && tap !== 'two-way') throw new LabError(`--tap must be one-way or two-way, not '${tap}'`);
   const relay = o.app === 'relay' ? { relayServer: parseRelayServer(o.relayServer), relayUpstream: parseRelayUpstream(o.relayUpstream) } : {};
-  const s = await sttcpUp({ app: o.app, port, root: o.root, mode, backup: o.backup !== false, controlLink: o.controlLink !== false, liveness: parseLiveness(o.liveness), realtime: parseRealtime(o.realtime), offload: o.offload === true, ...relay });
+  const s = await sttcpUp({ app: o.app, port, root: o.root, mode, backup: o.backup !== false, controlLink: o.controlLink !== false, tap, liveness: parseLiveness(o.liveness), realtime: parseRealtime(o.realtime), offload: o.offload === true, ...relay });
   if (o.json) { console.log(JSON.stringify(sttcpJson(s))); return; }
-  console.log(`lab ${s.name} is up: ST-TCP ${o.app} on ${s.service.ip}:${s.service.port} (${mode}, control channel ${o.controlLink !== false && o.backup !== false ? 'on its own link' : 'over the LAN'})`);
+  console.log(`lab ${s.name} is up: ST-TCP ${o.app} on ${s.service.ip}:${s.service.port} (${mode}, control channel ${o.controlLink !== false && o.backup !== false ? 'on its own link' : 'over the LAN'}, ${tap} tap)`);
   console.log(`  client: ip netns exec ${s.netns.client} <command>`);
   console.log(`  crash the primary: kill -9 ${s.pids.primary}`);
   console.log(`  remove: unbroken lab down ${s.name}`);

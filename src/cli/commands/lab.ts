@@ -41,6 +41,7 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--mode <mode>', 'sttcp: sync (default) or async replication')
     .option('--no-backup', 'sttcp: the primary alone on a plain host of our stack (baseline)')
     .option('--no-control-link', 'sttcp: the control channel over the service LAN instead of its own primary–backup link')
+    .option('--tap <way>', "sttcp: 'one-way' (default: the backup taps client → service frames, as a mirror port of the client side) or 'two-way' (it also sees the primary's replies: checks its replica's output against them and reports a divergence)")
     .option('--backends <n>', 'craft: back ends (nginx), default 2')
     .option('--splicers <n>', 'craft: splicers, 1, 2 (active/standby) or 3..6 (all active), default 2')
     .option('--shared', 'craft: 2 splicers both active (ECMP next hops) instead of an active/standby pair', false)
@@ -48,7 +49,7 @@ export const labCommand: CommandModule = (program, setExit) => {
     .option('--relay-upstream <host:port>', 'sttcp --app relay: where that server listens in each host (default 127.0.0.1:6379)')
     .option('--liveness <spec>', "sttcp: 'lab' (default: 20 ms heartbeats, 10 misses, 150 ms lease), 'default' (10 ms, 3, 25 ms) or HB_MS,MISSES,LEASE_MS")
     .option('--realtime <prio>', `sttcp: run the hosts under SCHED_RR at this priority (the benchmarks use ${STTCP_LAB_RT_PRIORITY}), or 'off' (default)`)
-    .action(async (topology: string, o: { app: AppKind | 'relay'; relayServer?: string; relayUpstream?: string; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; offload: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; controlLink: boolean; liveness?: string; realtime?: string; backends?: string; splicers?: string; shared: boolean }) => {
+    .action(async (topology: string, o: { app: AppKind | 'relay'; relayServer?: string; relayUpstream?: string; root?: string; port?: number; netem?: string; impair?: string; hub: boolean; offload: boolean; stack: 'ours' | 'linux'; json: boolean; mode?: string; backup: boolean; controlLink: boolean; tap?: string; liveness?: string; realtime?: string; backends?: string; splicers?: string; shared: boolean }) => {
       try {
         checkLabHost();
         if (topology === 'sttcp') { await sttcpUpCommand(o); return; }
