@@ -241,3 +241,43 @@ test('relayed redis-server: redis-benchmark and INCR/RPUSH/SET streams across a 
 test('relayed redis-server: the backup stalls 150 ms while the connections are young, then the primary is killed — zero errors, replies exact, data consistent', { skip: skip ?? skipRelay, timeout: 120_000 }, async () => {
   await relayAcrossCrash({ stallBackupMs: 150 });
 });
+
+// A reply that depends on the server, not on the connection's bytes: SRANDMEMBER draws a
+// member with each server's own random state, so the primary's and the backup's copies of
+// redis answer differently. The members are one letter each, so the replies keep their
+// length and the two streams' reply boundaries stay at the same offsets. (The first
+// difference reported is in fact earlier: redis-cli opens with COMMAND DOCS, whose reply
+// lists the commands in each server's own hash order, same length.) With a two-way tap
+// the backup sees the primary's replies, reports the first difference (output.diverged)
+// and at the takeover gives the client the primary's bytes up to a reply boundary, then
+// its own whole replies: every reply well-formed, the connection's own counter exact.
+test('relayed redis-server with a two-way tap: replies that differ between the servers are detected, and the client continues at a reply boundary across a primary kill -9', { skip: skip ?? skipRelay, timeout: 120_000 }, async () => {
+  await withSttcp({ app: 'relay', port: 6379, mode: 'sync', tap: 'two-way' }, async (s) => {
+    const members = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const add = await inNs(s.netns.client!, ['redis-cli', '-h', s.service.ip, 'SADD', 'letters', ...members], 30_000);
+    assert.equal(add.code, 0, add.stderr);
+    const rounds = 150;
+    const stream = inNs(s.netns.client!, ['sh', '-c',
+      `i=1; while [ $i -le ${rounds} ]; do echo "SRANDMEMBER letters"; echo "INCR mine"; i=$((i+1)); sleep 0.02; done | redis-cli -h ${s.service.ip}`], 100_000);
+    await sleep(1500);
+    const crashNs = crashPrimary(s);
+    const out = await stream;
+    const backup = hostEvents(s, 'backup');
+    const diverged = backup.filter((e) => e.event === 'output.diverged');
+    const f = checkFailover(s, crashNs);
+    console.log(`two-way tap: ${diverged.length} divergence(s) reported: ${diverged.map((e) => e.text).join(' | ')}; failover ${JSON.stringify({ problems: f.problems, liveConnections: f.liveConnections })}`);
+    assert.equal(out.code, 0, `redis-cli: ${out.stderr}`);
+    const lines = out.stdout.trim().split('\n');
+    assert.equal(lines.length, 2 * rounds, 'one reply per command');
+    for (let i = 0; i < rounds; i++) {
+      assert.ok(members.includes(lines[2 * i]!), `reply ${2 * i + 1} is a member: ${lines[2 * i]}`);
+      assert.equal(lines[2 * i + 1], String(i + 1), `INCR ${i + 1}: the connection's own counter, exact`);
+    }
+    assert.deepEqual(f.problems, []);
+    assert.ok((f.liveConnections ?? 0) >= 1, 'the stream was taken over live');
+    assert.ok(diverged.length >= 1, 'the backup saw the primary\'s replies differ from its own server\'s');
+    // Read back through the former backup: the counter it kept itself.
+    const r = await inNs(s.netns.client!, ['redis-cli', '-h', s.service.ip, 'GET', 'mine'], 30_000);
+    assert.equal(r.stdout.trim(), String(rounds));
+  });
+});
