@@ -281,3 +281,59 @@ test('relayed redis-server with a two-way tap: replies that differ between the s
     assert.equal(r.stdout.trim(), String(rounds));
   });
 });
+
+/** Reads one `COMMAND DOCS` reply from redis at ip:port into `out` (python3: raw bytes, a 4 KiB receive buffer, `slowly` 1 KiB per 10 ms); prints the error that ended it, if any. */
+function commandDocsReader(ip: string, port: number, out: string, slowly: boolean): string[] {
+  return ['python3', '-c', `
+import socket, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(("${ip}", ${port}))
+s.settimeout(3)
+s.sendall(b"*2\\r\\n$7\\r\\nCOMMAND\\r\\n$4\\r\\nDOCS\\r\\n")
+got = b""
+err = "quiet"
+try:
+    while True:
+        d = s.recv(1024 if ${slowly ? 'True' : 'False'} else 65536)
+        if not d:
+            err = "EOF"
+            break
+        got += d
+        if ${slowly ? 'True' : 'False'}: time.sleep(0.01)
+except Exception as e:
+    err = type(e).__name__
+open("${out}", "wb").write(got)
+print(err)
+`];
+}
+
+// The takeover's other case: the primary dies part-way through a reply that differs
+// between the servers (redis-cli's COMMAND DOCS, read slowly so the primary is still
+// sending it). With a one-way tap the client would receive the rest of the backup's own
+// order after the primary's first part, without any error (docs/sttcp.md). With a two-way
+// tap the backup knows the primary's bytes end mid-reply and resets the connection instead.
+test('relayed redis-server with a two-way tap: killed part-way through a reply that differs between the servers, the client gets a reset, never a spliced reply', { skip: skip ?? skipRelay, timeout: 120_000 }, async () => {
+  await withSttcp({ app: 'relay', port: 6379, mode: 'sync', tap: 'two-way' }, async (s) => {
+    const got = join(s.dir, 'docs-client.bin');
+    const reader = inNs(s.netns.client!, commandDocsReader(s.service.ip, 6379, got, true), 60_000);
+    await sleep(300);
+    crashPrimary(s);
+    const r = await reader;
+    assert.equal(r.code, 0, r.stderr);
+    // The primary's own server outlives its host process: its reply, for comparison.
+    const mine = join(s.dir, 'docs-primary.bin');
+    const p = await inNs(s.netns.primary!, commandDocsReader('127.0.0.1', 6379, mine, false), 30_000);
+    assert.equal(p.code, 0, p.stderr);
+    const primary = readFileSync(mine);
+    const client = readFileSync(got);
+    const events = hostEvents(s, 'backup').filter((e) => /output.diverged|takeover.fault/.test(e.event)).map((e) => `${e.event} ${e.text}`);
+    console.log(`slow COMMAND DOCS reader: ${client.length} of ${primary.length} bytes, ended by ${r.stdout.trim()}; backup: ${events.join(' | ')}`);
+    assert.ok(primary.length > 100_000, `the primary's server answered COMMAND DOCS (${primary.length} bytes)`);
+    // Every byte the client got is the primary's: a reset ends it, no other order follows.
+    assert.ok(client.length < primary.length, 'the crash came before the whole reply had been read');
+    assert.ok(client.equals(primary.subarray(0, client.length)), 'the client received only the primary\'s bytes');
+    assert.equal(r.stdout.trim(), 'ConnectionResetError', 'the connection was reset');
+    assert.ok(events.some((e) => /takeover.fault .*output-diverged/.test(e)), 'the backup reported the diverged connection it reset');
+  });
+});
