@@ -113,6 +113,9 @@ test('TapDriver: after an event-loop stall, frames already read go before the ov
     for (let i = 0; i < 100 && !ep.events.includes('timeout'); i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(ep.events.includes('marker'), `the datagram arrived: ${ep.events.join(',')}`);
     assert.ok(ep.events.indexOf('marker') < ep.events.indexOf('timeout'), `the frame went before the overdue timer: ${ep.events.join(',')}`);
+    // Held 50 ms or more past a deadline 20 ms after arming: the driver counts the lateness.
+    assert.ok(driver.counters.maxTimerLateUs >= 30_000, `timer late by ${driver.counters.maxTimerLateUs} µs`);
+    assert.ok(driver.counters.timersLateOver10ms >= 1);
   } finally {
     await driver.stop();
     sh(['ip', 'netns', 'del', ns]);
