@@ -266,7 +266,7 @@ test(`${label} active at once (ECMP next hops): curl and wrk through them, one S
         const other = readFileSync(join(st.dir, `${r}.log`), 'utf8').split('\n').filter((l) => l.trim() !== '' && !l.includes('"event":'));
         if (other.length > 0) console.log(`${r}, other output: ${other.slice(-12).join(' / ')}`);
       }
-      const early = roles.flatMap((r) => splicerEvents(st, r).filter((e) => e.event === 'peer-lost' && BigInt(e.monoNs) < killNs).map((e) => `${r} lost ${e.text} ${ms(e.monoNs)} ms before`));
+      const early = roles.flatMap((r) => splicerEvents(st, r).filter((e) => e.event === 'peer-lost' && BigInt(e.monoNs) < killNs).map((e) => `${r} lost ${e.text} at ${ms(e.monoNs)} ms`));
       if (early.length > 0) console.log(`a peer was declared lost before the test's kill (two splicers gone): ${early.join('; ')}`);
     }
     results.forEach((r, i) => {
